@@ -1,0 +1,85 @@
+"""TabularStore: where the rows of tabular datasets live."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Sequence
+from typing import Protocol
+
+from datainfra.domain.filters import FilterSpec
+from datainfra.domain.model import Dataset, Session
+from datainfra.domain.query import RecordPage, RecordQuery
+from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.tabular_schema import MigrationPlan
+
+
+class TabularStore(Protocol):
+    """Rows of tabular datasets, one table per dataset, one namespace per session.
+
+    Contract (every adapter, checked by tests/contract/test_tabular_store_contract.py):
+    - Values in and out are the typed values of `domain.types` (int, float, Decimal, bool, str,
+      date, aware UTC datetime, UUID, JSON values with Decimal numbers). Text compares by code point.
+    - Writes are all-or-nothing: when a call raises, nothing it did is visible.
+    - `insert_records` consumes the stream once. Records hold every column except possibly the
+      generated `id`, which the store fills when absent (and keeps when given, moving its counter past
+      it). The stream may raise a DomainError (a bad record found while streaming): the store lets it
+      propagate and keeps nothing. Key or unique-index clashes: `Conflict` naming the key, under
+      ERROR (also for two records of the same request); UPDATE overwrites every given column;
+      IGNORE skips the record. A NOT NULL violation is `InvalidInput` with the record index.
+    - `query` orders by `query.sort` (which the service already completed with the key columns):
+      ascending puts NULLs last, descending first. `after` (keyset) returns rows strictly after
+      that sort-key tuple; `offset` skips rows. It returns at most `limit` items and `has_more`
+      says whether another row follows; `total` is set when `count` asks for it (`estimated` may be
+      approximate, `exact` is exact). `select` limits the columns returned (else every column).
+    - Filters follow SQL semantics as documented in domain.filters.
+    - Raises `StoreUnavailable` when the server cannot be reached, `StoreTimeout` past its statement
+      time limit.
+    """
+
+    async def create_session_space(self, session: Session) -> None:
+        """Make room for a new session's tables (a PostgreSQL schema). Idempotent."""
+        ...
+
+    async def drop_session_space(self, session: Session) -> None:
+        """Drop every table of the session and its namespace. Idempotent."""
+        ...
+
+    async def create_table(self, dataset: Dataset) -> None:
+        """Create the dataset's table with its columns, key and indexes."""
+        ...
+
+    async def migrate_table(self, dataset: Dataset, plan: MigrationPlan) -> None:
+        """Apply `plan` (dataset holds the new schema) in one transaction. A type change casts the
+        existing values; a value that does not cast, or a NOT NULL over existing NULLs, raises
+        `InvalidInput` naming the column and changes nothing."""
+        ...
+
+    async def drop_table(self, dataset: Dataset) -> None:
+        """Drop the dataset's table. Idempotent."""
+        ...
+
+    async def insert_records(
+        self, dataset: Dataset, records: AsyncIterable[Record], on_conflict: OnConflict
+    ) -> WriteResult: ...
+
+    async def update_by_key(self, dataset: Dataset, records: Sequence[Record]) -> int:
+        """Each record holds the full key plus the columns to set. A key that matches no row raises
+        `InvalidInput` with that record's index (and nothing changes). Returns the rows updated."""
+        ...
+
+    async def update_where(self, dataset: Dataset, filter: FilterSpec, changes: Record) -> int:
+        """Set `changes` on every row matching `filter` (an empty filter matches every row)."""
+        ...
+
+    async def delete_where(self, dataset: Dataset, filter: FilterSpec) -> int:
+        """Delete every row matching `filter` (an empty filter matches every row)."""
+        ...
+
+    async def query(self, dataset: Dataset, query: RecordQuery) -> RecordPage: ...
+
+    async def count(self, dataset: Dataset) -> int:
+        """The exact number of rows."""
+        ...
+
+    async def ping(self) -> None:
+        """Return when the store answers; raise StoreUnavailable otherwise."""
+        ...

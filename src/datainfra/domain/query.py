@@ -1,0 +1,153 @@
+"""Reading records: projection, sort, pagination (offset or keyset) and counting.
+
+Order is PostgreSQL's: ascending puts NULLs last, descending puts them first; text compares by code
+point (the stores use the "C" collation). The key columns are always appended to the sort, so every
+order is total and pages never overlap or skip.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.filters import FilterSpec
+from datainfra.domain.types import BadValue, FieldType, parse_text, render_text
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+
+
+class CountMode(enum.StrEnum):
+    EXACT = "exact"
+    ESTIMATED = "estimated"
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordQuery:
+    """What a store needs to answer one page. `after` holds the sort-key values of the last row of
+    the previous page (keyset pagination); it is only set when every sort field is non-nullable."""
+
+    filter: FilterSpec = field(default_factory=FilterSpec)
+    select: tuple[str, ...] | None = None
+    sort: tuple[SortKey, ...] = ()
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    after: tuple[Any, ...] | None = None
+    count: CountMode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPage:
+    """One page of records. `has_more` says whether a row follows the last one (stores fetch one
+    extra row to know); `total` is set when a count was asked for."""
+
+    items: list[dict[str, Any]]
+    has_more: bool
+    total: int | None = None
+
+
+def parse_sort(
+    text: str | None, field_types: Mapping[str, FieldType], *, open_fields: bool = False
+) -> tuple[SortKey, ...]:
+    if not text:
+        return ()
+    keys: list[SortKey] = []
+    for part in text.split(","):
+        name, _, direction = part.partition(":")
+        if direction not in ("", "asc", "desc"):
+            raise InvalidRequest(f"sort direction must be asc or desc, got {direction!r}", parameter="sort")
+        field_type = field_types.get(name)
+        if field_type is None and not open_fields:
+            raise InvalidRequest(f"unknown sort field {name!r}", parameter="sort")
+        if field_type is FieldType.JSON:
+            raise InvalidRequest(f"json field {name!r} cannot be sorted", parameter="sort")
+        if any(k.field == name for k in keys):
+            raise InvalidRequest(f"sort names {name!r} twice", parameter="sort")
+        keys.append(SortKey(name, direction == "desc"))
+    return tuple(keys)
+
+
+def with_tiebreak(sort: Sequence[SortKey], key: Sequence[str]) -> tuple[SortKey, ...]:
+    """The sort, completed with the key columns (ascending) it does not already name."""
+    named = {k.field for k in sort}
+    return tuple(sort) + tuple(SortKey(name) for name in key if name not in named)
+
+
+def parse_select(text: str | None, field_names: Sequence[str]) -> tuple[str, ...] | None:
+    if text is None or text == "":
+        return None
+    names = tuple(text.split(","))
+    for name in names:
+        if name not in field_names:
+            raise InvalidRequest(f"unknown field {name!r} in select", parameter="select")
+    return names
+
+
+def parse_limit(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_LIMIT
+    if not text.isdigit():
+        raise InvalidRequest("limit must be a non-negative integer", parameter="limit")
+    limit = int(text)
+    if limit > MAX_LIMIT:
+        raise InvalidRequest(f"limit must be at most {MAX_LIMIT}", parameter="limit")
+    return limit
+
+
+def parse_offset(text: str | None) -> int:
+    if text is None:
+        return 0
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidRequest("offset must be a non-negative integer", parameter="offset")
+    return int(text)
+
+
+def parse_count(text: str | None) -> CountMode | None:
+    if text is None:
+        return None
+    try:
+        return CountMode(text)
+    except ValueError:
+        raise InvalidRequest("count must be exact or estimated", parameter="count") from None
+
+
+# -- keyset cursors -------------------------------------------------------------------------------
+
+
+def encode_cursor(values: Sequence[Any], sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> str:
+    """An opaque token for "after this row": the sort signature plus the row's sort values."""
+    payload = {
+        "s": [f"{k.field}:{'d' if k.descending else 'a'}" for k in sort],
+        "v": [render_text(v, types[k.field]) for v, k in zip(values, sort, strict=True)],
+    }
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = json.loads(raw)
+        signature = payload["s"]
+        values = payload["v"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise InvalidRequest("cursor is not one this service issued", parameter="cursor") from None
+    expected = [f"{k.field}:{'d' if k.descending else 'a'}" for k in sort]
+    if signature != expected or not isinstance(values, list) or len(values) != len(sort):
+        raise InvalidRequest("cursor belongs to another sort order", parameter="cursor")
+    try:
+        return tuple(parse_text(str(v), types[k.field]) for v, k in zip(values, sort, strict=True))
+    except (BadValue, KeyError):
+        raise InvalidRequest("cursor is not one this service issued", parameter="cursor") from None

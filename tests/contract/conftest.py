@@ -1,0 +1,103 @@
+"""Contract fixtures: every port fixture is parametrised over every adapter of that port, so one
+suite checks the in-memory fakes and the real stores alike.
+
+Real-store adapters join ADAPTERS below as their issues land; their servers come from the
+session-scoped fixtures in tests/conftest.py (started by the test run itself)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from datainfra.domain.graph_schema import parse_graph_schema
+from datainfra.domain.model import Dataset, DatasetKind, Session
+from datainfra.domain.tabular_schema import parse_tabular_schema
+
+TABULAR_ADAPTERS = ["memory"]
+GRAPH_ADAPTERS = ["memory"]
+CATALOG_ADAPTERS = ["memory"]
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def new_session(owner_id: str | None = None) -> Session:
+    return Session(
+        id=str(uuid.uuid4()),
+        owner_id=owner_id or str(uuid.uuid4()),
+        name="contract",
+        description="",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def tabular_dataset(session: Session, schema: dict[str, Any], name: str = "items") -> Dataset:
+    return Dataset(
+        id=str(uuid.uuid4()),
+        session_id=session.id,
+        owner_id=session.owner_id,
+        name=name,
+        kind=DatasetKind.TABULAR,
+        schema=parse_tabular_schema(schema),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def graph_dataset(session: Session, schema: dict[str, Any] | None = None, name: str = "g") -> Dataset:
+    return Dataset(
+        id=str(uuid.uuid4()),
+        session_id=session.id,
+        owner_id=session.owner_id,
+        name=name,
+        kind=DatasetKind.GRAPH,
+        schema=parse_graph_schema(schema or {}),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+@pytest.fixture(params=TABULAR_ADAPTERS)
+async def tabular_store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    if request.param == "memory":
+        from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
+
+        yield InMemoryTabularStore()
+    elif request.param == "postgres":
+        factory = request.getfixturevalue("postgres_tabular_store_factory")
+        async with factory() as store:
+            yield store
+    else:  # pragma: no cover
+        raise AssertionError(request.param)
+
+
+@pytest.fixture(params=GRAPH_ADAPTERS)
+async def graph_store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    if request.param == "memory":
+        from datainfra.adapters.memory.graph_store import InMemoryGraphStore
+
+        yield InMemoryGraphStore()
+    elif request.param == "neo4j":
+        factory = request.getfixturevalue("neo4j_graph_store_factory")
+        async with factory() as store:
+            yield store
+    else:  # pragma: no cover
+        raise AssertionError(request.param)
+
+
+@pytest.fixture(params=CATALOG_ADAPTERS)
+async def catalog(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    if request.param == "memory":
+        from datainfra.adapters.memory.catalog import InMemoryCatalog
+
+        yield InMemoryCatalog()
+    elif request.param == "postgres":
+        factory = request.getfixturevalue("postgres_catalog_factory")
+        async with factory() as store:
+            yield store
+    else:  # pragma: no cover
+        raise AssertionError(request.param)
