@@ -50,7 +50,12 @@ class GraphStore(Protocol):
       repeats in the request) under ERROR raises `Conflict` naming the id; UPDATE replaces labels and
       merges properties; IGNORE skips it. An edge whose source or target is not in the dataset (after
       this request's nodes) raises `InvalidInput` with index = the edge's position and
-      field = "edges[i].source" or "edges[i].target".
+      field = "edges[i].source" or "edges[i].target". UPDATE on an existing edge id merges its
+      properties; an edge's endpoints and type never change (a different source, target or type
+      raises `InvalidInput` for that edge, field "edges[i]").
+    - Declared unique property indexes are enforced: a duplicate value raises `Conflict`.
+    - Filters compare values of the condition's type; whether a value of another type matches is
+      unspecified (stores differ), so clients should keep a property's type consistent.
     - Filters (domain.filters) apply to node properties and to "id" (text); for edges to properties
       and "id", "source", "target" (text). A condition on an absent property is false, except
       `is:null`. Sort as for records (NULLs last ascending, first descending; the service appends id).
@@ -61,8 +66,8 @@ class GraphStore(Protocol):
       end is the start or a returned node, ordered by id. `NotFound` when the start node is absent.
     - `shortest_path`: unweighted = fewest hops; with `weight`, the least total of that numeric edge
       property (edges lacking it are not traversable; a negative weight raises InvalidInput). Paths
-      longer than `max_depth` hops are not considered. None when there is no path. Ties may be
-      broken either way.
+      longer than `max_depth` hops are not considered. None when there is no path (or when source
+      or target is absent: the service checks those first). Ties may be broken either way.
     - Raises `StoreUnavailable` when the server cannot be reached, `StoreTimeout` past its limit.
     """
 

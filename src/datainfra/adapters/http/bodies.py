@@ -1,0 +1,134 @@
+"""Streaming request bodies: CSV (RFC 4180, header row) and NDJSON, parsed record by record as the
+bytes arrive, so a bulk load never holds the whole body in memory.
+
+CSV follows PostgreSQL's COPY convention for NULL: an unquoted empty cell is NULL, a quoted empty
+cell ("") is the empty string."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import AsyncIterable, AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from datainfra.domain.errors import InvalidRequest
+
+_ndjson = msgspec.json.Decoder(float_hook=Decimal)
+
+
+async def _lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
+    """Text lines (without their line break) from a UTF-8 byte stream."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    first = True
+    try:
+        async for chunk in chunks:
+            pending += decoder.decode(chunk)
+            if first and pending:
+                pending = pending.removeprefix("\ufeff")
+                first = False
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                yield line.removesuffix("\r")
+        pending += decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise InvalidRequest("the body is not valid UTF-8") from None
+    if pending:
+        yield pending.removesuffix("\r")
+
+
+async def _csv_records(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
+    """Logical CSV records: physical lines joined while a quoted field spans line breaks."""
+    buffer: list[str] = []
+    quotes = 0
+    async for line in _lines(chunks):
+        buffer.append(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0:
+            record = "\n".join(buffer)
+            buffer, quotes = [], 0
+            yield record
+    if buffer:
+        raise InvalidRequest("the CSV body ends inside a quoted field")
+
+
+def parse_csv_record(text: str, index: int | None) -> list[str | None]:
+    """One logical CSV record → its cells (None for an unquoted empty cell)."""
+    cells: list[str | None] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == '"':
+            i += 1
+            parts: list[str] = []
+            while True:
+                end = text.find('"', i)
+                if end < 0:
+                    raise InvalidRequest("unterminated quoted CSV field", index=index)
+                parts.append(text[i:end])
+                if end + 1 < n and text[end + 1] == '"':
+                    parts.append('"')
+                    i = end + 2
+                    continue
+                i = end + 1
+                break
+            cells.append("".join(parts))
+            if i < n and text[i] != ",":
+                raise InvalidRequest("a quoted CSV field must be followed by a comma or the line end", index=index)
+        else:
+            end = text.find(",", i)
+            end = n if end < 0 else end
+            cell = text[i:end]
+            if '"' in cell:
+                raise InvalidRequest(
+                    'a quote inside an unquoted CSV field; quote the field and double the "', index=index
+                )
+            cells.append(cell if cell != "" else None)
+            i = end
+        if i >= n:
+            return cells
+        i += 1  # the comma
+        if i == n:
+            cells.append(None)
+            return cells
+
+
+async def csv_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, str | None]]:
+    """CSV body → one dict per data row, keyed by the header row."""
+    header: list[str] | None = None
+    index = 0
+    async for record in _csv_records(chunks):
+        if header is None:
+            if record == "":
+                continue
+            names = parse_csv_record(record, None)
+            if any(name is None for name in names) or len(set(names)) != len(names):
+                raise InvalidRequest("the CSV header must name each column once")
+            header = [str(name) for name in names]
+            continue
+        if record == "":
+            continue
+        cells = parse_csv_record(record, index)
+        if len(cells) != len(header):
+            raise InvalidRequest(f"row has {len(cells)} cells, the header has {len(header)}", index=index)
+        yield dict(zip(header, cells, strict=True))
+        index += 1
+    if header is None:
+        raise InvalidRequest("the CSV body has no header row")
+
+
+async def ndjson_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, Any]]:
+    """NDJSON body → one dict per non-empty line."""
+    index = 0
+    async for line in _lines(chunks):
+        if not line.strip():
+            continue
+        try:
+            value = _ndjson.decode(line)
+        except msgspec.DecodeError as exc:
+            raise InvalidRequest(f"line {index + 1} is not valid JSON: {exc}", index=index) from None
+        if not isinstance(value, dict):
+            raise InvalidRequest("each NDJSON line must be a JSON object", index=index)
+        yield value
+        index += 1

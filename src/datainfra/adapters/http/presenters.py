@@ -1,0 +1,86 @@
+"""Domain values → the JSON documents clients see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from datainfra.domain.graph import Edge, Node, Path, Subgraph
+from datainfra.domain.graph_schema import GraphSchema, graph_schema_document
+from datainfra.domain.model import Dataset, Session
+from datainfra.domain.tabular_schema import TabularSchema, tabular_schema_document
+from datainfra.services.paging import PageResult
+
+
+def timestamp(value: Any) -> str:
+    return str(value.isoformat().replace("+00:00", "Z"))
+
+
+def session_doc(session: Session) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "name": session.name,
+        "description": session.description,
+        "created_at": timestamp(session.created_at),
+        "updated_at": timestamp(session.updated_at),
+    }
+
+
+def schema_doc(schema: TabularSchema | GraphSchema) -> dict[str, Any]:
+    if isinstance(schema, TabularSchema):
+        return tabular_schema_document(schema)
+    return graph_schema_document(schema)
+
+
+def dataset_doc(dataset: Dataset, record_count: int | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": dataset.id,
+        "session_id": dataset.session_id,
+        "name": dataset.name,
+        "kind": dataset.kind.value,
+        "schema": schema_doc(dataset.schema),
+        "created_at": timestamp(dataset.created_at),
+        "updated_at": timestamp(dataset.updated_at),
+    }
+    if record_count is not None:
+        doc["record_count"] = record_count
+    return doc
+
+
+def node_doc(node: Node) -> dict[str, Any]:
+    return {"id": node.id, "labels": list(node.labels), "properties": node.properties}
+
+
+def edge_doc(edge: Edge) -> dict[str, Any]:
+    return {
+        "id": edge.id,
+        "source": edge.source,
+        "target": edge.target,
+        "type": edge.type,
+        "properties": edge.properties,
+    }
+
+
+def subgraph_doc(subgraph: Subgraph) -> dict[str, Any]:
+    return {"nodes": [node_doc(n) for n in subgraph.nodes], "edges": [edge_doc(e) for e in subgraph.edges]}
+
+
+def path_doc(path: Path | None, weighted: bool) -> dict[str, Any]:
+    if path is None:
+        return {"found": False, "length": None, "nodes": [], "edges": []}
+    doc: dict[str, Any] = {"found": True, "length": path.length}
+    if weighted:
+        doc["cost"] = path.cost
+    doc["nodes"] = [node_doc(n) for n in path.nodes]
+    doc["edges"] = [edge_doc(e) for e in path.edges]
+    return doc
+
+
+def page_doc(page: PageResult[Any], path: str, items: Sequence[Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"items": list(items), "limit": page.limit, "offset": page.offset}
+    if page.total is not None:
+        doc["total"] = page.total
+    if page.next_params is not None:
+        doc["next"] = f"{path}?{urlencode(page.next_params)}"
+    return doc

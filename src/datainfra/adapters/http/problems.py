@@ -1,0 +1,122 @@
+"""One mapping from errors to RFC 9457 problem documents. Nothing else in the HTTP adapter builds an
+error response, and no stack trace ever reaches a client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from datainfra.adapters.http.encoding import encode_json
+from datainfra.domain import errors
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS: dict[type[errors.DomainError], int] = {
+    errors.InvalidRequest: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.InvalidInput: 422,
+    errors.StoreUnavailable: 503,
+    errors.StoreTimeout: 504,
+}
+
+log = structlog.get_logger("datainfra.http")
+
+
+class UnsupportedMediaType(errors.InvalidRequest):
+    """A body in a format the route does not take (HTTP-only, hence not in the domain tree)."""
+
+    title = "Unsupported media type"
+
+
+STATUS[UnsupportedMediaType] = 415
+
+
+def problem_type(slug: str) -> str:
+    return f"urn:datainfra:problem:{slug}"
+
+
+def _slug(title: str) -> str:
+    return title.lower().replace(" ", "-")
+
+
+def problem_response(
+    status: int, title: str, detail: str, *, headers: dict[str, str] | None = None, **members: Any
+) -> Response[bytes]:
+    body = {"type": problem_type(_slug(title)), "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in members.items() if v is not None})
+    return Response(content=encode_json(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: errors.DomainError) -> Response[bytes]:
+    status = next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 500)
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.StoreUnavailable):
+        headers["Retry-After"] = str(exc.retry_after)
+        log.warning("store_unavailable", detail=exc.detail)
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
+    return problem_response(
+        status,
+        exc.title,
+        exc.detail,
+        headers=headers or None,
+        field=exc.field,
+        parameter=exc.parameter,
+        index=exc.index,
+        key=_jsonable_key(exc.key),
+        **exc.extra,
+    )
+
+
+def _jsonable_key(key: Any) -> Any:
+    if key is None:
+        return None
+    if isinstance(key, tuple | list):
+        return [_jsonable_key(k) for k in key]
+    if isinstance(key, str | int | float | bool):
+        return key
+    return str(key)
+
+
+def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    """Litestar's own parameter and body validation: a 400 naming the offending key."""
+    field = parameter = None
+    detail = exc.detail or "invalid request"
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    if extra and isinstance(extra[0], dict):
+        first = extra[0]
+        detail = str(first.get("message") or detail)
+        if first.get("source") in ("query", "path", "header", "cookie"):
+            parameter = first.get("key")
+        else:
+            field = first.get("key")
+    return problem_response(400, "Invalid request", detail, field=field, parameter=parameter)
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type"}
+    title = titles.get(exc.status_code, "Error")
+    headers = {k: v for k, v in (exc.headers or {}).items()}
+    return problem_response(exc.status_code, title, exc.detail or title, headers=headers or None)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.error("unhandled_error", path=request.url.path, method=request.method, exc_info=exc)
+    return problem_response(500, "Internal error", "the service failed to handle this request; it has been logged")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    errors.DomainError: domain_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem_response"]

@@ -1,0 +1,41 @@
+"""Sessions: create, list, read, rename, delete."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, delete, get, patch, post
+
+from datainfra.adapters.http.encoding import json_response
+from datainfra.adapters.http.presenters import session_doc
+from datainfra.adapters.http.schemas import SessionCreate, SessionList, SessionOut, SessionPatch
+from datainfra.domain.model import User
+from datainfra.services.sessions import SessionService
+
+
+class SessionRoutes(Controller):
+    path = "/sessions"
+    tags = ["sessions"]
+
+    @post("/", summary="Create a session", status_code=201)
+    async def create(self, data: SessionCreate, sessions: SessionService, user: User) -> Response[SessionOut]:
+        session = await sessions.create(user, data.name, data.description)
+        return json_response(session_doc(session), 201)
+
+    @get("/", summary="List your sessions")
+    async def list_sessions(self, sessions: SessionService, user: User) -> Response[SessionList]:
+        items = [session_doc(s) for s in await sessions.list(user)]
+        return json_response({"items": items})
+
+    @get("/{session_id:str}", summary="Read a session")
+    async def read(self, session_id: str, sessions: SessionService, user: User) -> Response[SessionOut]:
+        return json_response(session_doc(await sessions.get(user, session_id)))
+
+    @patch("/{session_id:str}", summary="Change a session's name or description")
+    async def update(
+        self, session_id: str, data: SessionPatch, sessions: SessionService, user: User
+    ) -> Response[SessionOut]:
+        session = await sessions.update(user, session_id, data.name, data.description)
+        return json_response(session_doc(session))
+
+    @delete("/{session_id:str}", summary="Delete a session and every dataset in it", status_code=204)
+    async def remove(self, session_id: str, sessions: SessionService, user: User) -> None:
+        await sessions.delete(user, session_id)

@@ -1,0 +1,200 @@
+"""Request and response shapes at the HTTP edge (msgspec Structs), which also document the OpenAPI.
+
+Bodies are strict: unknown fields are rejected. Free-form parts (schemas, records, properties) are
+`dict[str, Any]` here and validated by the domain, which knows their rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+# -- users ---------------------------------------------------------------------------------------
+
+
+class IssuedKeyOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    user_id: str
+    api_key: str
+
+
+# -- sessions ------------------------------------------------------------------------------------
+
+
+class SessionCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    description: Annotated[str, Meta(max_length=10_000)] | None = None
+
+
+class SessionPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Meta(max_length=10_000)] | None = None
+
+
+class SessionOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    name: str
+    description: str
+    created_at: str
+    updated_at: str
+
+
+class SessionList(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[SessionOut]
+
+
+# -- datasets ------------------------------------------------------------------------------------
+
+SCHEMA_DOC = (
+    'Tabular: {"columns": [{"name", "type", "nullable"?, "default"?}], "primary_key"?: [...], '
+    '"indexes"?: [{"columns": [...], "unique"?}]}; types: text integer float numeric boolean date timestamp json '
+    'uuid. Graph: {"node_labels": [{"name", "properties": [{"name", "type"}], "indexes"?: [...]}], '
+    '"relationship_types": [{"name", "properties": [...]}], "strict"?: false}.'
+)
+
+
+class DatasetCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    kind: Literal["tabular", "graph"]
+    schema: Annotated[dict[str, Any], Meta(description=SCHEMA_DOC)] = msgspec.field(default_factory=dict)
+
+
+class DatasetSchemaChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    schema: Annotated[dict[str, Any], Meta(description=SCHEMA_DOC)]
+    renames: Annotated[dict[str, str], Meta(description="Explicit column renames, old name → new name.")] | None = None
+
+
+class DatasetOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    session_id: str
+    name: str
+    kind: str
+    schema: dict[str, Any]
+    created_at: str
+    updated_at: str
+    record_count: int | None = None
+
+
+class DatasetList(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[DatasetOut]
+
+
+# -- records -------------------------------------------------------------------------------------
+
+
+class RecordsWrite(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    records: list[dict[str, Any]]
+    on_conflict: Literal["error", "update", "ignore"] = "error"
+
+
+class GraphWrite(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    nodes: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    edges: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    on_conflict: Literal["error", "update", "ignore"] = "error"
+
+
+class RecordsUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    records: list[dict[str, Any]] | None = None
+    set: dict[str, Any] | None = None
+
+
+class WriteResultOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    inserted: int
+    updated: int
+    ignored: int
+
+
+class UpdatedOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    updated: int
+
+
+class DeletedOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    deleted: int
+
+
+class RecordPageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[dict[str, Any]]
+    limit: int
+    offset: int
+    total: int | None = None
+    next: str | None = None
+
+
+# -- graph ---------------------------------------------------------------------------------------
+
+
+class NodeOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    labels: list[str]
+    properties: dict[str, Any]
+
+
+class EdgeOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    source: str
+    target: str
+    type: str
+    properties: dict[str, Any]
+
+
+class NodePageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[NodeOut]
+    limit: int
+    offset: int
+    total: int | None = None
+    next: str | None = None
+
+
+class EdgePageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[EdgeOut]
+    limit: int
+    offset: int
+    total: int | None = None
+    next: str | None = None
+
+
+class SubgraphOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    nodes: list[NodeOut]
+    edges: list[EdgeOut]
+
+
+class ShortestPathIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    source: str | int
+    target: str | int
+    direction: Literal["out", "in", "both"] | None = None
+    types: list[str] | None = None
+    weight: str | None = None
+    max_depth: int | None = None
+
+
+class PathOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    found: bool
+    length: int | None = None
+    cost: float | None = None
+    nodes: list[NodeOut] = msgspec.field(default_factory=list)
+    edges: list[EdgeOut] = msgspec.field(default_factory=list)
+
+
+# -- health --------------------------------------------------------------------------------------
+
+
+class HealthOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    status: str
+
+
+class ReadyOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    status: str
+    stores: dict[str, str]
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """RFC 9457 problem document; `field`, `parameter`, `index` and `key` say what was wrong."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    parameter: str | None = None
+    index: int | None = None
+    key: Any = None

@@ -1,0 +1,50 @@
+"""The dependency-injector container: which adapter serves which port. The only module (with the HTTP
+app factory) that knows the container exists."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from datainfra.adapters.key_policies import key_policy_for
+from datainfra.adapters.memory.catalog import InMemoryCatalog
+from datainfra.adapters.memory.clock import SystemClock, UuidGenerator
+from datainfra.adapters.memory.graph_store import InMemoryGraphStore
+from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
+from datainfra.config import Settings
+from datainfra.services.accounts import AccountService
+from datainfra.services.datasets import DatasetService
+from datainfra.services.graphs import GraphService
+from datainfra.services.records import RecordService
+from datainfra.services.sessions import SessionService
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UuidGenerator)
+    key_policy = providers.Singleton(key_policy_for, settings.provided.allowed_keys)
+
+    catalog = providers.Singleton(InMemoryCatalog)
+    tabular_store = providers.Singleton(InMemoryTabularStore)
+    graph_store = providers.Singleton(InMemoryGraphStore)
+
+    accounts = providers.Factory(AccountService, catalog, key_policy, tabular_store, clock, ids)
+    sessions = providers.Factory(SessionService, catalog, tabular_store, graph_store, clock, ids)
+    datasets = providers.Factory(DatasetService, catalog, tabular_store, graph_store, clock, ids)
+    records = providers.Factory(RecordService, tabular_store)
+    graphs = providers.Factory(GraphService, graph_store, ids)
+
+
+def build_container(settings: Settings) -> Container:
+    container = Container(settings=providers.Object(settings))
+    return container
+
+
+def build_memory_container(settings: Settings) -> Container:
+    """The same wiring with every store in memory: what unit and HTTP tests run on."""
+    container = build_container(settings)
+    container.catalog.override(providers.Singleton(InMemoryCatalog))
+    container.tabular_store.override(providers.Singleton(InMemoryTabularStore))
+    container.graph_store.override(providers.Singleton(InMemoryGraphStore))
+    return container

@@ -1,0 +1,105 @@
+"""Datasets: a catalog entry plus its home in a store (a table or a graph namespace)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from datainfra.domain.errors import InvalidInput, NotFound
+from datainfra.domain.graph_schema import GraphSchema, parse_graph_schema
+from datainfra.domain.model import Dataset, DatasetKind, Session, User
+from datainfra.domain.names import validate_name
+from datainfra.domain.ports import Catalog, Clock, GraphStore, IdGenerator, TabularStore
+from datainfra.domain.tabular_schema import parse_tabular_schema, plan_migration
+
+
+class DatasetService:
+    def __init__(
+        self, catalog: Catalog, tabular: TabularStore, graph: GraphStore, clock: Clock, ids: IdGenerator
+    ) -> None:
+        self._catalog = catalog
+        self._tabular = tabular
+        self._graph = graph
+        self._clock = clock
+        self._ids = ids
+
+    async def session(self, user: User, session_id: str) -> Session:
+        session = await self._catalog.get_session(user.id, session_id)
+        if session is None:
+            raise NotFound(f"no session {session_id!r}", parameter="session_id")
+        return session
+
+    async def get(self, user: User, session_id: str, dataset_id: str) -> Dataset:
+        await self.session(user, session_id)
+        dataset = await self._catalog.get_dataset(user.id, session_id, dataset_id)
+        if dataset is None:
+            raise NotFound(f"no dataset {dataset_id!r} in this session", parameter="dataset_id")
+        return dataset
+
+    async def list(self, user: User, session_id: str) -> list[Dataset]:
+        await self.session(user, session_id)
+        return await self._catalog.list_datasets(user.id, session_id)
+
+    async def create(self, user: User, session_id: str, name: str, kind: str, schema: Any) -> Dataset:
+        session = await self.session(user, session_id)
+        validate_name(name, what="dataset name", field="name")
+        try:
+            dataset_kind = DatasetKind(kind)
+        except ValueError:
+            raise InvalidInput("kind must be 'tabular' or 'graph'", field="kind") from None
+        parsed = parse_tabular_schema(schema) if dataset_kind is DatasetKind.TABULAR else parse_graph_schema(schema)
+        now = self._clock.now()
+        dataset = Dataset(
+            id=self._ids.new_id(),
+            session_id=session.id,
+            owner_id=user.id,
+            name=name,
+            kind=dataset_kind,
+            schema=parsed,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._catalog.add_dataset(dataset)  # reserves the name (Conflict on a clash)
+        try:
+            if dataset_kind is DatasetKind.TABULAR:
+                await self._tabular.create_table(dataset)
+            else:
+                await self._graph.create_graph(dataset)
+        except BaseException:
+            await self._catalog.remove_dataset(user.id, session.id, dataset.id)
+            raise
+        return dataset
+
+    async def count(self, dataset: Dataset) -> int:
+        if dataset.kind is DatasetKind.TABULAR:
+            return await self._tabular.count(dataset)
+        return await self._graph.count_nodes(dataset)
+
+    async def change_schema(
+        self, user: User, session_id: str, dataset_id: str, schema: Any, renames: Mapping[str, str] | None
+    ) -> Dataset:
+        dataset = await self.get(user, session_id, dataset_id)
+        now = self._clock.now()
+        if dataset.kind is DatasetKind.TABULAR:
+            after_schema = parse_tabular_schema(schema)
+            plan = plan_migration(dataset.tabular_schema, after_schema, dict(renames or {}))
+            changed = replace(dataset, schema=after_schema, updated_at=now)
+            if not plan.empty:
+                await self._tabular.migrate_table(changed, plan)
+        else:
+            if renames:
+                raise InvalidInput("renames apply to tabular datasets only", field="renames")
+            graph_schema: GraphSchema = parse_graph_schema(schema)
+            changed = replace(dataset, schema=graph_schema, updated_at=now)
+            await self._graph.migrate_graph(dataset, changed)
+        await self._catalog.update_dataset(changed)
+        return changed
+
+    async def delete(self, user: User, session_id: str, dataset_id: str) -> None:
+        dataset = await self.get(user, session_id, dataset_id)
+        if dataset.kind is DatasetKind.TABULAR:
+            await self._tabular.drop_table(dataset)
+        else:
+            await self._graph.drop_graph(dataset)
+        await self._catalog.remove_dataset(user.id, session_id, dataset.id)
