@@ -16,9 +16,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
-from tests.support.postgres_server import postgres_url_for_tests
 
 from datainfra.adapters.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from tests.support.postgres_server import postgres_url_for_tests
 
 pytestmark = pytest.mark.postgres
 

