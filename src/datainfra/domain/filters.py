@@ -116,6 +116,8 @@ def parse_condition(
             raise InvalidRequest(f"{op.value} needs a text field", parameter=key)
         if "\x00" in value:
             raise InvalidRequest("a pattern must not contain NUL characters", parameter=key)
+        if _ends_in_lone_backslash(value):
+            raise InvalidRequest("a pattern must not end in a lone backslash (escape it as \\\\)", parameter=key)
         return Condition(field, op, value, FieldType.TEXT)
 
     if op in (Operator.IN, Operator.NIN):
@@ -125,6 +127,11 @@ def parse_condition(
 
     chosen = field_type or infer_type(value)
     return Condition(field, op, _typed(value, chosen, key), chosen)
+
+
+def _ends_in_lone_backslash(pattern: str) -> bool:
+    trailing = len(pattern) - len(pattern.rstrip("\\"))
+    return trailing % 2 == 1
 
 
 def _typed(text: str, field_type: FieldType, key: str) -> Any:

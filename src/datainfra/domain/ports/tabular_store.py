@@ -23,8 +23,10 @@ class TabularStore(Protocol):
       generated `id`, which the store fills when absent (and keeps when given, moving its counter past
       it). The stream may raise a DomainError (a bad record found while streaming): the store lets it
       propagate and keeps nothing. Key or unique-index clashes: `Conflict` naming the key, under
-      ERROR (also for two records of the same request); UPDATE overwrites every given column;
-      IGNORE skips the record. A NOT NULL violation is `InvalidInput` with the record index.
+      ERROR (also for two records of the same request), its `key` a mapping of column → value of the
+      violated key or unique index; UPDATE overwrites every given column (a key repeated within one
+      request is applied in order: the last record wins); IGNORE skips the record. A NOT NULL
+      violation is `InvalidInput` with the record index.
     - `query` orders by `query.sort` (which the service already completed with the key columns):
       ascending puts NULLs last, descending first. `after` (keyset) returns rows strictly after
       that sort-key tuple; `offset` skips rows. It returns at most `limit` items and `has_more`
@@ -54,8 +56,8 @@ class TabularStore(Protocol):
 
     async def migrate_table(self, dataset: Dataset, plan: MigrationPlan) -> None:
         """Apply `plan` (dataset holds the new schema) in one transaction. A type change casts the
-        existing values; a value that does not cast, or a NOT NULL over existing NULLs, raises
-        `InvalidInput` naming the column and changes nothing."""
+        existing values; a value that does not cast, a NOT NULL over existing NULLs, or a unique
+        index over duplicate values raises `InvalidInput` naming the column and changes nothing."""
         ...
 
     async def drop_table(self, dataset: Dataset) -> None:
