@@ -1,0 +1,122 @@
+"""The catalog's own tables, created and upgraded at start-up by numbered migrations.
+
+All pending migrations run in one transaction holding a transaction-level advisory lock, so two
+processes starting at once apply each migration exactly once (the second waits, then finds nothing
+to do), and a failed migration leaves the previous version intact."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
+
+from datainfra.adapters.postgres.pool import connection
+
+DEFAULT_CATALOG_SCHEMA = "datainfra"
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+    """SQL with `{schema}` standing for the (quoted) catalog schema."""
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "users, keys, sessions, datasets",
+        (
+            """CREATE TABLE {schema}.users (
+                id text COLLATE "C" PRIMARY KEY,
+                created_at timestamptz NOT NULL
+            )""",
+            """CREATE TABLE {schema}.api_keys (
+                key_hash text COLLATE "C" PRIMARY KEY,
+                user_id text COLLATE "C" NOT NULL REFERENCES {schema}.users (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                revoked_at timestamptz
+            )""",
+            """CREATE UNIQUE INDEX api_keys_one_active ON {schema}.api_keys (user_id)
+                WHERE revoked_at IS NULL""",
+            """CREATE TABLE {schema}.sessions (
+                id text COLLATE "C" PRIMARY KEY,
+                owner_id text COLLATE "C" NOT NULL,
+                name text COLLATE "C" NOT NULL,
+                description text COLLATE "C" NOT NULL,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL
+            )""",
+            "CREATE INDEX sessions_by_owner ON {schema}.sessions (owner_id, created_at, id)",
+            """CREATE TABLE {schema}.datasets (
+                id text COLLATE "C" PRIMARY KEY,
+                session_id text COLLATE "C" NOT NULL,
+                owner_id text COLLATE "C" NOT NULL,
+                name text COLLATE "C" NOT NULL,
+                kind text COLLATE "C" NOT NULL CHECK (kind IN ('tabular', 'graph')),
+                definition jsonb NOT NULL,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                CONSTRAINT datasets_name_unique UNIQUE (owner_id, session_id, name)
+            )""",
+            "CREATE INDEX datasets_by_session ON {schema}.datasets (owner_id, session_id, created_at, id)",
+        ),
+    ),
+)
+
+
+def _lock_key(schema: str) -> int:
+    """A signed 64-bit advisory lock key, one per catalog schema."""
+    digest = hashlib.sha256(f"datainfra-migrations:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def migrate_catalog(pool: AsyncConnectionPool, schema: str = DEFAULT_CATALOG_SCHEMA) -> list[int]:
+    """Bring the catalog schema to the latest version; return the versions applied now."""
+    async with connection(pool) as conn:
+        return await migrate_catalog_on(conn, schema)
+
+
+async def migrate_catalog_on(conn: AsyncConnection[Any], schema: str = DEFAULT_CATALOG_SCHEMA) -> list[int]:
+    ident = sql.Identifier(schema)
+    applied: list[int] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(schema),))
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
+        await conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.schema_migrations ("
+                "version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            ).format(ident)
+        )
+        cur = await conn.execute(sql.SQL("SELECT version FROM {}.schema_migrations").format(ident))
+        done = {row[0] for row in await cur.fetchall()}
+        for migration in MIGRATIONS:
+            if migration.version in done:
+                continue
+            for statement in migration.statements:
+                await conn.execute(sql.SQL(statement).format(schema=ident))
+            await conn.execute(
+                sql.SQL("INSERT INTO {}.schema_migrations (version, name) VALUES (%s, %s)").format(ident),
+                (migration.version, migration.name),
+            )
+            applied.append(migration.version)
+    return applied
+
+
+async def catalog_version(pool: AsyncConnectionPool, schema: str = DEFAULT_CATALOG_SCHEMA) -> int:
+    """The highest applied version (0 when the catalog was never migrated)."""
+    async with connection(pool) as conn:
+        cur = await conn.execute("SELECT to_regclass(format('%%I.schema_migrations', %s::text)) IS NOT NULL", (schema,))
+        row = await cur.fetchone()
+        if not row or not row[0]:
+            return 0
+        cur = await conn.execute(
+            sql.SQL("SELECT coalesce(max(version), 0) FROM {}.schema_migrations").format(sql.Identifier(schema))
+        )
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0

@@ -1,0 +1,131 @@
+"""The connection pool (opened and closed by the app lifespan) and the translation of driver errors
+into domain errors, done once here so every adapter reports the same thing for the same failure."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.types.json import set_json_dumps, set_json_loads
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
+
+from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
+
+_json_encoder = msgspec.json.Encoder(decimal_format="number")
+_json_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def dump_json(value: Any) -> bytes:
+    """JSON with Decimal numbers written as numbers (exact), as the domain holds them."""
+    return _json_encoder.encode(value)
+
+
+def load_json(data: str | bytes) -> Any:
+    """JSON with non-integer numbers read as Decimal (exact), integers as int."""
+    return _json_decoder.decode(data)
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresSettings:
+    """Pool sizing and time limits; seconds unless the name says otherwise."""
+
+    url: str
+    min_size: int = 1
+    max_size: int = 10
+    pool_timeout: float = 5.0
+    """How long a request waits for a free connection before StoreUnavailable."""
+    connect_timeout: int = 5
+    statement_timeout_ms: int = 30_000
+    """Statements running longer are cancelled by the server (StoreTimeout); 0 = no limit."""
+    max_idle: float = 300.0
+    max_lifetime: float = 3600.0
+    application_name: str = "datainfra"
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    set_json_dumps(dump_json, conn)
+    set_json_loads(load_json, conn)
+
+
+def create_pool(settings: PostgresSettings) -> AsyncConnectionPool:
+    """A pool that is not open yet (opening needs a running event loop: call `open_pool`)."""
+    options = f"-c statement_timeout={int(settings.statement_timeout_ms)} -c TimeZone=UTC"
+    return AsyncConnectionPool(
+        settings.url,
+        min_size=settings.min_size,
+        max_size=settings.max_size,
+        timeout=settings.pool_timeout,
+        max_idle=settings.max_idle,
+        max_lifetime=settings.max_lifetime,
+        kwargs={
+            "connect_timeout": settings.connect_timeout,
+            "options": options,
+            "application_name": settings.application_name,
+        },
+        configure=_configure,
+        check=AsyncConnectionPool.check_connection,
+        open=False,
+        name=settings.application_name,
+    )
+
+
+async def open_pool(settings: PostgresSettings, *, wait: bool = True) -> AsyncConnectionPool:
+    """Open a pool for the app lifespan. With `wait`, fail now (StoreUnavailable) when the server
+    cannot be reached within `pool_timeout`, rather than on the first request."""
+    pool = create_pool(settings)
+    try:
+        await pool.open(wait=wait, timeout=settings.pool_timeout)
+    except PoolTimeout as exc:
+        await pool.close()
+        raise StoreUnavailable(f"PostgreSQL cannot be reached: {exc}") from exc
+    return pool
+
+
+async def close_pool(pool: AsyncConnectionPool) -> None:
+    await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A pooled connection with errors translated. The pool rolls back whatever transaction a
+    failed or cancelled block left open, and closes a connection returned mid-statement."""
+    with translate_errors():
+        async with pool.connection() as conn:
+            yield conn
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Driver failures that any statement can meet → domain errors. Statement-specific ones
+    (unique violations naming a key, NOT NULL with a record index) are handled by the callers
+    first; what reaches here gets a generic but correct class."""
+    try:
+        yield
+    except (PoolTimeout, PoolClosed) as exc:
+        raise StoreUnavailable(f"PostgreSQL is not available: {exc}") from exc
+    except pg_errors.QueryCanceled as exc:
+        raise StoreTimeout("the database gave up on a statement that ran too long") from exc
+    except (pg_errors.UniqueViolation, pg_errors.ExclusionViolation) as exc:
+        raise Conflict(_detail(exc)) from exc
+    except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
+        raise InvalidInput(_detail(exc), field=_column(exc)) from exc
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailable(f"PostgreSQL is not available: {exc}") from exc
+    except psycopg.InterfaceError as exc:
+        raise StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+
+
+def _detail(exc: psycopg.Error) -> str:
+    primary = exc.diag.message_primary or str(exc)
+    detail = exc.diag.message_detail
+    return f"{primary}: {detail}" if detail else primary
+
+
+def _column(exc: psycopg.Error) -> str | None:
+    return exc.diag.column_name
