@@ -1,0 +1,80 @@
+"""The Neo4j driver's life cycle and the translation of its errors into domain errors.
+
+The driver is opened once per process (a connection pool) and closed at shutdown:
+`open_driver(settings)` / `close_driver(driver)`, or `driver_resource(settings)` as an async
+generator for a dependency-injector `providers.Resource`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import neo4j
+from neo4j import exceptions as neo4j_errors
+
+from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class Neo4jSettings:
+    uri: str
+    user: str
+    password: str
+    database: str = "neo4j"
+    max_pool_size: int = 50
+    connect_timeout: float = 5.0
+    acquire_timeout: float = 10.0
+    transaction_timeout: float = 60.0
+    """Server-side limit of one transaction, seconds; past it the request fails with StoreTimeout."""
+
+
+def open_driver(settings: Neo4jSettings) -> neo4j.AsyncDriver:
+    """A pooled async driver. Opening does not connect; the first query (or `ping`) does."""
+    return neo4j.AsyncGraphDatabase.driver(
+        settings.uri,
+        auth=(settings.user, settings.password),
+        max_connection_pool_size=settings.max_pool_size,
+        connection_timeout=settings.connect_timeout,
+        connection_acquisition_timeout=settings.acquire_timeout,
+        max_transaction_retry_time=5.0,
+        notifications_min_severity="OFF",
+    )
+
+
+async def close_driver(driver: neo4j.AsyncDriver) -> None:
+    await driver.close()
+
+
+async def driver_resource(settings: Neo4jSettings) -> AsyncIterator[neo4j.AsyncDriver]:
+    driver = open_driver(settings)
+    try:
+        yield driver
+    finally:
+        await close_driver(driver)
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Re-raise driver errors as the domain's: unreachable → StoreUnavailable, a constraint
+    violation → Conflict, a transaction past its time limit → StoreTimeout."""
+    try:
+        yield
+    except neo4j_errors.ConstraintError as exc:
+        raise Conflict(f"a value that must be unique already exists: {exc.message}") from exc
+    except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired) as exc:
+        raise StoreUnavailable("the graph store cannot be reached") from exc
+    except neo4j_errors.AuthError as exc:
+        raise StoreUnavailable("the graph store refused our credentials") from exc
+    except neo4j_errors.Neo4jError as exc:
+        code = exc.code or ""
+        if "TransactionTimedOut" in code or code.endswith("Transaction.Terminated"):
+            raise StoreTimeout("the graph store gave up on a statement that ran too long") from exc
+        if code.startswith("Neo.TransientError.General.MemoryPool") or "OutOfMemory" in code:
+            raise StoreUnavailable("the graph store is out of memory for this request") from exc
+        if code.startswith("Neo.ClientError.Statement.ArithmeticError"):
+            raise InvalidInput(f"the graph store refused a value: {exc.message}") from exc
+        raise
+    except OSError as exc:
+        raise StoreUnavailable("the graph store cannot be reached") from exc
