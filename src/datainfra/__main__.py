@@ -19,11 +19,7 @@ def main() -> int:
     from datainfra.adapters.http.app import create_app
 
     app = create_app(build_container(settings))
-    print(
-        f"datainfra: serving on http://{settings.host}:{settings.port} (docs at /schema); "
-        "stores: in memory (data is lost when the process stops)",
-        file=sys.stderr,
-    )
+    print(f"datainfra: serving on http://{settings.host}:{settings.port} (docs at /schema)", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 

@@ -23,6 +23,17 @@ class Settings:
     allowed_keys: frozenset[str] = field(default_factory=frozenset)
     data_dir: Path = Path(".data")
     max_body_bytes: int = 1024 * 1024 * 1024
+    database_url: str | None = None
+    """None: start an embedded PostgreSQL keeping its data under data_dir/postgres."""
+    pg_pool_min: int = 1
+    pg_pool_max: int = 10
+    pg_pool_timeout_s: float = 5.0
+    pg_statement_timeout_ms: int = 30_000
+    neo4j_uri: str | None = None
+    """None: start a local Neo4j (needs Java 17) keeping its data under data_dir/neo4j."""
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = None
+    neo4j_transaction_timeout_s: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -33,7 +44,23 @@ class Settings:
             allowed_keys=_keys(env.get("ALLOWED_KEYS", "")),
             data_dir=Path(env.get("DATAINFRA_DATA_DIR") or ".data"),
             max_body_bytes=_int(env, "DATAINFRA_MAX_BODY_BYTES", 1024 * 1024 * 1024, 1024, 2**40),
-        )
+            database_url=_url(env, "DATAINFRA_DATABASE_URL", ("postgresql://", "postgres://")),
+            pg_pool_min=_int(env, "DATAINFRA_PG_POOL_MIN", 1, 0, 1000),
+            pg_pool_max=_int(env, "DATAINFRA_PG_POOL_MAX", 10, 1, 1000),
+            pg_pool_timeout_s=float(_int(env, "DATAINFRA_PG_POOL_TIMEOUT_S", 5, 1, 3600)),
+            pg_statement_timeout_ms=_int(env, "DATAINFRA_PG_STATEMENT_TIMEOUT_MS", 30_000, 0, 86_400_000),
+            neo4j_uri=_url(env, "DATAINFRA_NEO4J_URI", ("bolt://", "neo4j://", "bolt+s://", "neo4j+s://")),
+            neo4j_user=env.get("DATAINFRA_NEO4J_USER") or "neo4j",
+            neo4j_password=env.get("DATAINFRA_NEO4J_PASSWORD") or None,
+            neo4j_transaction_timeout_s=float(_int(env, "DATAINFRA_NEO4J_TX_TIMEOUT_S", 60, 1, 86_400)),
+        )._checked()
+
+    def _checked(self) -> Settings:
+        if self.pg_pool_min > self.pg_pool_max:
+            raise SettingsError("DATAINFRA_PG_POOL_MIN must not exceed DATAINFRA_PG_POOL_MAX")
+        if self.neo4j_uri and not self.neo4j_password:
+            raise SettingsError("DATAINFRA_NEO4J_PASSWORD is required with DATAINFRA_NEO4J_URI")
+        return self
 
 
 def _host(value: str) -> str:
@@ -60,6 +87,15 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} must be between {low} and {high}")
     return value
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(schemes):
+        raise SettingsError(f"{name} must start with one of {', '.join(schemes)}")
+    return raw
 
 
 def _keys(raw: str) -> frozenset[str]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from datainfra import resources
 from datainfra.adapters.key_policies import key_policy_for
 from datainfra.adapters.memory.catalog import InMemoryCatalog
 from datainfra.adapters.memory.clock import SystemClock, UuidGenerator
 from datainfra.adapters.memory.graph_store import InMemoryGraphStore
 from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
+from datainfra.adapters.postgres.catalog import PostgresCatalog
+from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.config import Settings
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
@@ -25,9 +28,12 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(UuidGenerator)
     key_policy = providers.Singleton(key_policy_for, settings.provided.allowed_keys)
 
-    catalog = providers.Singleton(InMemoryCatalog)
-    tabular_store = providers.Singleton(InMemoryTabularStore)
-    graph_store = providers.Singleton(InMemoryGraphStore)
+    # stores: PostgreSQL for the catalog and tabular data, Neo4j for graphs (opened by the lifespan)
+    postgres_url = providers.Resource(resources.postgres_url, settings)
+    postgres_pool = providers.Resource(resources.postgres_pool, postgres_url, settings)
+    catalog = providers.Singleton(PostgresCatalog, postgres_pool)
+    tabular_store = providers.Singleton(PostgresTabularStore, postgres_pool)
+    graph_store = providers.Resource(resources.graph_store, settings)
 
     accounts = providers.Factory(AccountService, catalog, key_policy, tabular_store, clock, ids)
     sessions = providers.Factory(SessionService, catalog, tabular_store, graph_store, clock, ids)
@@ -37,13 +43,15 @@ class Container(containers.DeclarativeContainer):
 
 
 def build_container(settings: Settings) -> Container:
-    container = Container(settings=providers.Object(settings))
-    return container
+    return Container(settings=providers.Object(settings))
 
 
 def build_memory_container(settings: Settings) -> Container:
-    """The same wiring with every store in memory: what unit and HTTP tests run on."""
+    """The same wiring with every store in memory: what unit and HTTP tests run on. The real stores'
+    resources are replaced too, so nothing is started."""
     container = build_container(settings)
+    container.postgres_url.override(providers.Object(None))
+    container.postgres_pool.override(providers.Object(None))
     container.catalog.override(providers.Singleton(InMemoryCatalog))
     container.tabular_store.override(providers.Singleton(InMemoryTabularStore))
     container.graph_store.override(providers.Singleton(InMemoryGraphStore))

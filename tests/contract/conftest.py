@@ -17,9 +17,9 @@ from datainfra.domain.graph_schema import parse_graph_schema
 from datainfra.domain.model import Dataset, DatasetKind, Session
 from datainfra.domain.tabular_schema import parse_tabular_schema
 
-TABULAR_ADAPTERS = ["memory"]
-GRAPH_ADAPTERS = ["memory"]
-CATALOG_ADAPTERS = ["memory"]
+TABULAR_ADAPTERS = ["memory", "postgres"]
+GRAPH_ADAPTERS = ["memory", "neo4j"]
+CATALOG_ADAPTERS = ["memory", "postgres"]
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

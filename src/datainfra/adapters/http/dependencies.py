@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import structlog
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import HeaderParameter
 
 from datainfra.domain.model import User
 from datainfra.services.accounts import AccountService
@@ -20,6 +20,13 @@ from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
 API_KEY_HEADER = "X-API-Key"
+
+Accounts = NamedDependency[AccountService]
+Sessions = NamedDependency[SessionService]
+Datasets = NamedDependency[DatasetService]
+Records = NamedDependency[RecordService]
+Graphs = NamedDependency[GraphService]
+CurrentUser = NamedDependency[User]
 
 
 async def _resolve(value: Any) -> Any:
@@ -48,10 +55,10 @@ async def provide_graphs(state: State) -> GraphService:
 
 async def provide_user(
     request: Request[Any, Any, Any],
-    accounts: AccountService,
+    accounts: NamedDependency[AccountService],
     api_key: Annotated[
         str | None,
-        Parameter(header=API_KEY_HEADER, required=False, description="Your API key", min_length=0),
+        HeaderParameter(name=API_KEY_HEADER, required=False, description="Your API key"),
     ] = None,
 ) -> User:
     user = await accounts.authenticate(api_key)

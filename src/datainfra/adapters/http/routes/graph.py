@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody
 
+from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.presenters import edge_doc, node_doc, page_doc, path_doc, subgraph_doc
 from datainfra.adapters.http.schemas import EdgePageOut, NodeOut, NodePageOut, PathOut, ShortestPathIn, SubgraphOut
-from datainfra.domain.model import User
-from datainfra.services.datasets import DatasetService
-from datainfra.services.graphs import GraphService
 
 
 def _params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
@@ -26,11 +25,11 @@ class GraphRoutes(Controller):
     async def nodes(
         self,
         request: Request[Any, Any, Any],
-        session_id: str,
-        dataset_id: str,
-        datasets: DatasetService,
-        graphs: GraphService,
-        user: User,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
     ) -> Response[NodePageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         page = await graphs.find_nodes(dataset, _params(request))
@@ -38,7 +37,13 @@ class GraphRoutes(Controller):
 
     @get("/nodes/{node_id:str}", summary="Read one node by its id")
     async def node(
-        self, session_id: str, dataset_id: str, node_id: str, datasets: DatasetService, graphs: GraphService, user: User
+        self,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        node_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
     ) -> Response[NodeOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         return json_response(node_doc(await graphs.get_node(dataset, node_id)))
@@ -47,12 +52,12 @@ class GraphRoutes(Controller):
     async def neighbors(
         self,
         request: Request[Any, Any, Any],
-        session_id: str,
-        dataset_id: str,
-        node_id: str,
-        datasets: DatasetService,
-        graphs: GraphService,
-        user: User,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        node_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
     ) -> Response[SubgraphOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         subgraph = await graphs.neighbors(dataset, node_id, _params(request))
@@ -62,11 +67,11 @@ class GraphRoutes(Controller):
     async def edges(
         self,
         request: Request[Any, Any, Any],
-        session_id: str,
-        dataset_id: str,
-        datasets: DatasetService,
-        graphs: GraphService,
-        user: User,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
     ) -> Response[EdgePageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         page = await graphs.find_edges(dataset, _params(request))
@@ -75,12 +80,12 @@ class GraphRoutes(Controller):
     @post("/algorithms/shortest_path", summary="Shortest path, by hops or by a numeric weight", status_code=200)
     async def shortest_path(
         self,
-        session_id: str,
-        dataset_id: str,
-        data: ShortestPathIn,
-        datasets: DatasetService,
-        graphs: GraphService,
-        user: User,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        data: JSONBody[ShortestPathIn],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
     ) -> Response[PathOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         path = await graphs.shortest_path(

@@ -13,6 +13,7 @@ from datainfra.adapters.http.schemas import HealthOut, ReadyOut
 from datainfra.domain.errors import DomainError
 
 READY_TIMEOUT_S = 3.0
+NOT_CONFIGURED = "not configured"
 
 
 @get("/health", tags=["health"], summary="200 while the process runs")
@@ -30,7 +31,7 @@ async def ready(state: State) -> Response[ReadyOut]:
     }
     results = await asyncio.gather(*(_check(store) for store in stores.values()))
     report = dict(zip(stores, results, strict=True))
-    ok = all(result == "ok" for result in report.values())
+    ok = all(result == "ok" or result.startswith(NOT_CONFIGURED) for result in report.values())
     return json_response({"status": "ready" if ok else "unavailable", "stores": report}, 200 if ok else 503)
 
 
@@ -39,6 +40,8 @@ async def _check(store: Any) -> str:
         resolved = store() if callable(store) else store
         if asyncio.iscoroutine(resolved) or isinstance(resolved, asyncio.Future):
             resolved = await resolved
+        if getattr(resolved, "configured", True) is False:
+            return f"{NOT_CONFIGURED}: {resolved.reason}"
         await asyncio.wait_for(resolved.ping(), READY_TIMEOUT_S)
     except TimeoutError:
         return f"no answer within {READY_TIMEOUT_S:g}s"

@@ -10,8 +10,10 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.params import FromPath
 
 from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
+from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records
 from datainfra.adapters.http.encoding import decode_json, decode_struct, json_response
 from datainfra.adapters.http.presenters import node_doc, page_doc
 from datainfra.adapters.http.problems import UnsupportedMediaType
@@ -25,11 +27,9 @@ from datainfra.adapters.http.schemas import (
     WriteResultOut,
 )
 from datainfra.domain.errors import InvalidRequest
-from datainfra.domain.model import Dataset, DatasetKind, User
+from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.records import WriteResult
-from datainfra.services.datasets import DatasetService
-from datainfra.services.graphs import GraphService
-from datainfra.services.records import RecordService, parse_on_conflict
+from datainfra.services.records import parse_on_conflict
 
 CSV = "text/csv"
 NDJSON = "application/x-ndjson"
@@ -85,12 +85,12 @@ class RecordRoutes(Controller):
     async def write(
         self,
         request: Request[Any, Any, Any],
-        session_id: str,
-        dataset_id: str,
-        datasets: DatasetService,
-        records: RecordService,
-        graphs: GraphService,
-        user: User,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        records: Records,
+        graphs: Graphs,
+        user: CurrentUser,
     ) -> Response[WriteResultOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         media_type = _media_type(request)
@@ -108,7 +108,7 @@ class RecordRoutes(Controller):
         return _write_result(result)
 
     @staticmethod
-    async def _write_json(dataset: Dataset, body: bytes, records: RecordService) -> WriteResult:
+    async def _write_json(dataset: Dataset, body: bytes, records: Records) -> WriteResult:
         document = decode_json(body)
         if isinstance(document, list):
             return await records.insert(dataset, document, parse_on_conflict(None))
@@ -119,12 +119,12 @@ class RecordRoutes(Controller):
     async def query(
         self,
         request: Request[Any, Any, Any],
-        session_id: str,
-        dataset_id: str,
-        datasets: DatasetService,
-        records: RecordService,
-        graphs: GraphService,
-        user: User,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        records: Records,
+        graphs: Graphs,
+        user: CurrentUser,
     ) -> Response[RecordPageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         params = _params(request)
@@ -138,12 +138,12 @@ class RecordRoutes(Controller):
     async def update(
         self,
         request: Request[Any, Any, Any],
-        session_id: str,
-        dataset_id: str,
-        datasets: DatasetService,
-        records: RecordService,
-        graphs: GraphService,
-        user: User,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        records: Records,
+        graphs: Graphs,
+        user: CurrentUser,
     ) -> Response[UpdatedOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         _require(_media_type(request), (JSON,))
@@ -162,12 +162,12 @@ class RecordRoutes(Controller):
     async def remove(
         self,
         request: Request[Any, Any, Any],
-        session_id: str,
-        dataset_id: str,
-        datasets: DatasetService,
-        records: RecordService,
-        graphs: GraphService,
-        user: User,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        records: Records,
+        graphs: Graphs,
+        user: CurrentUser,
     ) -> Response[DeletedOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         params = _params(request)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
 
+from datainfra.adapters.http.dependencies import CurrentUser, Sessions
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.presenters import session_doc
 from datainfra.adapters.http.schemas import SessionCreate, SessionList, SessionOut, SessionPatch
-from datainfra.domain.model import User
-from datainfra.services.sessions import SessionService
 
 
 class SessionRoutes(Controller):
@@ -16,26 +16,32 @@ class SessionRoutes(Controller):
     tags = ["sessions"]
 
     @post("/", summary="Create a session", status_code=201)
-    async def create(self, data: SessionCreate, sessions: SessionService, user: User) -> Response[SessionOut]:
+    async def create(
+        self, data: JSONBody[SessionCreate], sessions: Sessions, user: CurrentUser
+    ) -> Response[SessionOut]:
         session = await sessions.create(user, data.name, data.description)
         return json_response(session_doc(session), 201)
 
     @get("/", summary="List your sessions")
-    async def list_sessions(self, sessions: SessionService, user: User) -> Response[SessionList]:
+    async def list_sessions(self, sessions: Sessions, user: CurrentUser) -> Response[SessionList]:
         items = [session_doc(s) for s in await sessions.list(user)]
         return json_response({"items": items})
 
     @get("/{session_id:str}", summary="Read a session")
-    async def read(self, session_id: str, sessions: SessionService, user: User) -> Response[SessionOut]:
+    async def read(self, session_id: FromPath[str], sessions: Sessions, user: CurrentUser) -> Response[SessionOut]:
         return json_response(session_doc(await sessions.get(user, session_id)))
 
     @patch("/{session_id:str}", summary="Change a session's name or description")
     async def update(
-        self, session_id: str, data: SessionPatch, sessions: SessionService, user: User
+        self,
+        session_id: FromPath[str],
+        data: JSONBody[SessionPatch],
+        sessions: Sessions,
+        user: CurrentUser,
     ) -> Response[SessionOut]:
         session = await sessions.update(user, session_id, data.name, data.description)
         return json_response(session_doc(session))
 
     @delete("/{session_id:str}", summary="Delete a session and every dataset in it", status_code=204)
-    async def remove(self, session_id: str, sessions: SessionService, user: User) -> None:
+    async def remove(self, session_id: FromPath[str], sessions: Sessions, user: CurrentUser) -> None:
         await sessions.delete(user, session_id)

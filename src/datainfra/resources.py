@@ -1,0 +1,101 @@
+"""Start-up and shutdown of the real stores, as async generators for the container's Resources.
+
+With no URL configured, each store is started locally: an embedded PostgreSQL (always possible: the
+binaries come from a wheel) and a local Neo4j (when Java 17 is on the machine). Their data lives
+under DATAINFRA_DATA_DIR, so it survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+
+from datainfra.config import Settings
+
+log = structlog.get_logger("datainfra.stores")
+
+NO_GRAPH_STORE = (
+    "no graph store is available: this machine has no Java 17 to start a local Neo4j. Install a Java 17 "
+    "runtime (e.g. apt-get install openjdk-17-jre-headless) and Maven, then restart; or point "
+    "DATAINFRA_NEO4J_URI / DATAINFRA_NEO4J_USER / DATAINFRA_NEO4J_PASSWORD at a Neo4j 5 server."
+)
+
+
+async def postgres_url(settings: Settings) -> AsyncIterator[str]:
+    if settings.database_url:
+        log.info("postgres_configured", where="DATAINFRA_DATABASE_URL")
+        yield settings.database_url
+        return
+    from datainfra.adapters.postgres.embedded import EmbeddedPostgres
+
+    data_dir = (settings.data_dir / "postgres").resolve()
+    server = EmbeddedPostgres(data_dir)
+    url = await asyncio.to_thread(server.start)
+    log.info("postgres_embedded_started", data_dir=str(data_dir), port=server.port)
+    try:
+        yield url
+    finally:
+        await asyncio.to_thread(server.stop)
+        log.info("postgres_embedded_stopped")
+
+
+async def postgres_pool(url: str, settings: Settings) -> AsyncIterator[Any]:
+    from datainfra.adapters.postgres.migrations import migrate_catalog
+    from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, open_pool
+
+    pool = await open_pool(
+        PostgresSettings(
+            url=url,
+            min_size=settings.pg_pool_min,
+            max_size=settings.pg_pool_max,
+            pool_timeout=settings.pg_pool_timeout_s,
+            statement_timeout_ms=settings.pg_statement_timeout_ms,
+        )
+    )
+    try:
+        applied = await migrate_catalog(pool)
+        if applied:
+            log.info("catalog_migrated", versions=applied)
+        yield pool
+    finally:
+        await close_pool(pool)
+
+
+async def graph_store(settings: Settings) -> AsyncIterator[Any]:
+    """A Neo4jGraphStore, or an UnavailableStore explaining how to get one."""
+    from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver
+    from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
+    from datainfra.adapters.neo4j.local_server import LocalNeo4j, java_available
+    from datainfra.adapters.unavailable import UnavailableStore
+
+    server = None
+    if settings.neo4j_uri:
+        endpoint = (settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password or "")
+        log.info("neo4j_configured", where="DATAINFRA_NEO4J_URI")
+    elif java_available():
+        data_dir = (settings.data_dir / "neo4j").resolve()
+        server = LocalNeo4j(data_dir)
+        started = await asyncio.to_thread(server.start)
+        endpoint = (started.uri, started.user, started.password)
+        log.info("neo4j_local_started", data_dir=str(data_dir), uri=started.uri)
+    else:
+        log.warning("graph_store_unavailable", reason=NO_GRAPH_STORE)
+        yield UnavailableStore(NO_GRAPH_STORE)
+        return
+    driver = open_driver(
+        Neo4jSettings(
+            uri=endpoint[0],
+            user=endpoint[1],
+            password=endpoint[2],
+            transaction_timeout=settings.neo4j_transaction_timeout_s,
+        )
+    )
+    try:
+        yield Neo4jGraphStore(driver, transaction_timeout=settings.neo4j_transaction_timeout_s)
+    finally:
+        await close_driver(driver)
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+            log.info("neo4j_local_stopped")
