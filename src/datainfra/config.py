@@ -34,6 +34,8 @@ class Settings:
     neo4j_user: str = "neo4j"
     neo4j_password: str | None = None
     neo4j_transaction_timeout_s: float = 60.0
+    log_format: str = "console"
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +55,8 @@ class Settings:
             neo4j_user=env.get("DATAINFRA_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("DATAINFRA_NEO4J_PASSWORD") or None,
             neo4j_transaction_timeout_s=float(_int(env, "DATAINFRA_NEO4J_TX_TIMEOUT_S", 60, 1, 86_400)),
+            log_format=_choice(env, "DATAINFRA_LOG_FORMAT", ("console", "json"), "console"),
+            log_level=_choice(env, "DATAINFRA_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         )._checked()
 
     def _checked(self) -> Settings:
@@ -87,6 +91,16 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} must be between {low} and {high}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    for option in allowed:
+        if raw.lower() == option.lower():
+            return option
+    raise SettingsError(f"{name}={raw!r} must be one of {', '.join(allowed)}")
 
 
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:

@@ -48,7 +48,8 @@ def build_container(settings: Settings) -> Container:
 
 def build_memory_container(settings: Settings) -> Container:
     """The same wiring with every store in memory: what unit and HTTP tests run on. The real stores'
-    resources are replaced too, so nothing is started."""
+    resources are overridden too, so nothing is started. (Tests that override a store further must
+    undo only their own override: `with provider.override(...):`, never `reset_override()`.)"""
     container = build_container(settings)
     container.postgres_url.override(providers.Object(None))
     container.postgres_pool.override(providers.Object(None))

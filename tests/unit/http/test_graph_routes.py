@@ -573,19 +573,11 @@ def test_a_path_between_unknown_nodes_is_404_naming_the_end(
             {"source": "ann"},
             400,
             "target",
-            marks=pytest.mark.xfail(
-                reason="Litestar body validation names field 'data' (the handler argument), not the offending member",
-                strict=True,
-            ),
         ),
         pytest.param(
             {"source": "ann", "target": "dan", "algorithm": "astar"},
             400,
             "algorithm",
-            marks=pytest.mark.xfail(
-                reason="Litestar body validation names field 'data' (the handler argument), not the offending member",
-                strict=True,
-            ),
         ),
         ({"source": ["ann"], "target": "dan"}, 400, "source"),
     ],

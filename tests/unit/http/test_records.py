@@ -117,10 +117,6 @@ def test_absent_columns_take_their_default_or_null(client: TestClient, auth: dic
     assert records(client, auth, url) == [{"sku": "x", "qty": 0, "note": None}]
 
 
-@pytest.mark.xfail(
-    reason="409 `key` is the Python repr string \"{'sku': 'a1'}\", not JSON: problems._jsonable_key str()s a dict key",
-    strict=True,
-)
 def test_a_key_that_exists_is_a_409_naming_the_key(client: TestClient, auth: dict[str, str], stock: str) -> None:
     response = client.post(f"{stock}/records", json={"records": [{"sku": "c3"}, {"sku": "a1"}]}, headers=auth)
 
@@ -130,10 +126,6 @@ def test_a_key_that_exists_is_a_409_naming_the_key(client: TestClient, auth: dic
     assert count(client, auth, stock) == 2
 
 
-@pytest.mark.xfail(
-    reason="409 `key` is the Python repr string \"{'sku': 'a1'}\", not JSON: problems._jsonable_key str()s a dict key",
-    strict=True,
-)
 def test_a_key_repeated_within_one_batch_is_a_409(client: TestClient, auth: dict[str, str], stock: str) -> None:
     response = client.post(f"{stock}/records", json={"records": [{"sku": "z"}, {"sku": "z"}]}, headers=auth)
     body = problem(response, 409)

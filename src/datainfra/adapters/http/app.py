@@ -19,6 +19,7 @@ from datainfra.adapters.http.routes.health import health, ready
 from datainfra.adapters.http.routes.records import RecordRoutes
 from datainfra.adapters.http.routes.sessions import SessionRoutes
 from datainfra.adapters.http.routes.users import ROUTES as USER_ROUTES
+from datainfra.logs import configure_logging
 
 
 def _version() -> str:
@@ -29,6 +30,9 @@ def _version() -> str:
 
 
 def create_app(container: Any) -> Litestar:
+    settings = container.settings()
+    configure_logging(json_lines=settings.log_format == "json", level=settings.log_level)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         started = container.init_resources()
@@ -56,7 +60,7 @@ def create_app(container: Any) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(_version()),
         lifespan=[lifespan],
-        request_max_body_size=container.settings().max_body_bytes,
+        request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
     app.state.container = container

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ def openapi_config(version: str) -> OpenAPIConfig:
     )
 
 
+_PATH_CONVERTER = re.compile(r":[a-z]+}")
+
+
 def assets_router() -> Any:
     return create_static_files_router(path=ASSETS_PATH, directories=[ASSETS_DIR], include_in_schema=False)
 
@@ -54,7 +58,7 @@ def apply_documented_bodies(app: Litestar) -> None:
             body = handler.opt.get("request_body")
             if body is None:
                 continue
-            item = (schema.paths or {}).get(route.path)
+            item = (schema.paths or {}).get(_PATH_CONVERTER.sub("}", route.path))
             if item is None:
                 continue
             for method in handler.http_methods:

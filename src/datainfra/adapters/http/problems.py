@@ -3,6 +3,7 @@ error response, and no stack trace ever reaches a client."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -76,12 +77,13 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: errors.DomainError) -> 
 
 
 def _jsonable_key(key: Any) -> Any:
-    if key is None:
-        return None
+    """A conflicting key as JSON: a mapping of column → value, a list, or a scalar."""
+    if key is None or isinstance(key, str | int | float | bool):
+        return key
+    if isinstance(key, dict):
+        return {str(k): _jsonable_key(v) for k, v in key.items()}
     if isinstance(key, tuple | list):
         return [_jsonable_key(k) for k in key]
-    if isinstance(key, str | int | float | bool):
-        return key
     return str(key)
 
 
@@ -96,8 +98,22 @@ def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> R
         if first.get("source") in ("query", "path", "header", "cookie"):
             parameter = first.get("key")
         else:
-            field = first.get("key")
+            field = _body_field(detail) or first.get("key")
     return problem_response(400, "Invalid request", detail, field=field, parameter=parameter)
+
+
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`")
+_NAMED_FIELD = re.compile(r"field `([^`]*)`")
+
+
+def _body_field(message: str) -> str | None:
+    """The body member a msgspec message points at ("... - at `$.a.b`", "unknown field `x`")."""
+    at = _AT_PATH.search(message)
+    named = _NAMED_FIELD.search(message)
+    path = at.group(1) if at else ""
+    if named:
+        return f"{path}.{named.group(1)}" if path else named.group(1)
+    return path or None
 
 
 def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
