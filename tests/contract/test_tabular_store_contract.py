@@ -672,6 +672,7 @@ async def test_migrate_timestamp_to_text_and_back(tabular_store: Any) -> None:
     to_text = {"columns": [dict(c, type="text") if c["name"] == "ts" else c for c in ALL_TYPES["columns"]]}
     as_text = await migrate(tabular_store, dataset, to_text)
     (row,) = await rows_of(tabular_store, as_text)
+    assert row["ts"] == "2026-03-04 05:06:07.123456+00"  # PostgreSQL's own text form, in UTC
     assert parse_text(row["ts"], parse_tabular_schema(ALL_TYPES).field_types["ts"]) == instant
     back = await migrate(tabular_store, as_text, ALL_TYPES)
     (row,) = await rows_of(tabular_store, back)

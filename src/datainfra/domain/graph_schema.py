@@ -94,7 +94,10 @@ def _coerce_properties(
     properties: dict[str, Any] = {}
     for name, value in raw.items():
         where = f"properties.{name}"
-        validate_name(name, what="property name", field=where)
+        try:
+            validate_name(name, what="property name", field=where)
+        except InvalidInput as exc:
+            raise exc.located(index=index) from None
         if name == NODE_KEY and what == "node":
             raise InvalidInput("'id' is the node key, not a property", index=index, field=where)
         if value is None:
@@ -128,10 +131,10 @@ def _undeclared_scalar(value: Any, index: int, where: str) -> Any:
         if isinstance(value, str) and "\x00" in value:
             raise InvalidInput("text must not contain NUL characters", index=index, field=where)
         return value
-    if isinstance(value, int):
-        return coerce_json(value, FieldType.INTEGER)
-    if isinstance(value, float | Decimal):
+    if isinstance(value, int | float | Decimal):
         try:
+            if isinstance(value, int):
+                return coerce_json(value, FieldType.INTEGER)
             if (
                 isinstance(value, Decimal)
                 and value == value.to_integral_value()

@@ -53,6 +53,11 @@ class BadValue(Exception):
 def _check_text(value: str) -> str:
     if "\x00" in value:
         raise BadValue("text must not contain NUL characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadValue("text must be valid Unicode (no lone surrogates)") from None
     return value
 
 

@@ -36,8 +36,12 @@ def node_key(value: Any, *, index: int | None, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInput("a key must be a string or an integer", index=index, field=field)
     text = str(value)
-    if not text or len(text) > MAX_KEY_LENGTH or "\x00" in text:
-        raise InvalidInput(f"a key must be 1-{MAX_KEY_LENGTH} characters without NUL", index=index, field=field)
+    if not text or len(text) > MAX_KEY_LENGTH or "\x00" in text or "/" in text:
+        raise InvalidInput(
+            f"a key must be 1-{MAX_KEY_LENGTH} characters without NUL or '/' (it must be addressable in a URL)",
+            index=index,
+            field=field,
+        )
     return text
 
 
@@ -46,7 +50,10 @@ def _names(values: Any, what: str, field: str, index: int | None = None) -> tupl
         return ()
     if not isinstance(values, list):
         raise InvalidInput(f"{what}s must be a list", index=index, field=field)
-    names = tuple(validate_name(v, what=what, field=field) for v in values)
+    try:
+        names = tuple(validate_name(v, what=what, field=field) for v in values)
+    except InvalidInput as exc:
+        raise exc.located(index=index) from None
     return tuple(dict.fromkeys(names))
 
 
@@ -142,7 +149,7 @@ class GraphService:
             labels = None if raw.get("labels") is None else _names(raw["labels"], "label", f"{where}.labels", i)
             props = raw.get("properties") or {}
             removed = {k: None for k, v in props.items() if v is None} if isinstance(props, Mapping) else {}
-            typed = schema.coerce_node_properties(labels or (), props, i)
+            typed = schema.coerce_node_properties(labels or _declared_labels(schema), props, i)
             updates.append(NodeUpdate(node_key(raw["id"], index=i, field=f"{where}.id"), {**typed, **removed}, labels))
         return await self._graph.update_nodes(dataset, updates)
 
@@ -154,7 +161,11 @@ class GraphService:
         if not isinstance(changes, Mapping) or not changes:
             raise InvalidInput("set must be an object naming at least one property", field="set")
         removed = {k: None for k, v in changes.items() if v is None}
-        typed = schema.coerce_node_properties(labels, changes, 0)
+        try:
+            typed = schema.coerce_node_properties(labels or _declared_labels(schema), changes, 0)
+        except InvalidInput as exc:
+            exc.index, exc.field = None, f"set.{exc.field}" if exc.field else "set"
+            raise
         return await self._graph.update_nodes_where(dataset, labels, spec, {**typed, **removed})
 
     async def delete_nodes_where(self, dataset: Dataset, params: Params) -> int:
@@ -280,6 +291,11 @@ class GraphService:
             weight=weight,
             max_depth=depth,
         )
+
+
+def _declared_labels(schema: GraphSchema) -> tuple[str, ...]:
+    """Typing an update that names no labels: every declared property type applies."""
+    return tuple(label.name for label in schema.node_labels)
 
 
 def _list(value: Any, field: str) -> list[Any]:

@@ -159,21 +159,11 @@ def test_an_edge_to_a_missing_node_rejects_the_whole_write(client: TestClient, a
         pytest.param(
             {"id": "a", "labels": ["bad-label"]},
             "nodes[0].labels",
-            marks=pytest.mark.xfail(
-                reason="a bad label/property name in a node is 422 without `index` (validate_name is not located "
-                "to the record in GraphService._names / graph_schema._coerce_properties)",
-                strict=True,
-            ),
         ),
         ({"id": "a", "labels": "Person"}, "nodes[0].labels"),
         pytest.param(
             {"id": "a", "properties": {"bad name": 1}},
             "nodes[0].properties.bad name",
-            marks=pytest.mark.xfail(
-                reason="a bad label/property name in a node is 422 without `index` (validate_name is not located "
-                "to the record in GraphService._names / graph_schema._coerce_properties)",
-                strict=True,
-            ),
         ),
         ({"id": "a", "properties": {"id": "x"}}, "nodes[0].properties.id"),
         ({"id": "a", "properties": {"nested": {"a": 1}}}, "nodes[0].properties.nested"),
@@ -299,14 +289,6 @@ def test_reading_a_missing_node_is_404(client: TestClient, auth: dict[str, str],
     [
         "a b?c#d%e&f=g",
         "ünï cødé ✓",
-        pytest.param(
-            "a/b",
-            marks=pytest.mark.xfail(
-                reason="GET .../nodes/a%2Fb answers the router's 404 'Not Found': the path is decoded before "
-                "routing, so a node whose id holds '/' can never be read",
-                strict=True,
-            ),
-        ),
     ],
 )
 def test_node_ids_with_reserved_url_characters_round_trip(client: TestClient, auth: dict[str, str], odd: str) -> None:
@@ -317,6 +299,17 @@ def test_node_ids_with_reserved_url_characters_round_trip(client: TestClient, au
 
     assert response.status_code == 200, response.text
     assert response.json()["id"] == odd
+
+
+def test_a_node_id_with_a_slash_is_refused_because_no_url_could_address_it(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    url = graph(client, auth)
+    response = client.post(f"{url}/records", json={"nodes": [{"id": "ok"}, {"id": "a/b"}]}, headers=auth)
+
+    assert response.status_code == 422
+    assert (response.json()["index"], response.json()["field"]) == (1, "nodes[1].id")
+    assert client.get(f"{url}/records?count=exact", headers=auth).json()["total"] == 0
 
 
 # -- neighbours ------------------------------------------------------------------------------------
@@ -457,12 +450,6 @@ def test_nodes_matching_filters_are_updated_with_set(client: TestClient, auth: d
     assert ids(found) == ["cat", "dan"]
 
 
-@pytest.mark.xfail(
-    reason="PUT .../records {records: [{id, properties}]} without labels skips declared-property typing: "
-    "age='x' is stored on a Person whose age is declared integer (GraphService.update_nodes types against "
-    "the labels in the request, not the node's labels)",
-    strict=True,
-)
 def test_a_node_update_with_a_bad_declared_type_is_422(client: TestClient, auth: dict[str, str], social: str) -> None:
     response = client.put(
         f"{social}/records", json={"records": [{"id": "ann", "properties": {"age": "x"}}]}, headers=auth

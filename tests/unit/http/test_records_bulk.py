@@ -140,11 +140,6 @@ def test_crlf_line_endings_are_accepted(client: TestClient, auth: dict[str, str]
     assert [(r["title"], r["n"]) for r in rows(client, auth, notes)] == [("first", 1), ("sec,ond", 2)]
 
 
-@pytest.mark.xfail(
-    reason="bodies._lines strips the \\r of every physical line, so a CRLF inside a quoted CSV field "
-    "is stored as a bare LF; RFC 4180 says a quoted field keeps its line breaks verbatim",
-    strict=True,
-)
 def test_a_crlf_inside_a_quoted_field_is_kept_verbatim(client: TestClient, auth: dict[str, str], notes: str) -> None:
     body = b'title,body\r\nx,"line one\r\nline two"\r\n'
 
@@ -185,11 +180,6 @@ def test_a_bad_csv_value_rejects_the_whole_load_naming_row_index_and_field(
         pytest.param(
             b'title,n\na"b,1\n',
             0,
-            marks=pytest.mark.xfail(
-                reason="a stray quote in an unquoted CSV field makes bodies._csv_records join every following "
-                "line (quote parity) and answer 'ends inside a quoted field' with no row index",
-                strict=True,
-            ),
         ),
         (b'title,n\n"a"b,1\n', 0),
     ],

@@ -18,8 +18,8 @@ from datainfra.domain.errors import InvalidRequest
 _ndjson = msgspec.json.Decoder(float_hook=Decimal)
 
 
-async def _lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
-    """Text lines (without their line break) from a UTF-8 byte stream."""
+async def _lines(chunks: AsyncIterable[bytes], *, keep_cr: bool = False) -> AsyncIterator[str]:
+    """Text lines (without their "\n"; without a trailing "\r" unless `keep_cr`) from a UTF-8 stream."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     pending = ""
     first = True
@@ -31,27 +31,58 @@ async def _lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
                 first = False
             *complete, pending = pending.split("\n")
             for line in complete:
-                yield line.removesuffix("\r")
+                yield line if keep_cr else line.removesuffix("\r")
         pending += decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise InvalidRequest("the body is not valid UTF-8") from None
     if pending:
-        yield pending.removesuffix("\r")
+        yield pending if keep_cr else pending.removesuffix("\r")
+
+
+def _still_quoted(line: str, in_quotes: bool, index: int | None) -> bool:
+    """Scan one physical line of CSV; return whether it ends inside a quoted field. A quote that
+    neither opens a field nor closes/escapes inside one is refused here, with its row index, rather
+    than swallowing the lines that follow."""
+    at_field_start = not in_quotes
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if in_quotes:
+            if ch == '"':
+                if i + 1 < n and line[i + 1] == '"':
+                    i += 2
+                    continue
+                in_quotes = False
+            i += 1
+            continue
+        if ch == '"':
+            if not at_field_start:
+                raise InvalidRequest(
+                    'a quote inside an unquoted CSV field; quote the field and double the "', index=index
+                )
+            in_quotes = True
+        at_field_start = ch == ","
+        i += 1
+    return in_quotes
 
 
 async def _csv_records(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
-    """Logical CSV records: physical lines joined while a quoted field spans line breaks."""
+    """Logical CSV records: physical lines joined while a quoted field spans line breaks (a CRLF
+    inside quotes is kept as it was sent; the CRLF that ends a record is not data)."""
     buffer: list[str] = []
-    quotes = 0
-    async for line in _lines(chunks):
+    in_quotes = False
+    row = -1  # the header is row -1, data rows count from 0
+    async for line in _lines(chunks, keep_cr=True):
         buffer.append(line)
-        quotes += line.count('"')
-        if quotes % 2 == 0:
-            record = "\n".join(buffer)
-            buffer, quotes = [], 0
+        in_quotes = _still_quoted(line, in_quotes, row if row >= 0 else None)
+        if not in_quotes:
+            record = "\n".join(buffer).removesuffix("\r")
+            buffer = []
+            if record:
+                row += 1
             yield record
     if buffer:
-        raise InvalidRequest("the CSV body ends inside a quoted field")
+        raise InvalidRequest("the CSV body ends inside a quoted field", index=row + 1 if row >= 0 else None)
 
 
 def parse_csv_record(text: str, index: int | None) -> list[str | None]:

@@ -43,3 +43,7 @@ def decode_struct(body: bytes, type_: Any) -> Any:
         raise InvalidRequest(message, field=field) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"malformed JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest("the request body is not valid UTF-8") from None
+    except RecursionError:
+        raise InvalidRequest("the JSON document is nested too deeply") from None

@@ -123,6 +123,13 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
     return problem_response(exc.status_code, title, exc.detail or title, headers=headers or None)
 
 
+def undecodable_body_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Bodies the JSON decoder cannot take apart: not UTF-8, or nested beyond its recursion limit."""
+    if isinstance(exc, RecursionError):
+        return problem_response(400, "Invalid request", "the JSON document is nested too deeply")
+    return problem_response(400, "Invalid request", "the request body is not valid UTF-8")
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.error("unhandled_error", path=request.url.path, method=request.method, exc_info=exc)
     return problem_response(500, "Internal error", "the service failed to handle this request; it has been logged")
@@ -132,6 +139,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     errors.DomainError: domain_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
+    UnicodeDecodeError: undecodable_body_handler,
+    RecursionError: undecodable_body_handler,
     Exception: internal_error_handler,
 }
 

@@ -393,7 +393,7 @@ def _int64(value: int) -> int:
 
 
 def pg_text(value: Any, field_type: FieldType) -> str:
-    """`value::text`: booleans true/false, shortest float text, plain numeric, ISO timestamps, JSON text."""
+    """`value::text`: booleans true/false, shortest float text, plain numeric, PostgreSQL timestamps, JSON text."""
     if field_type is FieldType.BOOLEAN:
         return "true" if value else "false"
     if field_type is FieldType.FLOAT:
@@ -401,12 +401,21 @@ def pg_text(value: Any, field_type: FieldType) -> str:
     if field_type is FieldType.NUMERIC:
         return format(Decimal(value), "f")
     if field_type is FieldType.TIMESTAMP:
-        return str(value.astimezone(dt.UTC).isoformat())
+        return _timestamptz_text(value)
     if field_type is FieldType.JSON:
         return _json_text(value)
     if field_type is FieldType.UUID:
         return str(uuid.UUID(str(value)))
     return str(value)
+
+
+def _timestamptz_text(value: dt.datetime) -> str:
+    """timestamptz_out in a UTC session: '2026-01-02 03:04:05.5+00' (fraction without trailing zeros)."""
+    v = value.astimezone(dt.UTC)
+    text = f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+    if v.microsecond:
+        text += "." + f"{v.microsecond:06d}".rstrip("0")
+    return text + "+00"
 
 
 def _float_text(value: float) -> str:
