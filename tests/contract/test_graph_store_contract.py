@@ -12,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datainfra.domain.errors import Conflict, InvalidInput, NotFound
-from datainfra.domain.filters import FilterSpec, parse_filters
+from datainfra.domain import algorithms
+from datainfra.domain.algorithms import ProjectedEdge, Projection
+from datainfra.domain.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from datainfra.domain.filters import Condition, FilterSpec, Operator, parse_filters
 from datainfra.domain.graph import Direction, Edge, Node
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.ports.graph_store import GraphStore, NodeUpdate
@@ -897,3 +899,217 @@ async def test_unique_property_index_refuses_duplicates(graph_store: GraphStore)
     assert await graph_store.count_nodes(ds) == 2
     # nodes without the label are not constrained
     await graph_store.write(ds, [node("o1", "Other", email="a@x")], [], ERROR)
+
+
+# -- all shortest paths ---------------------------------------------------------------------------
+
+
+async def diamond(store: GraphStore, schema: dict[str, Any] | None = None) -> Dataset:
+    """s → a → t twice (e3, e5 parallel), s → b → t, s → b → c → t costing the same through a free
+    edge, and a direct but dear FLIGHT s → t; q stands alone."""
+    ds = await make(store, schema)
+    await store.write(
+        ds,
+        [node(n, "N", name=n.upper()) for n in "sabctq"],
+        [
+            edge("e1", "s", "a", "ROAD", w=1),
+            edge("e2", "s", "b", "ROAD", w=1),
+            edge("e3", "a", "t", "ROAD", w=1),
+            edge("e4", "b", "t", "ROAD", w=1),
+            edge("e5", "a", "t", "ROAD", w=1),
+            edge("e6", "s", "t", "FLIGHT", w=5),
+            edge("e7", "b", "c", "ROAD", w=0),
+            edge("e8", "c", "t", "ROAD", w=1),
+        ],
+        ERROR,
+    )
+    return ds
+
+
+def path_ids(paths: list[Any]) -> list[tuple[str, str]]:
+    return [(" ".join(n.id for n in p.nodes), " ".join(e.id for e in p.edges)) for p in paths]
+
+
+async def test_all_shortest_paths_by_hops_in_node_then_edge_order(graph_store: GraphStore) -> None:
+    ds = await diamond(graph_store)
+    kw: dict[str, Any] = {"direction": OUT, "weight": None, "max_depth": 10, "limit": 50}
+    direct = await graph_store.all_shortest_paths(ds, "s", "t", types=(), **kw)
+    assert path_ids(direct) == [("s t", "e6")]
+    assert direct[0].cost is None and direct[0].length == 1
+
+    roads = await graph_store.all_shortest_paths(ds, "s", "t", types=("ROAD",), **kw)
+    assert path_ids(roads) == [("s a t", "e1 e3"), ("s a t", "e1 e5"), ("s b t", "e2 e4")]
+    first = roads[0]
+    assert [(n.labels, n.properties) for n in first.nodes] == [(("N",), {"name": n}) for n in "SAT"]
+    assert first.edges[0] == Edge("e1", "s", "a", "ROAD", {"w": 1})
+
+
+async def test_all_shortest_paths_by_weight(graph_store: GraphStore) -> None:
+    ds = await diamond(graph_store)
+    kw: dict[str, Any] = {"direction": OUT, "types": (), "weight": "w", "limit": 50}
+    paths = await graph_store.all_shortest_paths(ds, "s", "t", max_depth=10, **kw)
+    assert path_ids(paths) == [("s a t", "e1 e3"), ("s a t", "e1 e5"), ("s b c t", "e2 e7 e8"), ("s b t", "e2 e4")]
+    assert {p.cost for p in paths} == {2}
+    within_two = await graph_store.all_shortest_paths(ds, "s", "t", max_depth=2, **kw)
+    assert path_ids(within_two) == [("s a t", "e1 e3"), ("s a t", "e1 e5"), ("s b t", "e2 e4")]
+    within_one = await graph_store.all_shortest_paths(ds, "s", "t", max_depth=1, **kw)
+    assert path_ids(within_one) == [("s t", "e6")] and within_one[0].cost == 5
+
+
+async def test_all_shortest_paths_limit_direction_and_absence(graph_store: GraphStore) -> None:
+    ds = await diamond(graph_store)
+    kw: dict[str, Any] = {"types": ("ROAD",), "weight": None, "max_depth": 10}
+    two = await graph_store.all_shortest_paths(ds, "s", "t", direction=OUT, limit=2, **kw)
+    assert path_ids(two) == [("s a t", "e1 e3"), ("s a t", "e1 e5")]
+    assert await graph_store.all_shortest_paths(ds, "t", "s", direction=OUT, limit=5, **kw) == []
+    back = await graph_store.all_shortest_paths(ds, "t", "s", direction=IN, limit=5, **kw)
+    assert path_ids(back) == [("t a s", "e3 e1"), ("t a s", "e5 e1"), ("t b s", "e4 e2")]
+    either = await graph_store.all_shortest_paths(ds, "c", "a", direction=BOTH, limit=5, **kw)
+    assert path_ids(either) == [("c t a", "e8 e3"), ("c t a", "e8 e5")]
+    assert await graph_store.all_shortest_paths(ds, "s", "q", direction=BOTH, limit=5, **kw) == []
+    assert await graph_store.all_shortest_paths(ds, "s", "nobody", direction=BOTH, limit=5, **kw) == []
+    itself = await graph_store.all_shortest_paths(ds, "s", "s", direction=OUT, limit=5, **kw)
+    assert path_ids(itself) == [("s", "")]
+
+
+async def test_all_shortest_paths_stay_in_their_dataset(graph_store: GraphStore) -> None:
+    one = await diamond(graph_store)
+    other = await make(graph_store)
+    await graph_store.write(other, [node("s"), node("t")], [edge("x", "s", "t", "ROAD", w=0)], ERROR)
+    paths = await graph_store.all_shortest_paths(
+        one, "s", "t", direction=OUT, types=("ROAD",), weight="w", max_depth=5, limit=10
+    )
+    assert "x" not in {e.id for p in paths for e in p.edges}
+    assert path_ids(
+        await graph_store.all_shortest_paths(
+            other, "s", "t", direction=OUT, types=(), weight="w", max_depth=5, limit=10
+        )
+    ) == [("s t", "x")]
+
+
+async def test_all_shortest_paths_refuse_a_bad_weight_in_reach(graph_store: GraphStore) -> None:
+    ds = await make(graph_store)
+    await graph_store.write(
+        ds,
+        [node("a"), node("b"), node("c")],
+        [edge("e2", "a", "b", w=-1), edge("e1", "a", "c", w=1), edge("e3", "b", "c", w="far")],
+        ERROR,
+    )
+    with pytest.raises(InvalidInput) as caught:
+        await graph_store.all_shortest_paths(ds, "a", "c", direction=OUT, types=(), weight="w", max_depth=3, limit=5)
+    assert (caught.value.field, caught.value.key) == ("weight", "e2")
+
+
+async def test_all_shortest_paths_with_decimal_weights(graph_store: GraphStore) -> None:
+    schema = {"relationship_types": [{"name": "R", "properties": [{"name": "w", "type": "numeric"}]}]}
+    ds = await make(graph_store, schema)
+    await graph_store.write(
+        ds,
+        [node("a"), node("b"), node("c"), node("d")],
+        [
+            edge("ab", "a", "b", w=Decimal("0.1")),
+            edge("bd", "b", "d", w=Decimal("0.2")),
+            edge("ac", "a", "c", w=Decimal("0.2")),
+            edge("cd", "c", "d", w=Decimal("0.1")),
+            edge("ad", "a", "d", w=Decimal("0.31")),
+        ],
+        ERROR,
+    )
+    paths = await graph_store.all_shortest_paths(
+        ds, "a", "d", direction=OUT, types=(), weight="w", max_depth=3, limit=5
+    )
+    assert path_ids(paths) == [("a b d", "ab bd"), ("a c d", "ac cd")]
+    assert [p.cost for p in paths] == [Decimal("0.3"), Decimal("0.3")]
+
+
+# -- projections for the graph algorithms ---------------------------------------------------------
+
+
+def projected(projection: Projection) -> tuple[list[str], list[tuple[str, str, str, Any]]]:
+    return sorted(projection.node_ids), sorted((e.id, e.source, e.target, e.weight) for e in projection.edges)
+
+
+async def test_project_holds_every_node_and_the_edges_of_the_types(graph_store: GraphStore) -> None:
+    schema = {"relationship_types": [{"name": "PAYS", "properties": [{"name": "amount", "type": "numeric"}]}]}
+    ds = await make(graph_store, schema)
+    await graph_store.write(
+        ds,
+        [node("a", "P"), node("b"), node("c"), node("lonely")],
+        [
+            edge("k1", "a", "b", "KNOWS", w=2),
+            edge("k2", "b", "a", "KNOWS"),
+            edge("l1", "a", "a", "LIKES", w=0.5),
+            edge("p1", "c", "a", "PAYS", amount=Decimal("12.50")),
+        ],
+        ERROR,
+    )
+    if hasattr(graph_store, "_projection_batch"):
+        graph_store._projection_batch = 2  # a store reading in batches: make it take several
+    limits: dict[str, Any] = {"max_nodes": 100, "max_edges": 100}
+    everything = await graph_store.project(ds, types=(), weight=None, **limits)
+    assert projected(everything) == (
+        ["a", "b", "c", "lonely"],
+        [("k1", "a", "b", None), ("k2", "b", "a", None), ("l1", "a", "a", None), ("p1", "c", "a", None)],
+    )
+    weighted = await graph_store.project(ds, types=("KNOWS", "LIKES"), weight="w", **limits)
+    assert projected(weighted) == (
+        ["a", "b", "c", "lonely"],
+        [("k1", "a", "b", 2), ("k2", "b", "a", None), ("l1", "a", "a", 0.5)],
+    )
+    paid = await graph_store.project(ds, types=("PAYS",), weight="amount", **limits)
+    assert projected(paid)[1] == [("p1", "c", "a", Decimal("12.50"))]
+    assert isinstance(paid.edges[0].weight, Decimal)
+    assert projected(await graph_store.project(ds, types=("NONE",), weight=None, **limits))[1] == []
+
+
+async def test_project_refuses_a_graph_beyond_its_limits(graph_store: GraphStore) -> None:
+    ds = await make(graph_store)
+    await graph_store.write(
+        ds,
+        [node("a"), node("b"), node("c")],
+        [edge("1", "a", "b", "X"), edge("2", "b", "c", "X"), edge("3", "c", "a", "Y")],
+        ERROR,
+    )
+    with pytest.raises(PayloadTooLarge):
+        await graph_store.project(ds, types=(), weight=None, max_nodes=2, max_edges=100)
+    with pytest.raises(PayloadTooLarge) as caught:
+        await graph_store.project(ds, types=(), weight=None, max_nodes=3, max_edges=2)
+    assert caught.value.field == "types"
+    exact = await graph_store.project(ds, types=("X",), weight=None, max_nodes=3, max_edges=2)
+    assert len(exact.node_ids) == 3 and len(exact.edges) == 2
+
+
+async def test_algorithms_on_a_projection_agree_with_the_data_written(graph_store: GraphStore) -> None:
+    ds = await small_graph(graph_store)
+    found = await graph_store.project(ds, types=("KNOWS",), weight=None, max_nodes=100, max_edges=100)
+    written = Projection(tuple("abcdefgh"), tuple(ProjectedEdge(i, s, t) for i, s, t, rel in _GRAPH if rel == "KNOWS"))
+    assert algorithms.pagerank(found) == algorithms.pagerank(written)
+    assert algorithms.weak_components(found) == algorithms.weak_components(written)
+    members, count = algorithms.weak_components(found)
+    assert count == 2  # e joins only through the KNOWS edge b → e (a → e is LIKES); h stands alone
+    assert {m.id: m.component for m in members} == {**dict.fromkeys("abcdefg", "a"), "h": "h"}
+    assert algorithms.degrees(found, OUT) == algorithms.degrees(written, OUT)
+
+
+# -- deleting one node or edge by id --------------------------------------------------------------
+
+
+def id_is(key: str) -> FilterSpec:
+    return FilterSpec((Condition("id", Operator.EQ, key, FieldType.TEXT),))
+
+
+async def test_deleting_one_node_by_id_detaches_it(graph_store: GraphStore) -> None:
+    ds = await small_graph(graph_store)
+    assert await graph_store.delete_nodes_where(ds, (), id_is("b")) == 1
+    assert await graph_store.get_node(ds, "b") is None
+    assert sorted(await all_edges(graph_store, ds)) == ["e3", "e4", "e5", "e8"]
+    assert await graph_store.delete_nodes_where(ds, (), id_is("b")) == 0
+    assert await graph_store.count_nodes(ds) == 7
+
+
+async def test_deleting_one_edge_by_id(graph_store: GraphStore) -> None:
+    ds = await small_graph(graph_store)
+    assert await graph_store.delete_edges_where(ds, (), id_is("e2")) == 1
+    assert "e2" not in await all_edges(graph_store, ds)
+    assert await graph_store.delete_edges_where(ds, (), id_is("e2")) == 0
+    assert await graph_store.count_nodes(ds) == 8

@@ -1,19 +1,25 @@
-"""Graph datasets: writing nodes and edges, searching, walking neighbours, finding paths."""
+"""Graph datasets: writing nodes and edges, searching, walking neighbours, finding paths, deleting,
+and the whole-graph algorithms (PageRank, weakly connected components, degrees)."""
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
+from datainfra.domain import algorithms
+from datainfra.domain.algorithms import MAX_PROJECTED_EDGES, MAX_PROJECTED_NODES, Membership, Projection
 from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
-from datainfra.domain.filters import split_list
+from datainfra.domain.filters import Condition, FilterSpec, Operator, split_list
 from datainfra.domain.graph import MAX_PATH_DEPTH, MAX_TRAVERSAL_DEPTH, Direction, Edge, Node, Path, Subgraph
 from datainfra.domain.graph_schema import NODE_KEY, GraphSchema
 from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.names import validate_name
 from datainfra.domain.ports import GraphStore, IdGenerator
 from datainfra.domain.ports.graph_store import NodeUpdate
-from datainfra.domain.query import MAX_LIMIT, parse_limit
+from datainfra.domain.query import MAX_LIMIT, parse_limit, parse_offset
 from datainfra.domain.records import OnConflict, WriteResult
 from datainfra.domain.types import FieldType
 from datainfra.services.paging import PageResult, Params, next_params, parse_filter_only, parse_query, single
@@ -22,7 +28,30 @@ from datainfra.services.records import UNFILTERED_GUARD, guard_unfiltered
 MAX_KEY_LENGTH = 512
 NODE_PARAMS = frozenset({"label", UNFILTERED_GUARD})
 EDGE_PARAMS = frozenset({"type"})
+EDGE_DELETE_PARAMS = frozenset({"type", UNFILTERED_GUARD})
+ALGORITHM_PARAMS = frozenset({"limit", "offset"})
 EDGE_FIELDS = {"id": FieldType.TEXT, "source": FieldType.TEXT, "target": FieldType.TEXT}
+DEFAULT_PATH_DEPTH = 15
+DEFAULT_PATHS = 50
+MAX_PATHS = 1000
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PathSet:
+    """The first paths of `all_shortest_paths`; `truncated` when more exist beyond the limit."""
+
+    paths: list[Path]
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlgorithmPage(Generic[T]):
+    """One page of an algorithm's ranked result, and facts about the whole run (e.g. convergence)."""
+
+    page: PageResult[T]
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def require_graph(dataset: Dataset) -> GraphSchema:
@@ -175,6 +204,28 @@ class GraphService:
         guard_unfiltered(params, not spec.empty or bool(labels))
         return await self._graph.delete_nodes_where(dataset, labels, spec)
 
+    async def delete_node(self, dataset: Dataset, node_id: str) -> None:
+        """Delete one node and every edge touching it; NotFound when there is no such node."""
+        require_graph(dataset)
+        key = node_key(node_id, index=None, field="node_id")
+        if not await self._graph.delete_nodes_where(dataset, (), _id_is(key)):
+            raise NotFound(f"no node {node_id!r} in this dataset", parameter="node_id")
+
+    async def delete_edge(self, dataset: Dataset, edge_id: str) -> None:
+        require_graph(dataset)
+        key = node_key(edge_id, index=None, field="edge_id")
+        if not await self._graph.delete_edges_where(dataset, (), _id_is(key)):
+            raise NotFound(f"no edge {edge_id!r} in this dataset", parameter="edge_id")
+
+    async def delete_edges_where(self, dataset: Dataset, params: Params) -> int:
+        """Edges of `type` matching the filters; neither given needs all=true, as for records."""
+        schema = require_graph(dataset)
+        types_filter = _types_param(params)
+        types = {**schema.edge_property_types(types_filter or None), **EDGE_FIELDS}
+        spec = parse_filter_only(params, types, EDGE_DELETE_PARAMS, open_fields=not schema.strict)
+        guard_unfiltered(params, not spec.empty or bool(types_filter))
+        return await self._graph.delete_edges_where(dataset, types_filter, spec)
+
     # -- reads ---------------------------------------------------------------------------------
 
     def _node_types(self, schema: GraphSchema, labels: tuple[str, ...]) -> dict[str, FieldType]:
@@ -271,26 +322,157 @@ class GraphService:
         weight: str | None,
         max_depth: int | None,
     ) -> Path | None:
+        request = await self._path_request(dataset, source, target, direction, types, weight, max_depth)
+        return await self._graph.shortest_path(dataset, *request.ends, **request.options)
+
+    async def all_shortest_paths(
+        self,
+        dataset: Dataset,
+        *,
+        source: Any,
+        target: Any,
+        direction: str | None,
+        types: list[str] | None,
+        weight: str | None,
+        max_depth: int | None,
+        limit: int | None,
+    ) -> PathSet:
+        """Every minimal path (fewest hops, or least total weight), the first `limit` of them in
+        node-id order."""
+        wanted = DEFAULT_PATHS if limit is None else limit
+        if not 1 <= wanted <= MAX_PATHS:
+            raise InvalidInput(f"limit must be 1..{MAX_PATHS}", field="limit")
+        request = await self._path_request(dataset, source, target, direction, types, weight, max_depth)
+        paths = await self._graph.all_shortest_paths(dataset, *request.ends, **request.options, limit=wanted + 1)
+        return PathSet(paths[:wanted], len(paths) > wanted)
+
+    async def _path_request(
+        self,
+        dataset: Dataset,
+        source: Any,
+        target: Any,
+        direction: str | None,
+        types: list[str] | None,
+        weight: str | None,
+        max_depth: int | None,
+    ) -> _PathRequest:
         require_graph(dataset)
         src = node_key(source, index=None, field="source")
         dst = node_key(target, index=None, field="target")
         for end, key in (("source", src), ("target", dst)):
             if await self._graph.get_node(dataset, key) is None:
                 raise NotFound(f"no node {key!r} in this dataset", field=end)
-        depth = 15 if max_depth is None else max_depth
+        depth = DEFAULT_PATH_DEPTH if max_depth is None else max_depth
         if not 1 <= depth <= MAX_PATH_DEPTH:
             raise InvalidInput(f"max_depth must be 1..{MAX_PATH_DEPTH}", field="max_depth")
         if weight is not None:
             validate_name(weight, what="weight property", field="weight")
-        return await self._graph.shortest_path(
+        return _PathRequest(
+            ends=(src, dst),
+            options={
+                "direction": _direction(direction, Direction.OUT, field="direction"),
+                "types": _names(types, "relationship type", "types"),
+                "weight": weight,
+                "max_depth": depth,
+            },
+        )
+
+    # -- algorithms on the whole graph ---------------------------------------------------------
+
+    max_projected_nodes = MAX_PROJECTED_NODES
+    max_projected_edges = MAX_PROJECTED_EDGES
+
+    async def pagerank(
+        self,
+        dataset: Dataset,
+        params: Params,
+        *,
+        types: list[str] | None = None,
+        direction: str | None = None,
+        damping: float | None = None,
+        iterations: int | None = None,
+        tolerance: float | None = None,
+        weight: str | None = None,
+    ) -> AlgorithmPage[tuple[str, float]]:
+        require_graph(dataset)
+        limit, offset = _algorithm_paging(params)
+        alpha = algorithms.DEFAULT_DAMPING if damping is None else damping
+        if not (math.isfinite(alpha) and 0 <= alpha < 1):
+            raise InvalidInput("damping must be at least 0 and below 1", field="damping")
+        rounds = algorithms.DEFAULT_ITERATIONS if iterations is None else iterations
+        if not 1 <= rounds <= algorithms.MAX_ITERATIONS:
+            raise InvalidInput(f"iterations must be 1..{algorithms.MAX_ITERATIONS}", field="iterations")
+        tol = algorithms.DEFAULT_TOLERANCE if tolerance is None else tolerance
+        if not (math.isfinite(tol) and 0 < tol < 1):
+            raise InvalidInput("tolerance must be above 0 and below 1", field="tolerance")
+        if weight is not None:
+            validate_name(weight, what="weight property", field="weight")
+        way = _direction(direction, Direction.OUT, field="direction")
+        projection = await self._project(dataset, types, weight)
+        result = await asyncio.to_thread(
+            algorithms.pagerank,
+            projection,
+            direction=way,
+            damping=alpha,
+            max_iterations=rounds,
+            tolerance=tol,
+            weight=weight,
+        )
+        facts = {"iterations": result.iterations, "converged": result.converged}
+        return AlgorithmPage(_slice(result.ranking, params, limit, offset), facts)
+
+    async def connected_components(
+        self, dataset: Dataset, params: Params, *, types: list[str] | None = None
+    ) -> AlgorithmPage[Membership]:
+        require_graph(dataset)
+        limit, offset = _algorithm_paging(params)
+        projection = await self._project(dataset, types, None)
+        members, count = await asyncio.to_thread(algorithms.weak_components, projection)
+        return AlgorithmPage(_slice(members, params, limit, offset), {"components": count})
+
+    async def degree(
+        self, dataset: Dataset, params: Params, *, types: list[str] | None = None, direction: str | None = None
+    ) -> AlgorithmPage[tuple[str, int]]:
+        require_graph(dataset)
+        limit, offset = _algorithm_paging(params)
+        way = _direction(direction, Direction.BOTH, field="direction")
+        projection = await self._project(dataset, types, None)
+        ranking = await asyncio.to_thread(algorithms.degrees, projection, way)
+        return AlgorithmPage(_slice(ranking, params, limit, offset))
+
+    async def _project(self, dataset: Dataset, types: list[str] | None, weight: str | None) -> Projection:
+        return await self._graph.project(
             dataset,
-            src,
-            dst,
-            direction=_direction(direction, Direction.OUT, field="direction"),
             types=_names(types, "relationship type", "types"),
             weight=weight,
-            max_depth=depth,
+            max_nodes=self.max_projected_nodes,
+            max_edges=self.max_projected_edges,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _PathRequest:
+    ends: tuple[str, str]
+    options: dict[str, Any]
+
+
+def _id_is(key: str) -> FilterSpec:
+    return FilterSpec((Condition("id", Operator.EQ, key, FieldType.TEXT),))
+
+
+def _algorithm_paging(params: Params) -> tuple[int, int]:
+    for key, _ in params:
+        if key not in ALGORITHM_PARAMS:
+            raise InvalidRequest(f"unknown parameter {key!r}; algorithms take limit and offset", parameter=key)
+    return parse_limit(single(params, "limit")), parse_offset(single(params, "offset"))
+
+
+def _slice(ranked: Sequence[T], params: Params, limit: int, offset: int) -> PageResult[T]:
+    """A page of a ranked result; `next` pages by offset while items remain."""
+    following = None
+    if limit and offset + limit < len(ranked):
+        following = [*((k, v) for k, v in params if k != "offset"), ("offset", str(offset + limit))]
+    return PageResult(list(ranked[offset : offset + limit]), limit, offset, len(ranked), following)
 
 
 def _declared_labels(schema: GraphSchema) -> tuple[str, ...]:
@@ -329,4 +511,4 @@ def _edge_sort_values(edge: Edge, sort: Sequence[Any]) -> list[Any]:
     return [fixed[k.field] if k.field in fixed else edge.properties.get(k.field) for k in sort]
 
 
-__all__ = ["MAX_LIMIT", "GraphService"]
+__all__ = ["MAX_LIMIT", "AlgorithmPage", "GraphService", "PathSet"]

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from datainfra.domain.algorithms import Membership
 from datainfra.domain.graph import Edge, Node, Path, Subgraph
 from datainfra.domain.graph_schema import GraphSchema, graph_schema_document
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.tabular_schema import TabularSchema, tabular_schema_document
+from datainfra.services.graphs import AlgorithmPage, PathSet
 from datainfra.services.paging import PageResult
 
 
@@ -75,6 +77,37 @@ def path_doc(path: Path | None, weighted: bool) -> dict[str, Any]:
     doc["nodes"] = [node_doc(n) for n in path.nodes]
     doc["edges"] = [edge_doc(e) for e in path.edges]
     return doc
+
+
+def paths_doc(found: PathSet, weighted: bool) -> dict[str, Any]:
+    if not found.paths:
+        return {"found": False, "length": None, "truncated": False, "paths": []}
+    doc: dict[str, Any] = {"found": True, "length": min(p.length for p in found.paths)}
+    if weighted:
+        doc["cost"] = found.paths[0].cost
+    doc["truncated"] = found.truncated
+    doc["paths"] = [
+        {"length": p.length, "nodes": [node_doc(n) for n in p.nodes], "edges": [edge_doc(e) for e in p.edges]}
+        for p in found.paths
+    ]
+    return doc
+
+
+def score_doc(item: tuple[str, float]) -> dict[str, Any]:
+    return {"id": item[0], "score": item[1]}
+
+
+def membership_doc(item: Membership) -> dict[str, Any]:
+    return {"id": item.id, "component": item.component, "size": item.size}
+
+
+def degree_doc(item: tuple[str, int]) -> dict[str, Any]:
+    return {"id": item[0], "degree": item[1]}
+
+
+def algorithm_doc(result: AlgorithmPage[Any], path: str, items: Sequence[Any]) -> dict[str, Any]:
+    """A page of a ranked algorithm result (items, limit, offset, total, next) plus the run's facts."""
+    return {**page_doc(result.page, path, items), **result.facts}
 
 
 def page_doc(page: PageResult[Any], path: str, items: Sequence[Any]) -> dict[str, Any]:

@@ -175,6 +175,97 @@ class PathOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     edges: list[EdgeOut] = msgspec.field(default_factory=list)
 
 
+class AllShortestPathsIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    source: str | int
+    target: str | int
+    direction: Literal["out", "in", "both"] | None = None
+    types: list[str] | None = None
+    weight: str | None = None
+    max_depth: int | None = None
+    limit: Annotated[int, Meta(description="How many paths at most (1-1000, default 50).")] | None = None
+
+
+class PathStepsOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    length: int
+    nodes: list[NodeOut]
+    edges: list[EdgeOut]
+
+
+class PathsOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every minimal path, ordered by node ids then edge ids; `length` is the fewest hops among them,
+    `cost` (weighted only) their common total; `truncated` when more paths exist beyond `limit`."""
+
+    found: bool
+    length: int | None = None
+    cost: float | None = None
+    truncated: bool = False
+    paths: list[PathStepsOut] = msgspec.field(default_factory=list)
+
+
+# -- graph algorithms ----------------------------------------------------------------------------
+
+
+class PageRankIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    types: list[str] | None = None
+    direction: Literal["out", "in", "both"] | None = None
+    damping: float | None = None
+    iterations: int | None = None
+    tolerance: float | None = None
+    weight: str | None = None
+
+
+class ComponentsIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    types: list[str] | None = None
+
+
+class DegreeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    types: list[str] | None = None
+    direction: Literal["out", "in", "both"] | None = None
+
+
+class ScoreOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    score: float
+
+
+class ScorePageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[ScoreOut]
+    limit: int
+    offset: int
+    total: int
+    iterations: int
+    converged: bool
+    next: str | None = None
+
+
+class ComponentOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    component: str
+    size: int
+
+
+class ComponentPageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[ComponentOut]
+    limit: int
+    offset: int
+    total: int
+    components: int
+    next: str | None = None
+
+
+class DegreeOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    degree: int
+
+
+class DegreePageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[DegreeOut]
+    limit: int
+    offset: int
+    total: int
+    next: str | None = None
+
+
 # -- health --------------------------------------------------------------------------------------
 
 

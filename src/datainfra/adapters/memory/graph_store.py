@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from datainfra.adapters.memory.semantics import after_key, kind_of, matches, order_records
+from datainfra.domain import algorithms
+from datainfra.domain.algorithms import ProjectedEdge, Projection, Step, check_projection_size
 from datainfra.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.graph import Direction, Edge, Node, Path, Subgraph
@@ -308,8 +310,54 @@ class InMemoryGraphStore(GraphStore):
             cost=cost,
         )
 
+    async def all_shortest_paths(
+        self,
+        dataset: Dataset,
+        source: str,
+        target: str,
+        *,
+        direction: Direction,
+        types: tuple[str, ...],
+        weight: str | None,
+        max_depth: int,
+        limit: int,
+    ) -> list[Path]:
+        graph = self._graphs.get(dataset.id, _Graph())
+        if source not in graph.nodes or target not in graph.nodes:
+            return []
+        adjacency = _ball(graph, source, target, direction, types, weight, max_depth)
+        found = algorithms.all_shortest_paths(
+            adjacency, source, target, weight=weight, max_depth=max_depth, limit=limit
+        )
+        return [
+            Path(
+                nodes=tuple(_node_out(graph, n) for n in path.nodes),
+                edges=tuple(_edge_out(graph.edges[e]) for e in path.edges),
+                cost=path.cost,
+            )
+            for path in found
+        ]
+
+    async def project(
+        self, dataset: Dataset, *, types: tuple[str, ...], weight: str | None, max_nodes: int, max_edges: int
+    ) -> Projection:
+        graph = self._graphs.get(dataset.id, _Graph())
+        chosen = [e for e in graph.edges.values() if not types or e.type in types]
+        check_projection_size(len(graph.nodes), len(chosen), max_nodes=max_nodes, max_edges=max_edges)
+        return Projection(
+            node_ids=tuple(graph.nodes),
+            edges=tuple(
+                ProjectedEdge(e.id, e.source, e.target, None if weight is None else _copied(e.properties.get(weight)))
+                for e in chosen
+            ),
+        )
+
 
 # -- values ---------------------------------------------------------------------------------------
+
+
+def _copied(value: Any) -> Any:
+    return copy.deepcopy(value) if isinstance(value, list | dict) else value
 
 
 def _labels(labels: Iterable[str]) -> tuple[str, ...]:
@@ -448,6 +496,38 @@ def _least_cost(
                 counter += 1
                 heapq.heappush(queue, (total, hops + 1, counter, far))
     return None
+
+
+def _ball(
+    graph: _Graph,
+    source: str,
+    target: str,
+    direction: Direction,
+    types: tuple[str, ...],
+    weight: str | None,
+    max_depth: int,
+) -> dict[str, list[Step]]:
+    """The steps of every node within max_depth - 1 hops of the source (unweighted: until the
+    target is reached; weighted: only over edges that have the weight), as the Neo4j adapter
+    fetches them."""
+    adjacency: dict[str, list[Step]] = {}
+    seen = {source}
+    frontier = [source]
+    for _hop in range(max_depth):
+        if not frontier or (weight is None and target in seen):
+            break
+        following: list[str] = []
+        for tail in frontier:
+            for edge, far in graph.steps(tail, direction, types):
+                value = None if weight is None else edge.properties.get(weight)
+                if weight is not None and value is None:
+                    continue
+                adjacency.setdefault(tail, []).append(Step(edge.id, far, value))
+                if far not in seen:
+                    seen.add(far)
+                    following.append(far)
+        frontier = following
+    return adjacency
 
 
 def _unwind(

@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from datainfra.domain.algorithms import Step
 from datainfra.domain.errors import InvalidInput
 
 Number = Decimal | float | int
 
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """An edge followable from a node: its id, the far end, and its raw weight value."""
-
-    edge_id: str
-    far: str
-    weight: Any
+__all__ = ["Step", "least_cost"]
 
 
 def least_cost(

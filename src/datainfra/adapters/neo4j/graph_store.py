@@ -8,7 +8,7 @@ bulk statements UNWIND batches of rows. Driver errors are translated in `driver.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import neo4j
@@ -18,6 +18,8 @@ from datainfra.adapters.neo4j.dijkstra import Step, least_cost
 from datainfra.adapters.neo4j.driver import translated_errors
 from datainfra.adapters.neo4j.namespacing import KEY, LABELS, Q_KEY, Q_LABELS, Q_TYPE, TYPE, Namespace, order_key, quote
 from datainfra.adapters.neo4j.values import decode_properties, decode_value, encode_properties
+from datainfra.domain import algorithms
+from datainfra.domain.algorithms import ProjectedEdge, Projection, check_projection_size
 from datainfra.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.graph import MAX_PATH_DEPTH, MAX_TRAVERSAL_DEPTH, Direction, Edge, Node, Path, Subgraph
@@ -35,7 +37,9 @@ Tx = neo4j.AsyncManagedTransaction
 DEFAULT_BATCH_SIZE = 1000
 DROP_BATCH_SIZE = 10_000
 MAX_WEIGHTED_EDGES = 200_000
-"""The most edges a weighted shortest-path search fetches into memory before giving up."""
+"""The most edges a path search (weighted, or all shortest paths) fetches before giving up."""
+PROJECTION_BATCH = 20_000
+"""Rows per statement when projecting a graph for the algorithms."""
 
 _EdgeIdentity = tuple[str, str, str]
 """(source, target, type) of a stored edge."""
@@ -52,12 +56,14 @@ class Neo4jGraphStore(GraphStore):
         transaction_timeout: float | None = 60.0,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_weighted_edges: int = MAX_WEIGHTED_EDGES,
+        projection_batch: int = PROJECTION_BATCH,
     ) -> None:
         self._driver = driver
         self._database = database
         self._timeout = transaction_timeout
         self._batch = batch_size
         self._max_weighted_edges = max_weighted_edges
+        self._projection_batch = projection_batch
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -352,39 +358,7 @@ class Neo4jGraphStore(GraphStore):
     ) -> Path | None:
         """Fetch the subgraph within `max_depth` hops (bounded by `max_weighted_edges`), then
         Dijkstra in Python."""
-        left, right = _ARROWS[direction]
-        type_test = f"r.{Q_TYPE} IN $types" if types else "true"
-        declared = schema.edge_property_types()
-        stored = validate_name(weight, what="weight property", field="weight")
-        hop = (
-            f"UNWIND $frontier AS k MATCH (a:{ns.n} {{{Q_KEY}: k}}){left}[r:{ns.r}]{right}(b) "
-            f"WHERE {type_test} AND r.{quote(stored)} IS NOT NULL "
-            f"RETURN k AS tail, r.{Q_KEY} AS id, b.{Q_KEY} AS far, r.{Q_TYPE} AS type, r.{quote(stored)} AS w"
-        )
-        adjacency: dict[str, list[Step]] = {}
-        seen = {source}
-        frontier = [source]
-        fetched = 0
-        for _hop in range(max_depth):
-            if not frontier:
-                break
-            result = await tx.run(hop, frontier=frontier, types=list(types))
-            following: list[str] = []
-            for record in await result.data():
-                fetched += 1
-                if fetched > self._max_weighted_edges:
-                    raise PayloadTooLarge(
-                        f"a weighted path search may look at most {self._max_weighted_edges} edges; "
-                        "narrow it with types or max_depth",
-                        field="weight",
-                    )
-                edge_types = schema.edge_property_types((record["type"],)) if declared else {}
-                value = decode_value(record["w"], edge_types.get(weight))
-                adjacency.setdefault(record["tail"], []).append(Step(record["id"], record["far"], value))
-                if record["far"] not in seen:
-                    seen.add(record["far"])
-                    following.append(record["far"])
-            frontier = following
+        adjacency = await self._ball(tx, ns, schema, source, target, direction, types, weight, max_depth)
         for steps in adjacency.values():
             steps.sort(key=lambda s: s.edge_id)
         found = least_cost(adjacency, source, target, weight, max_depth)
@@ -392,6 +366,190 @@ class Neo4jGraphStore(GraphStore):
             return None
         steps, cost = found
         return await _assemble_path(tx, ns, schema, source, [s.edge_id for s in steps], [s.far for s in steps], cost)
+
+    async def all_shortest_paths(
+        self,
+        dataset: Dataset,
+        source: str,
+        target: str,
+        *,
+        direction: Direction,
+        types: tuple[str, ...],
+        weight: str | None,
+        max_depth: int,
+        limit: int,
+    ) -> list[Path]:
+        """Fetch the edges around the source (as `_ball` says), then the shared search of
+        `domain.algorithms`, so the paths and their order are the in-memory adapter's."""
+        ns = Namespace.of(dataset.id)
+        schema = dataset.graph_schema
+        max_depth = max(0, min(int(max_depth), MAX_PATH_DEPTH))
+
+        async def work(tx: Tx) -> list[Path]:
+            ends = await _fetch_nodes(tx, ns, schema, list(dict.fromkeys([source, target])))
+            if source not in ends or target not in ends:
+                return []
+            adjacency = await self._ball(tx, ns, schema, source, target, direction, types, weight, max_depth)
+            found = algorithms.all_shortest_paths(
+                adjacency, source, target, weight=weight, max_depth=max_depth, limit=limit
+            )
+            return await self._assemble_paths(tx, ns, schema, found)
+
+        return await self._read(work)
+
+    async def _ball(
+        self,
+        tx: Tx,
+        ns: Namespace,
+        schema: GraphSchema,
+        source: str,
+        target: str,
+        direction: Direction,
+        types: tuple[str, ...],
+        weight: str | None,
+        max_depth: int,
+    ) -> dict[str, list[Step]]:
+        """The followable steps of every node within max_depth - 1 hops of the source, hop by hop;
+        unweighted the walk stops once the target is reached (no shortest path goes further);
+        weighted it only follows edges that have the weight. At most `max_weighted_edges` steps,
+        else PayloadTooLarge."""
+        left, right = _ARROWS[direction]
+        type_test = f"r.{Q_TYPE} IN $types" if types else "true"
+        declared = schema.edge_property_types()
+        if weight is None:
+            weight_test, weight_value = "", "null"
+        else:
+            stored = quote(validate_name(weight, what="weight property", field="weight"))
+            weight_test, weight_value = f" AND r.{stored} IS NOT NULL", f"r.{stored}"
+        hop = (
+            f"UNWIND $frontier AS k MATCH (a:{ns.n} {{{Q_KEY}: k}}){left}[r:{ns.r}]{right}(b) "
+            f"WHERE {type_test}{weight_test} "
+            f"RETURN k AS tail, r.{Q_KEY} AS id, b.{Q_KEY} AS far, r.{Q_TYPE} AS type, {weight_value} AS w"
+        )
+        adjacency: dict[str, list[Step]] = {}
+        seen = {source}
+        frontier = [source]
+        fetched = 0
+        for _hop in range(max_depth):
+            if not frontier or (weight is None and target in seen):
+                break
+            result = await tx.run(hop, frontier=frontier, types=list(types))
+            following: list[str] = []
+            async for record in result:
+                fetched += 1
+                if fetched > self._max_weighted_edges:
+                    raise PayloadTooLarge(
+                        f"a path search may look at most {self._max_weighted_edges} edges; "
+                        "narrow it with types or max_depth",
+                        field="weight" if weight is not None else "max_depth",
+                    )
+                value = None
+                if weight is not None:
+                    edge_types = schema.edge_property_types((record["type"],)) if declared else {}
+                    value = decode_value(record["w"], edge_types.get(weight))
+                adjacency.setdefault(record["tail"], []).append(Step(record["id"], record["far"], value))
+                if record["far"] not in seen:
+                    seen.add(record["far"])
+                    following.append(record["far"])
+            frontier = following
+        return adjacency
+
+    async def _assemble_paths(
+        self, tx: Tx, ns: Namespace, schema: GraphSchema, found: Sequence[algorithms.FoundPath]
+    ) -> list[Path]:
+        """Paths of ids to paths of nodes and edges, each node and edge read once."""
+        node_ids = list(dict.fromkeys(n for path in found for n in path.nodes))
+        edge_ids = list(dict.fromkeys(e for path in found for e in path.edges))
+        nodes: dict[str, Node] = {}
+        for batch in self._batches(node_ids):
+            nodes.update(await _fetch_nodes(tx, ns, schema, list(batch)))
+        edges: dict[str, Edge] = {}
+        text = f"UNWIND $ids AS k MATCH (a)-[r:{ns.r} {{{Q_KEY}: k}}]->(b) RETURN {_EDGE_RETURN}"
+        for batch in self._batches(edge_ids):
+            result = await tx.run(text, ids=list(batch))
+            for record in await result.data():
+                edge = _edge_out(record, schema)
+                edges[edge.id] = edge
+        return [
+            Path(
+                nodes=tuple(nodes[n] for n in path.nodes),
+                edges=tuple(edges[e] for e in path.edges),
+                cost=path.cost,
+            )
+            for path in found
+        ]
+
+    # -- algorithms -------------------------------------------------------------------------------
+
+    async def project(
+        self, dataset: Dataset, *, types: tuple[str, ...], weight: str | None, max_nodes: int, max_edges: int
+    ) -> Projection:
+        """Count first (refusing an oversized graph before reading it), then read node ids and edges
+        in key order, `projection_batch` rows per statement, each collected into one list (far
+        cheaper for the driver than a record per row) and each in its own short transaction, so
+        no single transaction runs into the timeout however big the graph. An edge created
+        meanwhile may name a node the node scan missed: its ends join the node ids."""
+        ns = Namespace.of(dataset.id)
+        schema = dataset.graph_schema
+        type_test = f"r.{Q_TYPE} IN $types" if types else "true"
+        weight_value = "null"
+        if weight is not None:
+            weight_value = f"r.{quote(validate_name(weight, what='weight property', field='weight'))}"
+        limits = {"max_nodes": max_nodes, "max_edges": max_edges}
+
+        async def counts(tx: Tx) -> tuple[int, int]:
+            nodes = await _single(tx, f"MATCH (n:{ns.n}) RETURN count(n) AS c", {}, "c")
+            text = f"MATCH ()-[r:{ns.r}]->() WHERE {type_test} RETURN count(r) AS c"
+            return nodes, await _single(tx, text, {"types": list(types)}, "c")
+
+        check_projection_size(*await self._read(counts), **limits)
+        node_ids: list[str] = []
+        node_text = (
+            f"MATCH (n:{ns.n}) WHERE n.{Q_KEY} > $after WITH n ORDER BY n.{Q_KEY} LIMIT $batch "
+            f"RETURN collect(n.{Q_KEY}) AS rows"
+        )
+        async for batch in self._key_ordered(node_text, {}):
+            node_ids.extend(batch)
+            check_projection_size(len(node_ids), 0, **limits)
+        edges: list[ProjectedEdge] = []
+        weight_types: dict[str, FieldType | None] = {}
+        edge_text = (
+            f"MATCH (a)-[r:{ns.r}]->(b) WHERE r.{Q_KEY} > $after AND {type_test} "
+            f"WITH r, a, b ORDER BY r.{Q_KEY} LIMIT $batch "
+            f"RETURN collect([r.{Q_KEY}, a.{Q_KEY}, b.{Q_KEY}, r.{Q_TYPE}, {weight_value}]) AS rows"
+        )
+        async for batch in self._key_ordered(edge_text, {"types": list(types)}):
+            for edge_id, source, target, rel_type, value in batch:
+                if value is not None and weight is not None:
+                    if rel_type not in weight_types:
+                        weight_types[rel_type] = schema.edge_property_types((rel_type,)).get(weight)
+                    value = decode_value(value, weight_types[rel_type])
+                edges.append(ProjectedEdge(edge_id, source, target, value))
+            check_projection_size(0, len(edges), **limits)
+        known = set(node_ids)
+        for edge in edges:
+            for end in (edge.source, edge.target):
+                if end not in known:
+                    known.add(end)
+                    node_ids.append(end)
+        return Projection(tuple(node_ids), tuple(edges))
+
+    async def _key_ordered(self, text: str, params: Mapping[str, Any]) -> AsyncIterator[list[Any]]:
+        """Run a keyset-paged statement (parameters $after, $batch; one row `rows` whose items
+        start with the key) until it returns an empty list."""
+        after = ""
+        while True:
+            values = {**params, "after": after, "batch": self._projection_batch}
+
+            async def page(tx: Tx, values: Mapping[str, Any] = values) -> list[Any]:
+                return list(await _single(tx, text, values, "rows"))
+
+            rows = await self._read(page)
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]
+            after = last[0] if isinstance(last, list) else last
 
     # -- write helpers ----------------------------------------------------------------------------
 

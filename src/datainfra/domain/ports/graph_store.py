@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from datainfra.domain.algorithms import Projection
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.graph import Direction, Edge, Node, Path, Subgraph
 from datainfra.domain.model import Dataset
@@ -68,6 +69,18 @@ class GraphStore(Protocol):
       property (edges lacking it are not traversable; a negative weight raises InvalidInput). Paths
       longer than `max_depth` hops are not considered. None when there is no path (or when source
       or target is absent: the service checks those first). Ties may be broken either way.
+    - `all_shortest_paths`: every minimal path (same rules as `shortest_path`; weighted, those that
+      repeat no node), as `domain.algorithms.all_shortest_paths` defines and orders them: by the
+      sequence of node ids, then of edge ids. At most `limit`; empty when there is none. Adapters
+      fetch the edges around the source and run that shared function, so stores agree exactly.
+    - `project`: the input of the graph algorithms (PageRank, components, degrees, which run in
+      `domain.algorithms`, identically for every store): every node id of the dataset and every
+      edge of `types` (all when empty) with the raw value of its `weight` property (None when
+      absent or not asked for). When the dataset has more than `max_nodes` nodes or more than
+      `max_edges` such edges, raises `PayloadTooLarge` (via `algorithms.check_projection_size`)
+      before fetching them; the rest is fetched in bounded batches.
+    - Deleting one node or edge by id is `delete_nodes_where` / `delete_edges_where` with the
+      condition id eq that id (they return 0 when it is absent).
     - Raises `StoreUnavailable` when the server cannot be reached, `StoreTimeout` past its limit.
     """
 
@@ -134,6 +147,23 @@ class GraphStore(Protocol):
         weight: str | None,
         max_depth: int,
     ) -> Path | None: ...
+
+    async def all_shortest_paths(
+        self,
+        dataset: Dataset,
+        source: str,
+        target: str,
+        *,
+        direction: Direction,
+        types: tuple[str, ...],
+        weight: str | None,
+        max_depth: int,
+        limit: int,
+    ) -> list[Path]: ...
+
+    async def project(
+        self, dataset: Dataset, *, types: tuple[str, ...], weight: str | None, max_nodes: int, max_edges: int
+    ) -> Projection: ...
 
     async def count_nodes(self, dataset: Dataset) -> int: ...
 

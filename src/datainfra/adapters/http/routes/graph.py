@@ -1,20 +1,109 @@
-"""Graph routes: nodes, a node, its neighbours, edges, shortest paths."""
+"""Graph routes: nodes, a node, its neighbours, edges, deletes, shortest paths, and the
+whole-graph algorithms (PageRank, weakly connected components, degrees)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs
-from datainfra.adapters.http.encoding import json_response
-from datainfra.adapters.http.presenters import edge_doc, node_doc, page_doc, path_doc, subgraph_doc
-from datainfra.adapters.http.schemas import EdgePageOut, NodeOut, NodePageOut, PathOut, ShortestPathIn, SubgraphOut
+from datainfra.adapters.http.encoding import decode_json, decode_struct, json_response
+from datainfra.adapters.http.presenters import (
+    algorithm_doc,
+    degree_doc,
+    edge_doc,
+    membership_doc,
+    node_doc,
+    page_doc,
+    path_doc,
+    paths_doc,
+    score_doc,
+    subgraph_doc,
+)
+from datainfra.adapters.http.schemas import (
+    AllShortestPathsIn,
+    ComponentPageOut,
+    ComponentsIn,
+    DegreeIn,
+    DegreePageOut,
+    DeletedOut,
+    EdgePageOut,
+    NodeOut,
+    NodePageOut,
+    PageRankIn,
+    PathOut,
+    PathsOut,
+    ScorePageOut,
+    ShortestPathIn,
+    SubgraphOut,
+)
+from datainfra.domain.algorithms import MAX_PROJECTED_EDGES, MAX_PROJECTED_NODES
+from datainfra.domain.errors import InvalidRequest
+
+B = TypeVar("B")
+
+_LIMITS = (
+    f"Runs on the whole dataset's graph (every node; edges of `types`, all when absent): at most "
+    f"{MAX_PROJECTED_NODES} nodes and {MAX_PROJECTED_EDGES} edges, else 413. Results are paged with "
+    "the query parameters limit (default 50, at most 1000) and offset; `next` links the following page."
+)
+_TYPES = Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING), description="Relationship types.")
+_DIRECTION = Schema(type=OpenAPIType.STRING, enum=["out", "in", "both"])
+
+
+def _optional_body(description: str, properties: dict[str, Schema | Reference]) -> RequestBody:
+    return RequestBody(
+        required=False,
+        description=description,
+        content={"application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT, properties=properties))},
+    )
+
+
+PAGERANK_BODY = _optional_body(
+    "Optional. direction: out (default) follows edges, in walks them backwards, both ignores direction. "
+    "damping (default 0.85, 0 <= d < 1), iterations (default 100, at most 1000), tolerance (default 1e-6): "
+    "networkx.pagerank's power iteration; dangling nodes spread their rank uniformly. weight: a numeric edge "
+    "property weighting the edges (edges lacking it are left out). " + _LIMITS,
+    {
+        "types": _TYPES,
+        "direction": _DIRECTION,
+        "damping": Schema(type=OpenAPIType.NUMBER),
+        "iterations": Schema(type=OpenAPIType.INTEGER),
+        "tolerance": Schema(type=OpenAPIType.NUMBER),
+        "weight": Schema(type=OpenAPIType.STRING),
+    },
+)
+COMPONENTS_BODY = _optional_body(
+    "Optional. Weakly connected components: each node's component is named by the smallest node id in it. " + _LIMITS,
+    {"types": _TYPES},
+)
+DEGREE_BODY = _optional_body(
+    "Optional. direction: both (default; a self-loop counts twice), out or in. " + _LIMITS,
+    {"types": _TYPES, "direction": _DIRECTION},
+)
 
 
 def _params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
     return list(request.query_params.multi_items())
+
+
+async def _optional(request: Request[Any, Any, Any], shape: type[B]) -> B:
+    """An algorithm's body: absent or empty means every default; an unknown member is named."""
+    body = await request.body()
+    if not body.strip():
+        return shape()
+    document = decode_json(body)
+    if isinstance(document, dict):
+        known = set(getattr(shape, "__struct_fields__", ()))
+        for name in document:
+            if name not in known:
+                raise InvalidRequest(f"unknown field {name!r}; this algorithm takes {sorted(known)}", field=name)
+    result: B = decode_struct(body, shape)
+    return result
 
 
 class GraphRoutes(Controller):
@@ -63,6 +152,49 @@ class GraphRoutes(Controller):
         subgraph = await graphs.neighbors(dataset, node_id, _params(request))
         return json_response(subgraph_doc(subgraph))
 
+    @delete("/nodes/{node_id:str}", summary="Delete one node and every edge touching it", status_code=204)
+    async def delete_node(
+        self,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        node_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> None:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        await graphs.delete_node(dataset, node_id)
+
+    @delete("/edges/{edge_id:str}", summary="Delete one edge by its id", status_code=204)
+    async def delete_edge(
+        self,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        edge_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> None:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        await graphs.delete_edge(dataset, edge_id)
+
+    @delete(
+        "/edges",
+        summary="Delete the edges of `type` matching the filters (all=true for every edge)",
+        status_code=200,
+    )
+    async def delete_edges(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> Response[DeletedOut]:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        return json_response({"deleted": await graphs.delete_edges_where(dataset, _params(request))})
+
     @get("/edges", summary="List edges by type and property filters")
     async def edges(
         self,
@@ -98,3 +230,99 @@ class GraphRoutes(Controller):
             max_depth=data.max_depth,
         )
         return json_response(path_doc(path, data.weight is not None))
+
+    @post(
+        "/algorithms/all_shortest_paths",
+        summary="Every shortest path (by hops, or by a numeric weight), in node-id order",
+        status_code=200,
+    )
+    async def all_shortest_paths(
+        self,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        data: JSONBody[AllShortestPathsIn],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> Response[PathsOut]:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        found = await graphs.all_shortest_paths(
+            dataset,
+            source=data.source,
+            target=data.target,
+            direction=data.direction,
+            types=data.types,
+            weight=data.weight,
+            max_depth=data.max_depth,
+            limit=data.limit,
+        )
+        return json_response(paths_doc(found, data.weight is not None))
+
+    @post(
+        "/algorithms/pagerank",
+        summary="PageRank of every node, by score descending then id",
+        status_code=200,
+        opt={"request_body": PAGERANK_BODY},
+    )
+    async def pagerank(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> Response[ScorePageOut]:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        body = await _optional(request, PageRankIn)
+        result = await graphs.pagerank(
+            dataset,
+            _params(request),
+            types=body.types,
+            direction=body.direction,
+            damping=body.damping,
+            iterations=body.iterations,
+            tolerance=body.tolerance,
+            weight=body.weight,
+        )
+        return json_response(algorithm_doc(result, request.url.path, [score_doc(i) for i in result.page.items]))
+
+    @post(
+        "/algorithms/connected_components",
+        summary="Weakly connected components, by component (its smallest node id) then id",
+        status_code=200,
+        opt={"request_body": COMPONENTS_BODY},
+    )
+    async def connected_components(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> Response[ComponentPageOut]:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        body = await _optional(request, ComponentsIn)
+        result = await graphs.connected_components(dataset, _params(request), types=body.types)
+        return json_response(algorithm_doc(result, request.url.path, [membership_doc(i) for i in result.page.items]))
+
+    @post(
+        "/algorithms/degree",
+        summary="Degree of every node, by degree descending then id",
+        status_code=200,
+        opt={"request_body": DEGREE_BODY},
+    )
+    async def degree(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> Response[DegreePageOut]:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        body = await _optional(request, DegreeIn)
+        result = await graphs.degree(dataset, _params(request), types=body.types, direction=body.direction)
+        return json_response(algorithm_doc(result, request.url.path, [degree_doc(i) for i in result.page.items]))
