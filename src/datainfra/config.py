@@ -36,6 +36,14 @@ class Settings:
     neo4j_transaction_timeout_s: float = 60.0
     log_format: str = "console"
     log_level: str = "INFO"
+    access_log: bool = True
+    """One log line per request (method, route template, status, duration, request id, user id)."""
+    local_stores: bool = True
+    """False (the container image): never start a store here; both URLs are then required."""
+    workers: int = 1
+    """Server worker processes; more than one needs both stores configured by URL (see _checked)."""
+    shutdown_timeout_s: float = 30.0
+    """On SIGTERM/SIGINT: how long in-flight requests may run on before they are cut off."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +65,10 @@ class Settings:
             neo4j_transaction_timeout_s=float(_int(env, "DATAINFRA_NEO4J_TX_TIMEOUT_S", 60, 1, 86_400)),
             log_format=_choice(env, "DATAINFRA_LOG_FORMAT", ("console", "json"), "console"),
             log_level=_choice(env, "DATAINFRA_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+            access_log=_bool(env, "DATAINFRA_ACCESS_LOG", True),
+            local_stores=_bool(env, "DATAINFRA_LOCAL_STORES", True),
+            workers=_int(env, "DATAINFRA_WORKERS", 1, 1, 64),
+            shutdown_timeout_s=float(_int(env, "DATAINFRA_SHUTDOWN_TIMEOUT_S", 30, 1, 3600)),
         )._checked()
 
     def _checked(self) -> Settings:
@@ -64,6 +76,17 @@ class Settings:
             raise SettingsError("DATAINFRA_PG_POOL_MIN must not exceed DATAINFRA_PG_POOL_MAX")
         if self.neo4j_uri and not self.neo4j_password:
             raise SettingsError("DATAINFRA_NEO4J_PASSWORD is required with DATAINFRA_NEO4J_URI")
+        if not self.local_stores:
+            for name, value in (("DATAINFRA_DATABASE_URL", self.database_url), ("DATAINFRA_NEO4J_URI", self.neo4j_uri)):
+                if not value:
+                    raise SettingsError(f"{name} is required: DATAINFRA_LOCAL_STORES=false starts no store here")
+        if self.workers > 1 and not (self.database_url and self.neo4j_uri):
+            # Each worker is its own process with its own lifespan: locally started stores would be
+            # started once per worker on the same data directory. Several workers share servers.
+            raise SettingsError(
+                "DATAINFRA_WORKERS > 1 needs DATAINFRA_DATABASE_URL and DATAINFRA_NEO4J_URI "
+                "(locally started stores serve one worker only)"
+            )
         return self
 
 
@@ -91,6 +114,17 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} must be between {low} and {high}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r} must be true or false")
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

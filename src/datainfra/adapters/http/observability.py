@@ -1,0 +1,211 @@
+"""Request ids, one log line per request, and the Prometheus metrics behind `/metrics`.
+
+The middleware wraps the whole Litestar handler (router and app-level error handling included), so
+unmatched paths and 405s are seen too, and the status it records is the one the client got. It logs
+the route *template* (never the concrete path with ids or the query string), and nothing from the
+headers but the request id: the API key and record contents never reach a log line."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from datainfra.domain.errors import StoreTimeout, StoreUnavailable
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.lower().encode("latin-1")
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+"""A client's own request id is echoed only when it is short and plain (it goes into logs)."""
+
+UNMATCHED_ROUTE = "<unmatched>"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+access_log = structlog.get_logger("datainfra.access")
+
+ASGIApp = Callable[[Any, Any, Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """A connection pool at one instant (what psycopg_pool's `get_stats()` reports)."""
+
+    size: int
+    available: int
+    waiting: int
+    max_size: int
+
+    @property
+    def in_use(self) -> int:
+        return max(0, self.size - self.available)
+
+    @classmethod
+    def of(cls, pool: Any) -> PoolStats:
+        stats: Mapping[str, int] = pool.get_stats()
+        return cls(
+            size=int(stats.get("pool_size", 0)),
+            available=int(stats.get("pool_available", 0)),
+            waiting=int(stats.get("requests_waiting", 0)),
+            max_size=int(getattr(pool, "max_size", stats.get("pool_max", 0))),
+        )
+
+
+class _PoolCollector(Collector):
+    """Pool gauges read at scrape time: `/metrics` stores the latest stats here just before rendering."""
+
+    def __init__(self) -> None:
+        self.latest: PoolStats | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.latest
+        if stats is None:
+            return
+        gauges = (
+            ("datainfra_pg_pool_connections", "PostgreSQL connections open in the pool", stats.size),
+            ("datainfra_pg_pool_in_use", "PostgreSQL connections lent to requests", stats.in_use),
+            ("datainfra_pg_pool_waiting", "Requests waiting for a PostgreSQL connection", stats.waiting),
+            ("datainfra_pg_pool_max", "Largest size the PostgreSQL pool may grow to", stats.max_size),
+        )
+        for name, documentation, value in gauges:
+            yield GaugeMetricFamily(name, documentation, value=value)
+
+    def describe(self) -> Iterable[Metric]:
+        return ()
+
+
+@dataclass(slots=True)
+class Metrics:
+    """One registry per app (tests build many apps in one process; the global registry would clash)."""
+
+    registry: CollectorRegistry = field(default_factory=lambda: CollectorRegistry(auto_describe=True))
+    requests: Counter = field(init=False)
+    latency: Histogram = field(init=False)
+    store_errors: Counter = field(init=False)
+    pool: _PoolCollector = field(init=False)
+
+    def __post_init__(self) -> None:
+        # `*_created` series double the output and no dashboard reads them.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        self.requests = Counter(
+            "datainfra_http_requests",
+            "HTTP requests answered, by method, route template and status",
+            ("method", "route", "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "datainfra_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its response, by method, route template and status",
+            ("method", "route", "status"),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.store_errors = Counter(
+            "datainfra_store_errors",
+            "Requests that failed because a store was unavailable or timed out, by kind and route template",
+            ("kind", "route"),
+            registry=self.registry,
+        )
+        self.pool = _PoolCollector()
+        self.registry.register(self.pool)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        labels = (method, route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
+
+def route_template(scope: Mapping[str, Any]) -> str:
+    """The matched route's path template (`/sessions/{session_id:uuid}`); a fixed label otherwise."""
+    template = scope.get("path_template")
+    return template if isinstance(template, str) and template else UNMATCHED_ROUTE
+
+
+def _request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name == _REQUEST_ID_HEADER_BYTES:
+            candidate = value.decode("latin-1")
+            if _CLIENT_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+def _user_id(scope: Mapping[str, Any]) -> str | None:
+    """Who made the request, as the `user` dependency recorded it (after authentication only)."""
+    bound = structlog.contextvars.get_contextvars().get("user_id")
+    if bound is None:
+        state = scope.get("state")
+        bound = state.get("user_id") if isinstance(state, Mapping) else None
+    return None if bound is None else str(bound)
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI: assigns the request id (echoed as X-Request-ID), times the request, counts it and
+    writes its one access-log line."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, *, log_requests: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        request_id = _request_id(scope.get("headers", ()))
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status = 500
+        header = (_REQUEST_ID_HEADER_BYTES, request_id.encode("latin-1"))
+
+        async def send_with_id(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - began
+            method = scope.get("method", "")
+            method = method if method in _METHODS else "OTHER"
+            route = route_template(scope)
+            self.metrics.observe(method, route, status, seconds)
+            if self.log_requests:
+                emit = access_log.error if status >= 500 else access_log.info
+                emit(
+                    "request",
+                    method=method,
+                    route=route,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 3),
+                    request_id=request_id,
+                    user_id=_user_id(scope),
+                )
+            structlog.contextvars.clear_contextvars()
+
+
+def counting_store_errors(handler: Callable[[Any, Any], Any], metrics: Metrics) -> Callable[[Any, Any], Any]:
+    """Wrap the domain-error handler so store failures are counted before they become problems."""
+
+    def handle(request: Any, exc: Any) -> Any:
+        kind = (
+            "unavailable" if isinstance(exc, StoreUnavailable) else "timeout" if isinstance(exc, StoreTimeout) else None
+        )
+        if kind is not None:
+            metrics.store_errors.labels(kind, route_template(request.scope)).inc()
+        return handler(request, exc)
+
+    return handle
