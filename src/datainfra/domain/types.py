@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -176,12 +177,16 @@ def parse_text(text: str, field_type: FieldType) -> Any:
             case FieldType.UUID:
                 return uuid.UUID(stripped)
             case FieldType.JSON:
-                raise BadValue("json values cannot be written as text here")
-    except (ValueError, InvalidOperation, OverflowError) as exc:
+                return _check_json(json.loads(text, parse_float=Decimal, parse_constant=_no_constant))
+    except (ValueError, InvalidOperation, OverflowError, RecursionError) as exc:
         if isinstance(exc, BadValue):
             raise
         raise BadValue(f"{text!r} is not a valid {field_type.value}") from None
     raise BadValue(f"{text!r} is not a valid {field_type.value}")
+
+
+def _no_constant(name: str) -> Any:
+    raise BadValue(f"{name} is not a JSON value")
 
 
 def render_text(value: Any, field_type: FieldType) -> str:

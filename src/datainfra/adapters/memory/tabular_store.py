@@ -11,13 +11,13 @@ import copy
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from datainfra.adapters.memory.semantics import after_key, matches, order_records
-from datainfra.domain.errors import Conflict, InvalidInput, NotFound
+from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.ports.tabular_store import TabularStore
@@ -27,6 +27,7 @@ from datainfra.domain.tabular_schema import Column, MigrationPlan, TabularSchema
 from datainfra.domain.types import INT64_MAX, INT64_MIN, BadValue, FieldType, parse_text
 
 Row = dict[str, Any]
+EXPORT_CHUNK_CHARS = 64 * 1024
 
 
 @dataclass
@@ -290,6 +291,55 @@ class InMemoryTabularStore(TabularStore):
     async def count(self, dataset: Dataset) -> int:
         return len(self._table(dataset).rows)
 
+    # -- streaming exports ------------------------------------------------------------------------
+
+    async def copy_out_csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
+        names, types, rows = self._export_rows(dataset, query)
+        single = len(names) == 1
+        chunk = [",".join(_csv_field(name, single) for name in names) + "\n"]
+        size = 0
+        for row in rows:
+            line = ",".join(_csv_field(_copy_text(row.get(n), types[n]), single) for n in names) + "\n"
+            chunk.append(line)
+            size += len(line)
+            if size >= EXPORT_CHUNK_CHARS:
+                yield "".join(chunk).encode()
+                chunk, size = [], 0
+        if chunk:
+            yield "".join(chunk).encode()
+
+    async def copy_out_ndjson(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
+        names, types, rows = self._export_rows(dataset, query)
+        keys = [json.dumps(name, ensure_ascii=False) + ":" for name in names]
+        chunk: list[str] = []
+        size = 0
+        for row in rows:
+            body = ",".join(key + _row_json(row.get(n), types[n]) for key, n in zip(keys, names, strict=True))
+            line = "{" + body + "}\n"
+            chunk.append(line)
+            size += len(line)
+            if size >= EXPORT_CHUNK_CHARS:
+                yield "".join(chunk).encode()
+                chunk, size = [], 0
+        if chunk:
+            yield "".join(chunk).encode()
+
+    def _export_rows(
+        self, dataset: Dataset, query: RecordQuery
+    ) -> tuple[tuple[str, ...], dict[str, FieldType], list[Row]]:
+        """A snapshot: writes replace a table's row list (and changed rows) rather than mutating them."""
+        table = self._table(dataset)
+        types = table.schema.field_types
+        names = tuple(query.select if query.select is not None else table.schema.column_names)
+        for name in names:
+            if name not in types:
+                raise InvalidRequest(f"unknown field {name!r} in select", parameter="select")
+        for key in query.sort:
+            if key.field not in types:
+                raise InvalidRequest(f"unknown sort field {key.field!r}", parameter="sort")
+        found = [row for row in table.rows if matches(row, query.filter)]
+        return names, types, order_records(found, query.sort)
+
     async def ping(self) -> None:
         return None
 
@@ -454,3 +504,42 @@ def _json_text(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+# -- export text forms (COPY ... CSV and row_to_json) ----------------------------------------------
+
+
+def _copy_text(value: Any, field_type: FieldType) -> str | None:
+    """A value as COPY writes it: the type's output function (booleans are t/f there)."""
+    if value is None:
+        return None
+    if field_type is FieldType.BOOLEAN:
+        return "t" if value else "f"
+    return pg_text(value, field_type)
+
+
+def _csv_field(text: str | None, single: bool) -> str:
+    """COPY CSV quoting: NULL unquoted empty; quoted when empty, holding , " CR LF, or a lone \\. ."""
+    if text is None:
+        return ""
+    if text == "" or (single and text == "\\.") or any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _row_json(value: Any, field_type: FieldType) -> str:
+    """One value as row_to_json writes it."""
+    if value is None:
+        return "null"
+    match field_type:
+        case FieldType.TEXT:
+            return json.dumps(value, ensure_ascii=False)
+        case FieldType.BOOLEAN:
+            return "true" if value else "false"
+        case FieldType.DATE | FieldType.UUID:
+            return '"' + pg_text(value, field_type) + '"'
+        case FieldType.TIMESTAMP:
+            date, _, time = _timestamptz_text(value).partition(" ")
+            return '"' + date + "T" + time + ':00"'
+        case _:
+            return pg_text(value, field_type)

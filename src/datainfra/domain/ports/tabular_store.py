@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import Protocol
 
 from datainfra.domain.filters import FilterSpec
@@ -85,6 +85,29 @@ class TabularStore(Protocol):
 
     async def count(self, dataset: Dataset) -> int:
         """The exact number of rows."""
+        ...
+
+    def copy_out_csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
+        """Every row matching `query.filter`, columns `query.select` (else all, in schema order),
+        ordered by `query.sort`, as RFC 4180 CSV in UTF-8, streamed in chunks with bounded memory,
+        from one consistent snapshot. `limit`, `offset`, `after` and `count` are ignored.
+
+        The text is exactly what PostgreSQL's `COPY ... TO STDOUT (FORMAT csv, HEADER)` writes: a
+        header row of column names; LF line ends; NULL is an unquoted empty field; a value is
+        quoted (inner quotes doubled) when it is empty, holds a comma, quote, CR or LF, or is a lone
+        backslash-dot (COPY's end marker) in a one-column export. Values in PostgreSQL's text forms
+        (TimeZone UTC): booleans t/f, shortest round-trip floats (1e+20, 1.5e-07), numerics with their scale, ISO dates,
+        timestamps as `2026-01-02 03:04:05.5+00`, jsonb text (`{"a": [1, "x"]}`, keys by length
+        then bytes), lowercase UUIDs. Closing the iterator early stops the work and frees what it
+        holds (connection, transaction)."""
+        ...
+
+    def copy_out_ndjson(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
+        """The same rows as `copy_out_csv`, as one compact JSON object per line (PostgreSQL's
+        `row_to_json`: keys in column order, no spaces, LF after every object; no raw line break
+        ever occurs inside an object). Values: JSON strings for text (JSON escapes), dates
+        ("2026-01-02"), timestamps ("2026-01-02T03:04:05.5+00:00") and UUIDs; numbers as in
+        `copy_out_csv`; true/false; null; json values as their jsonb text."""
         ...
 
     async def ping(self) -> None:

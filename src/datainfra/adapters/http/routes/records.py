@@ -15,6 +15,8 @@ from litestar.params import FromPath
 from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records
 from datainfra.adapters.http.encoding import decode_json, decode_struct, json_response
+from datainfra.adapters.http.formats.graphml import read_graphml
+from datainfra.adapters.http.formats.graphs import is_node_link, read_node_link
 from datainfra.adapters.http.presenters import node_doc, page_doc
 from datainfra.adapters.http.problems import UnsupportedMediaType
 from datainfra.adapters.http.schemas import (
@@ -34,6 +36,7 @@ from datainfra.services.records import parse_on_conflict
 CSV = "text/csv"
 NDJSON = "application/x-ndjson"
 JSON = "application/json"
+GRAPHML = "application/graphml+xml"
 
 WRITE_BODY = RequestBody(
     required=True,
@@ -42,12 +45,15 @@ WRITE_BODY = RequestBody(
         "text/csv body (header row; unquoted empty cell = NULL) or an application/x-ndjson body, streamed; "
         "on_conflict then comes from the query string. "
         'Graph: {"nodes": [{"id", "labels", "properties"}], "edges": [{"source", "target", "type", '
-        '"properties", "id"?}], "on_conflict"?}.'
+        '"properties", "id"?}], "on_conflict"?}; or a networkx node-link JSON document (as GET .../export?format=json '
+        "writes it), or an application/graphml+xml body (as format=graphml writes it), on_conflict then from "
+        "the query string."
     ),
     content={
         JSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT)),
         CSV: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
         NDJSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+        GRAPHML: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
     },
 )
 UPDATE_BODY = RequestBody(
@@ -95,8 +101,18 @@ class RecordRoutes(Controller):
         dataset = await datasets.get(user, session_id, dataset_id)
         media_type = _media_type(request)
         if dataset.kind is DatasetKind.GRAPH:
-            _require(media_type, (JSON,))
-            body = decode_struct(await request.body(), GraphWrite)
+            _require(media_type, (JSON, GRAPHML))
+            if media_type == GRAPHML:
+                nodes, edges = await read_graphml(request.stream(), request.app.request_max_body_size)
+                on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
+                return _write_result(await graphs.write(dataset, nodes, edges, on_conflict))
+            raw = await request.body()
+            document = decode_json(raw)
+            if is_node_link(document):
+                nodes, edges = read_node_link(document)
+                on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
+                return _write_result(await graphs.write(dataset, nodes, edges, on_conflict))
+            body = decode_struct(raw, GraphWrite)
             result = await graphs.write(dataset, body.nodes, body.edges, parse_on_conflict(body.on_conflict))
             return _write_result(result)
         _require(media_type, (JSON, CSV, NDJSON))

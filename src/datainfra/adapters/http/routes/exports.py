@@ -1,0 +1,177 @@
+"""Exports (one dataset in a chosen format; a whole session as a ZIP) and the session import.
+
+Bodies are streamed: the response starts with the first chunk the store hands over, memory holds a
+few chunks at most, and a client that disconnects stops the export (see formats/pump.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.params import FromPath
+from litestar.response import Stream
+
+from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Exports, Imports
+from datainfra.adapters.http.encoding import json_response
+from datainfra.adapters.http.formats.archive import opened_archive, session_archive
+from datainfra.adapters.http.formats.graphml import graphml
+from datainfra.adapters.http.formats.graphs import graph_ndjson, node_link_json
+from datainfra.adapters.http.formats.jsonlines import ndjson_to_array
+from datainfra.adapters.http.formats.pump import Pump
+from datainfra.adapters.http.problems import UnsupportedMediaType
+from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.model import Dataset, DatasetKind
+from datainfra.services.exports import (
+    FORMAT_PARAM,
+    ExportCounts,
+    ExportService,
+    check_graph_export_params,
+    export_format,
+    tabular_export_query,
+)
+from datainfra.services.imports import parse_renames
+from datainfra.services.paging import single
+
+ZIP = "application/zip"
+MEDIA_TYPES = {
+    (DatasetKind.TABULAR, "csv"): "text/csv; charset=utf-8; header=present",
+    (DatasetKind.TABULAR, "json"): "application/json",
+    (DatasetKind.TABULAR, "ndjson"): "application/x-ndjson",
+    (DatasetKind.GRAPH, "json"): "application/json",
+    (DatasetKind.GRAPH, "graphml"): "application/graphml+xml",
+    (DatasetKind.GRAPH, "ndjson"): "application/x-ndjson",
+}
+
+
+IMPORT_BODY = RequestBody(
+    required=True,
+    description="A session archive made by GET /sessions/{id}/export (Content-Type: application/zip).",
+    content={ZIP: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary"))},  # type: ignore[arg-type]
+)
+
+
+def _disposition(filename: str) -> str:
+    """attachment; an ASCII fallback name and the exact one (RFC 6266 / RFC 5987)."""
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def _streamed(source: AsyncIterator[bytes], media_type: str, filename: str) -> Stream:
+    pump = Pump(source)
+    await pump.start()
+    return Stream(
+        pump,
+        media_type=media_type,
+        headers={"Content-Disposition": _disposition(filename), "Cache-Control": "no-store"},
+        background=BackgroundTask(pump.aclose),
+    )
+
+
+def _dataset_source(dataset: Dataset, fmt: str, params: list[tuple[str, str]], exports: ExportService) -> Any:
+    if dataset.kind is DatasetKind.TABULAR:
+        query = tabular_export_query(dataset, params)
+        if fmt == "csv":
+            return exports.csv(dataset, query)
+        if fmt == "ndjson":
+            return exports.ndjson(dataset, query)
+        return ndjson_to_array(exports.ndjson(dataset, query))
+    check_graph_export_params(params)
+    counts = ExportCounts()
+    if fmt == "graphml":
+        return graphml(dataset.name, lambda: exports.nodes(dataset), lambda: exports.edges(dataset), counts)
+    if fmt == "ndjson":
+        return graph_ndjson(exports.nodes(dataset), exports.edges(dataset), counts)
+    return node_link_json(dataset.name, exports.nodes(dataset), exports.edges(dataset), counts)
+
+
+class ExportRoutes(Controller):
+    path = "/sessions/{session_id:str}"
+    tags = ["export"]
+
+    @get(
+        "/datasets/{dataset_id:str}/export",
+        summary="Export a dataset (tabular: csv, json, ndjson; graph: json node-link, graphml, ndjson)",
+        description=(
+            "Streams every matching record. Tabular datasets take the record filters, select and sort of "
+            "the records route (default order: the key); CSV is PostgreSQL's COPY output (RFC 4180, header "
+            "row, unquoted empty = NULL). Graph exports hold the whole graph. An unknown or unfitting format "
+            "is a 400 listing the valid ones."
+        ),
+    )
+    async def export_dataset(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        exports: Exports,
+        user: CurrentUser,
+    ) -> Stream:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        params = list(request.query_params.multi_items())
+        fmt = export_format(dataset, single(params, FORMAT_PARAM))
+        source = _dataset_source(dataset, fmt, params, exports)
+        return await _streamed(source, MEDIA_TYPES[(dataset.kind, fmt)], f"{dataset.name}.{fmt}")
+
+    @get(
+        "/export",
+        summary="Export a whole session as a ZIP archive (streamed)",
+        description=(
+            "One file per dataset in its default format (tabular: <name>.csv, graph: <name>.json node-link), "
+            "rows in key order, then manifest.json: session, datasets with kinds, schemas and counts, and the "
+            "format version. POST /sessions/{id}/import reads it back."
+        ),
+    )
+    async def export_session(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        exports: Exports,
+        user: CurrentUser,
+    ) -> Stream:
+        for key, _ in request.query_params.multi_items():
+            raise InvalidRequest(f"a session export takes no parameters; {key!r} is not accepted", parameter=key)
+        session, datasets = await exports.session(user, session_id)
+        return await _streamed(session_archive(session, datasets, exports), ZIP, f"{session.name}.zip")
+
+    @post(
+        "/import",
+        summary="Import a session archive: recreate its datasets (schemas and data) in this session",
+        description=(
+            "The body is a ZIP made by GET /sessions/{id}/export. A dataset name the session already holds "
+            "is a 409 unless renamed: repeat rename=old:new. All-or-nothing: a failure leaves no imported "
+            "dataset behind."
+        ),
+        status_code=201,
+        request_max_body_size=None,
+        opt={"request_body": IMPORT_BODY},
+    )
+    async def import_session(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        imports: Imports,
+        user: CurrentUser,
+    ) -> Response[Any]:
+        media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if media_type != ZIP:
+            raise UnsupportedMediaType(f"Content-Type {media_type or 'none'!r} is not accepted here; use {ZIP}")
+        renames = parse_renames(list(request.query_params.multi_items()))
+        await imports.session(user, session_id)  # 404 before the body is read
+        limit = request.app.request_max_body_size
+        async with opened_archive(request.stream(), limit if isinstance(limit, int) else None) as archive:
+            imported = await imports.import_archive(user, session_id, archive.manifest(), renames, archive)
+        body = {
+            "session_id": session_id,
+            "datasets": [
+                {"id": item.dataset.id, "name": item.dataset.name, "kind": item.dataset.kind.value, **item.counts}
+                for item in imported
+            ],
+        }
+        return json_response(body, 201)

@@ -1,0 +1,168 @@
+"""Exports: which formats fit which dataset, which rows an export holds and in what order, the
+graph read in keyset pages, and the manifest of a session archive. The bytes themselves are the
+stores' (tabular: COPY) or the HTTP adapter's format writers' (graphs, ZIP)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from datainfra.domain.errors import InvalidRequest, NotFound
+from datainfra.domain.graph import Edge, Node
+from datainfra.domain.graph_schema import NODE_KEY, graph_schema_document
+from datainfra.domain.model import Dataset, DatasetKind, Session, User
+from datainfra.domain.ports import Catalog, Clock, GraphStore, TabularStore
+from datainfra.domain.query import RecordQuery, SortKey, with_tiebreak
+from datainfra.domain.tabular_schema import tabular_schema_document
+from datainfra.services.paging import Params, parse_query
+from datainfra.services.records import UNFILTERED_GUARD, require_tabular
+
+FORMAT_PARAM = "format"
+TABULAR_FORMATS = ("csv", "json", "ndjson")
+GRAPH_FORMATS = ("json", "graphml", "ndjson")
+DEFAULT_FORMAT = {DatasetKind.TABULAR: "csv", DatasetKind.GRAPH: "json"}
+GRAPH_PAGE = 1000
+"""Nodes or edges read per keyset page of a graph export: memory stays flat whatever the size."""
+ARCHIVE_FORMAT = "datainfra-session-export"
+ARCHIVE_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+_PAGING = ("limit", "offset", "cursor", "count")
+
+
+def export_format(dataset: Dataset, text: str | None) -> str:
+    """The asked format (else the kind's default); one that does not fit the kind is a 400 listing
+    the valid ones."""
+    valid = TABULAR_FORMATS if dataset.kind is DatasetKind.TABULAR else GRAPH_FORMATS
+    chosen = DEFAULT_FORMAT[dataset.kind] if text is None else text
+    if chosen not in valid:
+        raise InvalidRequest(
+            f"format {chosen!r} does not fit a {dataset.kind.value} dataset; use one of {', '.join(valid)}",
+            parameter=FORMAT_PARAM,
+            extra={"valid": list(valid)},
+        )
+    return chosen
+
+
+def tabular_export_query(dataset: Dataset, params: Params) -> RecordQuery:
+    """The records route's filters, select and sort (completed with the key, so the order is total
+    and stable); paging parameters make no sense for an export that streams every match."""
+    schema = require_tabular(dataset)
+    for name in _PAGING:
+        if any(key == name for key, _ in params):
+            raise InvalidRequest(f"an export streams every matching record; {name} is not accepted", parameter=name)
+    parsed = parse_query(
+        params,
+        types=schema.field_types,
+        key=schema.primary_key,
+        non_nullable={c.name for c in schema.columns if not c.nullable},
+        reserved={FORMAT_PARAM, UNFILTERED_GUARD},
+    )
+    return parsed.query
+
+
+def check_graph_export_params(params: Params) -> None:
+    """A graph export is the whole graph: filters would leave edges without their ends."""
+    for key, _ in params:
+        if key != FORMAT_PARAM:
+            raise InvalidRequest(f"a graph export holds the whole graph; {key!r} is not accepted", parameter=key)
+
+
+def default_query(dataset: Dataset) -> RecordQuery:
+    """Every row, in key order: what a session archive holds."""
+    schema = dataset.tabular_schema
+    return RecordQuery(sort=with_tiebreak((), schema.primary_key))
+
+
+@dataclass(slots=True)
+class ExportCounts:
+    """What one archive file holds, counted while it was written."""
+
+    records: int = 0
+    nodes: int = 0
+    edges: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveEntry:
+    dataset: Dataset
+    file: str
+    format: str
+    counts: ExportCounts = field(default_factory=ExportCounts)
+
+
+class ExportService:
+    def __init__(self, catalog: Catalog, tabular: TabularStore, graph: GraphStore, clock: Clock) -> None:
+        self._catalog = catalog
+        self._tabular = tabular
+        self._graph = graph
+        self._clock = clock
+
+    async def session(self, user: User, session_id: str) -> tuple[Session, list[Dataset]]:
+        session = await self._catalog.get_session(user.id, session_id)
+        if session is None:
+            raise NotFound(f"no session {session_id!r}", parameter="session_id")
+        return session, await self._catalog.list_datasets(user.id, session.id)
+
+    def csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
+        return self._tabular.copy_out_csv(dataset, query)
+
+    def ndjson(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
+        return self._tabular.copy_out_ndjson(dataset, query)
+
+    async def nodes(self, dataset: Dataset) -> AsyncIterator[list[Node]]:
+        """Every node, in id order, a keyset page at a time."""
+        after: tuple[Any, ...] | None = None
+        while True:
+            query = RecordQuery(sort=(SortKey(NODE_KEY),), limit=GRAPH_PAGE, after=after)
+            page = await self._graph.find_nodes(dataset, (), query)
+            if page.items:
+                yield page.items
+                after = (page.items[-1].id,)
+            if not page.has_more or not page.items:
+                return
+
+    async def edges(self, dataset: Dataset) -> AsyncIterator[list[Edge]]:
+        """Every edge, in id order, a keyset page at a time."""
+        after: tuple[Any, ...] | None = None
+        while True:
+            query = RecordQuery(sort=(SortKey("id"),), limit=GRAPH_PAGE, after=after)
+            page = await self._graph.find_edges(dataset, (), query)
+            if page.items:
+                yield page.items
+                after = (page.items[-1].id,)
+            if not page.has_more or not page.items:
+                return
+
+    def manifest(self, session: Session, entries: Sequence[ArchiveEntry]) -> dict[str, Any]:
+        """What a session archive holds; the import reads it back (schemas, files, counts)."""
+        return {
+            "format": ARCHIVE_FORMAT,
+            "format_version": ARCHIVE_VERSION,
+            "exported_at": self._clock.now().isoformat(),
+            "session": {"id": session.id, "name": session.name, "description": session.description},
+            "datasets": [_manifest_entry(entry) for entry in entries],
+        }
+
+
+def archive_file(dataset: Dataset, fmt: str) -> str:
+    """Dataset names are identifiers ([A-Za-z_][A-Za-z0-9_]*), so they are safe file names."""
+    return f"{dataset.name}.{fmt}"
+
+
+def _manifest_entry(entry: ArchiveEntry) -> dict[str, Any]:
+    dataset = entry.dataset
+    document: dict[str, Any] = {
+        "name": dataset.name,
+        "kind": dataset.kind.value,
+        "file": entry.file,
+        "format": entry.format,
+    }
+    if dataset.kind is DatasetKind.TABULAR:
+        document["schema"] = tabular_schema_document(dataset.tabular_schema)
+        document["records"] = entry.counts.records
+    else:
+        document["schema"] = graph_schema_document(dataset.graph_schema)
+        document["nodes"] = entry.counts.nodes
+        document["edges"] = entry.counts.edges
+    return document
