@@ -8,13 +8,18 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit lint fmt bench clean
+.PHONY: help install run test test-unit lint fmt bench clean up down logs compose-check
 
 help:
 	@echo "make run    start the API (http://127.0.0.1:8000, docs at /schema)"
 	@echo "make test   lint, then every test (starts its own PostgreSQL and Neo4j)"
 	@echo "make lint   ruff, mypy, import contracts"
 	@echo "make fmt    format the code"
+	@echo "make bench  benchmarks: API vs raw drivers (BENCH_SCALE=0.01 for a quick run)"
+	@echo "make up / make down / make logs   the Docker Compose deployment"
+	@echo "make up     build the image and start api + postgres + neo4j with Docker Compose (needs deploy/.env)"
+	@echo "make down   stop them (data stays in the named volumes)"
+	@echo "make logs   follow their logs"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)" >&2; exit 1; }
@@ -48,3 +53,33 @@ test-unit: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# The benchmark suite of issues 3 and 4: starts its own PostgreSQL, Neo4j and API (sizes: BENCH_SCALE,
+# BENCH_ROWS, BENCH_NODES, BENCH_EDGES, BENCH_CLIENTS, ...; see bench/config.py). Fails only on an error.
+# Loads, filtered GETs and graph writes/reads through the API vs the raw drivers, then exports (CSV,
+# NDJSON) vs COPY TO STDOUT with the API's RSS growth. BENCH_SCALE=0.01 for a quick run.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+	$(BIN)/python -m bench.export_bench
+
+# Docker Compose deployment (compose.yaml): the API image beside PostgreSQL and Neo4j. Uses the
+# `docker compose` plugin, else the standalone `docker-compose`; both need a running Docker engine.
+ENV_FILE := deploy/.env
+COMPOSE = $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
+	elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi) --env-file $(ENV_FILE) -f compose.yaml
+
+compose-check:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || { \
+	  echo "make: neither 'docker compose' nor 'docker-compose' is installed (install Docker Engine with the compose plugin)" >&2; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "make: no Docker engine is reachable (is the docker daemon running? see 'docker info')" >&2; exit 1; }
+	@test -f $(ENV_FILE) || { echo "make: $(ENV_FILE) is missing: cp deploy/.env.example $(ENV_FILE), then set POSTGRES_PASSWORD and NEO4J_PASSWORD" >&2; exit 1; }
+
+up: compose-check
+	$(COMPOSE) up -d --build
+	@echo "datainfra: http://127.0.0.1:$${API_PORT:-8000} (docs at /schema, metrics at /metrics)"
+
+down: compose-check
+	$(COMPOSE) down
+
+logs: compose-check
+	$(COMPOSE) logs -f --tail=200

@@ -16,7 +16,9 @@ from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.config import Settings
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
+from datainfra.services.exports import ExportService
 from datainfra.services.graphs import GraphService
+from datainfra.services.imports import ImportService
 from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
@@ -40,6 +42,8 @@ class Container(containers.DeclarativeContainer):
     datasets = providers.Factory(DatasetService, catalog, tabular_store, graph_store, clock, ids)
     records = providers.Factory(RecordService, tabular_store)
     graphs = providers.Factory(GraphService, graph_store, ids)
+    exports = providers.Factory(ExportService, catalog, tabular_store, graph_store, clock)
+    imports = providers.Factory(ImportService, catalog, datasets, records, graphs)
 
 
 def build_container(settings: Settings) -> Container:

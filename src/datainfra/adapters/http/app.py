@@ -8,18 +8,25 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import structlog
 from litestar import Litestar
 
 from datainfra.adapters.http.dependencies import DEPENDENCIES
 from datainfra.adapters.http.docs import apply_documented_bodies, assets_router, openapi_config
+from datainfra.adapters.http.observability import Metrics, ObservabilityMiddleware, counting_store_errors
 from datainfra.adapters.http.problems import EXCEPTION_HANDLERS
 from datainfra.adapters.http.routes.datasets import DatasetRoutes
+from datainfra.adapters.http.routes.exports import ExportRoutes
 from datainfra.adapters.http.routes.graph import GraphRoutes
 from datainfra.adapters.http.routes.health import health, ready
+from datainfra.adapters.http.routes.metrics import metrics
 from datainfra.adapters.http.routes.records import RecordRoutes
 from datainfra.adapters.http.routes.sessions import SessionRoutes
 from datainfra.adapters.http.routes.users import ROUTES as USER_ROUTES
+from datainfra.domain.errors import DomainError
 from datainfra.logs import configure_logging
+
+log = structlog.get_logger("datainfra.app")
 
 
 def _version() -> str:
@@ -32,6 +39,7 @@ def _version() -> str:
 def create_app(container: Any) -> Litestar:
     settings = container.settings()
     configure_logging(json_lines=settings.log_format == "json", level=settings.log_level)
+    collected = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -41,9 +49,13 @@ def create_app(container: Any) -> Litestar:
         try:
             yield
         finally:
+            # The server has stopped accepting and let in-flight requests finish (within
+            # DATAINFRA_SHUTDOWN_TIMEOUT_S); now the pools and drivers close.
+            log.info("shutdown_closing_stores")
             stopped = container.shutdown_resources()
             if stopped is not None:
                 await stopped
+            log.info("shutdown_complete")
 
     app = Litestar(
         route_handlers=[
@@ -52,17 +64,26 @@ def create_app(container: Any) -> Litestar:
             DatasetRoutes,
             RecordRoutes,
             GraphRoutes,
+            ExportRoutes,
             health,
             ready,
+            metrics,
             assets_router(),
         ],
         dependencies=DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            DomainError: counting_store_errors(EXCEPTION_HANDLERS[DomainError], collected),
+        },
         openapi_config=openapi_config(_version()),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
     app.state.container = container
+    app.state.metrics = collected
+    # Outermost, around the router and its error handling: every request is timed, counted and
+    # logged with the status the client got, unmatched paths included.
+    app.asgi_handler = ObservabilityMiddleware(app.asgi_handler, collected, log_requests=settings.access_log)
     apply_documented_bodies(app)
     return app

@@ -15,7 +15,9 @@ from litestar.params import HeaderParameter
 from datainfra.domain.model import User
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
+from datainfra.services.exports import ExportService
 from datainfra.services.graphs import GraphService
+from datainfra.services.imports import ImportService
 from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
@@ -26,6 +28,8 @@ Sessions = NamedDependency[SessionService]
 Datasets = NamedDependency[DatasetService]
 Records = NamedDependency[RecordService]
 Graphs = NamedDependency[GraphService]
+Exports = NamedDependency[ExportService]
+Imports = NamedDependency[ImportService]
 CurrentUser = NamedDependency[User]
 
 
@@ -53,6 +57,14 @@ async def provide_graphs(state: State) -> GraphService:
     return await _resolve(state.container.graphs())  # type: ignore[no-any-return]
 
 
+async def provide_exports(state: State) -> ExportService:
+    return await _resolve(state.container.exports())  # type: ignore[no-any-return]
+
+
+async def provide_imports(state: State) -> ImportService:
+    return await _resolve(state.container.imports())  # type: ignore[no-any-return]
+
+
 async def provide_user(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[AccountService],
@@ -73,5 +85,7 @@ DEPENDENCIES = {
     "datasets": Provide(provide_datasets),
     "records": Provide(provide_records),
     "graphs": Provide(provide_graphs),
+    "exports": Provide(provide_exports),
+    "imports": Provide(provide_imports),
     "user": Provide(provide_user),
 }

@@ -3,6 +3,7 @@ as Decimal (typed per column later), and Decimal values encode as JSON numbers, 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,20 @@ _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 
 def encode_json(value: Any) -> bytes:
     return _encoder.encode(value)
+
+
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`")
+_NAMED_FIELD = re.compile(r"field `([^`]*)`")
+
+
+def body_field(message: str) -> str | None:
+    """The body member a msgspec message points at ("... - at `$.a.b`", "unknown field `x`")."""
+    at = _AT_PATH.search(message)
+    named = _NAMED_FIELD.search(message)
+    path = at.group(1) if at else ""
+    if named:
+        return f"{path}.{named.group(1)}" if path else named.group(1)
+    return path or None
 
 
 def json_response(document: Any, status_code: int = 200) -> Response[Any]:
@@ -38,9 +53,7 @@ def decode_struct(body: bytes, type_: Any) -> Any:
             decoder = _decoders[type_] = msgspec.json.Decoder(type_, float_hook=Decimal)
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
-        message, _, path = str(exc).partition(" - at `")
-        field = path.rstrip("`").removeprefix("$").lstrip(".") or None
-        raise InvalidRequest(message, field=field) from None
+        raise InvalidRequest(str(exc), field=body_field(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"malformed JSON: {exc}") from None
     except UnicodeDecodeError:

@@ -3,14 +3,13 @@ error response, and no stack trace ever reaches a client."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from datainfra.adapters.http.encoding import encode_json
+from datainfra.adapters.http.encoding import body_field, encode_json
 from datainfra.domain import errors
 
 PROBLEM_JSON = "application/problem+json"
@@ -98,22 +97,8 @@ def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> R
         if first.get("source") in ("query", "path", "header", "cookie"):
             parameter = first.get("key")
         else:
-            field = _body_field(detail) or first.get("key")
+            field = body_field(detail) or first.get("key")
     return problem_response(400, "Invalid request", detail, field=field, parameter=parameter)
-
-
-_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`")
-_NAMED_FIELD = re.compile(r"field `([^`]*)`")
-
-
-def _body_field(message: str) -> str | None:
-    """The body member a msgspec message points at ("... - at `$.a.b`", "unknown field `x`")."""
-    at = _AT_PATH.search(message)
-    named = _NAMED_FIELD.search(message)
-    path = at.group(1) if at else ""
-    if named:
-        return f"{path}.{named.group(1)}" if path else named.group(1)
-    return path or None
 
 
 def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

@@ -1,0 +1,120 @@
+"""The real API (`python -m datainfra`) as a separate process on a free loopback port, pointed at
+the run's stores; optionally under cProfile (BENCH_PROFILE) to see where a request's time goes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.servers import Servers
+
+READY_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 30.0
+
+
+class ApiProcessError(RuntimeError):
+    """The API process did not start, or died."""
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    base_url: str
+    api_key: str
+    pid: int
+    log_path: Path
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.api_key}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def api_process(servers: Servers, *, profile_path: Path | None = None) -> Iterator[Api]:
+    port = free_port()
+    log_path = servers.work_dir / "api.log"
+    env = os.environ | {
+        "DATAINFRA_HOST": "127.0.0.1",
+        "DATAINFRA_PORT": str(port),
+        "DATAINFRA_DATABASE_URL": servers.postgres_url,
+        "DATAINFRA_NEO4J_URI": servers.neo4j.uri,
+        "DATAINFRA_NEO4J_USER": servers.neo4j.user,
+        "DATAINFRA_NEO4J_PASSWORD": servers.neo4j.password,
+        "DATAINFRA_LOG_LEVEL": "WARNING",
+        "DATAINFRA_DATA_DIR": str(servers.work_dir / "api-data"),
+    }
+    env.pop("ALLOWED_KEYS", None)
+    command = [sys.executable]
+    if profile_path is not None:
+        command += ["-m", "cProfile", "-o", str(profile_path)]
+    command += ["-m", "datainfra"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_ready(process, base_url, log_path)
+        response = httpx.post(f"{base_url}/users", timeout=30.0)
+        if response.status_code != 201:
+            raise ApiProcessError(f"POST /users answered {response.status_code}: {response.text}")
+        yield Api(base_url=base_url, api_key=response.json()["api_key"], pid=process.pid, log_path=log_path)
+        if process.poll() is not None:
+            raise ApiProcessError(
+                f"the API process exited during the run (code {process.returncode})\n{_tail(log_path)}"
+            )
+    finally:
+        _stop(process)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ApiProcessError(f"the API process exited at start-up (code {process.returncode})\n{_tail(log_path)}")
+        try:
+            response = httpx.get(f"{base_url}/ready", timeout=5.0)
+            if response.status_code == 200:
+                return
+            last = f"{response.status_code} {response.text}"
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        time.sleep(0.2)
+    raise ApiProcessError(f"the API was not ready within {READY_TIMEOUT_S:.0f}s ({last})\n{_tail(log_path)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT (uvicorn shuts down cleanly, so a profile gets written), then SIGKILL if it hangs."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10.0)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,278 @@
+"""Issue 4: a graph loaded through the API (nodes, then edges, in request chunks) and through the raw
+neo4j driver with the same batched UNWIND (one transaction per chunk, UNWIND batches of the store's
+size) into a separate label; then p50/p99 of a 2-hop neighbours call and of a shortest path.
+
+Both paths first load a small warm-up graph (untimed), so neither pays the JVM's and the Cypher
+planner's warm-up alone."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import msgspec
+import neo4j
+
+from bench.config import BenchConfig
+from bench.load import LoadResult, sample
+from bench.report import Report, say
+from bench.servers import Servers
+from bench.tabular import _expect, create_dataset
+
+SECTION_LOAD = "Issue 4 - graph load"
+SECTION_READ = "Issue 4 - graph reads (sequential, one client)"
+LOAD_TARGET = 0.6
+SCHEMA = {
+    "node_labels": [{"name": "Item", "properties": [{"name": "v", "type": "integer"}]}],
+    "relationship_types": [{"name": "LINK", "properties": [{"name": "w", "type": "float"}]}],
+}
+
+Edge = tuple[int, int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    nodes: int
+    edges: list[Edge]
+
+
+def make_graph(nodes: int, edges: int, seed: int) -> Graph:
+    rng = random.Random(seed)
+    return Graph(nodes, [(rng.randrange(nodes), rng.randrange(nodes), round(rng.random(), 4)) for _ in range(edges)])
+
+
+def _node_id(i: int) -> str:
+    return f"n{i}"
+
+
+def api_bodies(graph: Graph, chunk: int) -> tuple[list[bytes], list[bytes]]:
+    encoder = msgspec.json.Encoder()
+    node_bodies = [
+        encoder.encode(
+            {
+                "nodes": [
+                    {"id": _node_id(i), "labels": ["Item"], "properties": {"v": i}}
+                    for i in range(start, min(start + chunk, graph.nodes))
+                ]
+            }
+        )
+        for start in range(0, graph.nodes, chunk)
+    ]
+    edge_bodies = [
+        encoder.encode(
+            {
+                "edges": [
+                    {"source": _node_id(s), "target": _node_id(t), "type": "LINK", "properties": {"w": w}}
+                    for s, t, w in graph.edges[start : start + chunk]
+                ]
+            }
+        )
+        for start in range(0, len(graph.edges), chunk)
+    ]
+    return node_bodies, edge_bodies
+
+
+class RawGraph:
+    """The same graph through the driver: label `BenchItem_<hex>`, relationship type `BENCH_LINK_<hex>`,
+    a uniqueness constraint on the node id (what the store's MATCH by id needs too)."""
+
+    def __init__(self, driver: neo4j.AsyncDriver, unwind_batch: int) -> None:
+        tag = secrets.token_hex(6)
+        self.label = f"BenchItem_{tag}"
+        self.rel = f"BENCH_LINK_{tag}"
+        self.constraint = f"bench_item_{tag}"
+        self._driver = driver
+        self._batch = unwind_batch
+
+    async def prepare(self) -> None:
+        await self._driver.execute_query(
+            f"CREATE CONSTRAINT {self.constraint} IF NOT EXISTS FOR (n:{self.label}) REQUIRE n.id IS UNIQUE",
+            database_="neo4j",
+        )
+        await self._driver.execute_query("CALL db.awaitIndexes(300)", database_="neo4j")
+
+    async def _write_chunks(self, text: str, rows: Sequence[dict[str, Any]], chunk: int) -> None:
+        batch = self._batch
+
+        async def work(tx: neo4j.AsyncManagedTransaction, part: Sequence[dict[str, Any]]) -> None:
+            for start in range(0, len(part), batch):
+                await (await tx.run(text, rows=list(part[start : start + batch]))).consume()
+
+        async with self._driver.session(database="neo4j") as session:
+            for start in range(0, len(rows), chunk):
+                await session.execute_write(work, rows[start : start + chunk])
+
+    async def load_nodes(self, first: int, count: int, chunk: int) -> None:
+        rows = [{"id": _node_id(i), "v": i} for i in range(first, first + count)]
+        await self._write_chunks(f"UNWIND $rows AS row CREATE (n:{self.label}) SET n = row", rows, chunk)
+
+    async def load_edges(self, edges: Sequence[Edge], chunk: int) -> None:
+        rows = [{"s": _node_id(s), "t": _node_id(t), "w": w} for s, t, w in edges]
+        text = (
+            f"UNWIND $rows AS row MATCH (a:{self.label} {{id: row.s}}) MATCH (b:{self.label} {{id: row.t}}) "
+            f"CREATE (a)-[r:{self.rel}]->(b) SET r.w = row.w"
+        )
+        await self._write_chunks(text, rows, chunk)
+
+    async def two_hops(self, node: str) -> None:
+        await self._driver.execute_query(
+            f"MATCH (a:{self.label} {{id: $id}})-[:{self.rel}*1..2]->(b) RETURN DISTINCT b.id AS id",
+            id=node,
+            database_="neo4j",
+            routing_=neo4j.RoutingControl.READ,
+        )
+
+    async def shortest_path(self, source: str, target: str) -> None:
+        await self._driver.execute_query(
+            f"MATCH (a:{self.label} {{id: $s}}) MATCH (b:{self.label} {{id: $t}}) "
+            f"MATCH p = shortestPath((a)-[:{self.rel}*1..15]->(b)) "
+            "RETURN [n IN nodes(p) | n.id] AS nodes LIMIT 1",
+            s=source,
+            t=target,
+            database_="neo4j",
+            routing_=neo4j.RoutingControl.READ,
+        )
+
+    async def drop(self) -> None:
+        # CALL ... IN TRANSACTIONS needs an implicit (auto-commit) transaction: session.run.
+        async with self._driver.session(database="neo4j") as session:
+            result = await session.run(
+                f"MATCH (n:{self.label}) CALL {{ WITH n DETACH DELETE n }} IN TRANSACTIONS OF 10000 ROWS"
+            )
+            await result.consume()
+        await self._driver.execute_query(f"DROP CONSTRAINT {self.constraint} IF EXISTS", database_="neo4j")
+
+
+async def _post_all(client: httpx.AsyncClient, path: str, bodies: Sequence[bytes]) -> None:
+    for body in bodies:
+        response = await client.post(path, content=body, headers={"content-type": "application/json"})
+        _expect(response, 201)
+
+
+async def run_graph(config: BenchConfig, client: httpx.AsyncClient, servers: Servers, report: Report) -> None:
+    say(f"graph: generating {config.nodes:,} nodes and {config.edges:,} edges")
+    graph = make_graph(config.nodes, config.edges, config.seed)
+    node_bodies, edge_bodies = api_bodies(graph, config.graph_chunk)
+    warm = make_graph(min(2000, max(50, config.nodes // 5)), min(5000, max(100, config.edges // 5)), config.seed + 7)
+    warm_nodes, warm_edges = api_bodies(warm, config.graph_chunk)
+    report.notes.append(
+        f"graph: {config.nodes:,} nodes + {config.edges:,} random directed edges; API requests of "
+        f"<= {config.graph_chunk:,} items ({len(node_bodies)} node + {len(edge_bodies)} edge requests, "
+        f"{(sum(map(len, node_bodies)) + sum(map(len, edge_bodies))) / 1e6:.0f} MB); raw: one transaction per "
+        f"{config.graph_chunk:,} items, UNWIND batches of {config.unwind_batch:,}, own label, id uniqueness constraint"
+    )
+
+    response = await client.post("/sessions", json={"name": "bench-graph"})
+    _expect(response, 201)
+    session_id = response.json()["id"]
+    dataset_id = await create_dataset(client, session_id, "bench_graph", "graph", SCHEMA)
+    warm_id = await create_dataset(client, session_id, "bench_warmup", "graph", SCHEMA)
+    base = f"/sessions/{session_id}/datasets"
+
+    endpoint = servers.neo4j
+    async with neo4j.AsyncGraphDatabase.driver(
+        endpoint.uri, auth=endpoint.auth, notifications_min_severity="OFF"
+    ) as driver:
+        raw = RawGraph(driver, config.unwind_batch)
+        warm_raw = RawGraph(driver, config.unwind_batch)
+        await raw.prepare()
+        await warm_raw.prepare()
+        try:
+            say("graph: warm-up (untimed)")
+            await _post_all(client, f"{base}/{warm_id}/records", warm_nodes + warm_edges)
+            await warm_raw.load_nodes(0, warm.nodes, config.graph_chunk)
+            await warm_raw.load_edges(warm.edges, config.graph_chunk)
+
+            say("graph: load through the API")
+            began = time.perf_counter()
+            await _post_all(client, f"{base}/{dataset_id}/records", node_bodies)
+            api_nodes_s = time.perf_counter() - began
+            await _post_all(client, f"{base}/{dataset_id}/records", edge_bodies)
+            api_total_s = time.perf_counter() - began
+            del node_bodies, edge_bodies
+
+            say("graph: load through the raw driver")
+            began = time.perf_counter()
+            await raw.load_nodes(0, graph.nodes, config.graph_chunk)
+            raw_nodes_s = time.perf_counter() - began
+            await raw.load_edges(graph.edges, config.graph_chunk)
+            raw_total_s = time.perf_counter() - began
+
+            nodes, edges = config.nodes, config.edges
+            report.rate(SECTION_LOAD, "nodes", nodes / api_nodes_s, nodes / raw_nodes_s, "nodes/s")
+            report.rate(
+                SECTION_LOAD,
+                "edges",
+                edges / (api_total_s - api_nodes_s),
+                edges / (raw_total_s - raw_nodes_s),
+                "edges/s",
+            )
+            report.rate(
+                SECTION_LOAD,
+                "nodes + edges",
+                (nodes + edges) / api_total_s,
+                (nodes + edges) / raw_total_s,
+                "items/s",
+                LOAD_TARGET,
+            )
+            await _reads(config, client, f"{base}/{dataset_id}", raw, report)
+        finally:
+            if not servers.started_locally:
+                say("graph: dropping the bench's graphs")
+                await warm_raw.drop()
+                await raw.drop()
+                for dataset in (dataset_id, warm_id):
+                    await client.delete(f"{base}/{dataset}")
+
+
+async def _reads(config: BenchConfig, client: httpx.AsyncClient, base: str, raw: RawGraph, report: Report) -> None:
+    rng = random.Random(config.seed + 2)
+    starts = [_node_id(rng.randrange(config.nodes)) for _ in range(config.graph_queries + 3)]
+    pairs = [
+        (_node_id(rng.randrange(config.nodes)), _node_id(rng.randrange(config.nodes)))
+        for _ in range(config.graph_queries + 3)
+    ]
+    found = 0
+
+    async def api_neighbours(i: int) -> None:
+        response = await client.get(f"{base}/nodes/{starts[i]}/neighbors", params={"direction": "out", "depth": 2})
+        _expect(response, 200)
+
+    async def raw_neighbours(i: int) -> None:
+        await raw.two_hops(starts[i])
+
+    async def api_path(i: int) -> None:
+        nonlocal found
+        source, target = pairs[i]
+        response = await client.post(f"{base}/algorithms/shortest_path", json={"source": source, "target": target})
+        _expect(response, 200)
+        if i >= 0 and response.json()["found"]:
+            found += 1
+
+    async def raw_path(i: int) -> None:
+        await raw.shortest_path(*pairs[i])
+
+    say(f"graph: {config.graph_queries} 2-hop neighbour calls and shortest paths, API and raw")
+    results: dict[str, tuple[LoadResult, LoadResult]] = {
+        "2-hop neighbours (out): p50 / p99": (
+            await sample(api_neighbours, config.graph_queries),
+            await sample(raw_neighbours, config.graph_queries),
+        ),
+        "shortest path (hops, out): p50 / p99": (
+            await sample(api_path, config.graph_queries),
+            await sample(raw_path, config.graph_queries),
+        ),
+    }
+    for metric, (api_result, raw_result) in results.items():
+        report.latency(
+            SECTION_READ, metric, (api_result.p50_ms, api_result.p99_ms), (raw_result.p50_ms, raw_result.p99_ms)
+        )
+    report.notes.append(
+        f"graph reads: random start nodes / node pairs; {found}/{config.graph_queries} pairs had a path "
+        "; raw = the bare Cypher (DISTINCT 2-hop ids; shortestPath node ids)"
+    )
