@@ -31,15 +31,19 @@ class DatasetService:
         return session
 
     async def get(self, user: User, session_id: str, dataset_id: str) -> Dataset:
-        await self.session(user, session_id)
+        # The catalog lookup is already scoped by owner and session, so the session is looked up
+        # only to tell "no such session" from "no such dataset" (one catalog read on the hot path).
         dataset = await self._catalog.get_dataset(user.id, session_id, dataset_id)
         if dataset is None:
+            await self.session(user, session_id)
             raise NotFound(f"no dataset {dataset_id!r} in this session", parameter="dataset_id")
         return dataset
 
     async def list(self, user: User, session_id: str) -> list[Dataset]:
-        await self.session(user, session_id)
-        return await self._catalog.list_datasets(user.id, session_id)
+        datasets = await self._catalog.list_datasets(user.id, session_id)
+        if not datasets:  # an empty session, or none at all (404)
+            await self.session(user, session_id)
+        return datasets
 
     async def create(self, user: User, session_id: str, name: str, kind: str, schema: Any) -> Dataset:
         session = await self.session(user, session_id)

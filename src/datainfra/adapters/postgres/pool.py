@@ -4,6 +4,8 @@ into domain errors, done once here so every adapter reports the same thing for t
 from __future__ import annotations
 
 import contextlib
+import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -53,9 +55,39 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     set_json_loads(load_json, conn)
 
 
+IDLE_CHECK_SECONDS = 5.0
+"""A pooled connection idle for longer than this is pinged before it is handed out."""
+
+
+class _IdleCheck:
+    """The pool's `check`, made cheap on a busy pool. Pinging on every checkout costs a round trip
+    per checkout (as long as the statement itself for a small indexed read). A connection that went
+    back to the pool moments ago was working then, so only one idle for more than `after` seconds
+    (long enough for the server, a proxy or the network to have dropped it) or of unknown age is
+    pinged; a broken one is then discarded and replaced by the pool as before. A connection that
+    died in the last few seconds still fails its statement, which reaches the caller as
+    StoreUnavailable, exactly as a connection dying mid-request always could.
+
+    Return times are recorded by the pool's `reset` callback and held weakly, so a closed connection
+    takes its entry with it."""
+
+    def __init__(self, after: float = IDLE_CHECK_SECONDS) -> None:
+        self._after = after
+        self._returned: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+    async def reset(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._returned[conn] = time.monotonic()
+
+    async def check(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        returned = self._returned.pop(conn, None)
+        if returned is None or time.monotonic() - returned > self._after:
+            await AsyncConnectionPool.check_connection(conn)
+
+
 def create_pool(settings: PostgresSettings) -> AsyncConnectionPool:
     """A pool that is not open yet (opening needs a running event loop: call `open_pool`)."""
     options = f"-c statement_timeout={int(settings.statement_timeout_ms)} -c TimeZone=UTC"
+    idle_check = _IdleCheck()
     return AsyncConnectionPool(
         settings.url,
         min_size=settings.min_size,
@@ -64,12 +96,19 @@ def create_pool(settings: PostgresSettings) -> AsyncConnectionPool:
         max_idle=settings.max_idle,
         max_lifetime=settings.max_lifetime,
         kwargs={
+            # Autocommit: a single read or write is one round trip, with no BEGIN before it and no
+            # COMMIT/ROLLBACK when the connection goes back. Every unit of more than one statement
+            # that must be atomic (bulk writes and their staging tables, schema DDL, role creation,
+            # migrations under their advisory lock, exports with SET LOCAL) runs inside an explicit
+            # `conn.transaction()`, which issues BEGIN/COMMIT itself.
+            "autocommit": True,
             "connect_timeout": settings.connect_timeout,
             "options": options,
             "application_name": settings.application_name,
         },
         configure=_configure,
-        check=AsyncConnectionPool.check_connection,
+        check=idle_check.check,
+        reset=idle_check.reset,
         open=False,
         name=settings.application_name,
     )
@@ -93,8 +132,9 @@ async def close_pool(pool: AsyncConnectionPool) -> None:
 
 @contextlib.asynccontextmanager
 async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    """A pooled connection with errors translated. The pool rolls back whatever transaction a
-    failed or cancelled block left open, and closes a connection returned mid-statement."""
+    """A pooled connection (autocommit: each statement commits on its own; group statements that
+    must be atomic in `conn.transaction()`) with errors translated. The pool rolls back whatever
+    transaction a failed or cancelled block left open, and closes a connection returned mid-statement."""
     with translate_errors():
         async with pool.connection() as conn:
             yield conn
