@@ -3,13 +3,13 @@ migrates into another."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.names import validate_name
-from datainfra.domain.types import BadValue, FieldType, coerce_json, parse_text
+from datainfra.domain.types import JSON_COERCERS, TEXT_PARSERS, BadValue, FieldType, coerce_json
 
 GENERATED_KEY = "id"
 
@@ -35,17 +35,38 @@ class Index:
     unique: bool = False
 
 
+_Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookups:
+    """What checking a record needs, derived once per schema (bulk loads check millions of records)."""
+
+    by_name: dict[str, Column]
+    json: dict[str, tuple[Column, _Converter]]
+    text: dict[str, tuple[Column, _Converter]]
+
+
+def _lookups(columns: tuple[Column, ...]) -> _Lookups:
+    return _Lookups(
+        by_name={c.name: c for c in columns},
+        json={c.name: (c, JSON_COERCERS[c.type]) for c in columns},
+        text={c.name: (c, TEXT_PARSERS[c.type]) for c in columns},
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TabularSchema:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     indexes: tuple[Index, ...] = ()
+    _lookups: _Lookups = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_lookups", _lookups(self.columns))
 
     def column(self, name: str) -> Column | None:
-        for column in self.columns:
-            if column.name == name:
-                return column
-        return None
+        return self._lookups.by_name.get(name)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -65,32 +86,55 @@ class TabularSchema:
 
     # -- records -------------------------------------------------------------------------------
 
-    def coerce_record(self, raw: Any, index: int, *, partial: bool = False) -> dict[str, Any]:
+    def coerce_record(
+        self, raw: Any, index: int, *, partial: bool = False, fill_defaults: bool = False
+    ) -> dict[str, Any]:
         """A client record (decoded JSON) → typed values, or InvalidInput naming index and field.
 
-        Missing columns are left out (the store applies defaults); `partial` skips the check that
-        non-nullable columns without a default are present (updates)."""
+        Missing columns are left out (the store applies defaults) unless `fill_defaults`, which adds
+        them with their default (or None), all but the generated key; `partial` skips the check
+        that non-nullable columns without a default are present (updates)."""
         if not isinstance(raw, Mapping):
             raise InvalidInput("a record must be a JSON object", index=index)
-        record: dict[str, Any] = {}
-        for name, value in raw.items():
-            column = self.column(name) if isinstance(name, str) else None
-            if column is None:
-                raise InvalidInput(f"unknown field {name!r}", index=index, field=str(name))
-            record[name] = _coerce(column, value, index, lambda v, t: coerce_json(v, t))
-        if not partial:
-            self._require_present(record, index)
-        return record
+        return self._typed(raw, index, self._lookups.json, not partial, fill_defaults)
 
-    def coerce_text_record(self, raw: Mapping[str, str | None], index: int) -> dict[str, Any]:
+    def coerce_text_record(
+        self, raw: Mapping[str, str | None], index: int, *, fill_defaults: bool = False
+    ) -> dict[str, Any]:
         """A record whose values are text (a CSV row; None = empty cell = NULL) → typed values."""
+        return self._typed(raw, index, self._lookups.text, True, fill_defaults)
+
+    def _typed(
+        self,
+        raw: Mapping[Any, Any],
+        index: int,
+        converters: dict[str, tuple[Column, _Converter]],
+        require: bool,
+        fill_defaults: bool,
+    ) -> dict[str, Any]:
         record: dict[str, Any] = {}
+        lookup = converters.get  # keys are str: a key of another type matches no column
         for name, value in raw.items():
-            column = self.column(name)
-            if column is None:
-                raise InvalidInput(f"unknown field {name!r}", index=index, field=name)
-            record[name] = _coerce(column, value, index, parse_text)
-        self._require_present(record, index)
+            entry = lookup(name)
+            if entry is None:
+                raise InvalidInput(f"unknown field {name!r}", index=index, field=str(name))
+            column, convert = entry
+            if value is None:
+                if not column.nullable and not column.generated:
+                    raise InvalidInput(f"field {column.name!r} must not be null", index=index, field=column.name)
+                record[name] = None
+                continue
+            try:
+                record[name] = convert(value)
+            except BadValue as exc:
+                raise InvalidInput(f"field {column.name!r}: {exc}", index=index, field=column.name) from None
+        if len(record) < len(converters):  # some column left out
+            if require:
+                self._require_present(record, index)
+            if fill_defaults:
+                for column in self.columns:
+                    if column.name not in record and not column.generated:
+                        record[column.name] = column.default
         return record
 
     def _require_present(self, record: dict[str, Any], index: int) -> None:
@@ -100,17 +144,6 @@ class TabularSchema:
 
     def key_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(record.get(name) for name in self.primary_key)
-
-
-def _coerce(column: Column, value: Any, index: int, convert: Any) -> Any:
-    if value is None:
-        if not column.nullable and not column.generated:
-            raise InvalidInput(f"field {column.name!r} must not be null", index=index, field=column.name)
-        return None
-    try:
-        return convert(value, column.type)
-    except BadValue as exc:
-        raise InvalidInput(f"field {column.name!r}: {exc}", index=index, field=column.name) from None
 
 
 # -- building a schema from a client document ------------------------------------------------------

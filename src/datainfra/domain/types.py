@@ -16,6 +16,7 @@ import enum
 import json
 import re
 import uuid
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -108,81 +109,209 @@ def coerce_json(value: Any, field_type: FieldType) -> Any:
     checked by the schema). Raises BadValue with a client-facing reason."""
     if value is None:
         return None
-    match field_type:
-        case FieldType.TEXT:
-            if isinstance(value, str):
-                return _check_text(value)
-        case FieldType.INTEGER:
-            if isinstance(value, int) and not isinstance(value, bool):
-                return _check_int(value)
-            if isinstance(value, Decimal) and value == value.to_integral_value() and "." not in str(value):
-                return _check_int(int(value))
-        case FieldType.FLOAT:
-            if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-                return _check_float(float(value))
-        case FieldType.NUMERIC:
-            if isinstance(value, int) and not isinstance(value, bool):
-                return Decimal(value)
-            if isinstance(value, Decimal):
-                return _check_decimal(value)
-            if isinstance(value, float):
-                return _check_decimal(Decimal(repr(_check_float(value))))
-            if isinstance(value, str):
-                return parse_text(value, field_type)
-        case FieldType.BOOLEAN:
-            if isinstance(value, bool):
-                return value
-        case FieldType.DATE | FieldType.TIMESTAMP | FieldType.UUID:
-            if isinstance(value, str):
-                return parse_text(value, field_type)
-            if field_type is FieldType.DATE and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-                return value
-            if field_type is FieldType.TIMESTAMP and isinstance(value, dt.datetime):
-                return _as_utc(value)
-            if field_type is FieldType.UUID and isinstance(value, uuid.UUID):
-                return value
-        case FieldType.JSON:
-            return _check_json(value)
-    raise BadValue(f"expected {field_type.value}, got {_json_kind(value)}")
+    return JSON_COERCERS[field_type](value)
 
 
 def parse_text(text: str, field_type: FieldType) -> Any:
     """A value written as text → the typed value. Raises BadValue with a client-facing reason."""
-    stripped = text.strip()
+    return TEXT_PARSERS[field_type](text)
+
+
+# -- one converter per type (bulk loads look them up once per column, not once per value) -----------
+
+
+def _mismatch(value: Any, field_type: FieldType) -> BadValue:
+    return BadValue(f"expected {field_type.value}, got {_json_kind(value)}")
+
+
+def _invalid(text: str, field_type: FieldType) -> BadValue:
+    return BadValue(f"{text!r} is not a valid {field_type.value}")
+
+
+def _json_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return _check_text(value)
+    raise _mismatch(value, FieldType.TEXT)
+
+
+def _json_integer(value: Any) -> Any:
+    if type(value) is int:
+        return _check_int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _check_int(value)
+    if isinstance(value, Decimal) and value == value.to_integral_value() and "." not in str(value):
+        return _check_int(int(value))
+    raise _mismatch(value, FieldType.INTEGER)
+
+
+def _json_float(value: Any) -> Any:
+    if type(value) is Decimal or type(value) is int:  # JSON numbers as the body decoder gives them
+        return _check_float(float(value))
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return _check_float(float(value))
+    raise _mismatch(value, FieldType.FLOAT)
+
+
+def _json_numeric(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return _check_decimal(value)
+    if isinstance(value, float):
+        return _check_decimal(Decimal(repr(_check_float(value))))
+    if isinstance(value, str):
+        return _text_numeric(value)
+    raise _mismatch(value, FieldType.NUMERIC)
+
+
+def _json_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    raise _mismatch(value, FieldType.BOOLEAN)
+
+
+def _json_date(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text_date(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    raise _mismatch(value, FieldType.DATE)
+
+
+def _json_timestamp(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text_timestamp(value)
+    if isinstance(value, dt.datetime):
+        return _as_utc(value)
+    raise _mismatch(value, FieldType.TIMESTAMP)
+
+
+def _json_uuid(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text_uuid(value)
+    if isinstance(value, uuid.UUID):
+        return value
+    raise _mismatch(value, FieldType.UUID)
+
+
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIMESTAMP_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.,]+([Zz]|[+-][0-9:]+)?)?")
+_BOOL_TEXT = dict.fromkeys(_TRUE_TEXT, True) | dict.fromkeys(_FALSE_TEXT, False)
+_PARSE_ERRORS = (ValueError, InvalidOperation, OverflowError, RecursionError)
+
+
+def _text_integer(text: str) -> Any:
     try:
-        match field_type:
-            case FieldType.TEXT:
-                return _check_text(text)
-            case FieldType.INTEGER:
-                if _INT_TEXT.fullmatch(stripped):
-                    return _check_int(int(stripped))
-            case FieldType.FLOAT:
-                if _FLOAT_TEXT.fullmatch(stripped):
-                    return _check_float(float(stripped))
-            case FieldType.NUMERIC:
-                if _FLOAT_TEXT.fullmatch(stripped):
-                    return _check_decimal(Decimal(stripped))
-            case FieldType.BOOLEAN:
-                lowered = stripped.lower()
-                if lowered in _TRUE_TEXT:
-                    return True
-                if lowered in _FALSE_TEXT:
-                    return False
-            case FieldType.DATE:
-                if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", stripped):
-                    return dt.date.fromisoformat(stripped)
-            case FieldType.TIMESTAMP:
-                if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.,]+([Zz]|[+-][0-9:]+)?)?", stripped):
-                    return _as_utc(dt.datetime.fromisoformat(stripped.replace(" ", "T", 1)))
-            case FieldType.UUID:
-                return uuid.UUID(stripped)
-            case FieldType.JSON:
-                return _check_json(json.loads(text, parse_float=Decimal, parse_constant=_no_constant))
-    except (ValueError, InvalidOperation, OverflowError, RecursionError) as exc:
-        if isinstance(exc, BadValue):
-            raise
-        raise BadValue(f"{text!r} is not a valid {field_type.value}") from None
-    raise BadValue(f"{text!r} is not a valid {field_type.value}")
+        if text.isascii() and text.isdigit():  # the common case: plain digits, nothing to strip
+            return _check_int(int(text))
+        stripped = text.strip()
+        if _INT_TEXT.fullmatch(stripped):
+            return _check_int(int(stripped))
+    except _PARSE_ERRORS:  # e.g. more digits than int() converts
+        pass
+    raise _invalid(text, FieldType.INTEGER)
+
+
+def _text_float(text: str) -> Any:
+    if text.isascii() and "_" not in text:
+        # The common case: float() takes the text and the value is finite. Beyond the pattern,
+        # float() takes only underscores and nan/inf spellings (non-finite: they go the long way).
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+        else:
+            if value - value == 0.0:  # finite
+                return value
+    stripped = text.strip()
+    if _FLOAT_TEXT.fullmatch(stripped):
+        try:
+            return _check_float(float(stripped))
+        except _PARSE_ERRORS:
+            pass
+    raise _invalid(text, FieldType.FLOAT)
+
+
+def _text_numeric(text: str) -> Any:
+    stripped = text.strip()
+    if _FLOAT_TEXT.fullmatch(stripped):
+        try:
+            return _check_decimal(Decimal(stripped))
+        except _PARSE_ERRORS:
+            pass
+    raise _invalid(text, FieldType.NUMERIC)
+
+
+def _text_boolean(text: str) -> Any:
+    value = _BOOL_TEXT.get(text.strip().lower())
+    if value is None:
+        raise _invalid(text, FieldType.BOOLEAN)
+    return value
+
+
+def _text_date(text: str) -> Any:
+    stripped = text.strip()
+    if _DATE_TEXT.fullmatch(stripped):
+        try:
+            return dt.date.fromisoformat(stripped)
+        except _PARSE_ERRORS:
+            pass
+    raise _invalid(text, FieldType.DATE)
+
+
+def _text_timestamp(text: str) -> Any:
+    stripped = text.strip()
+    if _TIMESTAMP_TEXT.fullmatch(stripped):
+        try:
+            return _as_utc(dt.datetime.fromisoformat(stripped.replace(" ", "T", 1)))
+        except _PARSE_ERRORS:
+            pass
+    raise _invalid(text, FieldType.TIMESTAMP)
+
+
+def _text_uuid(text: str) -> Any:
+    try:
+        return uuid.UUID(text.strip())
+    except _PARSE_ERRORS:
+        raise _invalid(text, FieldType.UUID) from None
+
+
+def _text_json(text: str) -> Any:
+    try:
+        decoded = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except _PARSE_ERRORS:
+        raise _invalid(text, FieldType.JSON) from None
+    try:
+        return _check_json(decoded)
+    except _PARSE_ERRORS:
+        raise _invalid(text, FieldType.JSON) from None
+
+
+JSON_COERCERS: dict[FieldType, Callable[[Any], Any]] = {
+    FieldType.TEXT: _json_text,
+    FieldType.INTEGER: _json_integer,
+    FieldType.FLOAT: _json_float,
+    FieldType.NUMERIC: _json_numeric,
+    FieldType.BOOLEAN: _json_boolean,
+    FieldType.DATE: _json_date,
+    FieldType.TIMESTAMP: _json_timestamp,
+    FieldType.JSON: _check_json,
+    FieldType.UUID: _json_uuid,
+}
+"""`coerce_json` per type, for a non-None value."""
+
+TEXT_PARSERS: dict[FieldType, Callable[[str], Any]] = {
+    FieldType.TEXT: _check_text,
+    FieldType.INTEGER: _text_integer,
+    FieldType.FLOAT: _text_float,
+    FieldType.NUMERIC: _text_numeric,
+    FieldType.BOOLEAN: _text_boolean,
+    FieldType.DATE: _text_date,
+    FieldType.TIMESTAMP: _text_timestamp,
+    FieldType.JSON: _text_json,
+    FieldType.UUID: _text_uuid,
+}
+"""`parse_text` per type."""
 
 
 def _no_constant(name: str) -> Any:

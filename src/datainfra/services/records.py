@@ -47,26 +47,19 @@ def guard_unfiltered(params: Params, filtered: bool) -> None:
 
 
 async def typed_records(
-    schema: TabularSchema, raw: AsyncIterable[Mapping[str, Any]], *, text_values: bool
+    schema: TabularSchema, raw: AsyncIterable[Mapping[str, Any]] | Sequence[Any], *, text_values: bool
 ) -> AsyncIterator[Record]:
     """Check and type each incoming record, filling absent columns with their default (or NULL), so
     stores receive complete rows. The generated key stays absent unless the client gave it."""
+    coerce = schema.coerce_text_record if text_values else schema.coerce_record
+    if isinstance(raw, Sequence):  # a decoded JSON body: no stream to await between records
+        for index, item in enumerate(raw):
+            yield coerce(item, index, fill_defaults=True)
+        return
     index = 0
     async for item in raw:
-        if text_values:
-            record = schema.coerce_text_record(item, index)
-        else:
-            record = schema.coerce_record(item, index)
-        for column in schema.columns:
-            if column.name not in record and not column.generated:
-                record[column.name] = column.default
+        yield coerce(item, index, fill_defaults=True)
         index += 1
-        yield record
-
-
-async def _iterate(items: Sequence[Any]) -> AsyncIterator[Any]:
-    for item in items:
-        yield item
 
 
 class RecordService:
@@ -82,9 +75,8 @@ class RecordService:
         text_values: bool = False,
     ) -> WriteResult:
         schema = require_tabular(dataset)
-        source = _iterate(raw) if isinstance(raw, Sequence) else raw
         return await self._tabular.insert_records(
-            dataset, typed_records(schema, source, text_values=text_values), on_conflict
+            dataset, typed_records(schema, raw, text_values=text_values), on_conflict
         )
 
     async def query(self, dataset: Dataset, params: Params) -> PageResult[Record]:

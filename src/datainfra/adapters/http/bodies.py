@@ -18,8 +18,9 @@ from datainfra.domain.errors import InvalidRequest
 _ndjson = msgspec.json.Decoder(float_hook=Decimal)
 
 
-async def _lines(chunks: AsyncIterable[bytes], *, keep_cr: bool = False) -> AsyncIterator[str]:
-    """Text lines (without their "\n"; without a trailing "\r" unless `keep_cr`) from a UTF-8 stream."""
+async def _line_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[str]]:
+    """The complete text lines (without their "\n", with any "\r") of each piece of a UTF-8 stream,
+    a list per piece: per-line hand-offs between generators cost more than the parsing itself."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     pending = ""
     first = True
@@ -30,13 +31,20 @@ async def _lines(chunks: AsyncIterable[bytes], *, keep_cr: bool = False) -> Asyn
                 pending = pending.removeprefix("\ufeff")
                 first = False
             *complete, pending = pending.split("\n")
-            for line in complete:
-                yield line if keep_cr else line.removesuffix("\r")
+            if complete:
+                yield complete
         pending += decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise InvalidRequest("the body is not valid UTF-8") from None
     if pending:
-        yield pending if keep_cr else pending.removesuffix("\r")
+        yield [pending]
+
+
+async def _lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
+    """Text lines (without their "\n" and a trailing "\r") from a UTF-8 stream."""
+    async for lines in _line_batches(chunks):
+        for line in lines:
+            yield line.removesuffix("\r")
 
 
 def _still_quoted(line: str, in_quotes: bool, index: int | None) -> bool:
@@ -66,21 +74,37 @@ def _still_quoted(line: str, in_quotes: bool, index: int | None) -> bool:
     return in_quotes
 
 
-async def _csv_records(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
-    """Logical CSV records: physical lines joined while a quoted field spans line breaks (a CRLF
-    inside quotes is kept as it was sent; the CRLF that ends a record is not data)."""
+async def _csv_records(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[str]]:
+    """Logical CSV records, in batches: physical lines joined while a quoted field spans line breaks
+    (a CRLF inside quotes is kept as it was sent; the CRLF that ends a record is not data). A line
+    without quotes outside a quoted field is a record as it stands. A malformed line is reported
+    only after the records before it are handed on, as if they went one by one."""
     buffer: list[str] = []
     in_quotes = False
     row = -1  # the header is row -1, data rows count from 0
-    async for line in _lines(chunks, keep_cr=True):
-        buffer.append(line)
-        in_quotes = _still_quoted(line, in_quotes, row if row >= 0 else None)
-        if not in_quotes:
-            record = "\n".join(buffer).removesuffix("\r")
-            buffer = []
-            if record:
-                row += 1
-            yield record
+    async for lines in _line_batches(chunks):
+        records: list[str] = []
+        try:
+            for line in lines:
+                if not in_quotes and '"' not in line:
+                    record = line.removesuffix("\r")
+                    if record:
+                        row += 1
+                    records.append(record)
+                    continue
+                buffer.append(line)
+                in_quotes = _still_quoted(line, in_quotes, row if row >= 0 else None)
+                if not in_quotes:
+                    record = "\n".join(buffer).removesuffix("\r")
+                    buffer = []
+                    if record:
+                        row += 1
+                    records.append(record)
+        except InvalidRequest:
+            if records:
+                yield records
+            raise
+        yield records
     if buffer:
         raise InvalidRequest("the CSV body ends inside a quoted field", index=row + 1 if row >= 0 else None)
 
@@ -128,23 +152,32 @@ def parse_csv_record(text: str, index: int | None) -> list[str | None]:
 async def csv_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, str | None]]:
     """CSV body → one dict per data row, keyed by the header row."""
     header: list[str] | None = None
+    width = 0
     index = 0
-    async for record in _csv_records(chunks):
-        if header is None:
+    async for records in _csv_records(chunks):
+        for record in records:
+            if header is None:
+                if record == "":
+                    continue
+                names = parse_csv_record(record, None)
+                if any(name is None for name in names) or len(set(names)) != len(names):
+                    raise InvalidRequest("the CSV header must name each column once")
+                header = [str(name) for name in names]
+                width = len(header)
+                continue
             if record == "":
                 continue
-            names = parse_csv_record(record, None)
-            if any(name is None for name in names) or len(set(names)) != len(names):
-                raise InvalidRequest("the CSV header must name each column once")
-            header = [str(name) for name in names]
-            continue
-        if record == "":
-            continue
-        cells = parse_csv_record(record, index)
-        if len(cells) != len(header):
-            raise InvalidRequest(f"row has {len(cells)} cells, the header has {len(header)}", index=index)
-        yield dict(zip(header, cells, strict=True))
-        index += 1
+            cells: list[str | None]
+            if '"' in record:
+                cells = parse_csv_record(record, index)
+            else:  # no quotes: split on commas, an empty cell is NULL
+                cells = record.split(",")  # type: ignore[assignment]
+                if "" in cells:
+                    cells = [cell or None for cell in cells]
+            if len(cells) != width:
+                raise InvalidRequest(f"row has {len(cells)} cells, the header has {width}", index=index)
+            yield dict(zip(header, cells, strict=False))
+            index += 1
     if header is None:
         raise InvalidRequest("the CSV body has no header row")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import operator
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
 from typing import Any
@@ -309,16 +310,25 @@ class PostgresTabularStore:
 
     async def query(self, dataset: Dataset, query: RecordQuery) -> RecordPage:
         types = dataset.tabular_schema.field_types
-        async with self._conn() as conn, conn.transaction():
-            statement, params, names = self.page_statement(dataset, query)
+        statement, params, names = self.page_statement(dataset, query)
+
+        async def page(conn: Any) -> list[Any]:
             cur = conn.cursor(row_factory=dict_row)
             try:
                 await cur.execute(statement, params)
             except pg_errors.InvalidEscapeSequence:
                 raise InvalidRequest("a LIKE pattern must not end with a backslash") from None
-            rows = await cur.fetchall()
-            compiled = self._compile(query.filter, types)
-            total = await self._total(conn, table_identifier(dataset), compiled, query.count)
+            return list(await cur.fetchall())
+
+        async with self._conn() as conn:
+            if query.count is None:  # one statement: one round trip on the autocommit connection
+                rows, total = await page(conn), None
+            else:  # the page and its count from one snapshot, so they agree
+                async with conn.transaction():
+                    await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    rows = await page(conn)
+                    compiled = self._compile(query.filter, types)
+                    total = await self._total(conn, table_identifier(dataset), compiled, query.count)
         has_more = len(rows) > query.limit
         items = [_row_out(row, names) for row in rows[: query.limit]]
         return RecordPage(items=items, has_more=has_more, total=total)
@@ -493,14 +503,20 @@ class _BulkWriter:
         self.max_explicit_id: int | None = None
         self.staging_ready = False
         self.generated = next((c for c in self.schema.columns if c.generated), None)
+        # Records normally name every column (the service fills defaults), the generated key aside:
+        # those take a fast path that skips the per-field lookups.
+        self.all_names = self.schema.column_names
+        self.all_set = frozenset(self.all_names)
+        self.given_names = tuple(n for n in self.all_names if self.generated is None or n != self.generated.name)
+        self.given_set = frozenset(self.given_names)
+        self.not_null = tuple(c.name for c in self.schema.columns if not c.nullable and not c.generated)
 
     async def write(self, batch: list[Record]) -> None:
         start = self.next_index
         self.next_index += len(batch)
         runs: list[tuple[tuple[str, ...], int, list[Record]]] = []
         for offset, raw in enumerate(batch):
-            record = self._checked(raw, start + offset)
-            columns = tuple(c.name for c in self.schema.columns if c.name in record)
+            record, columns = self._complete(raw, start + offset)
             if runs and runs[-1][0] == columns:
                 runs[-1][2].append(record)
             else:
@@ -510,6 +526,26 @@ class _BulkWriter:
                 await self._copy_into_table(columns, first, records)
             else:
                 await self._upsert(columns, first, records)
+
+    def _complete(self, record: Record, index: int) -> tuple[Record, tuple[str, ...]]:
+        """The checked record and the columns it names, in schema order."""
+        keys = record.keys()
+        if keys != self.all_set and keys != self.given_set:
+            record = self._checked(record, index)
+            return record, tuple(c.name for c in self.schema.columns if c.name in record)
+        columns = self.all_names
+        if self.generated is not None:
+            value = record.get(self.generated.name)
+            if value is None:
+                if self.generated.name in record:
+                    record = {k: v for k, v in record.items() if k != self.generated.name}
+                columns = self.given_names
+            elif self.max_explicit_id is None or value > self.max_explicit_id:
+                self.max_explicit_id = value
+        for name in self.not_null:
+            if record[name] is None:
+                raise InvalidInput(f"field {name!r} must not be null", index=index, field=name)
+        return record, columns
 
     def _checked(self, record: Record, index: int) -> Record:
         _check_known(self.schema, record, index)
@@ -533,12 +569,18 @@ class _BulkWriter:
         names = [column(n) for n in columns] + ([sql.Identifier(_ORDINAL)] if ordinal else [])
         copy_types = [COPY_TYPE[types[n]] for n in columns] + (["int8"] if ordinal else [])
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(target, sql.SQL(", ").join(names))
+        # Without json values (which need wrapping) a row is the record's values as they are.
+        plain = len(columns) > 1 and all(types[n] is not FieldType.JSON for n in columns)
+        values = operator.itemgetter(*columns)
         cur = self.conn.cursor()
         index = first
         try:
             async with cur.copy(statement) as copy:
                 copy.set_types(copy_types)
                 for index, record in enumerate(records, start=first):
+                    if plain:
+                        await copy.write_row((*values(record), index) if ordinal else values(record))
+                        continue
                     row = [_adapt(record[n], types[n]) for n in columns]
                     if ordinal:
                         row.append(index)

@@ -14,7 +14,7 @@ from litestar.params import FromPath
 
 from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records
-from datainfra.adapters.http.encoding import decode_json, decode_struct, json_response
+from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
 from datainfra.adapters.http.formats.graphml import read_graphml
 from datainfra.adapters.http.formats.graphs import is_node_link, read_node_link
 from datainfra.adapters.http.presenters import node_doc, page_doc
@@ -128,7 +128,7 @@ class RecordRoutes(Controller):
         document = decode_json(body)
         if isinstance(document, list):
             return await records.insert(dataset, document, parse_on_conflict(None))
-        parsed = decode_struct(body, RecordsWrite)
+        parsed = convert(document, RecordsWrite)
         return await records.insert(dataset, parsed.records, parse_on_conflict(parsed.on_conflict))
 
     @get("/", summary="Filter, sort and page records (nodes for graph datasets)")
