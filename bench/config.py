@@ -77,7 +77,7 @@ class BenchConfig:
             nodes=nodes,
             edges=sized("BENCH_EDGES", 1_000_000, 100),
             graph_chunk=_int(env, "BENCH_GRAPH_CHUNK", 20_000),
-            unwind_batch=_int(env, "BENCH_UNWIND_BATCH", 1000),
+            unwind_batch=_int(env, "BENCH_UNWIND_BATCH", 10_000),  # the store's own DEFAULT_BATCH_SIZE
             graph_queries=_int(env, "BENCH_GRAPH_QUERIES", 20 if small else 200),
             phase_timeout=_float(env, "BENCH_PHASE_TIMEOUT", 3600.0),
             database_url=(env.get("BENCH_DATABASE_URL") or "").strip() or None,

@@ -264,3 +264,25 @@ async def test_migration_adds_and_drops_declared_indexes_all_or_nothing(
     assert len(await declared_objects()) == 2
     await store.migrate_graph(indexed, plain)
     assert await declared_objects() == set()
+
+
+async def test_errors_found_in_a_later_batch_still_name_the_item_and_keep_nothing(
+    neo4j_graph_store_factory: Callable[..., AbstractAsyncContextManager[Neo4jGraphStore]],
+) -> None:
+    from datainfra.domain.errors import Conflict
+
+    async with neo4j_graph_store_factory(batch_size=2) as small_batches:
+        dataset = await _dataset(small_batches)
+        await small_batches.write(dataset, [Node("taken")], [], OnConflict.ERROR)
+        nodes = [Node(f"n{i}") for i in range(5)]
+
+        with pytest.raises(Conflict) as conflict:
+            await small_batches.write(dataset, [*nodes, Node("taken")], [], OnConflict.ERROR)
+        assert conflict.value.key == "taken"
+
+        edges = [Edge(f"e{i}", "n0", "n1", "R") for i in range(3)] + [Edge("e3", "n0", "missing", "R")]
+        with pytest.raises(InvalidInput) as missing:
+            await small_batches.write(dataset, nodes, edges, OnConflict.ERROR)
+        assert (missing.value.index, missing.value.field) == (3, "edges[3].target")
+
+        assert await small_batches.count_nodes(dataset) == 1

@@ -34,7 +34,7 @@ from datainfra.domain.types import FieldType
 T = TypeVar("T")
 Tx = neo4j.AsyncManagedTransaction
 
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 10_000
 DROP_BATCH_SIZE = 10_000
 MAX_WEIGHTED_EDGES = 200_000
 """The most edges a path search (weighted, or all shortest paths) fetches before giving up."""
@@ -136,8 +136,18 @@ class Neo4jGraphStore(GraphStore):
     async def write(
         self, dataset: Dataset, nodes: Sequence[Node], edges: Sequence[Edge], on_conflict: OnConflict
     ) -> WriteResult:
+        """Under ERROR, first an optimistic write without lookups (a clean load is the common case:
+        the key constraints catch existing ids, the in-statement MATCH missing endpoints); when it
+        fails it is rolled back and the checked write below runs, so errors (kind, index, field,
+        key, and which one wins) are exactly the checked write's."""
         ns = Namespace.of(dataset.id)
         schema = dataset.graph_schema
+
+        if on_conflict is OnConflict.ERROR:
+            try:
+                return await self._write(lambda tx: self._create_all(tx, ns, schema, nodes, edges))
+            except (Conflict, InvalidInput, _Shortfall):
+                pass
 
         async def work(tx: Tx) -> WriteResult:
             wanted = list(dict.fromkeys([n.id for n in nodes] + [e.source for e in edges] + [e.target for e in edges]))
@@ -580,12 +590,11 @@ class Neo4jGraphStore(GraphStore):
         self, tx: Tx, ns: Namespace, schema: GraphSchema, creates: Mapping[str, tuple[tuple[str, ...], dict[str, Any]]]
     ) -> None:
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        declared: dict[tuple[str, ...], dict[str, FieldType]] = {}
         for node_id, (labels, properties) in creates.items():
-            row = {
-                KEY: node_id,
-                LABELS: list(labels),
-                **encode_properties(properties, schema.node_property_types(labels)),
-            }
+            if labels not in declared:
+                declared[labels] = schema.node_property_types(labels)
+            row = {KEY: node_id, LABELS: list(labels), **encode_properties(properties, declared[labels])}
             groups.setdefault(labels, []).append({k: v for k, v in row.items() if v is not None})
         for labels, rows in groups.items():
             text = f"UNWIND $rows AS row CREATE (n:{ns.n}{ns.labels(labels)}) SET n = row"
@@ -623,24 +632,51 @@ class Neo4jGraphStore(GraphStore):
             for batch in self._batches(rows):
                 await (await tx.run(text, rows=list(batch))).consume()
 
-    async def _create_edges(self, tx: Tx, ns: Namespace, schema: GraphSchema, creates: Mapping[str, Edge]) -> None:
-        rows = [_edge_row(edge, schema) for edge in creates.values()]
+    async def _create_all(
+        self, tx: Tx, ns: Namespace, schema: GraphSchema, nodes: Sequence[Node], edges: Sequence[Edge]
+    ) -> WriteResult:
+        """The optimistic ERROR write: every item is new. Ids repeated in the request raise Conflict
+        here, ids that exist raise it from the key constraints; an edge whose endpoint is missing
+        creates nothing, which the created count reveals (_Shortfall)."""
+        plan = _WritePlan(OnConflict.ERROR)
+        for node in nodes:
+            plan.node(node, False)
+        for i, edge in enumerate(edges):
+            plan.edge(i, edge, None)
+        await self._create_nodes(tx, ns, schema, plan.node_creates)
+        await self._create_edges(tx, ns, schema, plan.edge_creates, checked=True)
+        return WriteResult(plan.inserted, plan.updated, plan.ignored)
+
+    async def _create_edges(
+        self, tx: Tx, ns: Namespace, schema: GraphSchema, creates: Mapping[str, Edge], *, checked: bool = False
+    ) -> None:
+        """With `checked`, raise _Shortfall when a batch creates fewer edges than it has rows (an
+        endpoint is missing: the MATCH found no node)."""
+        declared = _EdgeTypes(schema)
+        rows = [_edge_row(edge, declared(edge.type)) for edge in creates.values()]
         text = (
             f"UNWIND $rows AS row MATCH (a:{ns.n} {{{Q_KEY}: row.source}}) MATCH (b:{ns.n} {{{Q_KEY}: row.target}}) "
             f"CREATE (a)-[r:{ns.r}]->(b) SET r = row.props"
         )
         for batch in self._batches(rows):
-            await (await tx.run(text, rows=list(batch))).consume()
+            summary = await (await tx.run(text, rows=list(batch))).consume()
+            if checked and summary.counters.relationships_created != len(batch):
+                raise _Shortfall
 
     async def _update_edges(self, tx: Tx, ns: Namespace, schema: GraphSchema, updates: Mapping[str, Edge]) -> None:
         """Merge properties into existing edges (their endpoints and type never change)."""
-        rows = [_edge_row(edge, schema, merge=True) for edge in updates.values()]
+        declared = _EdgeTypes(schema)
+        rows = [_edge_row(edge, declared(edge.type), merge=True) for edge in updates.values()]
         text = f"UNWIND $rows AS row MATCH ()-[r:{ns.r} {{{Q_KEY}: row.id}}]->() SET r += row.props"
         for batch in self._batches(rows):
             await (await tx.run(text, rows=list(batch))).consume()
 
 
 # -- write planning -------------------------------------------------------------------------------
+
+
+class _Shortfall(Exception):
+    """An optimistic edge batch created fewer edges than asked: some endpoint is missing."""
 
 
 class _WritePlan:
@@ -727,8 +763,21 @@ def _encoded_changes(changes: Mapping[str, Any], declared: Mapping[str, FieldTyp
     return encoded
 
 
-def _edge_row(edge: Edge, schema: GraphSchema, *, merge: bool = False) -> dict[str, Any]:
-    declared = schema.edge_property_types((edge.type,))
+class _EdgeTypes:
+    """Declared property types by relationship type, looked up once per type of a request."""
+
+    def __init__(self, schema: GraphSchema) -> None:
+        self._schema = schema
+        self._found: dict[str, dict[str, FieldType]] = {}
+
+    def __call__(self, rel_type: str) -> dict[str, FieldType]:
+        found = self._found.get(rel_type)
+        if found is None:
+            found = self._found[rel_type] = self._schema.edge_property_types((rel_type,))
+        return found
+
+
+def _edge_row(edge: Edge, declared: Mapping[str, FieldType], *, merge: bool = False) -> dict[str, Any]:
     props = _encoded_changes(edge.properties, declared) if merge else encode_properties(edge.properties, declared)
     props = {KEY: edge.id, TYPE: edge.type, **props}
     if not merge:
