@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -446,3 +446,58 @@ def _path_cost(adjacency: Mapping[str, Sequence[Step]], nodes: Sequence[str], ed
         else:
             total = total + value
     return total
+
+
+# -- least-cost path (shared by every store) ------------------------------------------------------
+
+
+def least_cost(
+    neighbours: Callable[[str], Iterable[Step]], source: str, target: str, weight_name: str, max_depth: int
+) -> tuple[list[Step], Number] | None:
+    """Dijkstra over (node, hops) states, so a cheaper path with more hops wins while it stays within
+    `max_depth`. Edges without a weight are not followed; a weight that is negative or not a number
+    is an error only when the search reaches that edge. Every store calls this one search."""
+    start: tuple[Any, int, int, str] = (0, 0, 0, source)
+    queue = [start]
+    parent: dict[tuple[str, int], tuple[Step, tuple[str, int]] | None] = {(source, 0): None}
+    best: dict[tuple[str, int], Any] = {(source, 0): 0}
+    settled_hops: dict[str, int] = {}
+    counter = 0
+    while queue:
+        cost, hops, _order_no, node = heapq.heappop(queue)
+        if best.get((node, hops)) != cost or settled_hops.get(node, max_depth + 1) <= hops:
+            continue
+        settled_hops[node] = hops
+        if node == target:
+            return _unwind_steps(parent, (node, hops)), cost
+        if hops == max_depth:
+            continue
+        for step in neighbours(node):
+            amount = edge_weight(step.edge_id, step.weight, weight_name)
+            if amount is None:
+                continue
+            total = _add_costs(cost, amount)
+            state = (step.far, hops + 1)
+            if state not in best or total < best[state]:
+                best[state] = total
+                parent[state] = (step, (node, hops))
+                counter += 1
+                heapq.heappush(queue, (total, hops + 1, counter, step.far))
+    return None
+
+
+def _unwind_steps(
+    parent: Mapping[tuple[str, int], tuple[Step, tuple[str, int]] | None], state: tuple[str, int]
+) -> list[Step]:
+    steps: list[Step] = []
+    while (link := parent[state]) is not None:
+        step, previous = link
+        steps.append(step)
+        state = previous
+    return steps[::-1]
+
+
+def _add_costs(a: Number, b: Number) -> Number:
+    if isinstance(a, float) or isinstance(b, float):
+        return float(a) + float(b)
+    return a + b

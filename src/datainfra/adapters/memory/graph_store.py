@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import heapq
 from collections import ChainMap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any
 
 from datainfra.adapters.memory.semantics import after_key, kind_of, matches, order_records
 from datainfra.domain import algorithms
-from datainfra.domain.algorithms import ProjectedEdge, Projection, Step, check_projection_size
+from datainfra.domain.algorithms import ProjectedEdge, Projection, Step, check_projection_size, least_cost
 from datainfra.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.graph import Direction, Edge, Node, Path, Subgraph
@@ -297,10 +296,16 @@ class InMemoryGraphStore(GraphStore):
             steps = _fewest_hops(graph, source, target, direction, types, max_depth)
             cost: Decimal | float | int | None = None
         else:
-            found = _least_cost(graph, source, target, direction, types, weight, max_depth)
+
+            def neighbours(node: str) -> Iterator[Step]:
+                for edge, far in graph.steps(node, direction, types):
+                    yield Step(edge.id, far, edge.properties.get(weight))
+
+            found = least_cost(neighbours, source, target, weight, max_depth)
             if found is None:
                 return None
-            steps, cost = found
+            path, cost = found
+            steps = [(graph.edges[step.edge_id], step.far) for step in path]
         if steps is None:
             return None
         nodes = [source] + [far for _edge, far in steps]
@@ -458,46 +463,6 @@ def _fewest_hops(
     return steps[::-1]
 
 
-def _least_cost(
-    graph: _Graph,
-    source: str,
-    target: str,
-    direction: Direction,
-    types: tuple[str, ...],
-    weight: str,
-    max_depth: int,
-) -> tuple[list[_Step], Decimal | float | int] | None:
-    """Dijkstra over (node, hops) states, so a cheaper path with more hops wins while it stays
-    within `max_depth`."""
-    start: tuple[Any, int, int, str] = (0, 0, 0, source)
-    queue = [start]
-    parent: dict[tuple[str, int], tuple[Edge, tuple[str, int]] | None] = {(source, 0): None}
-    best: dict[tuple[str, int], Any] = {(source, 0): 0}
-    settled_hops: dict[str, int] = {}
-    counter = 0
-    while queue:
-        cost, hops, _order_no, node = heapq.heappop(queue)
-        if best.get((node, hops)) != cost or settled_hops.get(node, max_depth + 1) <= hops:
-            continue
-        settled_hops[node] = hops
-        if node == target:
-            return _unwind(parent, (node, hops)), cost
-        if hops == max_depth:
-            continue
-        for edge, far in graph.steps(node, direction, types):
-            amount = _weight(edge, weight)
-            if amount is None:
-                continue
-            total = _add(cost, amount)
-            state = (far, hops + 1)
-            if state not in best or total < best[state]:
-                best[state] = total
-                parent[state] = (edge, (node, hops))
-                counter += 1
-                heapq.heappush(queue, (total, hops + 1, counter, far))
-    return None
-
-
 def _ball(
     graph: _Graph,
     source: str,
@@ -528,35 +493,6 @@ def _ball(
                     following.append(far)
         frontier = following
     return adjacency
-
-
-def _unwind(
-    parent: Mapping[tuple[str, int], tuple[Edge, tuple[str, int]] | None], state: tuple[str, int]
-) -> list[_Step]:
-    steps: list[_Step] = []
-    while (link := parent[state]) is not None:
-        edge, previous = link
-        steps.append((edge, state[0]))
-        state = previous
-    return steps[::-1]
-
-
-def _weight(edge: Edge, name: str) -> Decimal | float | int | None:
-    value = edge.properties.get(name)
-    if value is None:
-        return None
-    if kind_of(value) != "number":
-        raise InvalidInput(f"edge {edge.id!r}: weight {name!r} is not a number", field="weight", key=edge.id)
-    if value < 0:
-        raise InvalidInput(f"edge {edge.id!r}: weight {name!r} is negative", field="weight", key=edge.id)
-    number: Decimal | float | int = value
-    return number
-
-
-def _add(a: Decimal | float | int, b: Decimal | float | int) -> Decimal | float | int:
-    if isinstance(a, float) or isinstance(b, float):
-        return float(a) + float(b)
-    return a + b
 
 
 # -- schema rules ---------------------------------------------------------------------------------

@@ -371,7 +371,7 @@ class Neo4jGraphStore(GraphStore):
         adjacency = await self._ball(tx, ns, schema, source, target, direction, types, weight, max_depth)
         for steps in adjacency.values():
             steps.sort(key=lambda s: s.edge_id)
-        found = least_cost(adjacency, source, target, weight, max_depth)
+        found = least_cost(lambda node: adjacency.get(node, ()), source, target, weight, max_depth)
         if found is None:
             return None
         steps, cost = found
