@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench.servers import Servers
+from datainfra.adapters.local_servers import free_port, log_tail
 
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
@@ -36,13 +36,6 @@ class Api:
     @property
     def headers(self) -> dict[str, str]:
         return {"X-API-Key": self.api_key}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
@@ -77,7 +70,7 @@ def api_process(servers: Servers, *, profile_path: Path | None = None) -> Iterat
         yield Api(base_url=base_url, api_key=response.json()["api_key"], pid=process.pid, log_path=log_path)
         if process.poll() is not None:
             raise ApiProcessError(
-                f"the API process exited during the run (code {process.returncode})\n{_tail(log_path)}"
+                f"the API process exited during the run (code {process.returncode})\n{_log_end(log_path)}"
             )
     finally:
         _stop(process)
@@ -88,7 +81,9 @@ def _wait_ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path)
     last = "no answer yet"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ApiProcessError(f"the API process exited at start-up (code {process.returncode})\n{_tail(log_path)}")
+            raise ApiProcessError(
+                f"the API process exited at start-up (code {process.returncode})\n{_log_end(log_path)}"
+            )
         try:
             response = httpx.get(f"{base_url}/ready", timeout=5.0)
             if response.status_code == 200:
@@ -97,7 +92,7 @@ def _wait_ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path)
         except httpx.HTTPError as exc:
             last = f"{type(exc).__name__}: {exc}"
         time.sleep(0.2)
-    raise ApiProcessError(f"the API was not ready within {READY_TIMEOUT_S:.0f}s ({last})\n{_tail(log_path)}")
+    raise ApiProcessError(f"the API was not ready within {READY_TIMEOUT_S:.0f}s ({last})\n{_log_end(log_path)}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -112,9 +107,5 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10.0)
 
 
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+def _log_end(path: Path) -> str:
+    return log_tail(path, lines=30, max_bytes=64 * 1024)

@@ -25,9 +25,9 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.api_process import free_port
 from bench.http_client import KeepAliveClient
 from bench.load import LoadResult, closed_loop
+from datainfra.adapters.local_servers import free_port
 from datainfra.adapters.postgres.embedded import EmbeddedPostgres
 
 FACTORY = "datainfra.__main__:asgi_app"

@@ -70,6 +70,8 @@ from typing import Final
 import neo4j
 import neo4j.exceptions
 
+from datainfra.adapters.local_servers import DataDirLock, LocalServerError, free_port, log_tail
+
 __all__ = [
     "NEO4J_USER",
     "NEO4J_VERSION",
@@ -138,20 +140,11 @@ _JVM_OPTIONS: Final = (
 )
 
 
-class LocalNeo4jError(RuntimeError):
+class LocalNeo4jError(LocalServerError):
     """Fetching, starting or stopping the local Neo4j server failed."""
 
-    def __init__(self, what: str, *, log_path: Path | None = None, detail: str = "") -> None:
-        message = what
-        if detail:
-            message += f"\n{detail.rstrip()}"
-        if log_path is not None:
-            message += f"\nServer log: {log_path}"
-            tail = _tail(log_path)
-            if tail:
-                message += f"\nLast lines of the server log:\n{tail}"
-        super().__init__(message)
-        self.log_path = log_path
+    tail_lines = 40
+    tail_bytes = 65536
 
 
 @dataclass(frozen=True)
@@ -302,7 +295,7 @@ class LocalNeo4j:
         self._requested_port = bolt_port
         self._process: subprocess.Popen[bytes] | None = None
         self._endpoint: Neo4jEndpoint | None = None
-        self._lock_fd: int | None = None
+        self._lock = DataDirLock(self.data_dir / _LOCK)
         self._finalizer: weakref.finalize[..., LocalNeo4j] | None = None
         self._cds_pending: tuple[Path, Path] | None = None  # (archive being dumped, final name)
 
@@ -378,25 +371,14 @@ class LocalNeo4j:
     # -- steps --------------------------------------------------------------------------------
 
     def _acquire_lock(self) -> None:
-        if self._lock_fd is not None:
-            return
-        fd = os.open(self.data_dir / _LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        if not self._lock.acquire():
             raise LocalNeo4jError(
                 f"the local Neo4j in {self.data_dir} is already run by another LocalNeo4j "
-                f"(this or another process holds {self.data_dir / _LOCK})"
-            ) from None
-        self._lock_fd = fd
+                f"(this or another process holds {self._lock.path})"
+            )
 
     def _release_lock(self) -> None:
-        if self._lock_fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.release()
 
     def _clear_leftover_server(self) -> None:
         """Stop a server of this data dir left by a process that died without ``stop()``."""
@@ -462,7 +444,7 @@ class LocalNeo4j:
     def _start_server(self, java: str, classpath: str, password: str, timeout: float) -> Neo4jEndpoint:
         attempts = 1 if self._requested_port is not None else _PORT_ATTEMPTS
         for attempt in range(1, attempts + 1):
-            port = self._requested_port if self._requested_port is not None else _free_port()
+            port = self._requested_port if self._requested_port is not None else free_port()
             self._write_config(port)
             self._launch(java, classpath)
             endpoint = Neo4jEndpoint(f"bolt://127.0.0.1:{port}", NEO4J_USER, password)
@@ -470,7 +452,7 @@ class LocalNeo4j:
                 self._wait_until_ready(endpoint, port, timeout)
             except LocalNeo4jError:
                 port_taken = any(
-                    "Address already in use" in _tail(log, 400)
+                    "Address already in use" in log_tail(log, 400, 65536)
                     for log in (self.log_path, self.data_dir / "logs" / "debug.log")
                 )
                 self._kill()
@@ -597,7 +579,7 @@ class LocalNeo4j:
     def _debug_log_errors(self) -> str:
         lines = [
             line
-            for line in _tail(self.data_dir / "logs" / "debug.log", 400).splitlines()
+            for line in log_tail(self.data_dir / "logs" / "debug.log", 400, 65536).splitlines()
             if " ERROR " in line or "Exception" in line
         ]
         return "debug.log errors:\n" + "\n".join(lines[-15:]) if lines else ""
@@ -664,13 +646,6 @@ def _flock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1.0):
@@ -719,17 +694,6 @@ def _wait_gone(pid: int, data_dir: Path, timeout: float) -> bool:
             return False
         time.sleep(0.1)
     return True
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 64 * 1024))
-            text = f.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 # -- command line -------------------------------------------------------------------------------

@@ -26,14 +26,12 @@ binaries get the search (``o+x``) bit if that user could not traverse them other
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import os
 import pwd
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -45,6 +43,8 @@ from typing import Any, Final
 from urllib.parse import quote
 
 import psycopg
+
+from datainfra.adapters.local_servers import DataDirLock, LocalServerError, free_port
 
 __all__ = ["SUPERUSER", "SYSTEM_USER", "EmbeddedPostgres", "EmbeddedPostgresError"]
 
@@ -65,20 +65,11 @@ _MAX_SOCKET_PATH: Final = 100
 _PORT_ATTEMPTS: Final = 3
 
 
-class EmbeddedPostgresError(RuntimeError):
+class EmbeddedPostgresError(LocalServerError):
     """Starting, initialising or stopping the embedded PostgreSQL server failed."""
 
-    def __init__(self, what: str, *, log_path: Path | None = None, detail: str = "") -> None:
-        message = what
-        if detail:
-            message += f"\n{detail.rstrip()}"
-        if log_path is not None:
-            message += f"\nServer log: {log_path}"
-            tail = _tail(log_path)
-            if tail:
-                message += f"\nLast lines of the server log:\n{tail}"
-        super().__init__(message)
-        self.log_path = log_path
+    tail_lines = 20
+    tail_bytes = 8192
 
 
 @dataclass(frozen=True)
@@ -127,7 +118,7 @@ class EmbeddedPostgres:
         self._requested_port = port
         self._port: int | None = None
         self._url: str | None = None
-        self._lock_fd: int | None = None
+        self._lock = DataDirLock(self.data_dir / _LOCK)
         self._run_as = _RunAs()
 
     # -- public API ---------------------------------------------------------------------------
@@ -175,7 +166,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         """Stop the server (fast shutdown: sessions are disconnected). Idempotent."""
         try:
-            if self._url is not None or self._lock_fd is not None:
+            if self._url is not None or self._lock.held:
                 self._stop_server(_bin_dir())
         finally:
             self._url = None
@@ -201,25 +192,14 @@ class EmbeddedPostgres:
     # -- steps --------------------------------------------------------------------------------
 
     def _acquire_lock(self) -> None:
-        if self._lock_fd is not None:
-            return
-        fd = os.open(self.data_dir / _LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        if not self._lock.acquire():
             raise EmbeddedPostgresError(
                 f"the embedded PostgreSQL in {self.data_dir} is already run by another "
-                f"EmbeddedPostgres (this or another process holds {self.data_dir / _LOCK})"
-            ) from None
-        self._lock_fd = fd
+                f"EmbeddedPostgres (this or another process holds {self._lock.path})"
+            )
 
     def _release_lock(self) -> None:
-        if self._lock_fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.release()
 
     def _superuser_password(self) -> str:
         try:
@@ -305,7 +285,7 @@ class EmbeddedPostgres:
     def _start_server(self, bin_dir: Path, password: str) -> str:
         attempts = 1 if self._requested_port is not None else _PORT_ATTEMPTS
         for attempt in range(1, attempts + 1):
-            port = self._requested_port if self._requested_port is not None else _free_port()
+            port = self._requested_port if self._requested_port is not None else free_port()
             self._write_config(port)
             log_size = self.log_path.stat().st_size if self.log_path.exists() else 0
             timeout = max(1, int(self.start_timeout))
@@ -513,13 +493,6 @@ def _ensure_traversable(directory: Path, uid: int) -> None:
         d.chmod(stat.S_IMODE(st.st_mode) | stat.S_IXOTH)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _read_pid(pid_file: Path) -> int | None:
     try:
         first = pid_file.read_text(encoding="utf-8").split("\n", 1)[0].strip()
@@ -619,11 +592,3 @@ def _read_from(path: Path, offset: int) -> str:
             return f.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        data = path.read_bytes()[-8192:].decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(data.splitlines()[-lines:])
