@@ -33,6 +33,11 @@ Imports = NamedDependency[ImportService]
 CurrentUser = NamedDependency[User]
 
 
+def query_pairs(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
+    """The query string as (name, value) pairs, repeats kept in order: what the services parse."""
+    return list(request.query_params.multi_items())
+
+
 async def _resolve(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 

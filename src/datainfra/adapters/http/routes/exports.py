@@ -17,7 +17,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Exports, Imports
+from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Exports, Imports, query_pairs
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.formats.archive import opened_archive, session_archive
 from datainfra.adapters.http.formats.graphml import graphml
@@ -114,7 +114,7 @@ class ExportRoutes(Controller):
         user: CurrentUser,
     ) -> Stream:
         dataset = await datasets.get(user, session_id, dataset_id)
-        params = list(request.query_params.multi_items())
+        params = query_pairs(request)
         fmt = export_format(dataset, single(params, FORMAT_PARAM))
         source = _dataset_source(dataset, fmt, params, exports)
         return await _streamed(source, MEDIA_TYPES[(dataset.kind, fmt)], f"{dataset.name}.{fmt}")
@@ -135,7 +135,7 @@ class ExportRoutes(Controller):
         exports: Exports,
         user: CurrentUser,
     ) -> Stream:
-        for key, _ in request.query_params.multi_items():
+        for key, _ in query_pairs(request):
             raise InvalidRequest(f"a session export takes no parameters; {key!r} is not accepted", parameter=key)
         session, datasets = await exports.session(user, session_id)
         return await _streamed(session_archive(session, datasets, exports), ZIP, f"{session.name}.zip")
@@ -162,7 +162,7 @@ class ExportRoutes(Controller):
         media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if media_type != ZIP:
             raise UnsupportedMediaType(f"Content-Type {media_type or 'none'!r} is not accepted here; use {ZIP}")
-        renames = parse_renames(list(request.query_params.multi_items()))
+        renames = parse_renames(query_pairs(request))
         await imports.session(user, session_id)  # 404 before the body is read
         limit = request.app.request_max_body_size
         async with opened_archive(request.stream(), limit if isinstance(limit, int) else None) as archive:

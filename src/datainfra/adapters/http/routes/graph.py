@@ -10,7 +10,7 @@ from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Sche
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, JSONBody
 
-from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs
+from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, query_pairs
 from datainfra.adapters.http.encoding import decode_json, decode_struct, json_response
 from datainfra.adapters.http.presenters import (
     algorithm_doc,
@@ -87,10 +87,6 @@ DEGREE_BODY = _optional_body(
 )
 
 
-def _params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
-    return list(request.query_params.multi_items())
-
-
 async def _optional(request: Request[Any, Any, Any], shape: type[B]) -> B:
     """An algorithm's body: absent or empty means every default; an unknown member is named."""
     body = await request.body()
@@ -121,7 +117,7 @@ class GraphRoutes(Controller):
         user: CurrentUser,
     ) -> Response[NodePageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
-        page = await graphs.find_nodes(dataset, _params(request))
+        page = await graphs.find_nodes(dataset, query_pairs(request))
         return json_response(page_doc(page, request.url.path, [node_doc(n) for n in page.items]))
 
     @get("/nodes/{node_id:str}", summary="Read one node by its id")
@@ -149,7 +145,7 @@ class GraphRoutes(Controller):
         user: CurrentUser,
     ) -> Response[SubgraphOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
-        subgraph = await graphs.neighbors(dataset, node_id, _params(request))
+        subgraph = await graphs.neighbors(dataset, node_id, query_pairs(request))
         return json_response(subgraph_doc(subgraph))
 
     @delete("/nodes/{node_id:str}", summary="Delete one node and every edge touching it", status_code=204)
@@ -193,7 +189,7 @@ class GraphRoutes(Controller):
         user: CurrentUser,
     ) -> Response[DeletedOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
-        return json_response({"deleted": await graphs.delete_edges_where(dataset, _params(request))})
+        return json_response({"deleted": await graphs.delete_edges_where(dataset, query_pairs(request))})
 
     @get("/edges", summary="List edges by type and property filters")
     async def edges(
@@ -206,7 +202,7 @@ class GraphRoutes(Controller):
         user: CurrentUser,
     ) -> Response[EdgePageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
-        page = await graphs.find_edges(dataset, _params(request))
+        page = await graphs.find_edges(dataset, query_pairs(request))
         return json_response(page_doc(page, request.url.path, [edge_doc(e) for e in page.items]))
 
     @post("/algorithms/shortest_path", summary="Shortest path, by hops or by a numeric weight", status_code=200)
@@ -277,7 +273,7 @@ class GraphRoutes(Controller):
         body = await _optional(request, PageRankIn)
         result = await graphs.pagerank(
             dataset,
-            _params(request),
+            query_pairs(request),
             types=body.types,
             direction=body.direction,
             damping=body.damping,
@@ -304,7 +300,7 @@ class GraphRoutes(Controller):
     ) -> Response[ComponentPageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         body = await _optional(request, ComponentsIn)
-        result = await graphs.connected_components(dataset, _params(request), types=body.types)
+        result = await graphs.connected_components(dataset, query_pairs(request), types=body.types)
         return json_response(algorithm_doc(result, request.url.path, [membership_doc(i) for i in result.page.items]))
 
     @post(
@@ -324,5 +320,5 @@ class GraphRoutes(Controller):
     ) -> Response[DegreePageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         body = await _optional(request, DegreeIn)
-        result = await graphs.degree(dataset, _params(request), types=body.types, direction=body.direction)
+        result = await graphs.degree(dataset, query_pairs(request), types=body.types, direction=body.direction)
         return json_response(algorithm_doc(result, request.url.path, [degree_doc(i) for i in result.page.items]))

@@ -13,7 +13,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 
 from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
-from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records
+from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records, query_pairs
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
 from datainfra.adapters.http.formats.graphml import read_graphml
 from datainfra.adapters.http.formats.graphs import is_node_link, read_node_link
@@ -71,10 +71,6 @@ def _media_type(request: Request[Any, Any, Any]) -> str:
 def _write_result(result: WriteResult) -> Response[WriteResultOut]:
     body = {"inserted": result.inserted, "updated": result.updated, "ignored": result.ignored}
     return json_response(body, 201)
-
-
-def _params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
-    return list(request.query_params.multi_items())
 
 
 class RecordRoutes(Controller):
@@ -143,7 +139,7 @@ class RecordRoutes(Controller):
         user: CurrentUser,
     ) -> Response[RecordPageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
-        params = _params(request)
+        params = query_pairs(request)
         if dataset.kind is DatasetKind.GRAPH:
             nodes = await graphs.find_nodes(dataset, params)
             return json_response(page_doc(nodes, request.url.path, [node_doc(n) for n in nodes.items]))
@@ -170,7 +166,7 @@ class RecordRoutes(Controller):
         if body.records is not None:
             count = await (graphs.update_nodes if graph else records.update_by_key)(dataset, body.records)
         else:
-            params = _params(request)
+            params = query_pairs(request)
             count = await (graphs.update_nodes_where if graph else records.update_where)(dataset, params, body.set)
         return json_response({"updated": count})
 
@@ -186,7 +182,7 @@ class RecordRoutes(Controller):
         user: CurrentUser,
     ) -> Response[DeletedOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
-        params = _params(request)
+        params = query_pairs(request)
         if dataset.kind is DatasetKind.GRAPH:
             count = await graphs.delete_nodes_where(dataset, params)
         else:
