@@ -1,7 +1,8 @@
 """The local Neo4j server (datainfra.adapters.neo4j.local_server) against the real jars.
 
-Two server starts in all: one fresh data dir is started, used, stopped and started again to
-check that data and the generated password survive a restart.
+Three server starts in all: one fresh data dir is started, used, stopped and started again to
+check that data and the generated password survive a restart; one more checks a stored
+password that begins with "-".
 """
 
 from __future__ import annotations
@@ -139,3 +140,18 @@ async def test_constraint_and_data_survive_a_restart(server: LocalNeo4j, driver:
             await drv.execute_query("CREATE (:Item {key: 'k1'})", database_="neo4j")
     finally:
         await drv.close()
+
+
+async def test_a_stored_password_that_looks_like_an_option_still_works(tmp_path: Path) -> None:
+    """CI once failed on a generated password that began with "-": neo4j-admin read it as an option."""
+    data_dir = tmp_path / "neo4j"
+    data_dir.mkdir()
+    (data_dir / "password").write_text("-looks-like-an-option\n", encoding="utf-8")
+    local = LocalNeo4j(data_dir)
+    endpoint = local.start()
+    try:
+        assert endpoint.password == "-looks-like-an-option"
+        drv = await _driver(endpoint)
+        await drv.close()
+    finally:
+        local.stop()

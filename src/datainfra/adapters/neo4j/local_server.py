@@ -406,7 +406,8 @@ class LocalNeo4j:
                 "they were not made by LocalNeo4j, or the file was deleted"
             )
         else:
-            password = secrets.token_urlsafe(24)
+            # Hex, not urlsafe: a password starting with "-" reads as an option to neo4j-admin.
+            password = secrets.token_hex(24)
             fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(password + "\n")
@@ -423,6 +424,7 @@ class LocalNeo4j:
                     _ADMIN_TOOL,
                     "dbms",
                     "set-initial-password",
+                    "--",  # end of options, whatever the stored password starts with
                     password,
                 ],
                 cwd=self.data_dir,
