@@ -13,14 +13,19 @@ from datainfra.adapters.memory.graph_store import InMemoryGraphStore
 from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
 from datainfra.adapters.postgres.catalog import PostgresCatalog
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
+from datainfra.adapters.unavailable import UnavailableStore
 from datainfra.config import Settings
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ExportService
 from datainfra.services.graphs import GraphService
 from datainfra.services.imports import ImportService
+from datainfra.services.queries import QueryService
 from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
+
+MEMORY_HAS_NO_SQL = "raw SQL needs PostgreSQL: this API runs on in-memory stores (tests only)"
+MEMORY_HAS_NO_CYPHER = "raw Cypher needs Neo4j: this API runs on in-memory stores (tests only)"
 
 
 class Container(containers.DeclarativeContainer):
@@ -36,6 +41,8 @@ class Container(containers.DeclarativeContainer):
     catalog = providers.Singleton(PostgresCatalog, postgres_pool)
     tabular_store = providers.Singleton(PostgresTabularStore, postgres_pool)
     graph_store = providers.Resource(resources.graph_store, settings)
+    sql_runner = providers.Singleton(resources.sql_runner, postgres_pool)
+    cypher_runner = providers.Singleton(resources.cypher_runner, graph_store, settings)
 
     accounts = providers.Factory(AccountService, catalog, key_policy, tabular_store, clock, ids)
     sessions = providers.Factory(SessionService, catalog, tabular_store, graph_store, clock, ids)
@@ -44,6 +51,7 @@ class Container(containers.DeclarativeContainer):
     graphs = providers.Factory(GraphService, graph_store, ids)
     exports = providers.Factory(ExportService, catalog, tabular_store, graph_store, clock)
     imports = providers.Factory(ImportService, catalog, datasets, records, graphs)
+    queries = providers.Factory(QueryService, datasets, sql_runner, cypher_runner, tabular_store)
 
 
 def build_container(settings: Settings) -> Container:
@@ -60,4 +68,6 @@ def build_memory_container(settings: Settings) -> Container:
     container.catalog.override(providers.Singleton(InMemoryCatalog))
     container.tabular_store.override(providers.Singleton(InMemoryTabularStore))
     container.graph_store.override(providers.Singleton(InMemoryGraphStore))
+    container.sql_runner.override(providers.Singleton(UnavailableStore, MEMORY_HAS_NO_SQL))
+    container.cypher_runner.override(providers.Singleton(UnavailableStore, MEMORY_HAS_NO_CYPHER))
     return container

@@ -99,3 +99,22 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
         if server is not None:
             await asyncio.to_thread(server.stop)
             log.info("neo4j_local_stopped")
+
+
+def sql_runner(pool: Any) -> Any:
+    """Client SQL runs as each user's own role, on connections of its own (not the pool's)."""
+    from datainfra.adapters.postgres.sql_queries import PostgresSqlRunner
+    from datainfra.adapters.postgres.user_roles import UserRoles
+
+    return PostgresSqlRunner(pool, UserRoles(pool))
+
+
+def cypher_runner(store: Any, settings: Settings) -> Any:
+    """Client Cypher on the graph store's driver, or the same 503 as the graph routes without one."""
+    from datainfra.adapters.neo4j.cypher_queries import Neo4jCypherRunner
+    from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
+    from datainfra.adapters.unavailable import UnavailableStore
+
+    if isinstance(store, Neo4jGraphStore):
+        return Neo4jCypherRunner(store.driver, max_timeout=settings.neo4j_transaction_timeout_s)
+    return UnavailableStore(getattr(store, "reason", NO_GRAPH_STORE))

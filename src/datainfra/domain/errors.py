@@ -8,6 +8,7 @@
     ├── Conflict            409  a name or key that already exists
     ├── PayloadTooLarge     413  a request beyond a stated size limit
     ├── InvalidInput        422  well-formed but semantically wrong content (a record, a schema)
+    ├── TooManyRequests     429  a per-user limit on concurrent work was reached
     ├── StoreUnavailable    503  a backing store cannot be reached right now
     └── StoreTimeout        504  a store gave up on a statement that ran too long
 
@@ -77,6 +78,10 @@ class PayloadTooLarge(DomainError):
 
 class InvalidInput(DomainError):
     title = "Unprocessable content"
+
+
+class TooManyRequests(DomainError):
+    title = "Too many requests"
 
 
 class StoreUnavailable(DomainError):

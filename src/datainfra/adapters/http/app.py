@@ -20,6 +20,7 @@ from datainfra.adapters.http.routes.exports import ExportRoutes
 from datainfra.adapters.http.routes.graph import GraphRoutes
 from datainfra.adapters.http.routes.health import health, ready
 from datainfra.adapters.http.routes.metrics import metrics
+from datainfra.adapters.http.routes.query import QueryRoutes
 from datainfra.adapters.http.routes.records import RecordRoutes
 from datainfra.adapters.http.routes.sessions import SessionRoutes
 from datainfra.adapters.http.routes.users import ROUTES as USER_ROUTES
@@ -65,6 +66,7 @@ def create_app(container: Any) -> Litestar:
             RecordRoutes,
             GraphRoutes,
             ExportRoutes,
+            QueryRoutes,
             health,
             ready,
             metrics,

@@ -18,6 +18,7 @@ from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ExportService
 from datainfra.services.graphs import GraphService
 from datainfra.services.imports import ImportService
+from datainfra.services.queries import QueryService
 from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
@@ -30,6 +31,7 @@ Records = NamedDependency[RecordService]
 Graphs = NamedDependency[GraphService]
 Exports = NamedDependency[ExportService]
 Imports = NamedDependency[ImportService]
+Queries = NamedDependency[QueryService]
 CurrentUser = NamedDependency[User]
 
 
@@ -70,6 +72,10 @@ async def provide_imports(state: State) -> ImportService:
     return await _resolve(state.container.imports())  # type: ignore[no-any-return]
 
 
+async def provide_queries(state: State) -> QueryService:
+    return await _resolve(state.container.queries())  # type: ignore[no-any-return]
+
+
 async def provide_user(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[AccountService],
@@ -92,5 +98,6 @@ DEPENDENCIES = {
     "graphs": Provide(provide_graphs),
     "exports": Provide(provide_exports),
     "imports": Provide(provide_imports),
+    "queries": Provide(provide_queries),
     "user": Provide(provide_user),
 }

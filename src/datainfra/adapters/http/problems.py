@@ -21,6 +21,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
+    errors.TooManyRequests: 429,
     errors.InvalidInput: 422,
     errors.StoreUnavailable: 503,
     errors.StoreTimeout: 504,
@@ -60,6 +61,8 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: errors.DomainError) -> 
     if isinstance(exc, errors.StoreUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
         log.warning("store_unavailable", detail=exc.detail)
+    if isinstance(exc, errors.TooManyRequests):
+        headers["Retry-After"] = "1"
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     return problem_response(

@@ -66,6 +66,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX datasets_by_session ON {schema}.datasets (owner_id, session_id, created_at, id)",
         ),
     ),
+    Migration(
+        2,
+        "the deployment secret user-role passwords derive from",
+        (
+            # Only the service role can read the catalog schema; user roles have no USAGE on it.
+            """CREATE TABLE {schema}.secrets (
+                name text COLLATE "C" PRIMARY KEY,
+                value text NOT NULL
+            )""",
+            # 256 bits from the server's strong random source (gen_random_uuid uses pg_strong_random).
+            """INSERT INTO {schema}.secrets (name, value)
+                SELECT 'role_password_key',
+                       encode(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text
+                                                || gen_random_uuid()::text, 'UTF8')), 'hex')""",
+        ),
+    ),
 )
 
 

@@ -96,13 +96,15 @@ class GuardedStatement:
 
     kind is the top-level statement ("select", "insert", "update", "delete"); writes is true when any part of it
     (including a data-modifying CTE under a SELECT) changes rows; tables are the unqualified relation names it
-    mentions, CTE names left out (a CTE shadowing a table of the same name hides that table from this list).
+    mentions, CTE names left out (a CTE shadowing a table of the same name hides that table from this list);
+    parameters is the highest $n it uses (0 when none).
     """
 
     text: str
     kind: str
     writes: bool
     tables: frozenset[str]
+    parameters: int = 0
 
 
 def _refuse(detail: str) -> InvalidRequest:
@@ -145,18 +147,19 @@ def check_statement(text: str, *, read_only: bool) -> GuardedStatement:
     kind = _KINDS[top_type]
     if read_only and kind != "select":
         raise _refuse(f"{kind.upper()} is not allowed in a read-only query")
-    tables, ctes, writes = _walk(top, read_only=read_only)
-    return GuardedStatement(text=text, kind=kind, writes=writes, tables=frozenset(tables - ctes))
+    tables, ctes, writes, parameters = _walk(top, read_only=read_only)
+    return GuardedStatement(text=text, kind=kind, writes=writes, tables=frozenset(tables - ctes), parameters=parameters)
 
 
-def _walk(root: Any, *, read_only: bool) -> tuple[set[str], set[str], bool]:
+def _walk(root: Any, *, read_only: bool) -> tuple[set[str], set[str], bool, int]:
     """Visit every node of the parse tree iteratively (no recursion limit), checking each.
 
-    Returns the relation names, the CTE names and whether any node modifies rows.
+    Returns the relation names, the CTE names, whether any node modifies rows and the highest $n.
     """
     tables: set[str] = set()
     ctes: set[str] = set()
     writes = False
+    parameters = 0
     stack: list[Any] = [root]
     while stack:
         node = stack.pop()
@@ -166,8 +169,10 @@ def _walk(root: Any, *, read_only: bool) -> tuple[set[str], set[str], bool]:
             name = type(node).__name__
             _check_node(name, node, read_only=read_only, tables=tables, ctes=ctes)
             writes = writes or name in _WRITES
+            if name == "ParamRef":
+                parameters = max(parameters, int(getattr(node, "number", 0) or 0))
             stack.extend(getattr(node, attr) for attr in node)
-    return tables, ctes, writes
+    return tables, ctes, writes, parameters
 
 
 def _check_node(name: str, node: Any, *, read_only: bool, tables: set[str], ctes: set[str]) -> None:

@@ -1,0 +1,222 @@
+"""Client SQL over a session's tables: the SqlQueryRunner port on PostgreSQL.
+
+Two lines of defence, each enough on its own for what it covers:
+1. the statement runs on a connection that logged in as the user's own role (adapters.postgres.
+   user_roles), whose privileges reach only that user's session schemas and tables: the server
+   itself refuses everything else, whatever the text says. `search_path` is the session's schema,
+   so its datasets are found by their own names;
+2. before anything reaches the server, sql_guard parses the text with PostgreSQL's own parser and
+   refuses what safe mode does not allow (other statement types, functions outside an allowlist,
+   catalog relations, session-state changes).
+
+Each request gets a fresh connection, closed at its end: nothing a statement does (settings,
+temp tables, prepared statements, locks, LISTEN) can outlive it. The time limit is the server's
+statement_timeout, so a runaway statement is cancelled in the database, not just abandoned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from datainfra.adapters.postgres.identifiers import session_schema_name
+from datainfra.adapters.postgres.pool import _configure, translate_errors
+from datainfra.adapters.postgres.sql_guard import GuardedStatement, check_statement
+from datainfra.adapters.postgres.sql_results import columns_of, json_value, load_as_text
+from datainfra.adapters.postgres.user_roles import UserRoles
+from datainfra.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    InvalidRequest,
+    StoreTimeout,
+    StoreUnavailable,
+    TooManyRequests,
+)
+from datainfra.domain.model import Session
+from datainfra.domain.queries import QueryLimits, QueryResult
+
+_INTERNAL_NAMES = re.compile(r"\b[su]_[0-9a-f]{32}\b")
+
+
+class PostgresSqlRunner:
+    def __init__(self, pool: AsyncConnectionPool, roles: UserRoles, *, connect_timeout: int = 5) -> None:
+        self._pool = pool
+        self._roles = roles
+        self._connect_timeout = connect_timeout
+
+    async def run_sql(self, session: Session, text: str, parameters: Sequence[Any], limits: QueryLimits) -> QueryResult:
+        statement = check_statement(text, read_only=limits.read_only)
+        if statement.parameters != len(parameters):
+            raise InvalidRequest(
+                f"the statement uses {statement.parameters} parameter(s) ($1..${statement.parameters}) "
+                f"but {len(parameters)} were given",
+                field="parameters",
+            )
+        values = [_bindable(value, i) for i, value in enumerate(parameters)]
+        conn = await self._connect(session, limits)
+        try:
+            with _client_errors():
+                if statement.writes:
+                    return await _run_write(conn, statement, values, limits)
+                return await _run_read(conn, statement, values, limits)
+        finally:
+            await conn.close()
+
+    async def _connect(self, session: Session, limits: QueryLimits) -> psycopg.AsyncConnection[Any]:
+        for attempt in (1, 2):
+            role, password = await self._roles.credentials(session.owner_id)
+            settings = [
+                f"search_path={session_schema_name(session.id)}",
+                f"statement_timeout={limits.timeout_ms}",
+                "TimeZone=UTC",
+                f"default_transaction_read_only={'on' if limits.read_only else 'off'}",
+            ]
+            # The pool's server and database, with the user's role, password and settings instead.
+            if not isinstance(self._pool.conninfo, str):
+                raise StoreUnavailable("the query runner needs the pool's connection string")
+            base = {
+                key: value
+                for key, value in conninfo_to_dict(self._pool.conninfo).items()
+                if key not in ("user", "password", "options", "application_name", "connect_timeout", "passfile")
+            }
+            conninfo = make_conninfo(
+                "",
+                **base,
+                user=role,
+                password=password,
+                options=" ".join(f"-c {item}" for item in settings),
+                application_name="datainfra-query",
+                connect_timeout=self._connect_timeout,
+            )
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    conninfo, autocommit=True, cursor_factory=psycopg.AsyncRawCursor
+                )
+            except psycopg.OperationalError as exc:
+                message = str(exc)
+                if "too many connections for role" in message:
+                    raise TooManyRequests(
+                        "too many queries of this user are running at once; retry when one has finished"
+                    ) from None
+                if attempt == 1 and "password authentication failed" in message:
+                    self._roles.forget(session.owner_id)  # set the role's password again, then retry once
+                    continue
+                raise StoreUnavailable("PostgreSQL is not available for queries right now") from exc
+            await _configure(conn)
+            load_as_text(conn)
+            return conn
+        raise StoreUnavailable("PostgreSQL refused the user's role")  # pragma: no cover - loop returns or raises
+
+
+async def _run_read(
+    conn: psycopg.AsyncConnection[Any], statement: GuardedStatement, values: list[Any], limits: QueryLimits
+) -> QueryResult:
+    """A read goes through a server-side cursor: only max_rows + 1 rows ever leave the server."""
+    async with conn.transaction():
+        cursor = psycopg.AsyncRawServerCursor(conn, "datainfra_query")
+        await cursor.execute(statement.text, values)
+        rows = await cursor.fetchmany(limits.max_rows + 1)
+        columns = columns_of(conn, cursor.description)
+        await cursor.close()
+    truncated = len(rows) > limits.max_rows
+    return QueryResult(
+        columns=columns, rows=[[json_value(v) for v in row] for row in rows[: limits.max_rows]], truncated=truncated
+    )
+
+
+async def _run_write(
+    conn: psycopg.AsyncConnection[Any], statement: GuardedStatement, values: list[Any], limits: QueryLimits
+) -> QueryResult:
+    """A write runs to its end and commits; RETURNING rows beyond max_rows are dropped (truncated)."""
+    async with conn.transaction():
+        cursor = conn.cursor()
+        await cursor.execute(statement.text, values)
+        columns = columns_of(conn, cursor.description)
+        rows = await cursor.fetchmany(limits.max_rows + 1) if cursor.description else []
+        affected = cursor.rowcount if cursor.rowcount >= 0 else None
+    truncated = len(rows) > limits.max_rows
+    return QueryResult(
+        columns=columns,
+        rows=[[json_value(v) for v in row] for row in rows[: limits.max_rows]],
+        truncated=truncated,
+        affected=affected,
+    )
+
+
+def _bindable(value: Any, index: int) -> Any:
+    """A JSON parameter as psycopg binds it: objects (and lists holding objects, lists or mixed
+    kinds) as jsonb; a list of one scalar kind as an array; text as an untyped literal the server
+    types from where it is used ($1::date, a date column ...)."""
+    if isinstance(value, dict):
+        return Jsonb(value)
+    if isinstance(value, list):
+        kinds = {type(item) for item in value if item is not None}
+        if any(issubclass(kind, dict | list) for kind in kinds) or len(kinds) > 1:
+            return Jsonb(value)
+        return value
+    return value
+
+
+@contextlib.contextmanager
+def _client_errors() -> Iterator[None]:
+    """Errors the client's statement caused → 4xx problems (with our internal names scrubbed);
+    the rest → the pool's translation (503 for a lost server, ...)."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise _translated(exc) from None
+
+
+def _translated(exc: psycopg.Error) -> Exception:
+    state = exc.sqlstate or ""
+    detail = _scrub(_message(exc))
+    field = "query"
+    if isinstance(exc, pg_errors.QueryCanceled):
+        return StoreTimeout("the query ran longer than its time limit (timeout_ms) and was cancelled")
+    if state == "53300":
+        return TooManyRequests("too many queries of this user are running at once")
+    if state.startswith("53") or state.startswith("54"):
+        return InvalidRequest(f"the query exceeds a resource limit: {detail}", field=field)
+    if isinstance(exc, pg_errors.UniqueViolation | pg_errors.ExclusionViolation):
+        return Conflict(detail)
+    if state.startswith("40"):
+        return Conflict(f"the query conflicted with a concurrent change, retry it: {detail}")
+    if state.startswith("23") or state.startswith("22") or state == "21000":
+        return InvalidInput(detail, field=field)
+    if state.startswith(("42", "0A", "25", "2B", "2D", "3B", "3D", "3F", "44", "55", "39", "38", "2F", "0L", "0P")):
+        return InvalidRequest(detail, field=field)
+    if isinstance(exc, psycopg.DataError | psycopg.ProgrammingError) and not state:
+        return InvalidRequest(f"a parameter cannot be bound: {detail}", field="parameters")
+    try:
+        with translate_errors():
+            raise exc
+    except DomainError as translated:
+        return translated
+    except psycopg.Error:
+        return exc
+
+
+def _message(exc: psycopg.Error) -> str:
+    lines = str(exc).splitlines()
+    text = exc.diag.message_primary or (lines[0] if lines else "") or type(exc).__name__
+    detail = exc.diag.message_detail
+    hint = exc.diag.message_hint
+    if detail:
+        text += f" ({detail})"
+    if hint:
+        text += f" Hint: {hint}"
+    return text
+
+
+def _scrub(text: str) -> str:
+    """Our opaque schema and role names mean nothing to the client and are not its business."""
+    return _INTERNAL_NAMES.sub("<internal>", text)

@@ -1,0 +1,62 @@
+"""The whole API on the real stores: catalog and tables in PostgreSQL (with client SQL running as
+each user's own role), graphs in Neo4j (with client Cypher scoped and plan-checked).
+
+The test client runs the app on its own event loop, so the pool and the driver are opened on that
+loop (the session-wide ones belong to pytest's loop). Each client gets a fresh catalog schema, so
+its users, roles' secret and sessions are its own."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dependency_injector import providers
+from litestar.testing import TestClient
+
+from datainfra.adapters.http.app import create_app
+
+try:  # TODO(#5): plain import once the Cypher runner lands
+    from datainfra.adapters.neo4j.cypher_queries import Neo4jCypherRunner
+except ImportError:  # pragma: no cover
+    Neo4jCypherRunner = None  # type: ignore[assignment,misc]
+from datainfra.adapters.neo4j.driver import close_driver, open_driver
+from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
+from datainfra.adapters.postgres.catalog import PostgresCatalog
+from datainfra.adapters.postgres.migrations import migrate_catalog
+from datainfra.adapters.postgres.pool import close_pool, open_pool
+from datainfra.adapters.postgres.sql_queries import PostgresSqlRunner
+from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
+from datainfra.adapters.postgres.user_roles import UserRoles
+from datainfra.config import Settings
+from datainfra.containers import build_memory_container
+
+
+@contextmanager
+def real_app_client(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[TestClient[Any]]:
+    schema = f"catalog_test_{uuid.uuid4().hex[:16]}"
+    container = build_memory_container(Settings())
+    with TestClient(create_app(container)) as client:
+        portal = client.blocking_portal
+        assert portal is not None
+        pool = portal.call(open_pool, postgres_runtime.settings())
+        portal.call(migrate_catalog, pool, schema)
+        driver = open_driver(neo4j_runtime.settings())
+        graph = Neo4jGraphStore(driver)
+        try:
+            with (
+                container.catalog.override(providers.Object(PostgresCatalog(pool, schema=schema))),
+                container.tabular_store.override(providers.Object(PostgresTabularStore(pool))),
+                container.graph_store.override(providers.Object(graph)),
+                container.sql_runner.override(
+                    providers.Object(PostgresSqlRunner(pool, UserRoles(pool, catalog_schema=schema)))
+                ),
+                container.cypher_runner.override(
+                    providers.Object(Neo4jCypherRunner(driver) if Neo4jCypherRunner else None)
+                ),
+            ):
+                yield client
+        finally:
+            portal.call(close_driver, driver)
+            portal.call(close_pool, pool)
