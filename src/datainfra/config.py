@@ -29,6 +29,11 @@ class Settings:
     pg_pool_max: int = 10
     pg_pool_timeout_s: float = 5.0
     pg_statement_timeout_ms: int = 30_000
+    query_connections_per_user: int = 4
+    """Raw SQL: connections one user's role may hold at once (more → 429)."""
+    query_work_mem_kb: int = 16 * 1024
+    query_temp_file_limit_kb: int = 256 * 1024
+    """Raw SQL: temporary file space one statement may use (needs a superuser service role to set)."""
     neo4j_uri: str | None = None
     """None: start a local Neo4j (needs Java 17) keeping its data under data_dir/neo4j."""
     neo4j_user: str = "neo4j"
@@ -59,6 +64,9 @@ class Settings:
             pg_pool_max=_int(env, "DATAINFRA_PG_POOL_MAX", 10, 1, 1000),
             pg_pool_timeout_s=float(_int(env, "DATAINFRA_PG_POOL_TIMEOUT_S", 5, 1, 3600)),
             pg_statement_timeout_ms=_int(env, "DATAINFRA_PG_STATEMENT_TIMEOUT_MS", 30_000, 0, 86_400_000),
+            query_connections_per_user=_int(env, "DATAINFRA_QUERY_CONNECTIONS_PER_USER", 4, 1, 1000),
+            query_work_mem_kb=_int(env, "DATAINFRA_QUERY_WORK_MEM_KB", 16 * 1024, 64, 2**31 - 1),
+            query_temp_file_limit_kb=_int(env, "DATAINFRA_QUERY_TEMP_FILE_LIMIT_KB", 256 * 1024, 0, 2**31 - 1),
             neo4j_uri=_url(env, "DATAINFRA_NEO4J_URI", ("bolt://", "neo4j://", "bolt+s://", "neo4j+s://")),
             neo4j_user=env.get("DATAINFRA_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("DATAINFRA_NEO4J_PASSWORD") or None,

@@ -41,7 +41,7 @@ class Container(containers.DeclarativeContainer):
     catalog = providers.Singleton(PostgresCatalog, postgres_pool)
     tabular_store = providers.Singleton(PostgresTabularStore, postgres_pool)
     graph_store = providers.Resource(resources.graph_store, settings)
-    sql_runner = providers.Singleton(resources.sql_runner, postgres_pool)
+    sql_runner = providers.Singleton(resources.sql_runner, postgres_pool, settings)
     cypher_runner = providers.Singleton(resources.cypher_runner, graph_store, settings)
 
     accounts = providers.Factory(AccountService, catalog, key_policy, tabular_store, clock, ids)

@@ -101,12 +101,17 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
             log.info("neo4j_local_stopped")
 
 
-def sql_runner(pool: Any) -> Any:
+def sql_runner(pool: Any, settings: Settings) -> Any:
     """Client SQL runs as each user's own role, on connections of its own (not the pool's)."""
     from datainfra.adapters.postgres.sql_queries import PostgresSqlRunner
-    from datainfra.adapters.postgres.user_roles import UserRoles
+    from datainfra.adapters.postgres.user_roles import RoleLimits, UserRoles
 
-    return PostgresSqlRunner(pool, UserRoles(pool))
+    limits = RoleLimits(
+        connection_limit=settings.query_connections_per_user,
+        work_mem=f"{settings.query_work_mem_kb}kB",
+        temp_file_limit=f"{settings.query_temp_file_limit_kb}kB",
+    )
+    return PostgresSqlRunner(pool, UserRoles(pool, limits=limits))
 
 
 def cypher_runner(store: Any, settings: Settings) -> Any:

@@ -59,8 +59,9 @@ class QueryService:
                     "SQL sees every tabular dataset of the session by name; `dataset` is for Cypher", field="dataset"
                 )
             return await self._sql.run_sql(session, text, sql_parameters(body.get("parameters")), limits)
+        parameters = cypher_parameters(body.get("parameters"))
         dataset = await self._graph_dataset(user, session_id, body.get("dataset"))
-        return await self._cypher.run_cypher(dataset, text, cypher_parameters(body.get("parameters")), limits)
+        return await self._cypher.run_cypher(dataset, text, parameters, limits)
 
     async def _graph_dataset(self, user: User, session_id: str, ref: Any) -> Dataset:
         if not isinstance(ref, str) or not ref:

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 from litestar.testing import TestClient
 
+from datainfra.adapters.postgres.identifiers import user_role_name
 from tests.support.real_app import real_app_client
 from tests.unit.http.api import create_dataset, create_session, dataset_url, new_key, problem
 
@@ -272,3 +274,25 @@ def test_unknown_session_is_404_and_no_key_is_401(client: TestClient[Any], tenan
     problem(client.post(f"/sessions/{tenant['sid']}/query", json=body), 401)
     other = new_key(client)
     problem(client.post(f"/sessions/{tenant['sid']}/query", json=body, headers=other), 404)
+
+
+def test_sql_runs_as_the_users_own_role_with_its_limits(client: TestClient[Any], postgres_runtime: Any) -> None:
+    created = client.post("/users").json()
+    auth = {"X-API-Key": created["api_key"]}
+    sid = create_session(client, auth)
+    body = ok(
+        client.post(f"/sessions/{sid}/query", json={"language": "sql", "query": "SELECT current_user"}, headers=auth)
+    )
+    role = user_role_name(created["user_id"])
+    assert body["rows"] == [[role]]
+    with psycopg.connect(postgres_runtime.settings().url) as conn:
+        row = conn.execute(
+            "SELECT rolconnlimit, rolconfig, rolsuper, rolcreaterole, rolcreatedb, rolinherit FROM pg_roles "
+            "WHERE rolname = %s",
+            (role,),
+        ).fetchone()
+    assert row is not None
+    connlimit, config, superuser, createrole, createdb, inherit = row
+    assert connlimit == 4 and not superuser and not createrole and not createdb and not inherit
+    assert "work_mem=16MB" in config and "statement_timeout=60000" in config
+    assert any(item.startswith("temp_file_limit=") for item in config)  # the test server's role is a superuser

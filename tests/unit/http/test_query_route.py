@@ -1,0 +1,83 @@
+"""POST /sessions/{sid}/query on the in-memory stores: the request checks every language shares,
+and what the in-memory build says for raw SQL and Cypher (which need the real stores; their own
+behaviour is tested in tests/integration/query and tests/security)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from tests.unit.http.api import create_dataset, create_session, problem
+
+
+@pytest.fixture
+def sid(client: TestClient, auth: dict[str, str]) -> str:
+    session_id = create_session(client, auth)
+    create_dataset(client, auth, session_id, "people", {"columns": [{"name": "name", "type": "text"}]})
+    create_dataset(client, auth, session_id, "social", {"node_labels": [{"name": "Person"}]}, kind="graph")
+    return session_id
+
+
+def post(client: TestClient, auth: dict[str, str], sid: str, body: Any, **kwargs: Any) -> Any:
+    return client.post(f"/sessions/{sid}/query", json=body, headers=auth, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "language"),
+        ({"language": "SQL", "query": "SELECT 1"}, "language"),
+        ({"language": "sql", "query": "   "}, "query"),
+        ({"language": "sql", "query": ["SELECT 1"]}, "query"),
+        ({"language": "sql", "query": "SELECT 1", "parameters": "1"}, "parameters"),
+        ({"language": "sql", "query": "SELECT 1", "parameters": list(range(1001))}, "parameters"),
+        ({"language": "cypher", "query": "RETURN 1", "parameters": [1]}, "parameters"),
+        ({"language": "cypher", "query": "RETURN 1", "parameters": {"_x": 1}}, "parameters._x"),
+        ({"language": "cypher", "query": "RETURN 1", "parameters": {"a b": 1}}, "parameters.a b"),
+        ({"language": "cypher", "query": "RETURN 1"}, "dataset"),
+        ({"language": "cypher", "query": "RETURN 1", "dataset": "people"}, "dataset"),
+        ({"language": "sql", "query": "SELECT 1", "timeout_ms": 0}, "timeout_ms"),
+        ({"language": "sql", "query": "SELECT 1", "timeout_ms": 60_001}, "timeout_ms"),
+        ({"language": "sql", "query": "SELECT 1", "max_rows": True}, "max_rows"),
+        ({"language": "sql", "query": "SELECT 1", "read_only": 1}, "read_only"),
+        ({"language": "sql", "query": "SELECT 1", "from": "people"}, "from"),
+        ({"language": "sql", "query": "x" * (64 * 1024 + 1)}, "query"),
+        ({"language": "sql", "query": "SELECT '\u0000'"}, "query"),
+    ],
+)
+def test_a_bad_request_is_a_400_naming_the_field(
+    client: TestClient, auth: dict[str, str], sid: str, body: dict[str, Any], field: str
+) -> None:
+    assert problem(post(client, auth, sid, body), 400).get("field") == field
+
+
+def test_the_body_must_be_a_json_object(client: TestClient, auth: dict[str, str], sid: str) -> None:
+    problem(post(client, auth, sid, ["sql"]), 400)
+    problem(client.post(f"/sessions/{sid}/query", content=b"{nope", headers=auth), 400)
+
+
+def test_a_body_beyond_the_query_cap_is_a_413(client: TestClient, auth: dict[str, str], sid: str) -> None:
+    body = {"language": "sql", "query": "SELECT $1", "parameters": ["x" * (1024 * 1024)]}
+    problem(post(client, auth, sid, body), 413)
+
+
+def test_an_unknown_graph_dataset_is_a_404(client: TestClient, auth: dict[str, str], sid: str) -> None:
+    body = {"language": "cypher", "query": "RETURN 1", "dataset": "nope"}
+    assert problem(post(client, auth, sid, body), 404)["field"] == "dataset"
+
+
+def test_another_users_session_is_a_404(client: TestClient, auth: dict[str, str], sid: str) -> None:
+    other = {"X-API-Key": client.post("/users").json()["api_key"]}
+    problem(post(client, other, sid, {"language": "sql", "query": "SELECT 1"}), 404)
+    problem(post(client, {}, sid, {"language": "sql", "query": "SELECT 1"}), 401)
+
+
+@pytest.mark.parametrize("language", ["sql", "cypher"])
+def test_raw_queries_need_the_real_stores(client: TestClient, auth: dict[str, str], sid: str, language: str) -> None:
+    body = {"language": language, "query": "RETURN 1" if language == "cypher" else "SELECT 1", "dataset": "social"}
+    if language == "sql":
+        del body["dataset"]
+    response = post(client, auth, sid, body)
+    assert "in-memory" in problem(response, 503)["detail"]
