@@ -82,6 +82,20 @@ MIGRATIONS: tuple[Migration, ...] = (
                                                 || gen_random_uuid()::text, 'UTF8')), 'hex')""",
         ),
     ),
+    Migration(
+        3,
+        "user roles may not create temporary tables",
+        (
+            # PUBLIC may create temp tables by default; user roles get nothing but their own schemas.
+            # The service role keeps the right (its upsert staging tables are temporary).
+            """DO $$
+            BEGIN
+                EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+                EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', current_database(), current_user);
+            END
+            $$""",
+        ),
+    ),
 )
 
 
