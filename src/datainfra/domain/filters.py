@@ -5,15 +5,25 @@ Semantics are SQL's, because PostgreSQL is the reference store and every adapter
 - several conditions AND together; `in`/`nin` take comma-separated values, an element may be
   double-quoted ("a,b") with backslash escapes inside;
 - `like`/`ilike` use SQL patterns: `%` any run, `_` one character, backslash escapes the next one.
+
+Besides its flat conditions, a FilterSpec may hold a boolean tree (`where`: And / Or / Not over
+Conditions, parsed from JSON by `domain.where`), ANDed with them. The tree has SQL's three-valued
+semantics: a condition on NULL (or on a value of another kind, for untyped graph properties) is
+UNKNOWN, NOT UNKNOWN is UNKNOWN, and a row is kept only when the whole filter is TRUE. `is:` tests
+are never UNKNOWN. Stores that cannot express UNKNOWN directly compile `normalized(tree)`: the
+negations pushed down to the conditions (De Morgan), each negated condition replaced by its
+complement where one exists (`ne` for `eq`, `lte` for `gt`, ...), which is TRUE exactly when the
+condition is FALSE; the conditions left under a Not (like, ilike, is:true, is:false) are compiled as
+"the condition is FALSE" by each store. Over such a tree UNKNOWN and FALSE can be treated alike.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeAlias
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.names import is_valid_name
@@ -56,15 +66,115 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
+class And:
+    """TRUE when every child is TRUE (an empty And is TRUE)."""
+
+    children: tuple[FilterNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    """TRUE when some child is TRUE (an empty Or is FALSE)."""
+
+    children: tuple[FilterNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """TRUE when the child is FALSE; UNKNOWN stays UNKNOWN."""
+
+    child: FilterNode
+
+
+FilterNode: TypeAlias = "Condition | And | Or | Not"
+"""A boolean tree over Conditions."""
+
+
+@dataclass(frozen=True, slots=True)
 class FilterSpec:
+    """Flat conditions (ANDed) and, optionally, a boolean tree ANDed with them."""
+
     conditions: tuple[Condition, ...] = ()
+    where: FilterNode | None = None
 
     @property
     def empty(self) -> bool:
-        return not self.conditions
+        return not self.conditions and self.where is None
 
     def fields(self) -> set[str]:
-        return {c.field for c in self.conditions}
+        return {c.field for c in self.all_conditions()}
+
+    def all_conditions(self) -> Iterator[Condition]:
+        """Every condition: the flat ones, then the tree's leaves."""
+        yield from self.conditions
+        if self.where is not None:
+            yield from tree_conditions(self.where)
+
+
+def tree_conditions(node: FilterNode) -> Iterator[Condition]:
+    """The leaves of a tree, left to right."""
+    stack: list[FilterNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Condition):
+            yield current
+        elif isinstance(current, Not):
+            stack.append(current.child)
+        else:
+            stack.extend(reversed(current.children))
+
+
+_COMPLEMENT = {
+    Operator.EQ: Operator.NE,
+    Operator.NE: Operator.EQ,
+    Operator.GT: Operator.LTE,
+    Operator.LTE: Operator.GT,
+    Operator.GTE: Operator.LT,
+    Operator.LT: Operator.GTE,
+    Operator.IN: Operator.NIN,
+    Operator.NIN: Operator.IN,
+}
+
+
+def complement(condition: Condition) -> Condition | None:
+    """The condition that is TRUE exactly when `condition` is FALSE (both are UNKNOWN together), or
+    None when no operator says that (like, ilike, is:true, is:false)."""
+    if condition.op is Operator.IS:
+        if condition.value == IsValue.NULL:
+            return replace(condition, value=IsValue.NOTNULL)
+        if condition.value == IsValue.NOTNULL:
+            return replace(condition, value=IsValue.NULL)
+        return None
+    op = _COMPLEMENT.get(condition.op)
+    return None if op is None else replace(condition, op=op)
+
+
+def normalized(node: FilterNode) -> FilterNode:
+    """`node` in negation normal form: Not only directly over a Condition that has no complement;
+    nested Ands (and Ors) flattened. Equivalent to `node` under three-valued logic, and monotone in
+    its leaves, so a store may read every UNKNOWN leaf as FALSE."""
+    return _normalized(node, negate=False)
+
+
+def _normalized(node: FilterNode, *, negate: bool) -> FilterNode:
+    if isinstance(node, Condition):
+        if not negate:
+            return node
+        opposite = complement(node)
+        return Not(node) if opposite is None else opposite
+    if isinstance(node, Not):
+        return _normalized(node.child, negate=not negate)
+    conjunction = isinstance(node, And) != negate  # De Morgan swaps And and Or under a negation
+    children: list[FilterNode] = []
+    for child in node.children:
+        part = _normalized(child, negate=negate)
+        if (isinstance(part, And) and conjunction) or (isinstance(part, Or) and not conjunction):
+            children.extend(part.children)
+        else:
+            children.append(part)
+    if len(children) == 1:
+        return children[0]
+    return And(tuple(children)) if conjunction else Or(tuple(children))
 
 
 def parse_filters(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from datainfra.domain import algorithms
@@ -22,7 +22,16 @@ from datainfra.domain.ports.graph_store import NodeUpdate
 from datainfra.domain.query import MAX_LIMIT, parse_limit, parse_offset
 from datainfra.domain.records import OnConflict, WriteResult
 from datainfra.domain.types import FieldType
-from datainfra.services.paging import PageResult, Params, next_params, parse_filter_only, parse_query, single
+from datainfra.domain.where import parse_where
+from datainfra.services.paging import (
+    PageResult,
+    Params,
+    ParsedQuery,
+    next_params,
+    parse_filter_only,
+    parse_query,
+    single,
+)
 from datainfra.services.records import UNFILTERED_GUARD, guard_unfiltered
 
 MAX_KEY_LENGTH = 512
@@ -236,7 +245,9 @@ class GraphService:
     def _node_filter(self, schema: GraphSchema, params: Params, labels: tuple[str, ...]) -> Any:
         return parse_filter_only(params, self._node_types(schema, labels), NODE_PARAMS, open_fields=not schema.strict)
 
-    async def find_nodes(self, dataset: Dataset, params: Params) -> PageResult[Node]:
+    async def find_nodes(self, dataset: Dataset, params: Params, *, where: Any = None) -> PageResult[Node]:
+        """Nodes by label and filters. `where` is a JSON where tree (domain.where) ANDed with the
+        parameter filters; its errors name their JSON path under `where`."""
         schema = require_graph(dataset)
         labels = _labels_param(params)
         types = self._node_types(schema, labels)
@@ -249,6 +260,10 @@ class GraphService:
             open_fields=not schema.strict,
             selectable=[NODE_KEY, *types] if schema.strict else None,
         )
+        tree = parse_where(where, types, open_fields=not schema.strict)
+        if tree is not None:
+            query = parsed.query
+            parsed = ParsedQuery(replace(query, filter=replace(query.filter, where=tree)), parsed.keyset)
         if parsed.query.select is not None:
             raise InvalidRequest("select is not supported on nodes", parameter="select")
         page = await self._graph.find_nodes(dataset, labels, parsed.query)

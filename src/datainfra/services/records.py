@@ -11,9 +11,11 @@ from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.ports import TabularStore
 from datainfra.domain.records import OnConflict, Record, WriteResult
 from datainfra.domain.tabular_schema import TabularSchema
+from datainfra.domain.where import parse_where
 from datainfra.services.paging import (
     PageResult,
     Params,
+    ParsedQuery,
     next_params,
     parse_filter_only,
     parse_query,
@@ -79,7 +81,9 @@ class RecordService:
             dataset, typed_records(schema, raw, text_values=text_values), on_conflict
         )
 
-    async def query(self, dataset: Dataset, params: Params) -> PageResult[Record]:
+    async def query(self, dataset: Dataset, params: Params, *, where: Any = None) -> PageResult[Record]:
+        """A page of records. `where` is a JSON where tree (domain.where) ANDed with the parameter
+        filters; its errors name their JSON path under `where`."""
         schema = require_tabular(dataset)
         types = schema.field_types
         parsed = parse_query(
@@ -89,6 +93,9 @@ class RecordService:
             non_nullable={c.name for c in schema.columns if not c.nullable},
             reserved={UNFILTERED_GUARD},
         )
+        tree = parse_where(where, types)
+        if tree is not None:
+            parsed = ParsedQuery(replace(parsed.query, filter=replace(parsed.query.filter, where=tree)), parsed.keyset)
         query = parsed.query
         wanted = query.select
         if wanted is not None:

@@ -16,13 +16,34 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from datainfra.adapters.memory.semantics import after_key, matches, order_records
+from datainfra.adapters.memory.semantics import (
+    after_key,
+    compare_nullable,
+    float_avg,
+    float_sum,
+    larger,
+    matches,
+    numeric_div,
+    numeric_sum,
+    order_records,
+    smaller,
+)
 from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.ports.tabular_store import TabularStore
+from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
 from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.structured import (
+    AggregateFn,
+    ColumnRef,
+    JoinType,
+    OutputColumn,
+    PlanAggregate,
+    PlanOrder,
+    StructuredPlan,
+)
 from datainfra.domain.tabular_schema import Column, MigrationPlan, TabularSchema
 from datainfra.domain.types import INT64_MAX, INT64_MIN, BadValue, FieldType, parse_text
 
@@ -291,6 +312,44 @@ class InMemoryTabularStore(TabularStore):
     async def count(self, dataset: Dataset) -> int:
         return len(self._table(dataset).rows)
 
+    # -- structured queries -----------------------------------------------------------------------
+
+    async def run_structured(self, plan: StructuredPlan, limits: QueryLimits) -> QueryResult:
+        """The plan evaluated over the tables as they are now (reads never interleave with a write:
+        writes swap whole row lists in). No time limit applies in memory."""
+        tables = [self._table(dataset) for dataset in plan.sources]
+        keys = [[f"{d.name}.{c.name}" for c in d.tabular_schema.columns] for d in plan.sources]
+        first = tables[0]
+        rows: list[Row] = [
+            {key: row.get(c) for key, c in zip(keys[0], first.schema.column_names, strict=True)} for row in first.rows
+        ]
+        for number, join in enumerate(plan.joins, start=1):
+            rows = _join(rows, tables[number], keys[number], join.type, join.on)
+        rows = [row for row in rows if matches(row, plan.filter)]
+        if plan.grouped:
+            groups: dict[tuple[Any, ...], list[Row]] = {}
+            for row in rows:
+                groups.setdefault(tuple(row[ref.key] for ref in plan.group_by), []).append(row)
+            if not plan.group_by and not groups:
+                groups[()] = []
+            out = [
+                [_output(column, members[0] if members else {}, members) for column in plan.columns]
+                for members in groups.values()
+            ]
+            order_rows: list[Row] = [members[0] if members else {} for members in groups.values()]
+        else:
+            out = [[_output(column, row, []) for column in plan.columns] for row in rows]
+            order_rows = rows
+        keyed = sorted(
+            range(len(out)),
+            key=lambda i: tuple(_SortItem(_order_value(o, out[i], order_rows[i]), o) for o in plan.order),
+        )
+        ordered = [out[i] for i in keyed][plan.offset :]
+        wanted = len(ordered) if plan.limit is None else min(plan.limit, len(ordered))
+        truncated = wanted > limits.max_rows
+        result = [[copy.deepcopy(v) for v in row] for row in ordered[: min(wanted, limits.max_rows)]]
+        return QueryResult(columns=plan.result_columns, rows=result, truncated=truncated)
+
     # -- streaming exports ------------------------------------------------------------------------
 
     async def copy_out_csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
@@ -342,6 +401,95 @@ class InMemoryTabularStore(TabularStore):
 
     async def ping(self) -> None:
         return None
+
+
+# -- structured queries ---------------------------------------------------------------------------
+
+
+def _join(
+    rows: list[Row],
+    table: _Table,
+    keys: list[str],
+    join_type: JoinType,
+    on: tuple[tuple[ColumnRef, ColumnRef], ...],
+) -> list[Row]:
+    """Rows joined with `table` on equal, non-NULL key pairs; LEFT keeps unmatched rows with NULLs.
+    Matches come in the table's row order, for each left row in turn."""
+    names = table.schema.column_names
+    right_rows = [{key: row.get(c) for key, c in zip(keys, names, strict=True)} for row in table.rows]
+    index: dict[tuple[Any, ...], list[Row]] = {}
+    for right in right_rows:
+        key = tuple(right[r.key] for _, r in on)
+        if all(v is not None for v in key):
+            index.setdefault(key, []).append(right)
+    empty = dict.fromkeys(keys)
+    joined: list[Row] = []
+    for row in rows:
+        key = tuple(row[left.key] for left, _ in on)
+        found = index.get(key, []) if all(v is not None for v in key) else []
+        for right in found:
+            joined.append({**row, **right})
+        if not found and join_type is JoinType.LEFT:
+            joined.append({**row, **empty})
+    return joined
+
+
+def _output(column: OutputColumn, row: Row, members: list[Row]) -> Any:
+    if isinstance(column.value, ColumnRef):
+        return row.get(column.value.key)
+    return _aggregate(column.value, members)
+
+
+def _aggregate(aggregate: PlanAggregate, rows: list[Row]) -> Any:
+    fn, arg = aggregate.fn, aggregate.arg
+    if arg is None:
+        return len(rows)  # count(*)
+    values = [row[arg.key] for row in rows if row[arg.key] is not None]
+    if fn is AggregateFn.COUNT:
+        return len(values)
+    if fn is AggregateFn.COUNT_DISTINCT:
+        return len(set(values))
+    if not values:
+        return None
+    if fn is AggregateFn.SUM:
+        return float_sum(values) if arg.type is FieldType.FLOAT else numeric_sum(values)
+    if fn is AggregateFn.AVG:
+        if arg.type is FieldType.FLOAT:
+            return float_avg(values)
+        total = numeric_sum(values)
+        assert total is not None
+        return numeric_div(total, len(values))
+    step = smaller if fn is AggregateFn.MIN else larger
+    result = values[0]
+    for value in values[1:]:
+        result = step(result, value)
+    return result
+
+
+def _order_value(order: PlanOrder, out: list[Any], row: Row) -> Any:
+    if isinstance(order.target, int):
+        return out[order.target]
+    return row.get(order.target.key)
+
+
+class _SortItem:
+    """One ORDER BY item's value: NULLs last ascending, first descending."""
+
+    __slots__ = ("descending", "value")
+
+    def __init__(self, value: Any, order: PlanOrder) -> None:
+        self.value = value
+        self.descending = order.descending
+
+    def __lt__(self, other: _SortItem) -> bool:
+        return compare_nullable(self.value, other.value, descending=self.descending) < 0
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _SortItem) and compare_nullable(self.value, other.value, descending=self.descending) == 0
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 # -- values ---------------------------------------------------------------------------------------

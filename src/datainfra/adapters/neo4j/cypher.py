@@ -5,6 +5,11 @@ reference): a condition on an absent property is false except `is:null`; values 
 never compare, so `ne`/`nin` carry a type predicate (Cypher's `<>` would say 'a' <> 1 is true);
 `like`/`ilike` become anchored Java regexes (`=~` matches the whole string).
 Cypher's ORDER BY already puts NULLs last ascending and first descending, as PostgreSQL does.
+
+A FilterSpec's boolean tree is compiled in negation normal form (`domain.filters.normalized`): each
+negation sits on one condition and is written as "that condition is FALSE" (a guarded test that is
+never true on an absent property or a value of another kind), so Cypher's own null logic never has
+to agree with ours under NOT.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 from datainfra.adapters.neo4j.namespacing import Q_KEY, order_key, quote
 from datainfra.adapters.neo4j.values import condition_value
 from datainfra.domain.errors import InvalidRequest
-from datainfra.domain.filters import Condition, FilterSpec, IsValue, Operator
+from datainfra.domain.filters import And, Condition, FilterNode, FilterSpec, IsValue, Not, Operator, normalized
 from datainfra.domain.names import is_valid_name
 from datainfra.domain.query import SortKey
 from datainfra.domain.types import FieldType
@@ -77,8 +82,43 @@ def property_expr(var: str, name: str, field_type: FieldType | None) -> str:
 
 
 def where(spec: FilterSpec, field_expr: FieldExpr, params: Params) -> list[str]:
-    """One Cypher predicate per condition (to AND together)."""
-    return [_condition(c, field_expr, params) for c in spec.conditions]
+    """One Cypher predicate per condition, and one for the tree (to AND together)."""
+    predicates = [_condition(c, field_expr, params) for c in spec.conditions]
+    if spec.where is not None:
+        predicates.append(tree(spec.where, field_expr, params))
+    return predicates
+
+
+def tree(node: FilterNode, field_expr: FieldExpr, params: Params) -> str:
+    """A boolean tree as one parenthesised predicate."""
+
+    def emit(current: FilterNode) -> str:
+        if isinstance(current, Condition):
+            return f"({_condition(current, field_expr, params)})"
+        if isinstance(current, Not):
+            assert isinstance(current.child, Condition), "normalized() leaves Not only over conditions"
+            return f"({_false(current.child, field_expr, params)})"
+        conjunction = isinstance(current, And)
+        if not current.children:
+            return "true" if conjunction else "false"
+        joiner = " AND " if conjunction else " OR "
+        return "(" + joiner.join([emit(child) for child in current.children]) + ")"
+
+    return emit(normalized(node))
+
+
+def _false(c: Condition, field_expr: FieldExpr, params: Params) -> str:
+    """True exactly when condition `c` is FALSE: a non-null value of the right kind that fails it."""
+    e = field_expr(c.field, c.type)
+    if c.op is Operator.IS and c.value in (IsValue.TRUE, IsValue.FALSE):
+        literal = "true" if c.value == IsValue.TRUE else "false"
+        return f"NOT coalesce({e} = {literal}, false)"
+    if c.op is Operator.LIKE:
+        return f"{e} IS :: STRING NOT NULL AND NOT {e} =~ {params.add(like_regex(c.value, c.field))}"
+    if c.op is Operator.ILIKE:
+        pattern = params.add(like_regex(c.value.lower(), c.field))
+        return f"{e} IS :: STRING NOT NULL AND NOT toLower({e}) =~ {pattern}"
+    raise AssertionError(f"no complement needed for {c.op.value}")  # pragma: no cover - see normalized()
 
 
 def _condition(c: Condition, field_expr: FieldExpr, params: Params) -> str:

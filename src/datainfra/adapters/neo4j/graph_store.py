@@ -65,6 +65,11 @@ class Neo4jGraphStore(GraphStore):
         self._max_weighted_edges = max_weighted_edges
         self._projection_batch = projection_batch
 
+    @property
+    def driver(self) -> neo4j.AsyncDriver:
+        """The driver, shared with the Cypher query runner (one pool of Bolt connections)."""
+        return self._driver
+
     # -- plumbing ---------------------------------------------------------------------------------
 
     async def _read(self, work: Callable[[Tx], Awaitable[T]]) -> T:

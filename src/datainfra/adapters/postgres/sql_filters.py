@@ -1,9 +1,13 @@
 """FilterSpec, sort and keyset position → parameterised SQL. Identifiers are quoted, values are
-always bound parameters; nothing a client wrote is ever spliced into the SQL text."""
+always bound parameters; nothing a client wrote is ever spliced into the SQL text.
+
+A FilterSpec's boolean tree is compiled in negation normal form (`domain.filters.normalized`), so
+every negation sits on one condition and is written as "that condition is FALSE": UNKNOWN (NULL)
+never turns into TRUE, whatever the nesting."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from psycopg import sql
@@ -11,7 +15,7 @@ from psycopg import sql
 from datainfra.adapters.postgres.identifiers import checked
 from datainfra.adapters.postgres.sql_types import array_param, param
 from datainfra.domain.errors import InvalidRequest
-from datainfra.domain.filters import Condition, FilterSpec, IsValue, Operator
+from datainfra.domain.filters import And, Condition, FilterNode, FilterSpec, IsValue, Not, Operator, normalized
 from datainfra.domain.query import SortKey
 from datainfra.domain.types import FieldType
 
@@ -46,13 +50,21 @@ def column(name: str) -> sql.Identifier:
     return checked(name, "field name")
 
 
+FieldSql = Callable[[str], sql.Composable]
+"""Maps a condition's field to its SQL expression (default: the quoted column of that name)."""
+
+
 def compile_condition(
-    condition: Condition, field_types: Mapping[str, FieldType], *, unicode_ilike: bool = False
+    condition: Condition,
+    field_types: Mapping[str, FieldType],
+    *,
+    unicode_ilike: bool = False,
+    field_sql: FieldSql = column,
 ) -> tuple[sql.Composable, list[Any]]:
     field_type = field_types.get(condition.field)
     if field_type is None:
         raise InvalidRequest(f"unknown field {condition.field!r}", parameter=condition.field)
-    col = column(condition.field)
+    col = field_sql(condition.field)
     op = condition.op
     if op is Operator.IS:
         test = {
@@ -87,10 +99,67 @@ def compile_condition(
     raise InvalidRequest(f"unsupported operator {op.value!r}", parameter=condition.field)  # pragma: no cover
 
 
-def compile_filter(spec: FilterSpec, field_types: Mapping[str, FieldType], *, unicode_ilike: bool = False) -> Compiled:
+def compile_false(
+    condition: Condition,
+    field_types: Mapping[str, FieldType],
+    *,
+    unicode_ilike: bool = False,
+    field_sql: FieldSql = column,
+) -> tuple[sql.Composable, list[Any]]:
+    """SQL that is TRUE exactly when `condition` is FALSE (NULL when it is UNKNOWN)."""
+    if condition.op is Operator.IS:
+        if condition.value == IsValue.TRUE:
+            return field_sql(condition.field) + sql.SQL(" IS NOT TRUE"), []
+        if condition.value == IsValue.FALSE:
+            return field_sql(condition.field) + sql.SQL(" IS NOT FALSE"), []
+    if condition.op in (Operator.LIKE, Operator.ILIKE):
+        part, params = compile_condition(condition, field_types, unicode_ilike=unicode_ilike, field_sql=field_sql)
+        return sql.SQL("NOT (") + part + sql.SQL(")"), params
+    raise AssertionError(f"no complement needed for {condition.op.value}")  # pragma: no cover - see normalized()
+
+
+def compile_node(
+    node: FilterNode,
+    field_types: Mapping[str, FieldType],
+    *,
+    unicode_ilike: bool = False,
+    field_sql: FieldSql = column,
+) -> tuple[sql.Composable, list[Any]]:
+    """A boolean tree as one parenthesised SQL predicate and its parameters, left to right."""
+    params: list[Any] = []
+
+    def emit(current: FilterNode) -> sql.Composable:
+        if isinstance(current, Condition):
+            part, values = compile_condition(current, field_types, unicode_ilike=unicode_ilike, field_sql=field_sql)
+            params.extend(values)
+            return sql.SQL("(") + part + sql.SQL(")")
+        if isinstance(current, Not):
+            assert isinstance(current.child, Condition), "normalized() leaves Not only over conditions"
+            part, values = compile_false(current.child, field_types, unicode_ilike=unicode_ilike, field_sql=field_sql)
+            params.extend(values)
+            return sql.SQL("(") + part + sql.SQL(")")
+        conjunction = isinstance(current, And)
+        if not current.children:
+            return sql.SQL("TRUE" if conjunction else "FALSE")
+        joiner = sql.SQL(" AND " if conjunction else " OR ")
+        return sql.SQL("(") + joiner.join([emit(child) for child in current.children]) + sql.SQL(")")
+
+    return emit(normalized(node)), params
+
+
+def compile_filter(
+    spec: FilterSpec,
+    field_types: Mapping[str, FieldType],
+    *,
+    unicode_ilike: bool = False,
+    field_sql: FieldSql = column,
+) -> Compiled:
     compiled = Compiled()
     for condition in spec.conditions:
-        part, params = compile_condition(condition, field_types, unicode_ilike=unicode_ilike)
+        part, params = compile_condition(condition, field_types, unicode_ilike=unicode_ilike, field_sql=field_sql)
+        compiled.add(part, *params)
+    if spec.where is not None:
+        part, params = compile_node(spec.where, field_types, unicode_ilike=unicode_ilike, field_sql=field_sql)
         compiled.add(part, *params)
     return compiled
 

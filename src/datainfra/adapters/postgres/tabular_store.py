@@ -34,11 +34,14 @@ from datainfra.adapters.postgres.identifiers import (
 from datainfra.adapters.postgres.pool import connection, load_json
 from datainfra.adapters.postgres.sql_filters import Compiled, column, compile_filter, keyset_condition, order_by
 from datainfra.adapters.postgres.sql_types import COPY_TYPE, cast_type, column_type, param
+from datainfra.adapters.postgres.structured_sql import compile_structured
 from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
+from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import CountMode, RecordPage, RecordQuery
 from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.structured import StructuredPlan
 from datainfra.domain.tabular_schema import Column, Index, MigrationPlan, TabularSchema
 from datainfra.domain.types import FieldType
 
@@ -447,6 +450,29 @@ class PostgresTabularStore:
         async with self._conn() as conn:
             await conn.execute("SELECT 1")
 
+    # -- structured queries -----------------------------------------------------------------------
+
+    async def run_structured(self, plan: StructuredPlan, limits: QueryLimits) -> QueryResult:
+        """One read-only transaction under the request's statement timeout (always read-only: a
+        structured query only reads). The SELECT asks for at most max_rows + 1 rows."""
+        async with self._conn() as conn, conn.transaction():
+            statement, params = compile_structured(plan, limits.max_rows, unicode_ilike=self._unicode_ilike)
+            # No parameters: one simple-protocol round trip for both settings; the timeout is an int.
+            await conn.execute(
+                sql.SQL("SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}").format(
+                    sql.Literal(int(limits.timeout_ms))
+                )
+            )
+            cur = conn.cursor()
+            try:
+                await cur.execute(statement, params)
+            except pg_errors.InvalidEscapeSequence:
+                raise InvalidRequest("a LIKE pattern must not end with a backslash") from None
+            rows = await cur.fetchall()
+        truncated = len(rows) > limits.max_rows
+        out = [[_value_out(value) for value in row] for row in rows[: limits.max_rows]]
+        return QueryResult(columns=plan.result_columns, rows=out, truncated=truncated)
+
     # -- plumbing ---------------------------------------------------------------------------------
 
     def _compile(self, spec: FilterSpec, types: dict[str, FieldType]) -> Compiled:
@@ -703,6 +729,12 @@ def _row_out(row: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
             value = value.astimezone(dt.UTC)
         out[name] = value
     return out
+
+
+def _value_out(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is not dt.UTC:
+        return value.astimezone(dt.UTC)
+    return value
 
 
 def _literal(value: Any, field_type: FieldType) -> sql.Composable:

@@ -7,8 +7,10 @@ from typing import Protocol
 
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
+from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
 from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.structured import StructuredPlan
 from datainfra.domain.tabular_schema import MigrationPlan
 
 
@@ -85,6 +87,28 @@ class TabularStore(Protocol):
 
     async def count(self, dataset: Dataset) -> int:
         """The exact number of rows."""
+        ...
+
+    async def run_structured(self, plan: StructuredPlan, limits: QueryLimits) -> QueryResult:
+        """Run a resolved structured query (domain.structured; checked by
+        tests/contract/test_structured_contract.py). Contract:
+        - always read-only, whatever `limits.read_only` says; one consistent snapshot;
+        - rows: `plan.sources[0]` joined in order with each later source (inner: only matching
+          rows; left: unmatched rows kept with NULLs; NULL keys never match), kept by `plan.filter`
+          (SQL semantics, fields named `dataset.column`), grouped when `plan.grouped` (no group_by:
+          exactly one row, even over no rows; NULL group keys group together), in `plan.order`
+          (ascending NULLs last, descending NULLs first, text by code point), then `offset`, `limit`;
+        - aggregates are PostgreSQL's: NULLs ignored; count(*) counts rows, count(field) non-NULL
+          values; sum/avg of integer and numeric are exact Decimals (avg at the scale PostgreSQL's
+          numeric division picks), of float floats added in row order (an infinite result from
+          finite values is `InvalidInput`); min/max return a value of the field; over no value
+          sum/avg/min/max are NULL and counts 0;
+        - values are the typed values of `domain.types`, one list per row in `plan.columns` order;
+          `columns` are `plan.result_columns`;
+        - at most `limits.max_rows` rows; `truncated` is True when more rows (within `plan.limit`)
+          were there;
+        - a statement running longer than `limits.timeout_ms` is cancelled (`StoreTimeout`); a table
+          that no longer exists is `NotFound`."""
         ...
 
     def copy_out_csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:

@@ -24,6 +24,13 @@ from datainfra.adapters.http.presenters import (
     score_doc,
     subgraph_doc,
 )
+from datainfra.adapters.http.routes.records import (
+    NODE_SEARCH_MEMBERS,
+    SearchPageOut,
+    run_search,
+    search_body,
+    search_request,
+)
 from datainfra.adapters.http.schemas import (
     AllShortestPathsIn,
     ComponentPageOut,
@@ -87,6 +94,13 @@ DEGREE_BODY = _optional_body(
 )
 
 
+NODE_SEARCH_BODY = search_body(
+    "Optional. What GET .../nodes takes as query parameters (label, sort, limit, offset, cursor, count), plus "
+    "where. The answer is the page GET gives, with `next` the body to POST for the following page.",
+    label=True,
+)
+
+
 async def _optional(request: Request[Any, Any, Any], shape: type[B]) -> B:
     """An algorithm's body: absent or empty means every default; an unknown member is named."""
     body = await request.body()
@@ -119,6 +133,68 @@ class GraphRoutes(Controller):
         dataset = await datasets.get(user, session_id, dataset_id)
         page = await graphs.find_nodes(dataset, query_pairs(request))
         return json_response(page_doc(page, request.url.path, [node_doc(n) for n in page.items]))
+
+    @post(
+        "/nodes/search",
+        summary="Search nodes by label and a JSON where",
+        status_code=200,
+        opt={"request_body": NODE_SEARCH_BODY},
+    )
+    async def search_nodes(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> Response[SearchPageOut]:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        body, params = await search_request(request, NODE_SEARCH_MEMBERS)
+        return await run_search(body, lambda: graphs.find_nodes(dataset, params, where=body.get("where")), node_doc)
+
+    # A node may be called "search": the static /nodes/search path takes precedence over
+    # /nodes/{node_id} in the router (which does not backtrack), so GET and DELETE of it, and its
+    # neighbours, would answer 405 or 404. These serve that node as the {node_id} routes do.
+
+    @get("/nodes/search", summary="Read the node whose id is 'search' (as GET /nodes/{node_id})")
+    async def node_named_search(
+        self,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> Response[NodeOut]:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        return json_response(node_doc(await graphs.get_node(dataset, "search")))
+
+    @get("/nodes/search/neighbors", summary="Walk from the node whose id is 'search' (as /nodes/{node_id}/neighbors)")
+    async def neighbors_of_node_named_search(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> Response[SubgraphOut]:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        return json_response(subgraph_doc(await graphs.neighbors(dataset, "search", query_pairs(request))))
+
+    @delete(
+        "/nodes/search", summary="Delete the node whose id is 'search' (as DELETE /nodes/{node_id})", status_code=204
+    )
+    async def delete_node_named_search(
+        self,
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> None:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        await graphs.delete_node(dataset, "search")
 
     @get("/nodes/{node_id:str}", summary="Read one node by its id")
     async def node(

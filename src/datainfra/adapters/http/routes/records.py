@@ -1,14 +1,22 @@
-"""Records: bulk writes (JSON, CSV, NDJSON), filtered pages, updates and deletes.
+"""Records: bulk writes (JSON, CSV, NDJSON), filtered pages, searches with a JSON `where`, updates
+and deletes.
 
 For graph datasets the records are nodes: GET lists nodes, POST takes {"nodes", "edges"}, PUT
-updates nodes, DELETE deletes nodes (and their edges)."""
+updates nodes, DELETE deletes nodes (and their edges), POST .../search searches nodes.
+
+A search (POST .../records/search, POST .../nodes/search) takes in its body what GET takes in its
+query string (select, sort, limit, offset, cursor, count; label for nodes) plus `where`, a JSON
+filter tree (domain.where). It answers the same page document, except that `next` is the body to
+POST for the following page (the same search with `cursor` or `offset` moved on)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 
@@ -28,9 +36,11 @@ from datainfra.adapters.http.schemas import (
     UpdatedOut,
     WriteResultOut,
 )
-from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.errors import DomainError, InvalidRequest
+from datainfra.domain.filters import quote_list
 from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.records import WriteResult
+from datainfra.services.paging import PageResult, Params
 from datainfra.services.records import parse_on_conflict
 
 CSV = "text/csv"
@@ -62,6 +72,113 @@ UPDATE_BODY = RequestBody(
     "record matching the query-string filters (all=true to update every record).",
     content={JSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))},
 )
+
+
+SEARCH_MEMBERS = frozenset({"where", "select", "sort", "limit", "offset", "cursor", "count"})
+NODE_SEARCH_MEMBERS = SEARCH_MEMBERS | {"label"}
+
+
+def search_body(description: str, label: bool) -> RequestBody:
+    strings = Schema(
+        one_of=[Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING))]
+    )
+    properties: dict[str, Schema | Reference] = {
+        "where": Schema(
+            type=OpenAPIType.OBJECT,
+            description='Filters as JSON: {"age": {"gte": 28}, "name": {"ilike": "a%"}} ANDs its members; '
+            '{"or": [...]}, {"and": [...]}, {"not": {...}} group them; {"city": "Paris"} is eq, {"city": null} is '
+            'null; a field named and/or/not/field is written {"field": "or", "eq": 1}. Operators: eq ne gt gte lt '
+            "lte like ilike in nin is.",
+        ),
+        "select": strings,
+        "sort": strings,
+        "limit": Schema(type=OpenAPIType.INTEGER),
+        "offset": Schema(type=OpenAPIType.INTEGER),
+        "cursor": Schema(type=OpenAPIType.STRING),
+        "count": Schema(type=OpenAPIType.STRING, enum=["exact", "estimated"]),
+    }
+    if label:
+        properties["label"] = strings
+    return RequestBody(
+        required=False,
+        description=description,
+        content={JSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT, properties=properties))},
+    )
+
+
+SEARCH_BODY = search_body(
+    "Optional. What GET takes as query parameters (select, sort, limit, offset, cursor, count; label for graph "
+    "datasets), plus where. The answer is the page GET gives, with `next` the body to POST for the following page.",
+    label=True,
+)
+
+
+class SearchPageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[dict[str, Any]]
+    limit: int
+    offset: int
+    total: int | None = None
+    next: dict[str, Any] | None = None
+    """The body to POST for the following page; absent on the last page."""
+
+
+async def search_request(request: Request[Any, Any, Any], members: frozenset[str]) -> tuple[dict[str, Any], Params]:
+    """A search body (empty = every default) and the query parameters it stands for."""
+    for name in request.query_params:
+        raise InvalidRequest("a search takes its parameters in the JSON body, not the query string", parameter=name)
+    raw = await request.body()
+    body = decode_json(raw) if raw.strip() else {}
+    if not isinstance(body, dict):
+        raise InvalidRequest("a search body is a JSON object", field=None)
+    params: list[tuple[str, str]] = []
+    for key, value in body.items():
+        if key not in members:
+            raise InvalidRequest(f"unknown member {key!r}; a search takes {', '.join(sorted(members))}", field=key)
+        if key == "where" or value is None:
+            continue
+        if key in ("select", "sort", "label"):
+            params.append((key, _joined(value, key)))
+        elif key in ("limit", "offset"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidRequest(f"{key} must be a non-negative integer", field=key)
+            params.append((key, str(value)))
+        else:
+            if not isinstance(value, str):
+                raise InvalidRequest(f"{key} must be a string", field=key)
+            params.append((key, value))
+    return body, params
+
+
+def _joined(value: Any, key: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return quote_list(value) if key == "label" else ",".join(value)
+    raise InvalidRequest(f"{key} must be a string or an array of strings", field=key)
+
+
+async def run_search(
+    body: Mapping[str, Any], find: Callable[[], Awaitable[PageResult[Any]]], present: Callable[[Any], Any]
+) -> Response[SearchPageOut]:
+    """Run a search; a problem with a member names it as a body field, and `next` is a body."""
+    try:
+        page = await find()
+    except DomainError as exc:
+        if exc.parameter is not None and exc.field is None:
+            exc.field, exc.parameter = exc.parameter, None
+        raise
+    doc: dict[str, Any] = {"items": [present(item) for item in page.items], "limit": page.limit, "offset": page.offset}
+    if page.total is not None:
+        doc["total"] = page.total
+    if page.next_params is not None:
+        following = {k: v for k, v in body.items() if k not in ("cursor", "offset")}
+        for key, value in page.next_params:
+            if key == "cursor":
+                following["cursor"] = value
+            elif key == "offset":
+                following["offset"] = int(value)
+        doc["next"] = following
+    return json_response(doc)
 
 
 def _media_type(request: Request[Any, Any, Any]) -> str:
@@ -145,6 +262,29 @@ class RecordRoutes(Controller):
             return json_response(page_doc(nodes, request.url.path, [node_doc(n) for n in nodes.items]))
         page = await records.query(dataset, params)
         return json_response(page_doc(page, request.url.path, page.items))
+
+    @post(
+        "/search",
+        summary="Search records (nodes for graph datasets) with a JSON where",
+        status_code=200,
+        opt={"request_body": SEARCH_BODY},
+    )
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[str],
+        dataset_id: FromPath[str],
+        datasets: Datasets,
+        records: Records,
+        graphs: Graphs,
+        user: CurrentUser,
+    ) -> Response[SearchPageOut]:
+        dataset = await datasets.get(user, session_id, dataset_id)
+        if dataset.kind is DatasetKind.GRAPH:
+            body, params = await search_request(request, NODE_SEARCH_MEMBERS)
+            return await run_search(body, lambda: graphs.find_nodes(dataset, params, where=body.get("where")), node_doc)
+        body, params = await search_request(request, SEARCH_MEMBERS)
+        return await run_search(body, lambda: records.query(dataset, params, where=body.get("where")), lambda r: r)
 
     @put("/", summary="Update records by key, or every record matching the filters", opt={"request_body": UPDATE_BODY})
     async def update(
