@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from unittest import mock
 
 import pytest
@@ -178,8 +179,11 @@ def test_writes_and_row_locks_are_refused_in_read_only_mode(sql: str, reason: st
 @pytest.mark.parametrize(("sql", "kind", "tables"), BENIGN, ids=[s for s, _, _ in BENIGN])
 def test_benign_statement_is_accepted(sql: str, kind: str, tables: set[str]) -> None:
     result = check_statement(sql, read_only=False)
-    assert result == GuardedStatement(text=sql, kind=kind, writes=result.writes, tables=frozenset(tables))
+    assert result == GuardedStatement(
+        text=sql, kind=kind, writes=result.writes, tables=frozenset(tables), parameters=result.parameters
+    )
     assert result.writes == (kind != "select")
+    assert result.parameters == max((int(n) for n in re.findall(r"\$(\d+)", sql)), default=0)
 
 
 @pytest.mark.parametrize(

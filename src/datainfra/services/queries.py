@@ -19,6 +19,7 @@ from datainfra.domain.queries import (
     cypher_parameters,
     sql_parameters,
 )
+from datainfra.domain.structured import parse_structured_query, resolve_structured
 from datainfra.services.datasets import DatasetService
 
 _COMMON = frozenset({"language", "read_only", "timeout_ms", "max_rows"})
@@ -46,10 +47,8 @@ class QueryService:
         if language is QueryLanguage.STRUCTURED:
             if body.get("read_only") is False:
                 raise InvalidRequest("structured queries only read", field="read_only")
-            from datainfra.domain.structured import parse_structured_query, resolve_structured  # TODO top
-
-            tabular = {d.name: d for d in await self._datasets.list(user, session_id) if d.kind is DatasetKind.TABULAR}
-            plan = resolve_structured(parse_structured_query(body), tabular)
+            datasets = {d.name: d for d in await self._datasets.list(user, session_id)}
+            plan = resolve_structured(parse_structured_query(body), datasets)
             return await self._tabular.run_structured(plan, limits)
         _refuse_unknown_keys(body, _RAW[language])
         text = check_query_text(body.get("query"))

@@ -81,3 +81,49 @@ def test_raw_queries_need_the_real_stores(client: TestClient, auth: dict[str, st
         del body["dataset"]
     response = post(client, auth, sid, body)
     assert "in-memory" in problem(response, 503)["detail"]
+
+
+def test_a_structured_query_joins_groups_and_aggregates(client: TestClient, auth: dict[str, str]) -> None:
+    sid = create_session(client, auth)
+    people = create_dataset(
+        client, auth, sid, "people", {"columns": [{"name": "name", "type": "text"}, {"name": "age", "type": "integer"}]}
+    )
+    orders = create_dataset(
+        client,
+        auth,
+        sid,
+        "orders",
+        {"columns": [{"name": "person", "type": "text"}, {"name": "total", "type": "numeric"}]},
+    )
+    rows = [{"name": "ada", "age": 36}, {"name": "bob", "age": 28}, {"name": "cy", "age": 19}]
+    client.post(f"/sessions/{sid}/datasets/{people}/records", json={"records": rows}, headers=auth)
+    sales = [{"person": "ada", "total": "10.5"}, {"person": "ada", "total": "2"}, {"person": "bob", "total": "1"}]
+    client.post(f"/sessions/{sid}/datasets/{orders}/records", json={"records": sales}, headers=auth)
+    body = {
+        "language": "structured",
+        "from": "people",
+        "join": [{"dataset": "orders", "type": "left", "on": {"name": "person"}}],
+        "where": {"or": [{"age": {"gte": 28}}, {"name": {"ilike": "C%"}}]},
+        "group_by": ["name"],
+        "aggregates": [
+            {"fn": "count", "field": "orders.total", "as": "n"},
+            {"fn": "sum", "field": "total", "as": "spent"},
+        ],
+        "order_by": ["-n", "name"],
+    }
+    response = post(client, auth, sid, body)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert [c["name"] for c in result["columns"]] == ["name", "n", "spent"]
+    assert result["rows"] == [["ada", 2, 12.5], ["bob", 1, 1], ["cy", 0, None]]
+    assert result["truncated"] is False and result["row_count"] == 3
+    assert '"spent"' in response.text and "12.5" in response.text
+
+
+def test_a_structured_query_names_the_wrong_member(client: TestClient, auth: dict[str, str], sid: str) -> None:
+    body = {"language": "structured", "from": "people", "where": {"age": {"between": 1}}}
+    assert problem(post(client, auth, sid, body), 400)["field"].startswith("where")
+    body = {"language": "structured", "from": "social"}
+    assert "graph" in problem(post(client, auth, sid, body), 400)["detail"]
+    body = {"language": "structured", "from": "people", "read_only": False}
+    assert problem(post(client, auth, sid, body), 400)["field"] == "read_only"
