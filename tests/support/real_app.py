@@ -16,11 +16,7 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 
 from datainfra.adapters.http.app import create_app
-
-try:  # TODO(#5): plain import once the Cypher runner lands
-    from datainfra.adapters.neo4j.cypher_queries import Neo4jCypherRunner
-except ImportError:  # pragma: no cover
-    Neo4jCypherRunner = None  # type: ignore[assignment,misc]
+from datainfra.adapters.neo4j.cypher_queries import Neo4jCypherRunner
 from datainfra.adapters.neo4j.driver import close_driver, open_driver
 from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
 from datainfra.adapters.postgres.catalog import PostgresCatalog
@@ -52,9 +48,7 @@ def real_app_client(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[TestC
                 container.sql_runner.override(
                     providers.Object(PostgresSqlRunner(pool, UserRoles(pool, catalog_schema=schema)))
                 ),
-                container.cypher_runner.override(
-                    providers.Object(Neo4jCypherRunner(driver) if Neo4jCypherRunner else None)
-                ),
+                container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver))),
             ):
                 yield client
         finally:

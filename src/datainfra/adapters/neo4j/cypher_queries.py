@@ -1,0 +1,379 @@
+"""Neo4jCypherRunner: a client's Cypher over one graph dataset (the raw query endpoint's Cypher side).
+
+A query is rewritten into the dataset's namespace (`cypher_rewrite`), EXPLAINed and its plan checked
+(`plan_check`) in the same transaction it then runs in: a read transaction under read-only limits,
+else a write transaction; the server ends it after the time limit. Rows stream in until the row
+cap (a write is consumed to the end so it commits whole). Nodes, relationships and paths come back
+as `domain.graph` values with the client's ids, labels and types; anything that is not of the
+dataset reaching a result is a server fault (500), never shown. Driver errors caused by the query
+become 4xx errors whose messages have the internal names put back into the client's terms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import neo4j
+from neo4j import exceptions as neo4j_errors
+from neo4j.graph import Node as NeoNode
+from neo4j.graph import Path as NeoPath
+from neo4j.graph import Relationship as NeoRelationship
+from neo4j.spatial import Point
+from neo4j.time import Date as NeoDate
+from neo4j.time import DateTime as NeoDateTime
+from neo4j.time import Duration as NeoDuration
+from neo4j.time import Time as NeoTime
+
+from datainfra.adapters.neo4j.cypher_rewrite import ORDER_KEY_PARAM_PREFIX, RewrittenQuery, rewrite
+from datainfra.adapters.neo4j.driver import translated_errors
+from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, KEY, LABELS, TYPE, Namespace, order_key
+from datainfra.adapters.neo4j.plan_check import check_plan
+from datainfra.adapters.neo4j.values import decode_properties, decode_value
+from datainfra.domain.errors import Conflict, InvalidRequest, StoreTimeout
+from datainfra.domain.graph import Edge, Node, Path
+from datainfra.domain.graph_schema import GraphSchema
+from datainfra.domain.model import Dataset
+from datainfra.domain.names import name_problem
+from datainfra.domain.ports.query_runners import CypherQueryRunner
+from datainfra.domain.queries import QueryLimits, QueryResult, ResultColumn, check_query_text
+
+CLIENT_GRACE = 5.0
+"""Seconds past the server-side time limit after which the client gives up on its own."""
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+class IsolationBreach(RuntimeError):
+    """A value from outside the dataset reached a result: a bug to fix, never data to show (500)."""
+
+
+class Neo4jCypherRunner(CypherQueryRunner):
+    def __init__(self, driver: neo4j.AsyncDriver, *, database: str = "neo4j", max_timeout: float = 60.0) -> None:
+        self._driver = driver
+        self._database = database
+        self._max_timeout = max_timeout
+
+    async def run_cypher(
+        self, dataset: Dataset, text: str, parameters: Mapping[str, Any], limits: QueryLimits
+    ) -> QueryResult:
+        check_query_text(text)
+        ns = Namespace.of(dataset.id)
+        query = rewrite(text, ns)
+        if limits.read_only and query.writes:
+            raise InvalidRequest("this query writes: send it with read_only set to false", field="query")
+        bound = _bind(query, parameters)
+        timeout = max(0.001, min(limits.timeout_ms / 1000, self._max_timeout))
+        try:
+            async with asyncio.timeout(timeout + CLIENT_GRACE):
+                return await self._run(dataset, ns, query, bound, limits, timeout)
+        except TimeoutError:
+            raise StoreTimeout("the graph store gave up on a statement that ran too long") from None
+
+    async def _run(
+        self,
+        dataset: Dataset,
+        ns: Namespace,
+        query: RewrittenQuery,
+        bound: dict[str, Any],
+        limits: QueryLimits,
+        timeout: float,
+    ) -> QueryResult:
+        access = neo4j.READ_ACCESS if limits.read_only else neo4j.WRITE_ACCESS
+        with _translated(query):
+            async with self._driver.session(
+                database=self._database, default_access_mode=access, fetch_size=min(limits.max_rows + 1, 1000)
+            ) as session:
+                tx = await session.begin_transaction(timeout=timeout)
+                try:
+                    explained = await (await tx.run("EXPLAIN " + query.text, bound)).consume()
+                    check_plan(explained.plan or {}, ns)
+                    if limits.read_only and explained.query_type not in (None, "r"):
+                        raise InvalidRequest("this query writes: send it with read_only set to false", field="query")
+                    result = await tx.run(query.text, bound)
+                    keys = list(result.keys())
+                    records: list[list[Any]] = []
+                    truncated = False
+                    async for record in result:
+                        if len(records) < limits.max_rows:
+                            records.append(list(record.values()))
+                        else:
+                            truncated = True
+                            if not query.writes:
+                                break
+                    rows = await _Converter(tx, ns, dataset.graph_schema, query.writes).rows(records)
+                    affected = None
+                    if query.writes:
+                        affected = _affected(await result.consume())
+                        await tx.commit()
+                finally:
+                    if not tx.closed():
+                        await tx.close()
+        return _result(keys, records, rows, query, truncated, affected)
+
+
+# -- parameters -----------------------------------------------------------------------------------
+
+
+def _bind(query: RewrittenQuery, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The client's parameters (checked JSON values) plus ours."""
+    bound: dict[str, Any] = {}
+    for name, value in parameters.items():
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+            raise InvalidRequest(
+                f"parameter name {name!r} must be a letter followed by letters, digits or _", field=f"parameters.{name}"
+            )
+        _check_json(value, f"parameters.{name}")
+        bound[name] = value
+    missing = sorted(query.client_parameters - set(bound))
+    if missing:
+        raise InvalidRequest(f"the query uses parameters that were not given: {', '.join(missing)}", field="parameters")
+    for name in query.map_parameters:
+        value = bound[name]
+        if not isinstance(value, dict):
+            raise InvalidRequest(f"${name} is used as a property map: it must be an object", field=f"parameters.{name}")
+        for key in value:
+            problem = name_problem(key) or ("is the key: it cannot change" if key == "id" else None)
+            if problem is not None:
+                raise InvalidRequest(f"property {key!r} {problem}", field=f"parameters.{name}")
+        bound[ORDER_KEY_PARAM_PREFIX + name] = {order_key(key): None for key in value}
+    bound.update(query.parameters)
+    return bound
+
+
+def _check_json(value: Any, where: str) -> None:
+    if value is None or isinstance(value, bool | str | float):
+        return
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise InvalidRequest("an integer parameter must fit in 64 bits", field=where)
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidRequest("object keys must be strings", field=where)
+            _check_json(item, f"{where}.{key}")
+        return
+    raise InvalidRequest("a parameter must be a JSON value", field=where)
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+class _Converter:
+    """Driver values → domain values. A relationship's end nodes come without properties unless
+    the record also holds them, so their client ids are looked up (by element id, in the same
+    transaction) for the edges that need them."""
+
+    def __init__(self, tx: neo4j.AsyncTransaction, ns: Namespace, schema: GraphSchema, writes: bool) -> None:
+        self.tx = tx
+        self.ns = ns
+        self.schema = schema
+        self.writes = writes
+        self.keys: dict[str, str] = {}
+
+    async def rows(self, records: list[list[Any]]) -> list[list[Any]]:
+        missing: set[str] = set()
+        for value in _walk(records):
+            if isinstance(value, NeoRelationship):
+                for end in (value.start_node, value.end_node):
+                    if end is not None and KEY not in end:
+                        missing.add(end.element_id)
+                    elif end is not None:
+                        self.keys[end.element_id] = end[KEY]
+        if missing:
+            await self._look_up(sorted(missing))
+        return [[self.value(v) for v in record] for record in records]
+
+    async def _look_up(self, element_ids: list[str]) -> None:
+        result = await self.tx.run(
+            f"UNWIND $ids AS e MATCH (n:{self.ns.n}) WHERE elementId(n) = e RETURN e, n.`{KEY}` AS k", ids=element_ids
+        )
+        async for record in result:
+            self.keys[record["e"]] = record["k"]
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, NeoNode):
+            return self.node(value)
+        if isinstance(value, NeoRelationship):
+            return self.edge(value)
+        if isinstance(value, NeoPath):
+            return Path(nodes=tuple(self.node(n) for n in value.nodes), edges=tuple(self.edge(r) for r in value))
+        if isinstance(value, list):
+            return [self.value(item) for item in value]
+        if isinstance(value, dict):
+            return self.mapping(value)
+        if isinstance(value, NeoDuration):
+            return value.iso_format()
+        if isinstance(value, NeoTime):
+            return value.to_native()
+        if isinstance(value, Point):
+            return {"srid": value.srid, **dict(zip(("x", "y", "z"), value, strict=False))}
+        return decode_value(value, None)
+
+    def node(self, node: NeoNode) -> Node:
+        if self.ns.node_label not in node.labels:
+            self._deleted_or_breach(not node.labels and not len(node), "node")
+        stored = dict(node.items())
+        labels = tuple(stored.get(LABELS) or ())
+        return Node(stored[KEY], labels, decode_properties(stored, self.schema.node_property_types(labels)))
+
+    def edge(self, rel: NeoRelationship) -> Edge:
+        if rel.type != self.ns.rel_type:
+            self._deleted_or_breach(rel.type == "", "relationship")
+        stored = dict(rel.items())
+        ends = [self.keys.get(end.element_id) if end is not None else None for end in rel.nodes]
+        if ends[0] is None or ends[1] is None:
+            raise IsolationBreach("a relationship of a query result has an end outside its dataset")
+        rel_type = stored[TYPE]
+        properties = decode_properties(stored, self.schema.edge_property_types((rel_type,)))
+        return Edge(stored[KEY], ends[0], ends[1], rel_type, properties)
+
+    def _deleted_or_breach(self, looks_deleted: bool, what: str) -> None:
+        if self.writes and looks_deleted:
+            raise InvalidRequest(
+                f"the query returns a {what} it deleted: return what you need of it (e.g. its id) before deleting it",
+                field="query",
+            )
+        raise IsolationBreach(f"a {what} from outside the dataset reached a query result")
+
+    def mapping(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        """A map without internal keys; a node's or relationship's property map (properties(n),
+        n {.*}) is decoded with the declared types of its labels or type."""
+        labels, rel_type = value.get(LABELS), value.get(TYPE)
+        if isinstance(labels, list):
+            declared = self.schema.node_property_types(tuple(labels))
+        elif isinstance(rel_type, str):
+            declared = self.schema.edge_property_types((rel_type,))
+        else:
+            declared = {}
+        return {
+            key: (decode_value(item, declared[key]) if key in declared else self.value(item))
+            for key, item in value.items()
+            if not key.startswith(INTERNAL_PREFIX)
+        }
+
+
+def _walk(value: Any) -> Iterator[Any]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, NeoPath):
+        yield from value.relationships
+    else:
+        yield value
+
+
+_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (NeoNode, "node"),
+    (NeoRelationship, "relationship"),
+    (NeoPath, "path"),
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "float"),
+    (str, "string"),
+    (list, "list"),
+    (dict, "map"),
+    (NeoDateTime, "datetime"),
+    (NeoDate, "date"),
+    (NeoTime, "time"),
+    (NeoDuration, "duration"),
+    (Point, "point"),
+    (bytes, "bytes"),
+)
+
+
+def _type_name(value: Any) -> str:
+    return next((name for kind, name in _TYPES if isinstance(value, kind)), "any")
+
+
+def _result(
+    keys: list[str],
+    records: list[list[Any]],
+    rows: list[list[Any]],
+    query: RewrittenQuery,
+    truncated: bool,
+    affected: int | None,
+) -> QueryResult:
+    """Columns renamed back to the client's text; generated variables (from RETURN *) dropped."""
+    shown = [k for k, key in enumerate(keys) if not query.columns.get(key, key).startswith(INTERNAL_PREFIX)]
+    columns = []
+    for k in shown:
+        kinds = {_type_name(record[k]) for record in records if record[k] is not None}
+        kind = "null" if not kinds else kinds.pop() if len(kinds) == 1 else "any"
+        columns.append(ResultColumn(query.columns.get(keys[k], keys[k]), kind))
+    return QueryResult(
+        columns=tuple(columns),
+        rows=[[row[k] for k in shown] for row in rows],
+        truncated=truncated,
+        affected=affected,
+    )
+
+
+def _affected(summary: neo4j.ResultSummary) -> int:
+    """Nodes and relationships created or deleted; for a query that only sets properties, the
+    properties it changed."""
+    c = summary.counters
+    entities = c.nodes_created + c.nodes_deleted + c.relationships_created + c.relationships_deleted
+    return entities or c.properties_set
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _translated(query: RewrittenQuery) -> Iterator[None]:
+    """Errors the query caused → 4xx with the client's names; the rest as `translated_errors`."""
+    with translated_errors():
+        try:
+            yield
+        except neo4j_errors.ConstraintError as exc:
+            raise Conflict(f"a value that must be unique already exists: {scrub(exc.message or '', query)}") from exc
+        except neo4j_errors.Neo4jError as exc:
+            code = exc.code or ""
+            if "TransactionTimedOut" in code or code.endswith("Transaction.Terminated"):
+                raise
+            if code.startswith(("Neo.ClientError.Statement.", "Neo.ClientError.Schema.", "Neo.ClientError.Request.")):
+                raise InvalidRequest(
+                    scrub(exc.message or "the graph store refused the query", query), field="query"
+                ) from exc
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:  # the driver refusing a value
+            raise InvalidRequest(f"the graph store cannot take a value: {exc}", field="parameters") from exc
+
+
+_POSITION = re.compile(r"\s*\(line \d+, column \d+ \(offset: \d+\)\)")
+_SCRUBS = (
+    (re.compile(r"`?L_[0-9a-f]{32}__([A-Za-z0-9_]+)`?"), r"\1"),
+    (re.compile(r"`?D_[0-9a-f]{32}`?"), "(dataset)"),
+    (re.compile(r"`?R_[0-9a-f]{32}`?"), "(relationship)"),
+    (re.compile(r"`?#o:([A-Za-z0-9_]+)`?"), r"\1"),
+    (re.compile(r"`?#(id|labels|type)`?"), r"\1"),
+    (re.compile(r"`?#[nrk]\d*`?"), "_"),
+    (re.compile(r"\$?_ds_o_([A-Za-z0-9_]+)"), r"$\1"),
+    (re.compile(r"\b(Node|Relationship)\(\d+\)"), r"\1"),
+    (re.compile(r"'?\d+:[0-9a-f-]{36}:\d+'?"), "..."),
+)
+
+
+def scrub(message: str, query: RewrittenQuery) -> str:
+    """A Neo4j message in the client's terms: its first line (the rest echoes our rewritten text),
+    no position in that text, our parameters and aliases back to what the client wrote, internal
+    names to the client's (or away)."""
+    text = _POSITION.sub("", message.strip().split("\n", 1)[0])
+    for name in sorted(query.literals, key=len, reverse=True):
+        text = text.replace("$" + name, query.literals[name])
+    for alias, original in query.columns.items():
+        text = text.replace(f"`{alias}`", original).replace(alias, original)
+    for pattern, replacement in _SCRUBS:
+        text = pattern.sub(replacement, text)
+    return text

@@ -1,0 +1,617 @@
+"""Neo4jCypherRunner against a real Neo4j: a client's Cypher sees its own dataset only, in its own
+terms (ids, labels, types), within the request's limits; what cannot be scoped is refused."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import neo4j
+import pytest
+
+from datainfra.adapters.neo4j.cypher_queries import IsolationBreach, Neo4jCypherRunner, _Converter
+from datainfra.adapters.neo4j.cypher_rewrite import rewrite
+from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
+from datainfra.adapters.neo4j.namespacing import Namespace
+from datainfra.adapters.neo4j.plan_check import check_plan
+from datainfra.domain.errors import Conflict, DomainError, InvalidRequest, StoreTimeout
+from datainfra.domain.graph import Edge, Node, Path
+from datainfra.domain.model import Dataset
+from datainfra.domain.queries import QueryLimits, QueryResult
+from datainfra.domain.query import RecordQuery
+from datainfra.domain.records import OnConflict
+from tests.contract.conftest import graph_dataset, new_session
+
+pytestmark = pytest.mark.neo4j
+
+SCHEMA = {
+    "node_labels": [
+        {
+            "name": "Person",
+            "properties": [{"name": "email", "type": "text"}, {"name": "balance", "type": "numeric"}],
+            "indexes": [{"properties": ["email"], "unique": True}],
+        }
+    ],
+    "relationship_types": [{"name": "KNOWS", "properties": [{"name": "weight", "type": "numeric"}]}],
+}
+READ = QueryLimits()
+WRITE = QueryLimits(read_only=False)
+
+
+@dataclass
+class World:
+    """`mine` holds a-[KNOWS]->b-[KNOWS]->c; `sibling` (same tenant) and `foreign` (another tenant)
+    hold nodes with the same ids and labels, marked secret."""
+
+    mine: Dataset
+    sibling: Dataset
+    foreign: Dataset
+
+
+@pytest.fixture
+async def store(
+    neo4j_graph_store_factory: Callable[..., AbstractAsyncContextManager[Neo4jGraphStore]],
+) -> AsyncIterator[Neo4jGraphStore]:
+    async with neo4j_graph_store_factory() as made:
+        yield made
+
+
+@pytest.fixture
+def runner(neo4j_driver: neo4j.AsyncDriver) -> Neo4jCypherRunner:
+    return Neo4jCypherRunner(neo4j_driver)
+
+
+async def make_world(store: Neo4jGraphStore) -> World:
+    session = new_session()
+    mine = graph_dataset(session, SCHEMA)
+    sibling = graph_dataset(session, SCHEMA, name="g2")
+    foreign = graph_dataset(new_session(), SCHEMA)
+    for dataset in (mine, sibling, foreign):
+        await store.create_graph(dataset)
+    await store.write(
+        mine,
+        [
+            Node("a", ("Person",), {"email": "a@x", "balance": Decimal("1.50"), "age": 30}),
+            Node("b", ("Person",), {"email": "b@x", "age": 40}),
+            Node("c", ("Company",), {"name": "C"}),
+        ],
+        [Edge("e1", "a", "b", "KNOWS", {"weight": Decimal("0.5")}), Edge("e2", "b", "c", "WORKS_AT")],
+        OnConflict.ERROR,
+    )
+    for other in (sibling, foreign):
+        await store.write(
+            other,
+            [Node("a", ("Person",), {"secret": True}), Node("z", ("Person",), {"secret": True})],
+            [Edge("e9", "a", "z", "KNOWS", {"secret": True})],
+            OnConflict.ERROR,
+        )
+    return World(mine, sibling, foreign)
+
+
+@pytest.fixture
+async def world(store: Neo4jGraphStore) -> World:
+    """A world of its own, for a test that writes."""
+    return await make_world(store)
+
+
+@pytest.fixture(scope="module")
+async def shared(neo4j_driver: neo4j.AsyncDriver) -> AsyncIterator[World]:
+    """One world for the tests that only read (setting up datasets takes seconds)."""
+    store = Neo4jGraphStore(neo4j_driver)
+    made = await make_world(store)
+    try:
+        yield made
+    finally:
+        for dataset in (made.mine, made.sibling, made.foreign):
+            await store.drop_graph(dataset)
+
+
+async def rows(runner: Neo4jCypherRunner, dataset: Dataset, text: str, **params: Any) -> list[list[Any]]:
+    return (await runner.run_cypher(dataset, text, params, READ)).rows
+
+
+def assert_no_internal_names(value: Any, dataset: Dataset) -> None:
+    text = repr(value)
+    assert Namespace.of(dataset.id).hex not in text
+    assert "#" not in text
+    assert "_ds_" not in text
+
+
+# -- reading in the client's terms ----------------------------------------------------------------
+
+
+async def test_match_by_label_and_type_gives_client_ids_labels_and_types(
+    runner: Neo4jCypherRunner, shared: World
+) -> None:
+    result = await runner.run_cypher(
+        shared.mine,
+        "MATCH (a:Person {id: 'a'})-[r:KNOWS]->(b) RETURN a, r, b.id, labels(b), type(r), a.balance, r.weight",
+        {},
+        READ,
+    )
+    assert [(c.name, c.type) for c in result.columns] == [
+        ("a", "node"),
+        ("r", "relationship"),
+        ("b.id", "string"),
+        ("labels(b)", "list"),
+        ("type(r)", "string"),
+        ("a.balance", "string"),
+        ("r.weight", "string"),
+    ]
+    assert result.rows == [
+        [
+            Node("a", ("Person",), {"email": "a@x", "balance": Decimal("1.50"), "age": 30}),
+            Edge("e1", "a", "b", "KNOWS", {"weight": Decimal("0.5")}),
+            "b",
+            ["Person"],
+            "KNOWS",
+            "1.50",  # a numeric property read as a value is its stored text; as part of a node, a Decimal
+            "0.5",
+        ]
+    ]
+    assert not result.truncated
+    assert result.affected is None
+    assert_no_internal_names(result, shared.mine)
+
+
+async def test_properties_keys_and_map_projections_hide_internal_properties(
+    runner: Neo4jCypherRunner, shared: World
+) -> None:
+    [[props, keys, projection, everything]] = await rows(
+        runner, shared.mine, "MATCH (n {id: 'a'}) RETURN properties(n), keys(n), n {.id, .email}, n {.*} AS m"
+    )
+    assert props == {"email": "a@x", "balance": Decimal("1.50"), "age": 30}
+    assert sorted(keys) == ["age", "balance", "email"]
+    assert projection == {"id": "a", "email": "a@x"}
+    assert everything == props
+    [[edge_props]] = await rows(runner, shared.mine, "MATCH ()-[r {id: 'e1'}]->() RETURN properties(r)")
+    assert edge_props == {"weight": Decimal("0.5")}
+
+
+async def test_paths_come_back_as_domain_paths(runner: Neo4jCypherRunner, shared: World) -> None:
+    found = await rows(
+        runner, shared.mine, "MATCH p = (:Person {id: 'a'})-[*1..2]->(x) RETURN p, length(p) ORDER BY length(p)"
+    )
+    assert [row[1] for row in found] == [1, 2]
+    path = found[1][0]
+    assert isinstance(path, Path)
+    assert [n.id for n in path.nodes] == ["a", "b", "c"]
+    assert [(e.id, e.source, e.target, e.type) for e in path.edges] == [
+        ("e1", "a", "b", "KNOWS"),
+        ("e2", "b", "c", "WORKS_AT"),
+    ]
+    [[shortest]] = await rows(runner, shared.mine, "MATCH p = shortestPath((a {id: 'c'})-[*]-(b {id: 'a'})) RETURN p")
+    assert [n.id for n in shortest.nodes] == ["c", "b", "a"]
+    assert [(e.source, e.target) for e in shortest.edges] == [("b", "c"), ("a", "b")]
+
+
+async def test_relationships_whose_ends_are_not_returned_still_name_them(
+    runner: Neo4jCypherRunner, shared: World
+) -> None:
+    found = await rows(runner, shared.mine, "MATCH ()-[r]->() RETURN r ORDER BY r.id")
+    assert [(e.id, e.source, e.target, e.type) for [e] in found] == [
+        ("e1", "a", "b", "KNOWS"),
+        ("e2", "b", "c", "WORKS_AT"),
+    ]
+    [[collected]] = await rows(runner, shared.mine, "MATCH ()-[r]->() RETURN collect(r) AS rs")
+    assert sorted(e.id for e in collected) == ["e1", "e2"]
+
+
+async def test_parameters_of_every_json_type(runner: Neo4jCypherRunner, shared: World) -> None:
+    params = {"s": "x", "i": 7, "f": 1.5, "b": True, "n": None, "l": [1, "two"], "m": {"k": [1, 2], "id": "q"}}
+    result = await runner.run_cypher(
+        shared.mine, "RETURN $s AS s, $i AS i, $f AS f, $b AS b, $n AS n, $l AS l, $m AS m, $m.id AS mid", params, READ
+    )
+    assert result.rows == [["x", 7, 1.5, True, None, [1, "two"], {"k": [1, 2], "id": "q"}, "q"]]
+    assert [c.type for c in result.columns] == [
+        "string",
+        "integer",
+        "float",
+        "boolean",
+        "null",
+        "list",
+        "map",
+        "string",
+    ]
+    found = await rows(
+        runner, shared.mine, "MATCH (n) WHERE n.id IN $ids RETURN n.id ORDER BY n.id", ids=["a", "c", "z"]
+    )
+    assert found == [["a"], ["c"]]
+    with pytest.raises(InvalidRequest, match="not given"):
+        await rows(runner, shared.mine, "RETURN $missing")
+    with pytest.raises(InvalidRequest):
+        await runner.run_cypher(shared.mine, "RETURN $_x", {"_x": 1}, READ)
+    with pytest.raises(InvalidRequest):
+        await runner.run_cypher(shared.mine, "RETURN $big", {"big": 2**70}, READ)
+
+
+async def test_aggregates_order_and_limit(runner: Neo4jCypherRunner, shared: World) -> None:
+    assert await rows(runner, shared.mine, "MATCH (n) RETURN count(n) AS c") == [[3]]
+    assert await rows(runner, shared.mine, "MATCH ()-[r]->() RETURN count(r) AS c") == [[2]]
+    [[ids]] = await rows(runner, shared.mine, "MATCH (n:Person) RETURN collect(n.id) AS ids")
+    assert sorted(ids) == ["a", "b"]
+    assert await rows(runner, shared.mine, "MATCH (n) RETURN n.id ORDER BY n.id DESC LIMIT 2") == [["c"], ["b"]]
+    assert await rows(runner, shared.mine, "MATCH (n) RETURN labels(n)[0] AS l, count(*) AS c ORDER BY l") == [
+        ["Company", 1],
+        ["Person", 2],
+    ]
+    assert await rows(runner, shared.mine, "MATCH (n) WHERE n:Person AND n.age > 35 RETURN n.id") == [["b"]]
+    assert await rows(runner, shared.mine, "MATCH (n) WHERE EXISTS { (n)-[:KNOWS]->(:Person) } RETURN n.id") == [["a"]]
+    assert await rows(runner, shared.mine, "MATCH (n) WHERE (n)-[:WORKS_AT]->() RETURN n.id") == [["b"]]
+    # subqueries the planner nests inside an expression
+    assert await rows(
+        runner, shared.mine, "MATCH (a {id: 'a'}) RETURN CASE WHEN a.age > 1 THEN COUNT { (a)-->() } END AS c"
+    ) == [[1]]
+    assert await rows(runner, shared.mine, "RETURN CASE WHEN true THEN COUNT { MATCH (m) RETURN m } END AS c") == [[3]]
+    [[nested]] = await rows(runner, shared.mine, "MATCH (a {id: 'a'}) RETURN [x IN [a] | [(x)-->(y) | y.id]] AS c")
+    assert nested == [["b"]]
+
+
+async def test_row_cap_truncates(runner: Neo4jCypherRunner, shared: World) -> None:
+    capped = await runner.run_cypher(shared.mine, "UNWIND range(1, 10) AS x RETURN x", {}, QueryLimits(max_rows=3))
+    assert capped.rows == [[1], [2], [3]]
+    assert capped.truncated
+    whole = await runner.run_cypher(shared.mine, "UNWIND range(1, 10) AS x RETURN x", {}, QueryLimits(max_rows=10))
+    assert len(whole.rows) == 10
+    assert not whole.truncated
+
+
+async def test_a_query_past_its_time_limit_is_stopped(runner: Neo4jCypherRunner, shared: World) -> None:
+    started = time.monotonic()
+    with pytest.raises(StoreTimeout):
+        await runner.run_cypher(
+            shared.mine, "UNWIND range(1, 100000000) AS x RETURN count(x)", {}, QueryLimits(timeout_ms=500)
+        )
+    assert time.monotonic() - started < 5
+    # the driver is fine afterwards
+    assert await rows(runner, shared.mine, "RETURN 1 AS one") == [[1]]
+
+
+# -- isolation ------------------------------------------------------------------------------------
+
+UNANCHORED_READS = [
+    "MATCH (n) RETURN n",
+    "MATCH (n) RETURN n.id, n.secret",
+    "MATCH ()-[r]->() RETURN r",
+    "MATCH ()-[r]-() RETURN r",
+    "MATCH p = ()-[*]-() RETURN p",
+    "MATCH (n {id: 'a'}) RETURN n",
+    "MATCH (n) WHERE n.secret = true RETURN n",
+    "MATCH (n:Person) RETURN n",
+    "MATCH ()-[r:KNOWS]->() RETURN r",
+    "MATCH (n) RETURN count(n)",
+    "MATCH ()-[r]->() RETURN count(r)",
+    "OPTIONAL MATCH (n {id: 'z'}) RETURN n",
+    "MATCH (n) WITH n MATCH (n)-[r]-(m) RETURN m",
+    "MATCH (a), (b) RETURN a, b",
+    "MATCH (n) RETURN COLLECT { MATCH (m) RETURN m } AS all",
+    "MATCH (n) CALL { MATCH (m) RETURN m } RETURN m",
+    "MATCH (n) RETURN [(n)--(m) | m] AS ms",
+    "RETURN CASE WHEN true THEN COUNT { MATCH (m) RETURN m } END AS c",
+    "MATCH (n) RETURN [x IN [n] | [(x)--(y) | y]] AS ys",
+    "UNWIND [1] AS x RETURN [y IN [x] | COLLECT { MATCH (m) RETURN m }] AS ms",
+]
+
+
+@pytest.mark.parametrize("query", UNANCHORED_READS)
+async def test_other_datasets_never_appear(runner: Neo4jCypherRunner, shared: World, query: str) -> None:
+    result = await runner.run_cypher(shared.mine, query, {}, READ)
+    text = repr(result.rows)
+    assert "secret" not in text
+    assert "'z'" not in text
+    assert "e9" not in text
+    for other in (shared.sibling, shared.foreign):
+        assert_no_internal_names(result, other)
+    assert_no_internal_names(result, shared.mine)
+
+
+async def test_counts_are_the_datasets_own(runner: Neo4jCypherRunner, shared: World) -> None:
+    for dataset, nodes, edges in ((shared.mine, 3, 2), (shared.sibling, 2, 1), (shared.foreign, 2, 1)):
+        assert await rows(runner, dataset, "MATCH (n) RETURN count(n)") == [[nodes]]
+        assert await rows(runner, dataset, "MATCH ()-[r]->() RETURN count(r)") == [[edges]]
+        assert await rows(runner, dataset, "MATCH (n:Person) RETURN count(*)") == [[2]]
+
+
+async def test_label_tricks_and_internal_ids_are_refused(
+    runner: Neo4jCypherRunner, shared: World, neo4j_driver: neo4j.AsyncDriver
+) -> None:
+    other = Namespace.of(shared.foreign.id)
+    async with neo4j_driver.session() as session:
+        record = await (
+            await session.run(f"MATCH (n:{other.n} {{`#id`: 'z'}}) RETURN elementId(n) AS e, id(n) AS i")
+        ).single()
+    assert record is not None
+    hostile = [
+        f"MATCH (n:`{other.node_label}`) RETURN n",
+        f"MATCH (n:{other.node_label}) RETURN n",
+        f"MATCH (n:`{other.label_prefix}Person`) RETURN n",
+        f"MATCH ()-[r:`{other.rel_type}`]->() RETURN r",
+        f"MATCH (n) WHERE n:`{other.node_label}` RETURN n",
+        f"MATCH (n) WHERE id(n) = {record['i']} RETURN n",
+        "MATCH (n) WHERE elementId(n) = $e RETURN n",
+        "MATCH ()-[r]->() WHERE elementId(r) = $e RETURN r",
+        "MATCH (n) RETURN n.`#id`",
+        "MATCH (n {`#id`: 'z'}) RETURN n",
+    ]
+    for query in hostile:
+        with pytest.raises(InvalidRequest) as caught:
+            await runner.run_cypher(shared.mine, query, {"e": record["e"]}, READ)
+        assert caught.value.field == "query", query
+
+
+async def test_the_plan_check_refuses_what_a_raw_query_would_reach(
+    neo4j_driver: neo4j.AsyncDriver, shared: World
+) -> None:
+    """The second line: unrewritten (unscoped) texts EXPLAIN to plans the check refuses, their
+    rewrites to plans it accepts."""
+    ns = Namespace.of(shared.mine.id)
+    other = Namespace.of(shared.foreign.id)
+    raw = {
+        "MATCH (n) RETURN n": "AllNodesScan",
+        "MATCH ()-[r]->() RETURN r": "AllRelationshipsScan",
+        "MATCH (n) WHERE id(n) = 0 RETURN n": "internal id",
+        "MATCH (n) WHERE elementId(n) = 'x' RETURN n": "internal id",
+        "MATCH ()-[r]->() WHERE id(r) = 0 RETURN r": "internal id|every relationship",
+        "MATCH (n) RETURN count(n)": "outside the dataset",
+        f"MATCH (n:{other.n}) RETURN n": "outside its dataset",
+        "MATCH (n:Person) RETURN n": "outside the dataset",
+        "CALL db.labels()": "procedure",
+        "LOAD CSV FROM 'file:///x.csv' AS l RETURN l": "reads a file",
+        f"MATCH (n:{ns.n}) SET n:Admin": "labels",
+        f"MATCH (n:{ns.n}) REMOVE n:{ns.n}": "labels",
+        "CREATE (n:Person)": "outside its dataset",
+        f"MATCH (a:{ns.n}) CREATE (a)-[:KNOWS]->(a)": "outside its dataset",
+        f"MATCH (a:{ns.n}) CREATE (a)-[:{ns.r}]->(:Person)": "outside its dataset",
+        f"MATCH (n:{ns.n}) FOREACH (x IN [1] | SET n:Admin)": "labels",
+        f"MATCH (n:{ns.n}) SET n[$k] = 1": "computed",
+        "RETURN CASE WHEN true THEN COUNT { MATCH (m) RETURN m } END AS c": "subquery inside an expression",
+        f"MATCH (a:{ns.n}) RETURN [x IN [a] | [(x)-->(y) | y]] AS c": "subquery inside an expression",
+    }
+    async with neo4j_driver.session() as session:
+        for text, fragment in raw.items():
+            summary = await (await session.run("EXPLAIN " + text, {"k": "x"})).consume()
+            with pytest.raises(InvalidRequest, match=fragment):
+                check_plan(summary.plan or {}, ns)
+        for text in [
+            "MATCH (n) RETURN n",
+            "MATCH ()-[r]-() RETURN r",
+            "MATCH (n) RETURN count(n)",
+            "RETURN CASE WHEN true THEN COUNT { MATCH (m) RETURN m } END AS c",
+            "MATCH (a) RETURN [x IN [a] | [(x)-[:KNOWS|WORKS_AT]->(y) | y]] AS c",
+        ]:
+            query = rewrite(text, ns)
+            summary = await (await session.run("EXPLAIN " + query.text, dict(query.parameters))).consume()
+            check_plan(summary.plan or {}, ns)
+
+
+async def test_an_entity_of_another_dataset_in_a_result_is_a_server_fault(
+    neo4j_driver: neo4j.AsyncDriver, shared: World
+) -> None:
+    other = Namespace.of(shared.foreign.id)
+    async with neo4j_driver.session() as session:
+        tx = await session.begin_transaction()
+        record = await (await tx.run(f"MATCH (n:{other.n})-[r]->() RETURN n, r LIMIT 1")).single()
+        assert record is not None
+        converter = _Converter(tx, Namespace.of(shared.mine.id), shared.mine.graph_schema, writes=False)
+        with pytest.raises(IsolationBreach):
+            converter.value(record["n"])
+        with pytest.raises(IsolationBreach):
+            converter.value(record["r"])
+        await tx.rollback()
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+async def test_read_only_refuses_writes(runner: Neo4jCypherRunner, store: Neo4jGraphStore, shared: World) -> None:
+    for query in ["CREATE (n:Person {id: 'x'})", "MATCH (n) DETACH DELETE n", "MATCH (n) SET n.age = 1"]:
+        with pytest.raises(InvalidRequest, match="read_only"):
+            await runner.run_cypher(shared.mine, query, {}, READ)
+    assert await store.count_nodes(shared.mine) == 3
+
+
+async def test_created_nodes_are_what_the_graph_routes_show(
+    runner: Neo4jCypherRunner, store: Neo4jGraphStore, world: World
+) -> None:
+    result = await runner.run_cypher(
+        world.mine,
+        "MATCH (a {id: 'a'}) CREATE (n:Person:Admin {id: 'n1', email: 'n@x', age: 5})<-[r:KNOWS {id: 'e5'}]-(a) "
+        "RETURN n, r",
+        {},
+        WRITE,
+    )
+    created = Node("n1", ("Person", "Admin"), {"email": "n@x", "age": 5})
+    assert result.rows == [[created, Edge("e5", "a", "n1", "KNOWS", {})]]
+    assert result.affected == 2
+    assert await store.get_node(world.mine, "n1") == created
+    assert [n.id for n in (await store.find_nodes(world.mine, ("Admin",), RecordQuery())).items] == ["n1"]
+    edges = (await store.find_edges(world.mine, ("KNOWS",), RecordQuery())).items
+    assert Edge("e5", "a", "n1", "KNOWS", {}) in edges
+    # generated ids, and integer ids kept as their text
+    [[made]] = (await runner.run_cypher(world.mine, "CREATE (n:Thing {id: 7}) RETURN n", {}, WRITE)).rows
+    assert made == Node("7", ("Thing",), {})
+    assert await store.get_node(world.mine, "7") == made
+    [[anonymous]] = (await runner.run_cypher(world.mine, "CREATE (n) RETURN n", {}, WRITE)).rows
+    assert anonymous.id and anonymous.labels == ()
+    assert await store.get_node(world.mine, anonymous.id) == anonymous
+    # bulk from parameters
+    await runner.run_cypher(
+        world.mine,
+        "UNWIND $rows AS row CREATE (:Person {id: row.id, email: row.email})",
+        {"rows": [{"id": "p1", "email": "p1@x"}, {"id": "p2", "email": "p2@x"}]},
+        WRITE,
+    )
+    assert await store.get_node(world.mine, "p2") == Node("p2", ("Person",), {"email": "p2@x"})
+
+
+async def test_merge_set_remove_and_delete_keep_the_stored_form(
+    runner: Neo4jCypherRunner, store: Neo4jGraphStore, world: World
+) -> None:
+    await runner.run_cypher(world.mine, "MERGE (n:Person {id: 'm1'}) ON CREATE SET n.age = 1", {}, WRITE)
+    await runner.run_cypher(world.mine, "MERGE (n:Person {id: 'm1'}) ON MATCH SET n.age = 2", {}, WRITE)
+    assert await store.get_node(world.mine, "m1") == Node("m1", ("Person",), {"age": 2})
+    await runner.run_cypher(
+        world.mine, "MATCH (a {id: 'a'}), (m {id: 'm1'}) MERGE (a)-[r:KNOWS]->(m) RETURN r", {}, WRITE
+    )
+    merged = [e for e in (await store.find_edges(world.mine, ("KNOWS",), RecordQuery())).items if e.target == "m1"]
+    assert len(merged) == 1 and merged[0].source == "a" and merged[0].id
+    # SET keeps the key, labels and type; a numeric property set from Cypher drops its order key
+    await runner.run_cypher(
+        world.mine, "MATCH (n {id: 'a'}) SET n = {email: 'new@x'}, n.balance = 3, n += $p", {"p": {"nick": "A"}}, WRITE
+    )
+    assert await store.get_node(world.mine, "a") == Node(
+        "a", ("Person",), {"email": "new@x", "balance": 3, "nick": "A"}
+    )
+    await runner.run_cypher(world.mine, "MATCH ()-[r {id: 'e1'}]->() SET r = {w: 1} RETURN r", {}, WRITE)
+    [[edge]] = await rows(runner, world.mine, "MATCH ()-[r {id: 'e1'}]->() RETURN r")
+    assert edge == Edge("e1", "a", "b", "KNOWS", {"w": 1})
+    await runner.run_cypher(world.mine, "MATCH (n {id: 'a'}) REMOVE n.nick", {}, WRITE)
+    assert "nick" not in (await store.get_node(world.mine, "a") or Node("")).properties
+    for bad in ({"id": "x"}, {"#id": "x"}, {"not ok": 1}):
+        with pytest.raises(InvalidRequest):
+            await runner.run_cypher(world.mine, "MATCH (n {id: 'a'}) SET n += $p", {"p": bad}, WRITE)
+    result = await runner.run_cypher(world.mine, "MATCH (n {id: 'm1'}) DETACH DELETE n", {}, WRITE)
+    assert result.affected == 2
+    assert await store.get_node(world.mine, "m1") is None
+    with pytest.raises(InvalidRequest, match="deleted"):
+        await runner.run_cypher(world.mine, "MATCH (n {id: 'b'}) DETACH DELETE n RETURN n", {}, WRITE)
+
+
+async def test_a_write_that_fails_leaves_nothing(
+    runner: Neo4jCypherRunner, store: Neo4jGraphStore, world: World
+) -> None:
+    with pytest.raises(Conflict) as caught:
+        await runner.run_cypher(world.mine, "CREATE (:Person {id: 'new'}) CREATE (:Person {id: 'a'})", {}, WRITE)
+    assert_no_internal_names(caught.value.detail, world.mine)
+    assert await store.get_node(world.mine, "new") is None
+    with pytest.raises(InvalidRequest):
+        await runner.run_cypher(world.mine, "CREATE (:Person {id: 'new'}) WITH 1 AS x RETURN 1 / 0", {}, WRITE)
+    assert await store.get_node(world.mine, "new") is None
+
+
+async def test_writes_stay_in_their_dataset(runner: Neo4jCypherRunner, store: Neo4jGraphStore, world: World) -> None:
+    await runner.run_cypher(world.mine, "MATCH (n) DETACH DELETE n", {}, WRITE)
+    assert await store.count_nodes(world.mine) == 0
+    for other in (world.sibling, world.foreign):
+        assert await store.count_nodes(other) == 2
+        assert len((await store.find_edges(other, (), RecordQuery())).items) == 1
+    await runner.run_cypher(world.mine, "MATCH (n) SET n.secret = false", {}, WRITE)
+    assert await rows(runner, world.foreign, "MATCH (n) WHERE n.secret RETURN count(n)") == [[2]]
+
+
+# -- refusals and errors --------------------------------------------------------------------------
+
+REFUSED = [
+    "CALL db.labels()",
+    "CALL dbms.components()",
+    "LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l",
+    "USE system SHOW USERS",
+    "USE neo4j MATCH (n) RETURN n",
+    "SHOW DATABASES",
+    "SHOW INDEXES",
+    "CREATE INDEX i FOR (n:Person) ON (n.age)",
+    "DROP CONSTRAINT c",
+    "MATCH (n) RETURN n; MATCH (m) RETURN m",
+    "EXPLAIN MATCH (n) RETURN n",
+    "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS",
+]
+
+
+@pytest.mark.parametrize("query", REFUSED)
+async def test_refused_constructs(runner: Neo4jCypherRunner, shared: World, query: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        await runner.run_cypher(shared.mine, query, {}, WRITE)
+    assert caught.value.field == "query"
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("MATCH (n:Person) RETURN m", "m"),
+        ("MATCH (n:Person) RETURN n.id +", "Invalid input"),
+        ("MATCH (n {id: 'a'}) RETURN n.age + 'x' - 1", "Type mismatch"),
+        ("RETURN 1 / 0", "by zero"),
+        ("MATCH (n:Person)-[r:KNOWS]->(m) RETURN r.id - 1", ""),
+        ("MATCH (n:Person) RETURN toInteger(labels(n))", "toInteger"),
+        ("MATCH (n:Person) WITH n.id RETURN 1", "must be aliased"),
+    ],
+)
+async def test_query_errors_are_400s_in_the_clients_terms(
+    runner: Neo4jCypherRunner, shared: World, query: str, fragment: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        await runner.run_cypher(shared.mine, query, {}, READ)
+    assert fragment in caught.value.detail
+    assert_no_internal_names(caught.value.detail, shared.mine)
+    assert "line 1" not in caught.value.detail
+
+
+async def test_results_never_show_internal_names(runner: Neo4jCypherRunner, shared: World) -> None:
+    result: QueryResult = await runner.run_cypher(
+        shared.mine, "MATCH (a)-[r]->(b) RETURN *, properties(a), keys(r), labels(a), type(r)", {}, READ
+    )
+    assert {c.name for c in result.columns} >= {"a", "r", "b"}
+    assert_no_internal_names(result, shared.mine)
+    try:
+        await runner.run_cypher(shared.mine, "MATCH (a)-[r:A|B]->(b) RETURN *", {}, READ)
+    except DomainError as exc:  # pragma: no cover - shown if it ever fails
+        pytest.fail(exc.detail)
+
+
+# -- the plan check lets ordinary queries through -------------------------------------------------
+
+COMMON_READS = [
+    "MATCH (n:Person) WHERE n.email STARTS WITH 'a' RETURN n.id",
+    "MATCH (n:Person) WHERE n.email CONTAINS '@' RETURN n.id",
+    "MATCH (n:Person {email: 'a@x'}) RETURN n.id",
+    "MATCH (n) WHERE n.id IN ['a', 'b'] RETURN n.id",
+    "MATCH (a {id: 'a'}), (b {id: 'b'}) RETURN a.id, b.id",
+    "UNWIND ['a', 'b'] AS i MATCH (n {id: i}) RETURN n.id",
+    "MATCH ()-[r {id: 'e1'}]->() RETURN r",
+    "MATCH ()-[r:KNOWS]->() RETURN r.id",
+    "MATCH (n) RETURN n.id ORDER BY n.age DESC SKIP 1 LIMIT 2",
+    "MATCH (a)-[:KNOWS]->(b)-[:WORKS_AT]->(c) WHERE NOT (a)-[:KNOWS]->(c) RETURN a.id, c.id",
+    "MATCH (n) OPTIONAL MATCH (n)-[r]->(m) RETURN n.id, m.id",
+    "MATCH p = SHORTEST 2 (a {id: 'a'})-[:KNOWS|WORKS_AT]-+(b {id: 'c'}) RETURN length(p)",
+    "MATCH p = ALL SHORTEST (a {id: 'a'})--+(b {id: 'c'}) RETURN length(p)",
+    "MATCH p = allShortestPaths((a {id: 'a'})-[*]-(b {id: 'c'})) RETURN p",
+    "MATCH (a {id: 'a'})-[*1..3]->(b) RETURN DISTINCT b.id",
+    "MATCH (a {id: 'a'})-[:KNOWS*]->(b) RETURN count(DISTINCT b)",
+    "MATCH (a {id: 'a'}) MATCH (a)-[:KNOWS]->{1,3}(b) RETURN b.id",
+    "MATCH (n) WHERE EXISTS { (n)-->() } OR n.age > 4 RETURN n.id",
+    "MATCH (n) CALL (n) { MATCH (n)-->(m) RETURN count(m) AS c } RETURN n.id, c",
+    "MATCH (n) RETURN n.id UNION ALL MATCH (n) RETURN n.id",
+    "MATCH (n) RETURN count(*), avg(n.age), max(n.age), collect(DISTINCT n.age)",
+    "MATCH (n)-[r]-(m) RETURN DISTINCT n.id",
+    "MATCH (n:Person)-[r]->() RETURN count(r)",
+    "MATCH (a {id: 'a'}), (b {id: 'c'}) RETURN EXISTS { (a)-[*]->(b) } AS reach",
+    "MATCH (n) WITH collect(n) AS ns UNWIND ns AS x RETURN x.id",
+]
+
+
+@pytest.mark.parametrize("query", COMMON_READS)
+async def test_common_reads_run(runner: Neo4jCypherRunner, shared: World, query: str) -> None:
+    await runner.run_cypher(shared.mine, query, {}, READ)
+
+
+async def test_common_writes_run(runner: Neo4jCypherRunner, world: World) -> None:
+    for query in [
+        "CREATE (n:Person {id: 'new', email: 'new@x'}) RETURN n",
+        "MERGE (n:Person {id: 'm'}) RETURN n",
+        "MERGE (n:Person {email: 'a@x'}) RETURN n.id",
+        "MATCH (a {id: 'a'}), (b {id: 'b'}) MERGE (a)-[r:LIKES]->(b) RETURN r",
+        "MATCH (a {id: 'a'}) MERGE (a)-[r:LIKES]->(x:Thing {id: 'thing'}) RETURN r",
+        "MATCH ()-[r {id: 'e1'}]->() SET r.w = 1, r += {v: 2} RETURN r",
+        "MATCH p = (a {id: 'a'})-[r {id: 'e1'}]->() DELETE r",
+        "UNWIND ['a', 'b'] AS i MATCH (n {id: i}) SET n.seen = true",
+        "FOREACH (i IN range(1, 3) | CREATE (:Item {id: 'i' + toString(i)}))",
+        "MATCH (n {id: 'a'}) FOREACH (i IN [1] | SET n.f = i)",
+        "MATCH (n {id: 'b'}) CALL (n) { CREATE (n)-[:MADE]->(:Thing {id: 't2'}) } RETURN n.id",
+        "MATCH (n:Item) WITH n LIMIT 1 DETACH DELETE n",
+        "CREATE (a:X {id: 'x1'})-[:R]->(b:X {id: 'x2'}) WITH a, b MATCH p = (a)-->(b) RETURN p",
+    ]:
+        await runner.run_cypher(world.mine, query, {}, WRITE)
