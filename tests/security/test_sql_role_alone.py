@@ -207,12 +207,6 @@ def test_read_only_is_enforced_by_the_server_too(world: World) -> None:
         pytest.param(
             "PREPARE leftover AS SELECT 1", "SELECT count(*) FROM pg_prepared_statements", [[0]], id="prepare"
         ),
-        pytest.param(
-            "SELECT pg_advisory_lock(424242)",
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 424242",
-            [[0]],
-            id="advisory-lock",
-        ),
         pytest.param("LISTEN leftover", "SELECT count(*) FROM pg_listening_channels()", [[0]], id="listen"),
         pytest.param(
             "DECLARE leftover CURSOR WITH HOLD FOR SELECT 1",
@@ -226,6 +220,16 @@ def test_no_session_state_survives_a_request(world: World, setup: str, check: st
     ok_rows(run(world, setup))
     for _ in range(3):
         assert ok_rows(run(world, fill(world, check))) == expected
+
+
+@pytest.mark.usefixtures("no_guard", "unchanged")
+def test_the_role_cannot_take_advisory_locks(world: World) -> None:
+    """They are shared by the whole database (the service's own locks included): catalog migration 4
+    takes them from PUBLIC, so the role is refused outright and nothing can be left held."""
+    refused = run(world, "SELECT pg_advisory_lock(424242)")
+    assert "permission denied for function pg_advisory_lock" in assert_clean_problem(refused, {400})["detail"]
+    check = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 424242"
+    assert ok_rows(run(world, check)) == [[0]]
 
 
 # -- where the role alone does not hold ----------------------------------------------------------
@@ -255,11 +259,6 @@ def test_the_role_alone_hides_other_tenants_names(world: World, statement: str) 
 
 
 @pytest.mark.usefixtures("no_guard", "unchanged")
-@pytest.mark.xfail(
-    strict=True,
-    reason="a role may ALTER ROLE itself SET any user-settable parameter: the role's limits (work_mem, "
-    "lock_timeout, idle_in_transaction_session_timeout) are lifted for every later request",
-)
 def test_the_roles_own_limits_cannot_be_lifted(world: World) -> None:
     try:
         run(world, "ALTER ROLE CURRENT_USER SET work_mem = '1GB'")
@@ -269,11 +268,6 @@ def test_the_roles_own_limits_cannot_be_lifted(world: World) -> None:
 
 
 @pytest.mark.usefixtures("no_guard", "unchanged")
-@pytest.mark.xfail(
-    strict=True,
-    reason="large objects (lo_create, lo_from_bytea) are open to PUBLIC and outlive the request: stored "
-    "outside any session schema, never dropped with it, not counted anywhere",
-)
 def test_large_objects_do_not_outlive_the_request(world: World) -> None:
     try:
         run(world, "SELECT lo_from_bytea(0, '\\x00'::bytea)")

@@ -96,6 +96,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             $$""",
         ),
     ),
+    Migration(
+        4,
+        "functions with effects beyond a statement are not PUBLIC's",
+        (
+            # Large objects live outside every schema and outlive the request; advisory locks and
+            # notifications are shared by the whole database (ours included). User roles get none of
+            # them; the service role keeps them. Needs the functions' owner (a superuser): on a server
+            # where the service role is not one, this is skipped with a notice and the SQL guard,
+            # which refuses every one of these calls, is the only line.
+            """DO $$
+            DECLARE
+                fn regprocedure;
+            BEGIN
+                FOR fn IN
+                    SELECT p.oid::regprocedure FROM pg_proc p
+                    WHERE p.pronamespace = 'pg_catalog'::regnamespace
+                      AND (p.proname IN ('lo_create', 'lo_creat', 'lo_from_bytea', 'lo_put', 'lo_open', 'lowrite',
+                                         'lo_truncate', 'lo_truncate64', 'lo_unlink', 'lo_import', 'lo_export',
+                                         'pg_notify', 'pg_logical_emit_message')
+                           OR p.proname LIKE 'pg\_advisory\_%' OR p.proname LIKE 'pg\_try\_advisory\_%')
+                LOOP
+                    EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', fn);
+                    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, current_user);
+                END LOOP;
+            EXCEPTION WHEN insufficient_privilege THEN
+                RAISE NOTICE 'datainfra: not the owner of the system functions; PUBLIC keeps them';
+            END
+            $$""",
+        ),
+    ),
 )
 
 

@@ -72,7 +72,7 @@ _FORBIDDEN_TYPES: frozenset[str] = frozenset(
     {
         "regclass", "regproc", "regprocedure", "regoper", "regoperator", "regtype", "regnamespace", "regrole",
         "regconfig", "regdictionary", "regcollation", "oid", "xid", "xid8", "cid", "tid", "pg_lsn", "pg_snapshot",
-        "txid_snapshot",
+        "txid_snapshot", "aclitem",
     }
 )  # fmt: skip
 

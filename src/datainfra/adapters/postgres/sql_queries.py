@@ -30,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.pool import _configure, translate_errors
 from datainfra.adapters.postgres.sql_guard import GuardedStatement, check_statement
-from datainfra.adapters.postgres.sql_results import columns_of, json_value, load_as_text
+from datainfra.adapters.postgres.sql_results import approximate_size, columns_of, json_value, load_as_text
 from datainfra.adapters.postgres.user_roles import UserRoles
 from datainfra.domain.errors import (
     Conflict,
@@ -45,6 +45,9 @@ from datainfra.domain.model import Session
 from datainfra.domain.queries import QueryLimits, QueryResult
 
 _INTERNAL_NAMES = re.compile(r"\b[su]_[0-9a-f]{32}\b")
+
+MAX_RESULT_BYTES = 32 * 1024 * 1024
+"""About this much result text per request; `truncated` says when the budget (or max_rows) cut it."""
 
 
 class PostgresSqlRunner:
@@ -75,8 +78,9 @@ class PostgresSqlRunner:
         for attempt in (1, 2):
             role, password = await self._roles.credentials(session.owner_id)
             settings = [
+                *(f"{name}={value}" for name, value in self._roles.limits.connection_settings()),
                 f"search_path={session_schema_name(session.id)}",
-                f"statement_timeout={limits.timeout_ms}",
+                f"statement_timeout={limits.timeout_ms}",  # after the role's ceiling: this one counts
                 "TimeZone=UTC",
                 f"default_transaction_read_only={'on' if limits.read_only else 'off'}",
             ]
@@ -120,17 +124,34 @@ class PostgresSqlRunner:
 async def _run_read(
     conn: psycopg.AsyncConnection[Any], statement: GuardedStatement, values: list[Any], limits: QueryLimits
 ) -> QueryResult:
-    """A read goes through a server-side cursor: only max_rows + 1 rows ever leave the server."""
+    """A read goes through a server-side cursor, fetched in batches sized from the rows seen so far,
+    so at most max_rows + 1 rows, and about MAX_RESULT_BYTES, ever leave the server."""
+    kept: list[list[Any]] = []
+    size = 0
+    truncated = False
     async with conn.transaction():
         cursor = psycopg.AsyncRawServerCursor(conn, "datainfra_query")
         await cursor.execute(statement.text, values)
-        rows = await cursor.fetchmany(limits.max_rows + 1)
         columns = columns_of(conn, cursor.description)
+        batch = 1
+        while not truncated:
+            rows = await cursor.fetchmany(min(batch, limits.max_rows + 1 - len(kept)))
+            for row in rows:
+                if len(kept) == limits.max_rows:
+                    truncated = True
+                    break
+                values_out = [json_value(v) for v in row]
+                size += approximate_size(values_out)
+                if size > MAX_RESULT_BYTES:
+                    truncated = True
+                    break
+                kept.append(values_out)
+            if not rows or truncated:
+                break
+            average = max(1, size // max(1, len(kept)))
+            batch = max(1, min(500, (MAX_RESULT_BYTES - size) // average // 2))
         await cursor.close()
-    truncated = len(rows) > limits.max_rows
-    return QueryResult(
-        columns=columns, rows=[[json_value(v) for v in row] for row in rows[: limits.max_rows]], truncated=truncated
-    )
+    return QueryResult(columns=columns, rows=kept, truncated=truncated)
 
 
 async def _run_write(
@@ -143,13 +164,15 @@ async def _run_write(
         columns = columns_of(conn, cursor.description)
         rows = await cursor.fetchmany(limits.max_rows + 1) if cursor.description else []
         affected = cursor.rowcount if cursor.rowcount >= 0 else None
-    truncated = len(rows) > limits.max_rows
-    return QueryResult(
-        columns=columns,
-        rows=[[json_value(v) for v in row] for row in rows[: limits.max_rows]],
-        truncated=truncated,
-        affected=affected,
-    )
+    kept: list[list[Any]] = []
+    size = 0
+    for row in rows[: limits.max_rows]:
+        values_out = [json_value(v) for v in row]
+        size += approximate_size(values_out)
+        if size > MAX_RESULT_BYTES:
+            break
+        kept.append(values_out)
+    return QueryResult(columns=columns, rows=kept, truncated=len(kept) < len(rows), affected=affected)
 
 
 def _bindable(value: Any, index: int) -> Any:

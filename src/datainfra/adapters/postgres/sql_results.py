@@ -95,3 +95,14 @@ def json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str | Decimal | uuid.UUID | dt.date):
         return value
     return str(value)
+
+
+def approximate_size(value: Any) -> int:
+    """Roughly the bytes `value` takes as JSON: enough to keep a result within a byte budget."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, list):
+        return 2 + sum(approximate_size(item) + 1 for item in value)
+    if isinstance(value, dict):
+        return 2 + sum(len(str(key)) + 4 + approximate_size(item) for key, item in value.items())
+    return 24

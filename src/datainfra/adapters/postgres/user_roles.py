@@ -46,12 +46,18 @@ class RoleLimits:
     lock_timeout_ms: int = 5_000
 
     def settings(self) -> list[tuple[str, str]]:
+        """Set on the role (ALTER ROLE ... SET): defaults for any connection as the role."""
+        return [*self.connection_settings(), ("temp_file_limit", self.temp_file_limit)]
+
+    def connection_settings(self) -> list[tuple[str, str]]:
+        """Also sent with every connection (startup options outrank the role's own defaults), so a
+        role that rewrote its defaults (ALTER ROLE CURRENT_USER SET ...) gets them back. temp_file_limit
+        is superuser-only: a role can neither send it at login nor change it on itself."""
         return [
             ("statement_timeout", str(self.statement_timeout_ms)),
             ("work_mem", self.work_mem),
             ("idle_in_transaction_session_timeout", str(self.idle_in_transaction_ms)),
             ("lock_timeout", str(self.lock_timeout_ms)),
-            ("temp_file_limit", self.temp_file_limit),
         ]
 
 
@@ -86,6 +92,10 @@ class UserRoles:
                     self._prepared.add(role)
         assert self._secret is not None
         return role, role_password(self._secret, role)
+
+    @property
+    def limits(self) -> RoleLimits:
+        return self._limits
 
     def forget(self, user_id: str) -> None:
         """Prepare the role again next time (after a login it refused)."""
