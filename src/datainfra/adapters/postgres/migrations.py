@@ -105,7 +105,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             # them; the service role keeps them. Needs the functions' owner (a superuser): on a server
             # where the service role is not one, this is skipped with a notice and the SQL guard,
             # which refuses every one of these calls, is the only line.
-            """DO $$
+            r"""DO $$
             DECLARE
                 fn regprocedure;
             BEGIN
