@@ -8,7 +8,6 @@ import asyncio
 import csv
 import io
 import json
-import uuid
 import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -16,21 +15,12 @@ from typing import Any
 
 import networkx as nx
 import pytest
-from dependency_injector import providers
 from litestar.testing import TestClient
 
-from datainfra.adapters.http.app import create_app
 from datainfra.adapters.http.formats.pump import Pump
-from datainfra.adapters.neo4j.driver import close_driver, open_driver
-from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
-from datainfra.adapters.postgres.catalog import PostgresCatalog
-from datainfra.adapters.postgres.migrations import migrate_catalog
-from datainfra.adapters.postgres.pool import close_pool, open_pool
-from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
-from datainfra.config import Settings
-from datainfra.containers import build_memory_container
 from datainfra.domain.query import RecordQuery, SortKey
 from tests.contract.conftest import new_session, tabular_dataset
+from tests.support.real_app import real_app_client
 from tests.unit.http.api import create_dataset, create_session, dataset_url, write
 from tests.unit.http.test_exports import EDGES, GRAPH_SCHEMA, NODES, ROWS, TYPES_SCHEMA, from_json_values, typed_row
 
@@ -39,28 +29,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
 
 @pytest.fixture
 def real_client(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[Any]:
-    """An app whose catalog and tables are PostgreSQL and whose graphs are Neo4j. The test client runs
-    the app on its own event loop, so the pool and the driver are opened on that loop too (the
-    session-wide ones belong to pytest's loop and cannot be shared across loops)."""
-    schema = f"catalog_test_{uuid.uuid4().hex[:16]}"
-    container = build_memory_container(Settings())
-    with TestClient(create_app(container)) as client:
-        portal = client.blocking_portal
-        assert portal is not None
-        pool = portal.call(open_pool, postgres_runtime.settings())
-        portal.call(migrate_catalog, pool, schema)
-        driver = open_driver(neo4j_runtime.settings())
-        graph = Neo4jGraphStore(driver)
-        try:
-            with (
-                container.catalog.override(providers.Object(PostgresCatalog(pool, schema=schema))),
-                container.tabular_store.override(providers.Object(PostgresTabularStore(pool))),
-                container.graph_store.override(providers.Object(graph)),
-            ):
-                yield client
-        finally:
-            portal.call(close_driver, driver)
-            portal.call(close_pool, pool)
+    """An app whose catalog and tables are PostgreSQL and whose graphs are Neo4j."""
+    with real_app_client(postgres_runtime, neo4j_runtime) as client:
+        yield client
 
 
 def test_session_round_trip_on_the_real_stores(real_client: TestClient) -> None:
