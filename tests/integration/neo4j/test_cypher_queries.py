@@ -3,6 +3,7 @@ terms (ids, labels, types), within the request's limits; what cannot be scoped i
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -18,7 +19,7 @@ from datainfra.adapters.neo4j.cypher_rewrite import rewrite
 from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
 from datainfra.adapters.neo4j.namespacing import Namespace
 from datainfra.adapters.neo4j.plan_check import check_plan
-from datainfra.domain.errors import Conflict, DomainError, InvalidRequest, StoreTimeout
+from datainfra.domain.errors import Conflict, DomainError, InvalidRequest, StoreTimeout, TooManyRequests
 from datainfra.domain.graph import Edge, Node, Path
 from datainfra.domain.model import Dataset
 from datainfra.domain.queries import QueryLimits, QueryResult
@@ -229,6 +230,71 @@ async def test_parameters_of_every_json_type(runner: Neo4jCypherRunner, shared: 
         await runner.run_cypher(shared.mine, "RETURN $big", {"big": 2**70}, READ)
 
 
+async def test_numbers_with_a_fraction_bind_as_floats(runner: Neo4jCypherRunner, shared: World) -> None:
+    """The HTTP layer decodes JSON numbers with a fraction as Decimal."""
+    params = {"f": Decimal("1.5"), "m": {"k": [Decimal("0.25"), 3]}}
+    result = await runner.run_cypher(shared.mine, "RETURN $f * 2 AS f, $m.k AS k", params, READ)
+    assert result.rows == [[3.0, [0.25, 3]]]
+    assert isinstance(result.rows[0][1][1], int)
+    with pytest.raises(InvalidRequest) as caught:
+        await runner.run_cypher(shared.mine, "RETURN $f", {"f": Decimal("1e400")}, READ)
+    assert caught.value.field == "parameters.f"
+
+
+async def test_parameter_sizes_are_capped(runner: Neo4jCypherRunner, shared: World) -> None:
+    assert await rows(runner, shared.mine, "RETURN size($l)", l=list(range(10_000))) == [[10_000]]
+    with pytest.raises(InvalidRequest) as caught:
+        await rows(runner, shared.mine, "RETURN size($l)", l=list(range(10_001)))
+    assert caught.value.field == "parameters.l"
+    with pytest.raises(InvalidRequest) as caught:
+        await rows(runner, shared.mine, "RETURN size($l)", l={"k": [list(range(10_000))] * 11})
+    assert caught.value.field == "parameters.l" and "100000" in caught.value.detail
+
+
+async def test_a_computed_range_over_the_limit_fails_when_it_runs(runner: Neo4jCypherRunner, shared: World) -> None:
+    assert await rows(runner, shared.mine, "RETURN size(range(1, $n)) AS s", n=1_000_000) == [[1_000_000]]
+    assert await rows(runner, shared.mine, "RETURN range($n, 0, -2) AS s", n=5) == [[[5, 3, 1]]]
+    for params in ({"n": 1_000_001}, {"n": 10**12}):
+        with pytest.raises(InvalidRequest, match="range\\(\\) would make more than 1000000") as caught:
+            await rows(runner, shared.mine, "RETURN size(range(1, $n)) AS s", **params)
+        assert caught.value.field == "query"
+    with pytest.raises(InvalidRequest, match="range"):
+        await rows(runner, shared.mine, "RETURN size(range($n, 0, -1)) AS s", n=10**9)
+
+
+async def test_a_query_out_of_memory_is_a_client_error(runner: Neo4jCypherRunner, shared: World) -> None:
+    with pytest.raises(InvalidRequest, match="more memory than one query may use") as caught:
+        await rows(
+            runner,
+            shared.mine,
+            "UNWIND range(1, 1000) AS a UNWIND range(1, 20000) AS b "
+            "WITH collect([a, b, toString(a * b) + '-padding-padding-padding']) AS l RETURN size(l)",
+        )
+    assert caught.value.field == "query"
+    assert await rows(runner, shared.mine, "RETURN 1 AS one") == [[1]]
+
+
+async def test_each_owner_runs_at_most_two_queries_at_once(neo4j_driver: neo4j.AsyncDriver, shared: World) -> None:
+    runner = Neo4jCypherRunner(neo4j_driver)
+    slow = "UNWIND range(1, 1000000) AS x UNWIND range(1, 1000) AS y RETURN count(*)"
+    limits = QueryLimits(timeout_ms=1500)
+
+    async def run(dataset: Dataset) -> BaseException | QueryResult:
+        try:
+            return await runner.run_cypher(dataset, slow, {}, limits)
+        except DomainError as exc:
+            return exc
+
+    first = [asyncio.create_task(run(shared.mine)) for _ in range(2)]
+    await asyncio.sleep(0.2)
+    with pytest.raises(TooManyRequests):  # the same owner (mine and sibling share it)
+        await runner.run_cypher(shared.sibling, "RETURN 1", {}, READ)
+    assert (await runner.run_cypher(shared.foreign, "RETURN 1 AS one", {}, READ)).rows == [[1]]
+    outcomes = await asyncio.gather(*first)
+    assert all(isinstance(o, StoreTimeout) for o in outcomes), outcomes
+    assert (await runner.run_cypher(shared.sibling, "RETURN 1 AS one", {}, READ)).rows == [[1]]
+
+
 async def test_aggregates_order_and_limit(runner: Neo4jCypherRunner, shared: World) -> None:
     assert await rows(runner, shared.mine, "MATCH (n) RETURN count(n) AS c") == [[3]]
     assert await rows(runner, shared.mine, "MATCH ()-[r]->() RETURN count(r) AS c") == [[2]]
@@ -264,7 +330,10 @@ async def test_a_query_past_its_time_limit_is_stopped(runner: Neo4jCypherRunner,
     started = time.monotonic()
     with pytest.raises(StoreTimeout):
         await runner.run_cypher(
-            shared.mine, "UNWIND range(1, 100000000) AS x RETURN count(x)", {}, QueryLimits(timeout_ms=500)
+            shared.mine,
+            "UNWIND range(1, 1000000) AS x UNWIND range(1, 1000) AS y RETURN count(*)",
+            {},
+            QueryLimits(timeout_ms=500),
         )
     assert time.monotonic() - started < 5
     # the driver is fine afterwards

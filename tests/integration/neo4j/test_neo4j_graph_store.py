@@ -20,7 +20,7 @@ from datainfra.adapters.neo4j import cypher
 from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver, translated_errors
 from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore, _node_match
 from datainfra.adapters.neo4j.namespacing import Namespace
-from datainfra.domain.errors import InvalidInput, StoreTimeout, StoreUnavailable
+from datainfra.domain.errors import InvalidInput, PayloadTooLarge, StoreTimeout, StoreUnavailable
 from datainfra.domain.filters import parse_filters
 from datainfra.domain.graph import Direction, Edge, Node
 from datainfra.domain.graph_schema import parse_graph_schema
@@ -235,6 +235,13 @@ async def test_a_transaction_past_its_limit_is_store_timeout(neo4j_driver: Any) 
     with pytest.raises(StoreTimeout), translated_errors():
         async with neo4j_driver.session() as session:
             await session.execute_read(slow)
+
+
+async def test_a_transaction_past_its_memory_limit_is_payload_too_large(neo4j_driver: Any) -> None:
+    """Retrying cannot help a request too big for one transaction (db.memory.transaction.max): 413."""
+    with pytest.raises(PayloadTooLarge), translated_errors():
+        async with neo4j_driver.session() as session:
+            await (await session.run("UNWIND range(1, 200000000) AS x WITH collect(x) AS xs RETURN size(xs)")).consume()
 
 
 async def test_migration_adds_and_drops_declared_indexes_all_or_nothing(

@@ -7,14 +7,24 @@ cap (a write is consumed to the end so it commits whole). Nodes, relationships a
 as `domain.graph` values with the client's ids, labels and types; anything that is not of the
 dataset reaching a result is a server fault (500), never shown. Driver errors caused by the query
 become 4xx errors whose messages have the internal names put back into the client's terms.
+
+Neo4j only checks a transaction's time limit between rows, so work inside one expression (a
+`range()`, `reduce`, list comprehension...) is bounded before it runs: the rewriter caps `range()`
+and nested iterations (`cypher_rewrite.MAX_RANGE`, `MAX_NESTED_STEPS`), parameters are capped here
+(`MAX_PARAMETER_LIST`, `MAX_PARAMETER_VALUES`), and each dataset owner may run at most
+`MAX_CONCURRENT_PER_OWNER` Cypher queries at once in this process (more → 429), so one tenant holds at
+most that many Neo4j worker threads however long its expressions run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import neo4j
@@ -28,12 +38,18 @@ from neo4j.time import DateTime as NeoDateTime
 from neo4j.time import Duration as NeoDuration
 from neo4j.time import Time as NeoTime
 
-from datainfra.adapters.neo4j.cypher_rewrite import ORDER_KEY_PARAM_PREFIX, RewrittenQuery, rewrite
+from datainfra.adapters.neo4j.cypher_rewrite import (
+    ORDER_KEY_PARAM_PREFIX,
+    RANGE_LIMIT_MARKER,
+    RewrittenQuery,
+    range_refusal,
+    rewrite,
+)
 from datainfra.adapters.neo4j.driver import translated_errors
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, KEY, LABELS, TYPE, Namespace, order_key
 from datainfra.adapters.neo4j.plan_check import check_plan
 from datainfra.adapters.neo4j.values import decode_properties, decode_value
-from datainfra.domain.errors import Conflict, InvalidRequest, StoreTimeout
+from datainfra.domain.errors import Conflict, InvalidRequest, StoreTimeout, TooManyRequests
 from datainfra.domain.graph import Edge, Node, Path
 from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.model import Dataset
@@ -44,6 +60,12 @@ from datainfra.domain.queries import QueryLimits, QueryResult, ResultColumn, che
 CLIENT_GRACE = 5.0
 """Seconds past the server-side time limit after which the client gives up on its own."""
 _INT64 = (-(2**63), 2**63 - 1)
+MAX_PARAMETER_LIST = 10_000
+"""Most items one list parameter (at any depth) may have."""
+MAX_PARAMETER_VALUES = 100_000
+"""Most values (scalars, lists and maps, at any depth) all parameters of one query may hold together."""
+MAX_CONCURRENT_PER_OWNER = 2
+"""Most Cypher queries one dataset owner may run at once in this process (more → 429)."""
 
 
 class IsolationBreach(RuntimeError):
@@ -51,10 +73,19 @@ class IsolationBreach(RuntimeError):
 
 
 class Neo4jCypherRunner(CypherQueryRunner):
-    def __init__(self, driver: neo4j.AsyncDriver, *, database: str = "neo4j", max_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        driver: neo4j.AsyncDriver,
+        *,
+        database: str = "neo4j",
+        max_timeout: float = 60.0,
+        max_concurrent_per_owner: int = MAX_CONCURRENT_PER_OWNER,
+    ) -> None:
         self._driver = driver
         self._database = database
         self._max_timeout = max_timeout
+        self._max_concurrent = max_concurrent_per_owner
+        self._running: Counter[str] = Counter()
 
     async def run_cypher(
         self, dataset: Dataset, text: str, parameters: Mapping[str, Any], limits: QueryLimits
@@ -66,11 +97,28 @@ class Neo4jCypherRunner(CypherQueryRunner):
             raise InvalidRequest("this query writes: send it with read_only set to false", field="query")
         bound = _bind(query, parameters)
         timeout = max(0.001, min(limits.timeout_ms / 1000, self._max_timeout))
+        with self._slot(dataset.owner_id):
+            try:
+                async with asyncio.timeout(timeout + CLIENT_GRACE):
+                    return await self._run(dataset, ns, query, bound, limits, timeout)
+            except TimeoutError:
+                raise StoreTimeout("the graph store gave up on a statement that ran too long") from None
+
+    @contextmanager
+    def _slot(self, owner: str) -> Iterator[None]:
+        """One of the owner's concurrent query slots in this process, or TooManyRequests."""
+        if self._running[owner] >= self._max_concurrent:
+            raise TooManyRequests(
+                f"too many Cypher queries of this user are running at once (at most {self._max_concurrent}); "
+                "retry when one has finished"
+            )
+        self._running[owner] += 1
         try:
-            async with asyncio.timeout(timeout + CLIENT_GRACE):
-                return await self._run(dataset, ns, query, bound, limits, timeout)
-        except TimeoutError:
-            raise StoreTimeout("the graph store gave up on a statement that ran too long") from None
+            yield
+        finally:
+            self._running[owner] -= 1
+            if self._running[owner] <= 0:
+                del self._running[owner]
 
     async def _run(
         self,
@@ -118,15 +166,16 @@ class Neo4jCypherRunner(CypherQueryRunner):
 
 
 def _bind(query: RewrittenQuery, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """The client's parameters (checked JSON values) plus ours."""
+    """The client's parameters (checked JSON values, numbers with a fraction as floats) plus ours."""
     bound: dict[str, Any] = {}
+    budget = _Budget()
     for name, value in parameters.items():
         if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
             raise InvalidRequest(
                 f"parameter name {name!r} must be a letter followed by letters, digits or _", field=f"parameters.{name}"
             )
-        _check_json(value, f"parameters.{name}")
-        bound[name] = value
+        budget.parameter = f"parameters.{name}"
+        bound[name] = _json_value(value, budget.parameter, budget)
     missing = sorted(query.client_parameters - set(bound))
     if missing:
         raise InvalidRequest(f"the query uses parameters that were not given: {', '.join(missing)}", field="parameters")
@@ -143,23 +192,55 @@ def _bind(query: RewrittenQuery, parameters: Mapping[str, Any]) -> dict[str, Any
     return bound
 
 
-def _check_json(value: Any, where: str) -> None:
-    if value is None or isinstance(value, bool | str | float):
-        return
+class _Budget:
+    """How many more parameter values a query may bind (`MAX_PARAMETER_VALUES` in all)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_PARAMETER_VALUES
+        self.parameter = "parameters"
+        """The field of the top-level parameter being checked (named by the refusal)."""
+
+    def take(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise InvalidRequest(
+                f"the parameters hold more than {MAX_PARAMETER_VALUES} values in all: send less data per query",
+                field=self.parameter,
+            )
+
+
+def _json_value(value: Any, where: str, budget: _Budget) -> Any:
+    """A checked JSON value as the driver binds it: a number with a fraction (the HTTP layer's
+    Decimal) becomes a float, an integer stays an integer; lists and maps at most
+    `MAX_PARAMETER_LIST` items, all values together at most `MAX_PARAMETER_VALUES`."""
+    budget.take()
+    if value is None or isinstance(value, bool | str):
+        return value
     if isinstance(value, int):
         if not _INT64[0] <= value <= _INT64[1]:
             raise InvalidRequest("an integer parameter must fit in 64 bits", field=where)
-        return
+        return value
+    if isinstance(value, float | Decimal):
+        number = float(value)
+        if not math.isfinite(number):
+            raise InvalidRequest("a number parameter must fit in a 64-bit float", field=where)
+        return number
+    if isinstance(value, list | dict) and len(value) > MAX_PARAMETER_LIST:
+        what = "list" if isinstance(value, list) else "object"
+        raise InvalidRequest(
+            f"a {what} parameter may have at most {MAX_PARAMETER_LIST} items (this one has {len(value)}): "
+            "send less data per query",
+            field=where,
+        )
     if isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_json(item, f"{where}[{i}]")
-        return
+        return [_json_value(item, f"{where}[{i}]", budget) for i, item in enumerate(value)]
     if isinstance(value, dict):
+        out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidRequest("object keys must be strings", field=where)
-            _check_json(item, f"{where}.{key}")
-        return
+            out[key] = _json_value(item, f"{where}.{key}", budget)
+        return out
     raise InvalidRequest("a parameter must be a JSON value", field=where)
 
 
@@ -342,6 +423,14 @@ def _translated(query: RewrittenQuery) -> Iterator[None]:
             code = exc.code or ""
             if "TransactionTimedOut" in code or code.endswith("Transaction.Terminated"):
                 raise
+            if "OutOfMemory" in code or "MemoryPool" in code:
+                raise InvalidRequest(
+                    "the query needs more memory than one query may use: make it work on less data at a time "
+                    "(fewer rows per collect(), smaller lists and strings)",
+                    field="query",
+                ) from exc
+            if RANGE_LIMIT_MARKER in (exc.message or ""):
+                raise InvalidRequest(range_refusal(None), field="query") from exc
             if code.startswith(("Neo.ClientError.Statement.", "Neo.ClientError.Schema.", "Neo.ClientError.Request.")):
                 raise InvalidRequest(
                     scrub(exc.message or "the graph store refused the query", query), field="query"

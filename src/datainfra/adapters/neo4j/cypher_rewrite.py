@@ -38,6 +38,24 @@ FUNCTION_NAMESPACES = frozenset(
     {"point", "date", "datetime", "localdatetime", "time", "localtime", "duration", "vector"}
 )
 """Namespaced functions a client may call; `db.*`, `dbms.*`, `apoc.*`, `gds.*`, `graph.*`... are refused."""
+MAX_RANGE = 1_000_000
+"""Most elements one `range()` may make: more is refused (integer literals) or fails when it runs."""
+MAX_NESTED_STEPS = 1_000_000
+"""Most steps nested iterations may multiply to (see `check_iterations`)."""
+UNKNOWN_LIST_SIZE = 10_000
+"""What a list the query text does not spell out counts as (the most items a list parameter may have)."""
+RANGE_LIMIT_MARKER = "datainfra: range() exceeds its element limit"
+"""In the error a guarded `range()` raises when it runs (Neo4j echoes the text it cannot parse)."""
+
+
+def range_refusal(count: int | None) -> str:
+    """The detail of a refused `range()`: `count` elements when known (integer literals)."""
+    size = f"{count} elements" if count is not None else f"more than {MAX_RANGE} elements"
+    return (
+        f"range() would make {size}; a query may make at most {MAX_RANGE} (Neo4j cannot stop a loop inside "
+        "one expression at the time limit): work on smaller ranges, or page through the data"
+    )
+
 
 Q_KEY = quote(KEY)
 Q_LABELS = quote(LABELS)
@@ -219,6 +237,7 @@ def _refuse(detail: str) -> NoReturn:
 def rewrite(text: str, ns: Namespace) -> RewrittenQuery:
     """`text` scoped to namespace `ns`, or InvalidRequest when it cannot be."""
     significant = _significant(tokenize(text))
+    check_iterations(significant)
     rewriter = _Rewriter(significant, text, ns)
     out = rewriter.statement()
     return RewrittenQuery(
@@ -1239,6 +1258,8 @@ class _Rewriter:
         elif lower in ("id", "elementid"):
             self.fail(f"{name}() gives internal ids, which are not available: use n.id, a node's or edge's own key")
         self.expect("(")
+        if lower == "range":
+            return pre + self.range_call(scope)
         inner = self.expr(scope, frozenset())
         self.expect(")")
         if lower == "labels":
@@ -1249,6 +1270,43 @@ class _Rewriter:
             k_var = quote("#k")
             return f"{pre}[{k_var} IN keys({inner.strip()}) WHERE NOT {k_var} STARTS WITH '#']"
         return f"{pre}{name}({inner})"
+
+    def range_call(self, scope: set[str]) -> str:
+        """`range(a, b[, s])` after its '(': refused when its integer literals make more than
+        `MAX_RANGE` elements; with any other argument, it binds them once and ends in a parse error
+        of a text holding `RANGE_LIMIT_MARKER` (which the runner turns into a 400) before it would."""
+        args: list[str] = []
+        literal: list[int | None] = []
+        while True:
+            start = self.i
+            args.append(self.expr(scope, frozenset(), frozenset({","})))
+            literal.append(_integer_literal(self.toks[start : self.i]))
+            if not self.sym(","):
+                break
+            self.advance()
+        self.expect(")")
+        if len(args) not in (2, 3):
+            return "range(" + ",".join(args) + ")"  # Neo4j names the mistake
+        if all(value is not None for value in literal):
+            first, last, step = (*literal, 1) if len(literal) == 2 else literal
+            assert first is not None and last is not None and step is not None
+            if step != 0:
+                count = len(range(first, last + (1 if step > 0 else -1), step))
+                if count > MAX_RANGE:
+                    _refuse(range_refusal(count))
+            return "range(" + ",".join(args) + ")"
+        v = self.generated("r")
+        a, b = f"{v}[0]", f"{v}[1]"
+        error = f"date('{RANGE_LIMIT_MARKER}')"
+        if len(args) == 2:
+            end = f"CASE WHEN {b} - {a} >= {MAX_RANGE} THEN {error} ELSE {b} END"
+            call = f"range({a}, {end})"
+        else:
+            s = f"{v}[2]"
+            end = f"CASE WHEN {s} = 0 THEN {b} WHEN ({b} - {a}) / {s} >= {MAX_RANGE} THEN {error} ELSE {b} END"
+            call = f"range({a}, {end}, {s})"
+        bound = ", ".join(arg.strip() for arg in args)
+        return f"[{v} IN [[{bound}]] | {call}][0]"
 
     def simple_variable(self, text: str) -> str | None:
         """The variable name when `text` is just one variable, else None."""
@@ -1363,6 +1421,188 @@ class _Rewriter:
             out += self.take() + self.expr(inner, frozenset(), frozenset({"|"}))
         out += self.expect("|") + self.expr(inner, frozenset())
         return out + self.expect("]")
+
+
+def _integer_literal(toks: list[_Tok]) -> int | None:
+    """The value of an integer literal (optionally signed), else None."""
+    sign = 1
+    if len(toks) == 2 and toks[0].kind is Kind.SYMBOL and toks[0].text in "+-":
+        sign = -1 if toks[0].text == "-" else 1
+        toks = toks[1:]
+    if len(toks) != 1 or toks[0].kind is not Kind.NUMBER:
+        return None
+    text = toks[0].text.lower()
+    if text.startswith("0") and len(text) > 1 and text[1] not in "xo":
+        return None  # leading zeros: let Neo4j say what it makes of them (and guard it like a variable)
+    try:
+        return sign * int(text, 0)
+    except ValueError:
+        return None
+
+
+# -- bounded expression loops ---------------------------------------------------------------------
+
+_QUANTIFIERS = frozenset({"ANY", "ALL", "NONE", "SINGLE"})
+
+
+def check_iterations(toks: list[_Tok]) -> None:
+    """Refuse iterations nested so deep that one expression may loop too long.
+
+    Neo4j checks a transaction's time limit only between rows, so a loop inside one expression
+    runs to its end. Every iteration (list comprehension, pattern comprehension, reduce, any / all /
+    none / single) takes as many steps as its list has items: a list literal its elements, a
+    `range()` of integer literals its count, a `range()` of anything else `MAX_RANGE` (its runtime
+    cap), any other list (a parameter, a variable, a property, a function's result, a pattern's
+    matches) `UNKNOWN_LIST_SIZE`. A reduce over a list the text spells out (a literal or a range)
+    takes its steps squared (its accumulator may grow with every step). The steps of iterations
+    nested in each other multiply; more than `MAX_NESTED_STEPS` is refused."""
+    closers = _closers(toks)
+    _walk_iterations(toks, closers, 0, len(toks), 1)
+
+
+def _closers(toks: list[_Tok]) -> dict[int, int]:
+    stack: list[int] = []
+    closers: dict[int, int] = {}
+    for k, t in enumerate(toks):
+        if t.kind is Kind.SYMBOL and t.text in "([{":
+            stack.append(k)
+        elif t.kind is Kind.SYMBOL and t.text in ")]}" and stack:
+            closers[stack.pop()] = k
+    return closers
+
+
+def _top_level(toks: list[_Tok], closers: dict[int, int], lo: int, hi: int, pred: Callable[[_Tok], bool]) -> list[int]:
+    """Indexes in [lo, hi) of tokens matching `pred` outside any bracket opened in the range."""
+    found: list[int] = []
+    k = lo
+    while k < hi:
+        t = toks[k]
+        if k in closers:
+            k = closers[k] + 1
+            continue
+        if pred(t):
+            found.append(k)
+        k += 1
+    return found
+
+
+def _is_sym(text: str) -> Callable[[_Tok], bool]:
+    return lambda t: t.kind is Kind.SYMBOL and t.text == text
+
+
+def _is_word(*words: str) -> Callable[[_Tok], bool]:
+    return lambda t: t.kind is Kind.NAME and t.text.upper() in words
+
+
+def _is_var(t: _Tok) -> bool:
+    return t.kind is Kind.QUOTED or (t.kind is Kind.NAME and t.text.upper() not in _OPERATOR_WORDS)
+
+
+def _list_size(toks: list[_Tok], closers: dict[int, int], lo: int, hi: int) -> tuple[int, bool]:
+    """Steps of an iteration over the list toks[lo:hi], and whether the text spells its size out."""
+    is_list = lo < hi and toks[lo].kind is Kind.SYMBOL and toks[lo].text == "[" and closers.get(lo) == hi - 1
+    if is_list and not _comprehension(toks, closers, lo):
+        if lo + 1 == hi - 1:
+            return 0, True
+        return len(_top_level(toks, closers, lo + 1, hi - 1, _is_sym(","))) + 1, True
+    if (
+        hi - lo >= 3
+        and toks[lo].kind is Kind.NAME
+        and toks[lo].text.lower() == "range"
+        and toks[lo + 1].kind is Kind.SYMBOL
+        and toks[lo + 1].text == "("
+        and closers.get(lo + 1) == hi - 1
+    ):
+        commas = _top_level(toks, closers, lo + 2, hi - 1, _is_sym(","))
+        bounds = [lo + 2, *(c + 1 for c in commas)]
+        ends = [*commas, hi - 1]
+        values = [_integer_literal(toks[b:e]) for b, e in zip(bounds, ends, strict=True)]
+        if len(values) in (2, 3) and all(v is not None for v in values):
+            first, last, step = (*values, 1) if len(values) == 2 else values
+            assert first is not None and last is not None and step is not None
+            if step == 0:
+                return 0, True
+            count = len(range(first, last + (1 if step > 0 else -1), step))
+            if count > MAX_RANGE:
+                _refuse(range_refusal(count))
+            return count, True
+        return MAX_RANGE, True
+    return UNKNOWN_LIST_SIZE, False
+
+
+def _comprehension(toks: list[_Tok], closers: dict[int, int], open_at: int) -> str | None:
+    """What the '[' at `open_at` starts: "list" (x IN ...), "pattern" ((...)-...-(...) | ...) or None."""
+    close = closers.get(open_at, open_at)
+    if _top_level(toks, closers, open_at + 1, close, _is_sym(",")):
+        return None
+    k = open_at + 1
+    if k + 1 < close and _is_var(toks[k]) and _is_word("IN")(toks[k + 1]):
+        return "list"
+    if k + 1 < close and _is_var(toks[k]) and _is_sym("=")(toks[k + 1]):
+        k += 2
+    if k < close and _is_sym("(")(toks[k]) and _top_level(toks, closers, k, close, _is_sym("|")):
+        return "pattern"
+    return None
+
+
+def _walk_iterations(toks: list[_Tok], closers: dict[int, int], lo: int, hi: int, steps: int) -> None:
+    k = lo
+    while k < hi:
+        t = toks[k]
+        if t.kind is Kind.SYMBOL and t.text == "[" and k in closers:
+            close = closers[k]
+            kind = _comprehension(toks, closers, k)
+            if kind == "list":
+                ends = _top_level(toks, closers, k + 3, close, lambda x: _is_word("WHERE")(x) or _is_sym("|")(x))
+                source_end = ends[0] if ends else close
+                size, _known = _list_size(toks, closers, k + 3, source_end)
+                _walk_iterations(toks, closers, k + 3, source_end, steps)
+                _walk_iterations(toks, closers, source_end, close, _nested(steps, size))
+                k = close + 1
+                continue
+            if kind == "pattern":
+                _walk_iterations(toks, closers, k + 1, close, _nested(steps, UNKNOWN_LIST_SIZE))
+                k = close + 1
+                continue
+        if (
+            t.kind is Kind.NAME
+            and t.text.upper() in (_QUANTIFIERS | {"REDUCE"})
+            and k + 1 < hi
+            and _is_sym("(")(toks[k + 1])
+            and (k == 0 or not _is_sym(".")(toks[k - 1]))
+            and k + 1 in closers
+        ):
+            open_at, close = k + 1, closers[k + 1]
+            start = open_at + 1
+            if t.text.upper() == "REDUCE":
+                commas = _top_level(toks, closers, start, close, _is_sym(","))
+                if commas:
+                    _walk_iterations(toks, closers, start, commas[0], steps)
+                    start = commas[0] + 1
+            if start + 1 < close and _is_var(toks[start]) and _is_word("IN")(toks[start + 1]):
+                stop = _is_sym("|") if t.text.upper() == "REDUCE" else _is_word("WHERE")
+                ends = _top_level(toks, closers, start + 2, close, stop)
+                source_end = ends[0] if ends else close
+                size, known = _list_size(toks, closers, start + 2, source_end)
+                if t.text.upper() == "REDUCE" and known:
+                    size = size * size
+                _walk_iterations(toks, closers, start + 2, source_end, steps)
+                _walk_iterations(toks, closers, source_end, close, _nested(steps, size))
+                k = close + 1
+                continue
+        k += 1
+
+
+def _nested(steps: int, size: int) -> int:
+    total = steps * max(size, 1)
+    if total > MAX_NESTED_STEPS:
+        _refuse(
+            f"the query nests loops too deeply: its iterations (list or pattern comprehensions, reduce, any / all / "
+            f"none / single) multiply to more than {MAX_NESTED_STEPS} steps, and Neo4j cannot stop a loop inside one "
+            f"expression at the time limit (a list the query does not spell out counts as {UNKNOWN_LIST_SIZE} items, "
+            "a reduce over a literal list or range as its size squared): UNWIND the outer list into rows instead"
+        )
+    return total
 
 
 def _written_name(name: str, what: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
-from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
+from datainfra.domain.errors import Conflict, InvalidInput, PayloadTooLarge, StoreTimeout, StoreUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,8 @@ async def driver_resource(settings: Neo4jSettings) -> AsyncIterator[neo4j.AsyncD
 @contextmanager
 def translated_errors() -> Iterator[None]:
     """Re-raise driver errors as the domain's: unreachable → StoreUnavailable, a constraint
-    violation → Conflict, a transaction past its time limit → StoreTimeout."""
+    violation → Conflict, a transaction past its time limit → StoreTimeout, past its memory limit →
+    PayloadTooLarge."""
     try:
         yield
     except neo4j_errors.ConstraintError as exc:
@@ -72,7 +73,12 @@ def translated_errors() -> Iterator[None]:
         if "TransactionTimedOut" in code or code.endswith("Transaction.Terminated"):
             raise StoreTimeout("the graph store gave up on a statement that ran too long") from exc
         if code.startswith("Neo.TransientError.General.MemoryPool") or "OutOfMemory" in code:
-            raise StoreUnavailable("the graph store is out of memory for this request") from exc
+            # One request is one transaction, and this one needs more memory than a transaction may
+            # use: retrying cannot help, a smaller request can.
+            raise PayloadTooLarge(
+                "the graph store cannot hold this request in one transaction; send fewer nodes and edges "
+                "per request (a few hundred thousand at most) or ask for less"
+            ) from exc
         if code.startswith("Neo.ClientError.Statement.ArithmeticError"):
             raise InvalidInput(f"the graph store refused a value: {exc.message}") from exc
         raise

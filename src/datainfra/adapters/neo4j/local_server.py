@@ -32,8 +32,11 @@ service and its tests then connect exactly as they do to a production server, an
 local user cannot write to the graph through the loopback port.
 
 Network: Bolt only, on ``127.0.0.1`` (a free port unless one is given); the HTTP and HTTPS
-connectors are off; usage reporting is off. Memory: heap ``1g`` (``-Xms``=``-Xmx``), page
-cache ``512m`` by default, sized to run beside PostgreSQL and the tests on a 2-core machine.
+connectors are off; usage reporting is off. Memory: heap ``2g`` (``-Xms``=``-Xmx``), page
+cache ``512m`` by default, sized to run beside PostgreSQL and the tests on a 2-core 24 GiB machine.
+One transaction may use at most 1 GiB of tracked memory (``db.memory.transaction.max``), all
+together 70% of the heap (1.4 GiB): a client's Cypher query cannot take the whole pool from the
+others, and a bulk write of about 300,000 nodes and edges (each request is one transaction) fits.
 
 A server left running by a process that died without :meth:`LocalNeo4j.stop` is found through
 ``run/datainfra-neo4j.pid`` and stopped by the next :meth:`LocalNeo4j.start` on that data dir.
@@ -281,7 +284,7 @@ class LocalNeo4j:
         data_dir: Path,
         *,
         bolt_port: int | None = None,
-        heap: str = "1g",
+        heap: str = "2g",
         pagecache: str = "512m",
         stop_timeout: float = 30.0,
         class_data_sharing: bool = True,
@@ -535,6 +538,10 @@ class LocalNeo4j:
             "server.directories.import": str(d / "import"),
             "server.directories.run": str(d / "run"),
             "db.tx_log.preallocate": "false",
+            # Transaction time limits are enforced by a monitor; check every 100 ms, not every 2 s.
+            "db.transaction.monitor.check.interval": "100ms",
+            # One transaction may use at most this much tracked memory (see the module docstring).
+            "db.memory.transaction.max": "1g",
             # Bolt otherwise waits 2 x 5 s for idle connection/thread pools on shutdown.
             "internal.server.bolt.connection_shutdown_wait_time": "0s",
             "internal.server.bolt.thread_pool_shutdown_wait_time": "0s",
@@ -709,7 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="run a local Neo4j in the foreground until SIGINT/SIGTERM")
     run.add_argument("data_dir", type=Path)
     run.add_argument("--port", type=int, default=None, help="Bolt port (default: a free one)")
-    run.add_argument("--heap", default="1g")
+    run.add_argument("--heap", default="2g")
     run.add_argument("--pagecache", default="512m")
     args = parser.parse_args(argv)
     if args.command == "fetch":
