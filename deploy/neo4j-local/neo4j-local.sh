@@ -14,7 +14,8 @@
 # plugins/, import/, run/. Auth is on: user neo4j, password generated on first start into
 # <data-dir>/password (mode 0600) and set with `neo4j-admin dbms set-initial-password`
 # before the first start; later starts reuse it. Bolt listens on 127.0.0.1:<port> only;
-# HTTP/HTTPS are off. Heap: NEO4J_LOCAL_HEAP (1g); page cache: NEO4J_LOCAL_PAGECACHE (512m).
+# HTTP/HTTPS are off. Heap: NEO4J_LOCAL_HEAP (2g); page cache: NEO4J_LOCAL_PAGECACHE (512m);
+# tracked memory of one transaction: NEO4J_LOCAL_TRANSACTION_MAX (1g).
 #
 # Keep NEO4J_VERSION, the settings and the JVM options in step with
 # src/datainfra/adapters/neo4j/local_server.py (the Python side used by the tests and `make run`).
@@ -90,19 +91,21 @@ server.directories.plugins=$data_dir/plugins
 server.directories.import=$data_dir/import
 server.directories.run=$data_dir/run
 db.tx_log.preallocate=false
+db.transaction.monitor.check.interval=100ms
+db.memory.transaction.max=${NEO4J_LOCAL_TRANSACTION_MAX:-1g}
 internal.server.bolt.connection_shutdown_wait_time=0s
 internal.server.bolt.thread_pool_shutdown_wait_time=0s
 EOF
     local cp="$LIB_DIR/*"
     if [[ ! -d "$data_dir/data/databases/system" ]]; then
         if [[ ! -s "$data_dir/password" ]]; then
-            (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$data_dir/password")
+            (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data_dir/password")
         fi
         NEO4J_HOME="$data_dir" NEO4J_CONF="$data_dir/conf" \
-            "$java" -cp "$cp" org.neo4j.cli.AdminTool dbms set-initial-password "$(cat "$data_dir/password")" >&2
+            "$java" -cp "$cp" org.neo4j.cli.AdminTool dbms set-initial-password -- "$(cat "$data_dir/password")" >&2
     fi
     [[ -s "$data_dir/password" ]] || die "$data_dir/password is missing: the database there was not made by this script"
-    local heap="${NEO4J_LOCAL_HEAP:-1g}"
+    local heap="${NEO4J_LOCAL_HEAP:-2g}"
     echo "neo4j-local.sh: Neo4j $NEO4J_VERSION on bolt://127.0.0.1:$port (user neo4j, password in $data_dir/password)" >&2
     cd "$data_dir"
     exec "$java" "-Xms$heap" "-Xmx$heap" \
