@@ -671,3 +671,29 @@ def test_a_range_of_anything_but_literals_is_guarded_when_it_runs() -> None:
     stepped = out("RETURN range($a, $b, $s) AS x")
     assert "WHEN `#r1`[2] = 0 THEN `#r1`[1] WHEN (`#r1`[1] - `#r1`[0]) / `#r1`[2] >= 1000000" in stepped
     assert out("RETURN range(1, 10) AS x") == "RETURN range(1, 10) AS x"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "RETURN size(reduce(s = 'x', i IN range(1, 30) | s + s)) AS n",
+        "RETURN reduce(acc = [], x IN $l | acc + acc)",
+        "MATCH (n:P) WITH collect(n.name) AS names RETURN reduce(s = '', x IN names | s + s + x)",
+    ],
+)
+def test_a_reduce_that_can_double_its_accumulator_every_step_is_refused(query: str) -> None:
+    with pytest.raises(InvalidRequest, match="double every step") as caught:
+        rewrite(query, NS)
+    assert caught.value.field == "query"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "RETURN reduce(s = 'x', i IN range(1, 20) | s + s) AS n",
+        "RETURN reduce(total = 0, x IN $l | total + x) AS n",
+        "MATCH p = (a:P)-[:R*1..3]->(b) RETURN reduce(cost = 0, r IN relationships(p) | cost + r.w) AS c",
+    ],
+)
+def test_a_reduce_with_bounded_growth_passes(query: str) -> None:
+    assert rewrite(query, NS).text

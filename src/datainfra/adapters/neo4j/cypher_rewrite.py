@@ -1435,13 +1435,35 @@ def _walk_iterations(toks: list[_Tok], closers: dict[int, int], lo: int, hi: int
                 ends = _top_level(toks, closers, start + 2, close, stop)
                 source_end = ends[0] if ends else close
                 size, known = _list_size(toks, closers, start + 2, source_end)
-                if t.text.upper() == "REDUCE" and known:
-                    size = size * size
+                if t.text.upper() == "REDUCE":
+                    _check_accumulator_growth(toks, open_at + 1, source_end, close, size if known else None)
+                    if known:
+                        size = size * size
                 _walk_iterations(toks, closers, start + 2, source_end, steps)
                 _walk_iterations(toks, closers, source_end, close, _nested(steps, size))
                 k = close + 1
                 continue
         k += 1
+
+
+MAX_DOUBLINGS = 20
+"""A reduce whose step uses its accumulator twice (`s + s`) may double it each step: at most this many."""
+
+
+def _check_accumulator_growth(toks: list[_Tok], acc_at: int, step_from: int, close: int, size: int | None) -> None:
+    """Refuse a reduce that can grow its accumulator exponentially: Neo4j does not count string
+    memory against the transaction, so `reduce(s = 'x', i IN range(1, 30) | s + s)` builds a 1 GiB
+    string on the shared heap before any limit applies."""
+    if acc_at + 1 >= close or not _is_var(toks[acc_at]) or not _is_sym("=")(toks[acc_at + 1]):
+        return
+    name = toks[acc_at].text
+    uses = sum(1 for k in range(step_from + 1, close) if toks[k].kind is toks[acc_at].kind and toks[k].text == name)
+    if uses >= 2 and (size is None or size > MAX_DOUBLINGS):
+        _refuse(
+            f"reduce() uses its accumulator {name} {uses} times per step over "
+            f"{'a list the query does not spell out' if size is None else f'{size} items'}: it could double "
+            f"every step and exhaust the server's memory; at most {MAX_DOUBLINGS} such steps are allowed"
+        )
 
 
 def _nested(steps: int, size: int) -> int:
