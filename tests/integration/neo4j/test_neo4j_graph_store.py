@@ -17,7 +17,13 @@ import pytest
 from neo4j import exceptions as neo4j_errors
 
 from datainfra.adapters.neo4j import cypher
-from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver, translated_errors
+from datainfra.adapters.neo4j.driver import (
+    Neo4jSettings,
+    close_driver,
+    not_retried_when_too_large,
+    open_driver,
+    translated_errors,
+)
 from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore, _node_match
 from datainfra.adapters.neo4j.namespacing import Namespace
 from datainfra.domain.errors import InvalidInput, PayloadTooLarge, StoreTimeout, StoreUnavailable
@@ -242,6 +248,26 @@ async def test_a_transaction_past_its_memory_limit_is_payload_too_large(neo4j_dr
     with pytest.raises(PayloadTooLarge), translated_errors():
         async with neo4j_driver.session() as session:
             await (await session.run("UNWIND range(1, 200000000) AS x WITH collect(x) AS xs RETURN size(xs)")).consume()
+
+
+async def test_a_managed_transaction_out_of_memory_is_not_retried(neo4j_driver: Any) -> None:
+    """The driver retries TransientErrors for up to 30 s, redoing the whole request each time; running
+    out of transaction memory is one, but only a smaller request can succeed."""
+
+    async def huge(tx: neo4j.AsyncManagedTransaction) -> None:
+        await (await tx.run("UNWIND range(1, 200000000) AS x WITH collect(x) AS xs RETURN size(xs)")).consume()
+
+    attempts = 0
+
+    async def counted(tx: neo4j.AsyncManagedTransaction) -> None:
+        nonlocal attempts
+        attempts += 1
+        await huge(tx)
+
+    with pytest.raises(PayloadTooLarge), translated_errors():
+        async with neo4j_driver.session() as session:
+            await session.execute_read(not_retried_when_too_large(counted))
+    assert attempts == 1
 
 
 async def test_migration_adds_and_drops_declared_indexes_all_or_nothing(

@@ -7,14 +7,17 @@ generator for a dependency-injector `providers.Resource`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from datainfra.domain.errors import Conflict, InvalidInput, PayloadTooLarge, StoreTimeout, StoreUnavailable
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,36 @@ async def driver_resource(settings: Neo4jSettings) -> AsyncIterator[neo4j.AsyncD
         await close_driver(driver)
 
 
+def out_of_memory(exc: neo4j_errors.Neo4jError) -> bool:
+    code = exc.code or ""
+    return code.startswith("Neo.TransientError.General.MemoryPool") or "OutOfMemory" in code
+
+
+def too_large() -> PayloadTooLarge:
+    """One request is one transaction, and this one needs more memory than a transaction may use:
+    retrying cannot help, a smaller request can."""
+    return PayloadTooLarge(
+        "the graph store cannot hold this request in one transaction; send fewer nodes and edges "
+        "per request (a few hundred thousand at most) or ask for less"
+    )
+
+
+def not_retried_when_too_large(work: Callable[[Any], Awaitable[T]]) -> Callable[[Any], Awaitable[T]]:
+    """`work` for execute_read/execute_write, except that running out of transaction memory (a
+    TransientError, which the driver would retry for up to 30 s, redoing the whole request each
+    time) ends the transaction at once as PayloadTooLarge."""
+
+    async def once(tx: Any) -> T:
+        try:
+            return await work(tx)
+        except neo4j_errors.Neo4jError as exc:
+            if out_of_memory(exc):
+                raise too_large() from exc
+            raise
+
+    return once
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     """Re-raise driver errors as the domain's: unreachable → StoreUnavailable, a constraint
@@ -72,13 +105,8 @@ def translated_errors() -> Iterator[None]:
         code = exc.code or ""
         if "TransactionTimedOut" in code or code.endswith("Transaction.Terminated"):
             raise StoreTimeout("the graph store gave up on a statement that ran too long") from exc
-        if code.startswith("Neo.TransientError.General.MemoryPool") or "OutOfMemory" in code:
-            # One request is one transaction, and this one needs more memory than a transaction may
-            # use: retrying cannot help, a smaller request can.
-            raise PayloadTooLarge(
-                "the graph store cannot hold this request in one transaction; send fewer nodes and edges "
-                "per request (a few hundred thousand at most) or ask for less"
-            ) from exc
+        if out_of_memory(exc):
+            raise too_large() from exc
         if code.startswith("Neo.ClientError.Statement.ArithmeticError"):
             raise InvalidInput(f"the graph store refused a value: {exc.message}") from exc
         raise

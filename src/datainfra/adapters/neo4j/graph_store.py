@@ -15,7 +15,7 @@ import neo4j
 
 from datainfra.adapters.neo4j import cypher, schema_ops
 from datainfra.adapters.neo4j.dijkstra import Step, least_cost
-from datainfra.adapters.neo4j.driver import translated_errors
+from datainfra.adapters.neo4j.driver import not_retried_when_too_large, translated_errors
 from datainfra.adapters.neo4j.namespacing import KEY, LABELS, Q_KEY, Q_LABELS, Q_TYPE, TYPE, Namespace, order_key, quote
 from datainfra.adapters.neo4j.values import decode_properties, decode_value, encode_properties
 from datainfra.domain import algorithms
@@ -75,12 +75,16 @@ class Neo4jGraphStore(GraphStore):
     async def _read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
-                return await session.execute_read(neo4j.unit_of_work(timeout=self._timeout)(work))
+                return await session.execute_read(
+                    neo4j.unit_of_work(timeout=self._timeout)(not_retried_when_too_large(work))
+                )
 
     async def _write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
-                return await session.execute_write(neo4j.unit_of_work(timeout=self._timeout)(work))
+                return await session.execute_write(
+                    neo4j.unit_of_work(timeout=self._timeout)(not_retried_when_too_large(work))
+                )
 
     def _batches(self, rows: Sequence[T]) -> Iterable[Sequence[T]]:
         for start in range(0, len(rows), self._batch):
