@@ -408,6 +408,7 @@ CASES: list[Case] = [
         "cartesian-explosion-sorted",
         "MATCH (a),(b),(c),(d),(e),(f),(g),(h),(i),(j),(k),(l),(m),(o) RETURN a.id ORDER BY a.id, b.id LIMIT 1",
         status=BOUNDED_OR_ANSWERED,
+        check=satisfies(lambda rows: len(rows) == 1 and rows[0][0] == min(OWN_NODES)),
         timeout_ms=SHORT_MS,
     ),
     Case(
