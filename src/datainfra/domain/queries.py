@@ -47,16 +47,19 @@ class QueryLimits:
             read_only = True
         if not isinstance(read_only, bool):
             raise InvalidRequest("read_only must be true or false", field="read_only")
+        timeout = optional_int(timeout_ms, "timeout_ms", 1, MAX_TIMEOUT_MS)
+        rows = optional_int(max_rows, "max_rows", 1, MAX_MAX_ROWS)
         return cls(
             read_only=read_only,
-            timeout_ms=_bounded_int(timeout_ms, "timeout_ms", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
-            max_rows=_bounded_int(max_rows, "max_rows", DEFAULT_MAX_ROWS, 1, MAX_MAX_ROWS),
+            timeout_ms=DEFAULT_TIMEOUT_MS if timeout is None else timeout,
+            max_rows=DEFAULT_MAX_ROWS if rows is None else rows,
         )
 
 
-def _bounded_int(value: Any, name: str, default: int, low: int, high: int) -> int:
+def optional_int(value: Any, name: str, low: int, high: int) -> int | None:
+    """A request member that must be an integer in [low, high] when given (a bool is not one)."""
     if value is None:
-        return default
+        return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequest(f"{name} must be an integer", field=name)
     if not low <= value <= high:

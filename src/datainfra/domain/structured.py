@@ -53,7 +53,7 @@ from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import And, Condition, FilterNode, FilterSpec, Not, Or
 from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.names import is_valid_name
-from datainfra.domain.queries import MAX_MAX_ROWS, ResultColumn
+from datainfra.domain.queries import MAX_MAX_ROWS, ResultColumn, optional_int
 from datainfra.domain.types import INT64_MAX, FieldType
 from datainfra.domain.where import parse_where
 
@@ -190,8 +190,8 @@ def parse_structured_query(body: Mapping[str, Any]) -> StructuredQuery:
         ),
         joins=tuple(_join(item, f"join[{i}]") for i, item in _items(body.get("join"), "join", MAX_JOINS)),
         order_by=tuple(_order(item, f"order_by[{i}]") for i, item in _items(body.get("order_by"), "order_by")),
-        limit=_integer(body.get("limit"), "limit", MAX_MAX_ROWS),
-        offset=_integer(body.get("offset"), "offset", INT64_MAX) or 0,
+        limit=optional_int(body.get("limit"), "limit", 0, MAX_MAX_ROWS),
+        offset=optional_int(body.get("offset"), "offset", 0, INT64_MAX) or 0,
     )
 
 
@@ -289,16 +289,6 @@ def _order(value: Any, path: str) -> OrderItem:
             raise InvalidRequest("desc must be true or false", field=f"{path}.desc")
     _field(ref, path)
     return OrderItem(ref, descending, path)
-
-
-def _integer(value: Any, name: str, most: int) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequest(f"{name} must be an integer", field=name)
-    if not 0 <= value <= most:
-        raise InvalidRequest(f"{name} must be between 0 and {most}", field=name)
-    return value
 
 
 # -- the plan -------------------------------------------------------------------------------------
