@@ -55,7 +55,7 @@ from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import name_problem
 from datainfra.domain.ports.query_runners import CypherQueryRunner
-from datainfra.domain.queries import QueryLimits, QueryResult, ResultColumn, check_query_text
+from datainfra.domain.queries import QueryLimits, QueryResult, ResultColumn, check_query_text, cypher_parameters
 
 CLIENT_GRACE = 5.0
 """Seconds past the server-side time limit after which the client gives up on its own."""
@@ -169,11 +169,7 @@ def _bind(query: RewrittenQuery, parameters: Mapping[str, Any]) -> dict[str, Any
     """The client's parameters (checked JSON values, numbers with a fraction as floats) plus ours."""
     bound: dict[str, Any] = {}
     budget = _Budget()
-    for name, value in parameters.items():
-        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-            raise InvalidRequest(
-                f"parameter name {name!r} must be a letter followed by letters, digits or _", field=f"parameters.{name}"
-            )
+    for name, value in cypher_parameters(dict(parameters)).items():  # names as the domain allows them
         budget.parameter = f"parameters.{name}"
         bound[name] = _json_value(value, budget.parameter, budget)
     missing = sorted(query.client_parameters - set(bound))
