@@ -86,11 +86,17 @@ def paths_doc(found: PathSet, weighted: bool) -> dict[str, Any]:
     if weighted:
         doc["cost"] = found.paths[0].cost
     doc["truncated"] = found.truncated
-    doc["paths"] = [
-        {"length": p.length, "nodes": [node_doc(n) for n in p.nodes], "edges": [edge_doc(e) for e in p.edges]}
-        for p in found.paths
-    ]
+    doc["paths"] = [path_item_doc(p) for p in found.paths]
     return doc
+
+
+def path_item_doc(path: Path) -> dict[str, Any]:
+    """One path among several (all shortest paths, a query result): its length, nodes and edges."""
+    return {
+        "length": path.length,
+        "nodes": [node_doc(n) for n in path.nodes],
+        "edges": [edge_doc(e) for e in path.edges],
+    }
 
 
 def score_doc(item: tuple[str, float]) -> dict[str, Any]:

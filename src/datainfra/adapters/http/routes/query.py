@@ -12,7 +12,7 @@ from litestar.params import FromPath
 
 from datainfra.adapters.http.dependencies import CurrentUser, Queries
 from datainfra.adapters.http.encoding import decode_json, json_response
-from datainfra.adapters.http.presenters import edge_doc, node_doc
+from datainfra.adapters.http.presenters import edge_doc, node_doc, path_item_doc
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.graph import Edge, Node, Path
 from datainfra.domain.queries import MAX_QUERY_BYTES, QueryResult
@@ -93,11 +93,7 @@ def _cell(value: Any) -> Any:
     if isinstance(value, Edge):
         return edge_doc(value)
     if isinstance(value, Path):
-        return {
-            "length": value.length,
-            "nodes": [node_doc(n) for n in value.nodes],
-            "edges": [edge_doc(e) for e in value.edges],
-        }
+        return path_item_doc(value)
     if isinstance(value, list | tuple):
         return [_cell(item) for item in value]
     if isinstance(value, dict):
