@@ -19,27 +19,21 @@ from psycopg import AsyncConnection
 from psycopg.types.array import ArrayLoader
 from psycopg.types.string import TextLoader
 
+from datainfra.adapters.postgres.sql_types import COPY_TYPE
 from datainfra.domain.queries import ResultColumn
 from datainfra.domain.types import FieldType
 
-_FIELD_TYPES: dict[str, FieldType] = {
+_FIELD_TYPES: dict[str, FieldType] = {name: field_type for field_type, name in COPY_TYPE.items()} | {
     "int2": FieldType.INTEGER,
     "int4": FieldType.INTEGER,
-    "int8": FieldType.INTEGER,
     "float4": FieldType.FLOAT,
-    "float8": FieldType.FLOAT,
-    "numeric": FieldType.NUMERIC,
-    "text": FieldType.TEXT,
     "varchar": FieldType.TEXT,
     "bpchar": FieldType.TEXT,
     "name": FieldType.TEXT,
-    "bool": FieldType.BOOLEAN,
-    "date": FieldType.DATE,
-    "timestamptz": FieldType.TIMESTAMP,
-    "jsonb": FieldType.JSON,
     "json": FieldType.JSON,
-    "uuid": FieldType.UUID,
 }
+"""PostgreSQL type name → the schema type a column of it reads as: the types datasets are stored in,
+and their narrower or older relatives."""
 
 
 def columns_of(conn: AsyncConnection[Any], description: Any) -> tuple[ResultColumn, ...]:
