@@ -52,9 +52,16 @@ MAX_RESULT_BYTES = 32 * 1024 * 1024
 
 class PostgresSqlRunner:
     def __init__(self, pool: AsyncConnectionPool, roles: UserRoles, *, connect_timeout: int = 5) -> None:
-        self._pool = pool
         self._roles = roles
         self._connect_timeout = connect_timeout
+        if not isinstance(pool.conninfo, str):
+            raise StoreUnavailable("the query runner needs the pool's connection string")
+        self._server = {
+            key: value
+            for key, value in conninfo_to_dict(pool.conninfo).items()
+            if key not in ("user", "password", "options", "application_name", "connect_timeout", "passfile")
+        }
+        """The pool's server and database; each query connects there as the user's role instead."""
 
     async def run_sql(self, session: Session, text: str, parameters: Sequence[Any], limits: QueryLimits) -> QueryResult:
         statement = check_statement(text, read_only=limits.read_only)
@@ -64,7 +71,7 @@ class PostgresSqlRunner:
                 f"but {len(parameters)} were given",
                 field="parameters",
             )
-        values = [_bindable(value, i) for i, value in enumerate(parameters)]
+        values = [_bindable(value) for value in parameters]
         conn = await self._connect(session, limits)
         try:
             with _client_errors():
@@ -84,17 +91,9 @@ class PostgresSqlRunner:
                 "TimeZone=UTC",
                 f"default_transaction_read_only={'on' if limits.read_only else 'off'}",
             ]
-            # The pool's server and database, with the user's role, password and settings instead.
-            if not isinstance(self._pool.conninfo, str):
-                raise StoreUnavailable("the query runner needs the pool's connection string")
-            base = {
-                key: value
-                for key, value in conninfo_to_dict(self._pool.conninfo).items()
-                if key not in ("user", "password", "options", "application_name", "connect_timeout", "passfile")
-            }
             conninfo = make_conninfo(
                 "",
-                **base,
+                **self._server,
                 user=role,
                 password=password,
                 options=" ".join(f"-c {item}" for item in settings),
@@ -126,56 +125,69 @@ async def _run_read(
 ) -> QueryResult:
     """A read goes through a server-side cursor, fetched in batches sized from the rows seen so far,
     so at most max_rows + 1 rows, and about MAX_RESULT_BYTES, ever leave the server."""
-    kept: list[list[Any]] = []
-    size = 0
-    truncated = False
+    kept = _Kept(limits.max_rows)
     async with conn.transaction():
         cursor = psycopg.AsyncRawServerCursor(conn, "datainfra_query")
         await cursor.execute(statement.text, values)
         columns = columns_of(conn, cursor.description)
-        batch = 1
-        while not truncated:
-            rows = await cursor.fetchmany(min(batch, limits.max_rows + 1 - len(kept)))
-            for row in rows:
-                if len(kept) == limits.max_rows:
-                    truncated = True
-                    break
-                values_out = [json_value(v) for v in row]
-                size += approximate_size(values_out)
-                if size > MAX_RESULT_BYTES:
-                    truncated = True
-                    break
-                kept.append(values_out)
-            if not rows or truncated:
-                break
-            average = max(1, size // max(1, len(kept)))
-            batch = max(1, min(500, (MAX_RESULT_BYTES - size) // average // 2))
+        while (rows := await cursor.fetchmany(kept.next_batch())) and kept.extend(rows):
+            pass
         await cursor.close()
-    return QueryResult(columns=columns, rows=kept, truncated=truncated)
+    return QueryResult(columns=columns, rows=kept.rows, truncated=kept.truncated)
 
 
 async def _run_write(
     conn: psycopg.AsyncConnection[Any], statement: GuardedStatement, values: list[Any], limits: QueryLimits
 ) -> QueryResult:
-    """A write runs to its end and commits; RETURNING rows beyond max_rows are dropped (truncated)."""
+    """A write runs to its end and commits; RETURNING rows past the caps are dropped (truncated)."""
+    kept = _Kept(limits.max_rows)
     async with conn.transaction():
         cursor = conn.cursor()
         await cursor.execute(statement.text, values)
         columns = columns_of(conn, cursor.description)
         rows = await cursor.fetchmany(limits.max_rows + 1) if cursor.description else []
         affected = cursor.rowcount if cursor.rowcount >= 0 else None
-    kept: list[list[Any]] = []
-    size = 0
-    for row in rows[: limits.max_rows]:
-        values_out = [json_value(v) for v in row]
-        size += approximate_size(values_out)
-        if size > MAX_RESULT_BYTES:
-            break
-        kept.append(values_out)
-    return QueryResult(columns=columns, rows=kept, truncated=len(kept) < len(rows), affected=affected)
+    kept.extend(rows)
+    return QueryResult(columns=columns, rows=kept.rows, truncated=kept.truncated, affected=affected)
 
 
-def _bindable(value: Any, index: int) -> Any:
+class _Kept:
+    """The rows a result keeps, as the API sends them: at most `max_rows`, and about
+    MAX_RESULT_BYTES of values. `truncated` once a row had to be left out."""
+
+    def __init__(self, max_rows: int) -> None:
+        self.rows: list[list[Any]] = []
+        self.truncated = False
+        self._max_rows = max_rows
+        self._size = 0
+
+    def extend(self, rows: Sequence[Sequence[Any]]) -> bool:
+        """Keep `rows` in order until a cap bites; False once one has (nothing more is kept)."""
+        return all(self._add(row) for row in rows)
+
+    def _add(self, row: Sequence[Any]) -> bool:
+        if len(self.rows) == self._max_rows:
+            self.truncated = True
+            return False
+        values = [json_value(v) for v in row]
+        self._size += approximate_size(values)
+        if self._size > MAX_RESULT_BYTES:
+            self.truncated = True
+            return False
+        self.rows.append(values)
+        return True
+
+    def next_batch(self) -> int:
+        """How many rows to fetch next: one at first, then as many as half the byte budget left
+        holds at the average row size so far (at most 500), never past max_rows + 1."""
+        batch = 1
+        if self.rows:
+            average = max(1, self._size // len(self.rows))
+            batch = max(1, min(500, (MAX_RESULT_BYTES - self._size) // average // 2))
+        return min(batch, self._max_rows + 1 - len(self.rows))
+
+
+def _bindable(value: Any) -> Any:
     """A JSON parameter as psycopg binds it: objects (and lists holding objects, lists or mixed
     kinds) as jsonb; a list of one scalar kind as an array; text as an untyped literal the server
     types from where it is used ($1::date, a date column ...)."""
