@@ -101,9 +101,11 @@ class Neo4jGraphStore(GraphStore):
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
                 objects = schema_ops.base_objects(ns) + schema_ops.declared_objects(ns, dataset.graph_schema)
-                await schema_ops.create_objects(session, objects)
+                await schema_ops.apply(session, objects)
 
     async def migrate_graph(self, before: Dataset, after: Dataset) -> None:
+        """New indexes over existing data may take a while to build: each statement may use the
+        store's transaction time limit, not the short one of a new dataset's."""
         ns = Namespace.of(after.id)
         schema = after.graph_schema
         if schema.strict:
@@ -113,31 +115,22 @@ class Neo4jGraphStore(GraphStore):
                 existing = await schema_ops.existing_objects(session, ns)
                 wanted = schema_ops.base_objects(ns) + schema_ops.declared_objects(ns, schema)
                 missing = [obj for obj in wanted if obj.name not in existing]
-                try:
-                    await schema_ops.create_objects(session, missing)
-                except DomainError:
-                    await schema_ops.drop_objects(session, {obj.name: obj.constraint for obj in missing})
-                    raise
                 wanted_names = {obj.name for obj in wanted}
-                await schema_ops.drop_objects(
-                    session, {name: c for name, c in existing.items() if name not in wanted_names}
-                )
+                unwanted = {name: c for name, c in existing.items() if name not in wanted_names}
+                await schema_ops.apply(session, missing, unwanted, timeout=self._timeout)
 
     async def drop_graph(self, dataset: Dataset) -> None:
-        """Relationships, then nodes, each deleted in inner transactions of bounded size."""
+        """Relationships, then nodes, each deleted in inner transactions of bounded size (each
+        statement idempotent, so a deadlock with another transaction is retried), then the
+        dataset's schema objects."""
         ns = Namespace.of(dataset.id)
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
-                await (
-                    await session.run(
-                        f"MATCH ()-[r:{ns.r}]->() CALL {{ WITH r DELETE r }} IN TRANSACTIONS OF {DROP_BATCH_SIZE} ROWS"
-                    )
-                ).consume()
-                await (
-                    await session.run(
-                        f"MATCH (n:{ns.n}) CALL {{ WITH n DETACH DELETE n }} IN TRANSACTIONS OF {DROP_BATCH_SIZE} ROWS"
-                    )
-                ).consume()
+                for text in (
+                    f"MATCH ()-[r:{ns.r}]->() CALL {{ WITH r DELETE r }} IN TRANSACTIONS OF {DROP_BATCH_SIZE} ROWS",
+                    f"MATCH (n:{ns.n}) CALL {{ WITH n DETACH DELETE n }} IN TRANSACTIONS OF {DROP_BATCH_SIZE} ROWS",
+                ):
+                    await schema_ops.run_idempotent(session, text, timeout=None)
                 await schema_ops.drop_objects(session, await schema_ops.existing_objects(session, ns))
 
     # -- writes -----------------------------------------------------------------------------------
