@@ -129,3 +129,34 @@ def test_tenants_create_migrate_and_drop_graph_datasets_and_sessions_at_once(rea
 
     run_all(work)
     call.check(limit)
+
+
+def test_concurrent_upserts_of_the_same_node_and_edge_ids_never_conflict(real_client: TestClient[Any]) -> None:
+    auth = new_key(real_client)
+    session = create_session(real_client, auth)
+    url = create_graph(Timed(real_client), auth, session, "shared")
+    call = Timed(real_client)
+
+    def work(i: int) -> None:
+        for round_ in range(4):
+            # overlapping windows of keys, in an order of its own per client
+            keys = [(i + round_ + k) % 12 for k in range(8)]
+            nodes = [{"id": f"n{k}", "labels": ["Person"], "properties": {"age": i}} for k in keys]
+            edges = [
+                {"id": f"e{k}", "source": f"n{k}", "target": f"n{(k + 1) % 12}", "type": "KNOWS"}
+                for k in keys
+                if (k + 1) % 12 in keys
+            ]
+            for mode in ("update", "ignore"):
+                body = {"nodes": nodes, "edges": edges, "on_conflict": mode}
+                response = call("POST", f"{url}/records", json=body, headers=auth)
+                assert response.status_code == 201, (mode, response.text)
+            again = call("POST", f"{url}/records", json={"nodes": nodes[:1], "edges": edges[:1]}, headers=auth)
+            assert again.status_code == 409, again.text  # an ERROR write of existing ids: named, not leaked
+
+    run_all(work)
+    call.check(limit=60.0)
+    listed = real_client.get(f"{url}/edges", params={"limit": 100}, headers=auth).json()["items"]
+    assert sorted(e["id"] for e in listed) == sorted({e["id"] for e in listed})
+    nodes = real_client.get(f"{url}/nodes", params={"limit": 100}, headers=auth).json()["items"]
+    assert sorted(n["id"] for n in nodes) == sorted(f"n{k}" for k in range(12))
