@@ -109,8 +109,9 @@ class Neo4jGraphStore(GraphStore):
                 await schema_ops.apply(session, objects)
 
     async def migrate_graph(self, before: Dataset, after: Dataset) -> None:
-        """New indexes over existing data may take a while to build: each statement may use the
-        store's transaction time limit, not the short one of a new dataset's."""
+        """New indexes over existing data may take a while to build: the schema transaction may use
+        the store's transaction time limit, and the request waits as long for them to be online,
+        so an index that existing values cannot fit fails the migration (422) rather than later."""
         ns = Namespace.of(after.id)
         schema = after.graph_schema
         if schema.strict:
@@ -122,7 +123,8 @@ class Neo4jGraphStore(GraphStore):
                 missing = [obj for obj in wanted if obj.name not in existing]
                 wanted_names = {obj.name for obj in wanted}
                 unwanted = {name: c for name, c in existing.items() if name not in wanted_names}
-                await schema_ops.apply(session, missing, unwanted, timeout=self._timeout)
+                wait = self._timeout or schema_ops.STATEMENT_SECONDS
+                await schema_ops.apply(session, missing, unwanted, timeout=self._timeout, wait=wait)
 
     async def drop_graph(self, dataset: Dataset) -> None:
         """Relationships, then nodes, each deleted in inner transactions of bounded size (each

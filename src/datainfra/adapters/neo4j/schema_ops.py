@@ -1,12 +1,12 @@
 """Schema objects of one dataset: the key constraints, the edge-type index and declared property
-indexes. Schema statements cannot share a transaction with data, so each runs on its own; a
-migration that fails half-way drops what it created.
+indexes. Schema statements cannot share a transaction with data; a dataset's (or a migration's)
+schema statements share one transaction of their own, so a failure leaves nothing half-made.
 
 The database is shared by every tenant, so nothing here may wait on what another dataset does:
-- each statement is its own short transaction with a server-side time limit (a lock wait included),
-  and every statement is idempotent (`IF NOT EXISTS`, `IF EXISTS`, `SHOW`), so a transient failure
-  (a deadlock between two tenants' schema changes, a lock client stopped) is retried with bounded
-  backoff; what still fails is a 409 saying to try again;
+- a schema transaction has a server-side time limit (lock waits included) and is idempotent
+  (`IF NOT EXISTS`, `IF EXISTS`), so a transient failure (a deadlock between two tenants' schema
+  changes, a lock client stopped) is retried with bounded backoff; what still fails is a 409
+  saying to try again;
 - after creating, only this dataset's own indexes are awaited (never `db.awaitIndexes`, which
   waits for every index of the database), for a bounded time: a non-unique index still populating
   afterwards is only slower to use, never wrong, and a uniqueness constraint is online once created.
@@ -26,6 +26,7 @@ from neo4j import exceptions as neo4j_errors
 
 from datainfra.adapters.neo4j.namespacing import Q_KEY, Q_TYPE, Namespace, order_key, quote
 from datainfra.domain.errors import Conflict, InvalidInput
+from datainfra.domain.graph_limits import MAX_INDEXED_BYTES
 from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.types import FieldType
 
@@ -186,9 +187,10 @@ async def apply(
     drop: Mapping[str, bool] | None = None,
     *,
     timeout: float | None = STATEMENT_SECONDS,
+    wait: float = INDEX_WAIT_SECONDS,
 ) -> None:
     """Create `create` and drop `drop` (name → is-a-constraint) in one transaction, then wait
-    (bounded) for the new indexes to be online. A unique index over existing duplicates, or an
+    (at most `wait` seconds) for the new indexes to be online. A unique index over existing duplicates, or an
     index over values too large for it, is InvalidInput naming the index as the client declared it."""
     texts = [obj.create for obj in create]
     texts += [f"DROP {'CONSTRAINT' if c else 'INDEX'} {quote(name)} IF EXISTS" for name, c in (drop or {}).items()]
@@ -203,10 +205,10 @@ async def apply(
                 field="schema",
             ) from exc
         raise
-    await _await_online(session, create)
+    await _await_online(session, create, wait)
 
 
-async def _await_online(session: neo4j.AsyncSession, objects: list[SchemaObject]) -> None:
+async def _await_online(session: neo4j.AsyncSession, objects: list[SchemaObject], wait: float) -> None:
     if not objects:
         return
     named = {obj.name: obj for obj in objects}
@@ -214,7 +216,7 @@ async def _await_online(session: neo4j.AsyncSession, objects: list[SchemaObject]
         "SHOW INDEXES YIELD name, state, owningConstraint WHERE name IN $names OR owningConstraint IN $names "
         "RETURN name, state, owningConstraint"
     )
-    deadline = time.monotonic() + INDEX_WAIT_SECONDS
+    deadline = time.monotonic() + wait
     while True:
         waiting = False
         for record in await run_idempotent(session, query, {"names": list(named)}):
@@ -223,7 +225,11 @@ async def _await_online(session: neo4j.AsyncSession, objects: list[SchemaObject]
                 continue
             if record["state"] == "FAILED":
                 await drop_objects(session, {obj.name: obj.constraint})
-                raise InvalidInput(f"existing values cannot be indexed by the {obj.what} (too large?)", field="schema")
+                raise InvalidInput(
+                    f"existing nodes hold values the {obj.what} cannot hold (too large: an index holds at most "
+                    f"{MAX_INDEXED_BYTES} bytes of values per node); change or remove them first",
+                    field="schema",
+                )
             waiting = waiting or record["state"] != "ONLINE"
         if not waiting or time.monotonic() >= deadline:
             return
