@@ -121,7 +121,8 @@ async def _retried(attempt: Callable[[], Awaitable[T]], retry_for: float) -> T:
                 raise
             if time.monotonic() + delay > deadline:
                 raise Conflict(
-                    "the graph store was busy with other schema changes and this one did not get through; try again"
+                    "the graph store was busy with other requests' changes and this one did not get through in time; "
+                    "try again"
                 ) from exc
         await asyncio.sleep(delay * random.uniform(0.5, 1.5))
         delay = min(delay * 2, 1.0)
