@@ -348,7 +348,6 @@ def test_server_options_follow_the_settings() -> None:
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"DATAINFRA_WORKERS": "4"}, "DATAINFRA_WORKERS"),
         ({"DATAINFRA_WORKERS": "0"}, "DATAINFRA_WORKERS"),
         ({"DATAINFRA_WORKERS": "two"}, "DATAINFRA_WORKERS"),
         ({"DATAINFRA_SHUTDOWN_TIMEOUT_S": "-1"}, "DATAINFRA_SHUTDOWN_TIMEOUT_S"),
@@ -363,6 +362,11 @@ def test_server_options_follow_the_settings() -> None:
 def test_bad_delivery_settings_stop_the_process_naming_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_several_workers_share_the_locally_started_stores() -> None:
+    """The supervisor starts the local stores once and points every worker at them."""
+    assert Settings.from_env({"DATAINFRA_WORKERS": "4"}).workers == 4
 
 
 def test_several_workers_are_fine_with_configured_stores() -> None:

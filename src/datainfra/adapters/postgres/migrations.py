@@ -148,8 +148,11 @@ async def migrate_catalog_on(conn: AsyncConnection[Any], schema: str = DEFAULT_C
     applied: list[int] = []
 
     def notice(diagnostic: errors.Diagnostic) -> None:
-        # A migration that cannot do all it would (e.g. 4 without a superuser) says so in a NOTICE.
-        log.warning("catalog_migration_notice", message=diagnostic.message_primary)
+        # A migration that cannot do all it would (e.g. 4 without a superuser) says so in a NOTICE
+        # of its own; the server's routine ones ("already exists, skipping") are not news.
+        message = diagnostic.message_primary or ""
+        if message.startswith("datainfra:"):
+            log.warning("catalog_migration_notice", message=message)
 
     conn.add_notice_handler(notice)
     try:
