@@ -48,6 +48,12 @@ def answer_timeout_for(statement_timeout_ms: int) -> float | None:
     return statement_timeout_ms / 1000 + ANSWER_GRACE_S if statement_timeout_ms > 0 else None
 
 
+def tcp_options(answer_timeout: float | None) -> dict[str, int]:
+    """libpq TCP options: the keepalives, and `tcp_user_timeout` (data the peer leaves unacknowledged
+    this long, e.g. across a lost network, fails the connection in the kernel) at the answer deadline."""
+    return TCP_KEEPALIVES | {"tcp_user_timeout": int(answer_timeout * 1000) if answer_timeout else 0}
+
+
 class ServerStopped(psycopg.OperationalError):
     """The server did not answer within the connection's answer deadline; the connection is closed."""
 
@@ -183,7 +189,7 @@ def create_pool(settings: PostgresSettings) -> AsyncConnectionPool:
             "connect_timeout": settings.connect_timeout,
             "options": options,
             "application_name": settings.application_name,
-            **TCP_KEEPALIVES,
+            **tcp_options(answer_timeout_for(settings.statement_timeout_ms)),
         },
         connection_class=AnsweringConnection,
         configure=_configure_with(answer_timeout_for(settings.statement_timeout_ms)),

@@ -29,10 +29,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.pool import (
-    TCP_KEEPALIVES,
     AnsweringConnection,
     _configure,
     answer_timeout_for,
+    tcp_options,
     translate_errors,
 )
 from datainfra.adapters.postgres.sql_guard import GuardedStatement, check_statement
@@ -105,7 +105,7 @@ class PostgresSqlRunner:
                 options=" ".join(f"-c {item}" for item in settings),
                 application_name="datainfra-query",
                 connect_timeout=self._connect_timeout,
-                **TCP_KEEPALIVES,
+                **tcp_options(answer_timeout_for(limits.timeout_ms)),
             )
             try:
                 conn = await AnsweringConnection.connect(
