@@ -28,7 +28,13 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from datainfra.adapters.postgres.identifiers import session_schema_name
-from datainfra.adapters.postgres.pool import _configure, translate_errors
+from datainfra.adapters.postgres.pool import (
+    AnsweringConnection,
+    _configure,
+    answer_timeout_for,
+    tcp_options,
+    translate_errors,
+)
 from datainfra.adapters.postgres.sql_guard import GuardedStatement, check_statement
 from datainfra.adapters.postgres.sql_results import approximate_size, columns_of, json_value, load_as_text
 from datainfra.adapters.postgres.user_roles import UserRoles
@@ -99,9 +105,10 @@ class PostgresSqlRunner:
                 options=" ".join(f"-c {item}" for item in settings),
                 application_name="datainfra-query",
                 connect_timeout=self._connect_timeout,
+                **tcp_options(answer_timeout_for(limits.timeout_ms)),
             )
             try:
-                conn = await psycopg.AsyncConnection.connect(
+                conn = await AnsweringConnection.connect(
                     conninfo, autocommit=True, cursor_factory=psycopg.AsyncRawCursor
                 )
             except psycopg.OperationalError as exc:
@@ -115,6 +122,7 @@ class PostgresSqlRunner:
                     continue
                 raise StoreUnavailable("PostgreSQL is not available for queries right now") from exc
             await _configure(conn)
+            conn.answer_timeout = answer_timeout_for(limits.timeout_ms)
             load_as_text(conn)
             return conn
         raise StoreUnavailable("PostgreSQL refused the user's role")  # pragma: no cover - loop returns or raises

@@ -31,7 +31,7 @@ from datainfra.adapters.postgres.identifiers import (
     table_identifier,
     user_role_name,
 )
-from datainfra.adapters.postgres.pool import connection, load_json
+from datainfra.adapters.postgres.pool import answer_timeout_for, answer_within, connection, load_json
 from datainfra.adapters.postgres.sql_filters import Compiled, column, compile_filter, keyset_condition, order_by
 from datainfra.adapters.postgres.sql_types import COPY_TYPE, cast_type, column_type, param
 from datainfra.adapters.postgres.structured_sql import compile_structured
@@ -394,7 +394,9 @@ class PostgresTabularStore:
         return sql.SQL("COPY (") + select + sql.SQL(") TO STDOUT WITH (") + options + sql.SQL(")"), compiled.params
 
     async def _copy_out(self, dataset: Dataset, query: RecordQuery, *, ndjson: bool) -> AsyncIterator[bytes]:
-        """One read-only transaction, no statement time limit (the client's reading paces it); the
+        """One read-only transaction, no statement time limit (the client's reading paces it), but
+        each chunk from the server must come within the pool's answer deadline (statement timeout +
+        5 s), so a server that stops mid-stream ends the stream; the
         server's per-row messages are gathered into chunks of about `EXPORT_CHUNK` bytes. Closing
         the generator early leaves the COPY block with an exception: psycopg cancels the statement,
         the transaction rolls back and the connection goes back to the pool."""
@@ -464,11 +466,12 @@ class PostgresTabularStore:
                 )
             )
             cur = conn.cursor()
-            try:
-                await cur.execute(statement, params)
-            except pg_errors.InvalidEscapeSequence:
-                raise InvalidRequest("a LIKE pattern must not end with a backslash") from None
-            rows = await cur.fetchall()
+            with answer_within(conn, answer_timeout_for(limits.timeout_ms)):
+                try:
+                    await cur.execute(statement, params)
+                except pg_errors.InvalidEscapeSequence:
+                    raise InvalidRequest("a LIKE pattern must not end with a backslash") from None
+                rows = await cur.fetchall()
         truncated = len(rows) > limits.max_rows
         out = [[_value_out(value) for value in row] for row in rows[: limits.max_rows]]
         return QueryResult(columns=plan.result_columns, rows=out, truncated=truncated)
