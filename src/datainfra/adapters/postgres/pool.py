@@ -17,6 +17,7 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
+from datainfra.adapters.postgres.special_values import load_special_values
 from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
 
 _json_encoder = msgspec.json.Encoder(decimal_format="number")
@@ -53,6 +54,7 @@ class PostgresSettings:
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     set_json_dumps(dump_json, conn)
     set_json_loads(load_json, conn)
+    load_special_values(conn)
 
 
 IDLE_CHECK_SECONDS = 5.0
