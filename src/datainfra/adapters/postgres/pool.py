@@ -17,6 +17,7 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
+from datainfra.adapters.postgres.errors import is_limit, limit_exceeded
 from datainfra.adapters.postgres.special_values import load_special_values
 from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
 
@@ -158,6 +159,8 @@ def translate_errors() -> Iterator[None]:
     except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
         raise InvalidInput(_detail(exc), field=_column(exc)) from exc
     except psycopg.OperationalError as exc:
+        if is_limit(exc):  # class 54: the request was too big, not an outage
+            raise limit_exceeded(exc) from None
         raise StoreUnavailable(f"PostgreSQL is not available: {exc}") from exc
     except psycopg.InterfaceError as exc:
         raise StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
