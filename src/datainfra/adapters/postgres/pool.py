@@ -4,6 +4,7 @@ into domain errors, done once here so every adapter reports the same thing for t
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -31,8 +32,17 @@ def dump_json(value: Any) -> bytes:
 
 
 def load_json(data: str | bytes) -> Any:
-    """JSON with non-integer numbers read as Decimal (exact), integers as int."""
-    return _json_decoder.decode(data)
+    """JSON with non-integer numbers read as Decimal (exact), integers as int. An integer msgspec
+    cannot read (thousands of digits, which SQL can store in jsonb) makes the whole value go the
+    slow way, with such integers read as Decimal."""
+    try:
+        return _json_decoder.decode(data)
+    except msgspec.ValidationError:
+        return json.loads(data, parse_float=Decimal, parse_int=_json_int)
+
+
+def _json_int(text: str) -> int | Decimal:
+    return int(text) if len(text) <= 19 else Decimal(text)
 
 
 @dataclass(frozen=True, slots=True)
