@@ -218,3 +218,27 @@ def test_json_numbers_of_any_size_read_back(client: TestClient[Any], tenant: dic
     assert response.status_code == 200, response.text
     assert response.text.replace(" ", "").count(digits) == 1
     assert '"b":[1.5]' in response.text.replace(" ", "")
+
+
+@pytest.mark.parametrize("route", ["shortest_path", "all_shortest_paths"])
+def test_a_path_cost_past_the_float_range_reads_infinity(
+    client: TestClient[Any], tenant: dict[str, Any], route: str
+) -> None:
+    schema = {
+        "node_labels": [{"name": "P", "properties": []}],
+        "relationship_types": [{"name": "R", "properties": [{"name": "w", "type": "float"}]}],
+    }
+    graph = create_dataset(client, tenant["auth"], tenant["sid"], f"far_{route}", schema, kind="graph")
+    url = dataset_url(tenant["sid"], graph)
+    document = {
+        "nodes": [{"id": n, "labels": ["P"]} for n in "abc"],
+        "edges": [
+            {"id": "e1", "source": "a", "target": "b", "type": "R", "properties": {"w": 1.7e308}},
+            {"id": "e2", "source": "b", "target": "c", "type": "R", "properties": {"w": 1.7e308}},
+        ],
+    }
+    assert client.post(f"{url}/records", json=document, headers=tenant["auth"]).status_code == 201
+    body = {"source": "a", "target": "c", "weight": "w"}
+    response = client.post(f"{url}/algorithms/{route}", json=body, headers=tenant["auth"])
+    assert response.status_code == 200, response.text
+    assert response.json()["cost"] == "Infinity"
