@@ -266,3 +266,26 @@ def test_client_sql_past_a_limit_is_a_client_error(client: TestClient[Any], tena
     text = "SELECT " + ", ".join(f"{i} AS c{i}" for i in range(1700))
     query = {"language": "sql", "query": text}
     refused(client.post(f"/sessions/{tenant['sid']}/query", json=query, headers=tenant["auth"]), (400, 422))
+
+
+def test_client_sql_writing_a_value_too_large_for_an_index(client: TestClient[Any], tenant: dict[str, Any]) -> None:
+    query = {
+        "language": "sql",
+        "query": "INSERT INTO t (k, s) VALUES ($1, $2)",
+        "parameters": ["sql", os.urandom(1600).hex()],
+        "read_only": False,
+    }
+    body = refused(client.post(f"/sessions/{tenant['sid']}/query", json=query, headers=tenant["auth"]), (400, 422))
+    assert "2704" in body["detail"]
+
+
+@pytest.mark.parametrize(("length", "status"), [(63, 201), (64, 422)])
+def test_names_are_at_most_63_bytes(client: TestClient[Any], tenant: dict[str, Any], length: int, status: int) -> None:
+    name = "n" * length
+    dataset = create(client, tenant, name, {"columns": [{"name": "c", "type": "text"}]})
+    assert dataset.status_code == status, dataset.text
+    column = create(client, tenant, f"col{length}", {"columns": [{"name": name, "type": "text"}]})
+    assert column.status_code == status, column.text
+    if status == 422:
+        assert "63 bytes" in refused(dataset)["detail"]
+        assert refused(column)["field"] == "schema.columns[0].name"
