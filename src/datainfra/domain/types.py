@@ -5,8 +5,14 @@ Two entry points, because values reach us in two shapes:
   `numeric` stays exact) and returns the typed Python value every adapter stores;
 - `parse_text` takes a value written as text (a query parameter, a CSV cell) and returns the same.
 
-Both refuse what PostgreSQL would refuse (NUL characters in text, integers beyond 64 bits, non-finite
-numbers), so the in-memory stores reject exactly what the real ones reject.
+Both refuse what PostgreSQL would refuse (NUL characters in text, integers beyond 64 bits, numbers
+beyond a float's range where a float is expected, numerics past numeric's digit limits, dates outside
+years 1-9999), so the in-memory stores reject exactly what the real ones reject, and every bad value
+is a BadValue, never another exception (tests/unit/test_typed_values.py holds them to that).
+
+NaN, infinities and dates Python cannot hold are read-only: PostgreSQL can hold them (written with
+SQL) and reads show them as PostgreSQL's JSON text ("NaN", "infinity", see `is_read_only_form`),
+but writes refuse them, saying so.
 """
 
 from __future__ import annotations
