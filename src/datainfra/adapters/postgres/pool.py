@@ -4,6 +4,7 @@ into domain errors, done once here so every adapter reports the same thing for t
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,8 @@ from psycopg.abc import PQGen
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
+from datainfra.adapters.postgres.errors import is_limit, limit_exceeded
+from datainfra.adapters.postgres.special_values import load_special_values
 from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
 
 _json_encoder = msgspec.json.Encoder(decimal_format="number")
@@ -102,8 +105,17 @@ def dump_json(value: Any) -> bytes:
 
 
 def load_json(data: str | bytes) -> Any:
-    """JSON with non-integer numbers read as Decimal (exact), integers as int."""
-    return _json_decoder.decode(data)
+    """JSON with non-integer numbers read as Decimal (exact), integers as int. An integer msgspec
+    cannot read (thousands of digits, which SQL can store in jsonb) makes the whole value go the
+    slow way, with such integers read as Decimal."""
+    try:
+        return _json_decoder.decode(data)
+    except msgspec.ValidationError:
+        return json.loads(data, parse_float=Decimal, parse_int=_json_int)
+
+
+def _json_int(text: str) -> int | Decimal:
+    return int(text) if len(text) <= 19 else Decimal(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +139,7 @@ class PostgresSettings:
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     set_json_dumps(dump_json, conn)
     set_json_loads(load_json, conn)
+    load_special_values(conn)
 
 
 def _configure_with(answer_timeout: float | None) -> Any:
@@ -245,6 +258,8 @@ def translate_errors() -> Iterator[None]:
     except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
         raise InvalidInput(_detail(exc), field=_column(exc)) from exc
     except psycopg.OperationalError as exc:
+        if is_limit(exc):  # class 54: the request was too big, not an outage
+            raise limit_exceeded(exc) from None
         raise StoreUnavailable(f"PostgreSQL is not available: {exc}") from exc
     except psycopg.InterfaceError as exc:
         raise StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc

@@ -17,7 +17,6 @@ statement_timeout, so a runaway statement is cancelled in the database, not just
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -27,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from datainfra.adapters.postgres.errors import scrub
 from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.pool import (
     AnsweringConnection,
@@ -49,8 +49,6 @@ from datainfra.domain.errors import (
 )
 from datainfra.domain.model import Session
 from datainfra.domain.queries import QueryLimits, QueryResult
-
-_INTERNAL_NAMES = re.compile(r"\b[su]_[0-9a-f]{32}\b")
 
 MAX_RESULT_BYTES = 32 * 1024 * 1024
 """About this much result text per request; `truncated` says when the budget (or max_rows) cut it."""
@@ -261,5 +259,5 @@ def _message(exc: psycopg.Error) -> str:
 
 
 def _scrub(text: str) -> str:
-    """Our opaque schema and role names mean nothing to the client and are not its business."""
-    return _INTERNAL_NAMES.sub("<internal>", text)
+    """Our opaque schema, role and index names mean nothing to the client and are not its business."""
+    return scrub(text)

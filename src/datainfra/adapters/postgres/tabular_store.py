@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from datainfra.adapters.postgres.errors import column_of, conflict_from, copy_line
+from datainfra.adapters.postgres.errors import column_of, conflict_from, copy_line, is_limit, limit_exceeded
 from datainfra.adapters.postgres.identifiers import (
     checked,
     index_name,
@@ -162,6 +162,10 @@ class PostgresTabularStore:
                     raise InvalidInput(
                         f"column {field!r}: {exc.diag.message_primary or exc}" if field else str(exc), field=field
                     ) from None
+                except psycopg.OperationalError as exc:
+                    if is_limit(exc):
+                        raise limit_exceeded(exc, plan.after, name) from None
+                    raise
 
             alter = sql.SQL("ALTER TABLE {} ").format(table)
             # Renames go through temporary names so that swaps (a→b, b→a) work.
@@ -225,6 +229,10 @@ class PostgresTabularStore:
                         f"existing rows repeat values of the unique column(s) {', '.join(ix.columns)}",
                         field=ix.columns[0],
                     ) from None
+                except psycopg.OperationalError as exc:
+                    if is_limit(exc):
+                        raise limit_exceeded(exc, plan.after, name) from None
+                    raise
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -274,6 +282,10 @@ class PostgresTabularStore:
                     raise conflict_from(exc, schema, dataset.name, index=index) from None
                 except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
                     raise InvalidInput(str(exc.diag.message_primary), index=index, field=column_of(exc)) from None
+                except psycopg.OperationalError as exc:
+                    if is_limit(exc):
+                        raise limit_exceeded(exc, schema, dataset.name, index=index) from None
+                    raise
                 if cur.rowcount < 1:
                     raise InvalidInput("no record has this key", index=index, field=schema.primary_key[0])
                 updated += 1
@@ -300,6 +312,10 @@ class PostgresTabularStore:
                 cur = await conn.execute(statement, [*values, *compiled.params])
             except pg_errors.UniqueViolation as exc:
                 raise conflict_from(exc, schema, dataset.name) from None
+            except psycopg.OperationalError as exc:
+                if is_limit(exc):
+                    raise limit_exceeded(exc, schema, dataset.name) from None
+                raise
             return cur.rowcount
 
     async def delete_where(self, dataset: Dataset, filter: FilterSpec) -> int:
@@ -626,6 +642,14 @@ class _BulkWriter:
                 index=first + line - 1 if line else None,
                 field=column_of(exc),
             ) from None
+        except psycopg.OperationalError as exc:
+            if not is_limit(exc):
+                raise
+            # COPY names the line of an index entry that failed, but a row too big is found when a
+            # batch of rows is flushed: the line it names is not that row's.
+            line = None if "row is too big" in (exc.diag.message_primary or "") else copy_line(exc)
+            at = first + line - 1 if line else None
+            raise limit_exceeded(exc, self.schema, self.dataset.name, index=at) from None
 
     async def _copy_into_table(self, columns: tuple[str, ...], first: int, records: list[Record]) -> None:
         await self._copy_rows(self.table, columns, first, records, ordinal=False)
@@ -678,6 +702,10 @@ class _BulkWriter:
             raise conflict_from(exc, self.schema, self.dataset.name) from None
         except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
             raise InvalidInput(str(exc.diag.message_primary or exc), field=column_of(exc)) from None
+        except psycopg.OperationalError as exc:
+            if is_limit(exc):
+                raise limit_exceeded(exc, self.schema, self.dataset.name) from None
+            raise
         row = await cur.fetchone()
         inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
         await self.conn.execute(sql.SQL("TRUNCATE {}").format(_STAGING))
