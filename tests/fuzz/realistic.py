@@ -270,8 +270,9 @@ def filter_op(draw: Callable[..., Any], kind: str) -> str:
 
 
 @st.composite
-def table_row(draw: Callable[..., Any], extra_columns: bool = True) -> dict[str, Any]:
-    names = draw(st.lists(st.sampled_from(sorted(COLUMN_TYPES)), unique=True, max_size=len(COLUMN_TYPES)))
+def table_row(draw: Callable[..., Any], extra_columns: bool = True, min_size: int = 0) -> dict[str, Any]:
+    columns = sorted(COLUMN_TYPES)
+    names = draw(st.lists(st.sampled_from(columns), unique=True, min_size=min_size, max_size=len(columns)))
     row = {name: draw(typed_value(COLUMN_TYPES[name])) for name in names}
     if extra_columns and rarely(draw, 10):
         row[draw(st.text(max_size=10))] = draw(json_leaves)
@@ -335,7 +336,7 @@ def where_tree(draw: Callable[..., Any], types: dict[str, str], depth: int = 0) 
         elif shape == 1:
             tree[field] = {draw(st.sampled_from(["in", "nin"])): draw(st.lists(typed_value(kind), max_size=4))}
         elif shape == 2:
-            tree[field] = {"is": draw(st.sampled_from([None, "null", "notnull", True, 3]))}
+            tree[field] = {"is": pick(draw, [None, "notnull", True, False], ["null", 3, "x"])}
         else:
             tree[field] = {filter_op(draw, kind): draw(typed_value(kind)) for _ in range(draw(st.integers(1, 2)))}
     if rarely(draw, 10):
@@ -512,8 +513,15 @@ def path_body(draw: Callable[..., Any], all_paths: bool) -> dict[str, Any]:
     return body
 
 
+ALGORITHM_OPTIONS: dict[str, tuple[str, ...]] = {
+    "pagerank": ("types", "direction", "damping", "iterations", "tolerance", "weight"),
+    "degree": ("types", "direction"),
+    "connected_components": ("types",),
+}
+
+
 @st.composite
-def algorithm_body(draw: Callable[..., Any]) -> dict[str, Any]:
+def algorithm_body(draw: Callable[..., Any], algorithm: str) -> dict[str, Any]:
     options: dict[str, st.SearchStrategy[Any]] = {
         "types": st.lists(rel_types, max_size=3),
         "direction": st.sampled_from(["out", "in", "both", "sideways"]),
@@ -522,7 +530,9 @@ def algorithm_body(draw: Callable[..., Any]) -> dict[str, Any]:
         "tolerance": st.sampled_from([1e-6, 0.0, -1.0, 1e308, 5e-324]),
         "weight": st.sampled_from(["weight", "since", "nope"]),
     }
-    return {name: draw(values) for name, values in options.items() if draw(st.booleans())}
+    allowed = ALGORITHM_OPTIONS.get(algorithm, tuple(options))
+    names = [n for n in options if n in allowed or rarely(draw, 20)]
+    return {name: draw(options[name]) for name in names if draw(st.booleans())}
 
 
 # -- schemas --------------------------------------------------------------------------------------
@@ -746,7 +756,7 @@ def query_body(draw: Callable[..., Any]) -> dict[str, Any]:
     else:
         body.update(draw(structured_query()))
     if draw(st.booleans()):
-        body["read_only"] = draw(st.sampled_from([True, False, "no"]))
+        body["read_only"] = pick(draw, [True, False], ["no", None, 0])
     if rarely(draw, 4):
         body["max_rows"] = draw(st.sampled_from([0, 1, 10000, 10001, -1]))
     if rarely(draw, 10):

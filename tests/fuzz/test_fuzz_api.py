@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
+from tests.fuzz import edges
 from tests.fuzz import realistic as r
 from tests.fuzz.api_process import RunningApi, fresh_database, running_api
 from tests.fuzz.world import TIMEOUT, World
@@ -38,9 +39,13 @@ from tests.fuzz.world import TIMEOUT, World
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
 
 SEED = 20261202
-EXAMPLES_PER_OPERATION = 36
+EXAMPLES_PER_OPERATION = 26
+MORE_EXAMPLES = 48
+"""For the operations with the most code behind them: writes, reads with filters, queries, schemas."""
+FEWER_EXAMPLES = 12
+"""For operations that take nothing but a key (or not even that)."""
 MIN_REQUESTS = 1000
-MIN_PER_OPERATION = 20
+MIN_PER_OPERATION = 10
 REAL_IDS = 85
 """Per cent of cases whose path parameters are the seeded ids (the rest keep schemathesis's values)."""
 REALISTIC = 60
@@ -65,6 +70,20 @@ LAST = [  # run after everything else, in this order: they remove or replace wha
     "POST /users/key",
 ]
 GRAPH_ONLY = ("/edges", "/nodes", "/algorithms/")
+MORE = {
+    f"POST {DS}/records",
+    f"PUT {DS}/records",
+    f"GET {DS}/records",
+    f"POST {DS}/records/search",
+    f"GET {DS}/nodes",
+    f"POST {DS}/nodes/search",
+    f"GET {DS}/edges",
+    f"GET {DS}/export",
+    f"PUT {DS}",
+    "POST /sessions/{session_id}/datasets",
+    "POST /sessions/{session_id}/query",
+}
+FEWER = {"GET /health", "GET /ready", "GET /metrics", "POST /users", "GET /sessions"}
 SPARE_TARGETS = {  # operation -> the throwaway target its real ids are
     f"PUT {DS}": "dataset",
     f"DELETE {DS}": "dataset",
@@ -152,7 +171,9 @@ def _realistic(
                     row["id"] = draw(st.one_of(st.integers(1, 6), st.sampled_from(r.EDGE_INTS)))
             return None, {"records": rows}, json_type
         pairs = draw(filters) or [("all", "true")]
-        body = {"set": draw(r.table_row()) if kind == "tabular" else draw(r.graph_node()).get("properties", {})}
+        body = {
+            "set": draw(r.table_row(min_size=1)) if kind == "tabular" else draw(r.graph_node()).get("properties", {})
+        }
         return _pairs_to_query(pairs), body, json_type
     if label == f"POST {DS}/records":
         on_conflict = (
@@ -182,7 +203,7 @@ def _realistic(
         query = _pairs_to_query([(n, v) for n, v in draw(paging) if n in ("limit", "offset")])
         if label.endswith("shortest_path") or label.endswith("all_shortest_paths"):
             return query, draw(r.path_body(all_paths=label.endswith("all_shortest_paths"))), json_type
-        return query, draw(r.algorithm_body()), json_type
+        return query, draw(r.algorithm_body(label.rsplit("/", 1)[-1])), json_type
     if label == "POST /sessions/{session_id}/datasets":
         graph = draw(st.booleans())
         name = draw(
@@ -251,13 +272,64 @@ def _ordered(operations: list[Any]) -> list[Any]:
     return sorted(operations, key=position)
 
 
-def _fuzz_operation(operation: Any, api: RunningApi, world: World, tally: Tally, bodies: Path) -> None:
+@dataclass
+class Sender:
+    """Sends a case, counts it, and keeps every 5xx (and unanswered request) with its reproduction."""
+
+    api: RunningApi
+    world: World
+    tally: Tally
+    bodies: Path
+
+    def send(self, case: Any, label: str, spare: str | None, headers: dict[str, str]) -> None:
+        def curl() -> str:
+            return _curl(case, headers, self.api.base_url, self.bodies)
+
+        try:
+            response = case.call(
+                base_url=self.api.base_url, session=self.world.http, headers=dict(headers), timeout=TIMEOUT
+            )
+        except requests.RequestException as exc:
+            self.tally.record(label, 0)
+            self.tally.failures.append(Sent(label, None, curl(), f"no answer: {exc!r}", None))
+            if not self.api.alive():
+                raise AssertionError(
+                    f"the API process died ({self.api.process.returncode}) on {label}:\n{curl()}"
+                ) from exc
+            return
+        self.tally.record(label, response.status_code)
+        self.tally.waiting_s += response.elapsed
+        if response.status_code >= 500:
+            try:
+                case.validate_response(response, checks=[not_a_server_error], headers=headers)
+            except (Exception, BaseExceptionGroup):  # schemathesis's FailureGroup: it is a server error
+                answer = response.content[:600].decode("utf-8", "replace")
+                self.tally.failures.append(
+                    Sent(label, response.status_code, curl(), answer, _header(response, "x-request-id"))
+                )
+        if os.environ.get("FUZZ_SAMPLES"):
+            kept = self.tally.samples.setdefault((label, response.status_code), [])
+            if len(kept) < 3:
+                kept.append(f"{curl()[:400]}\n      -> {response.content[:300].decode('utf-8', 'replace')}")
+        if 200 <= response.status_code < 300:
+            if spare is not None and label.startswith(("DELETE", "POST")):
+                self.world.used_up(spare)
+            if label == "POST /users/key":
+                self.world.key = json.loads(response.content)["api_key"]
+                self.world.keys_seen.add(self.world.key)
+
+
+def _fuzz_operation(operation: Any, sender: Sender) -> None:
+    world = sender.world
     modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
     strategies = [operation.as_strategy(generation_mode=mode) for mode in modes]
 
+    label = f"{operation.method.upper()} {operation.path}"
+    examples = MORE_EXAMPLES if label in MORE else FEWER_EXAMPLES if label in FEWER else EXAMPLES_PER_OPERATION
+
     @seed(SEED)
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=examples,
         database=None,
         deadline=None,
         derandomize=False,
@@ -274,36 +346,24 @@ def _fuzz_operation(operation: Any, api: RunningApi, world: World, tally: Tally,
             headers["X-API-Key"] = world.key
         elif case.headers and isinstance(case.headers.get("X-API-Key"), str):
             world.keys_seen.add(case.headers["X-API-Key"])
-        send(case, label, spare, headers)
-
-    def send(case: Any, label: str, spare: str | None, headers: dict[str, str]) -> None:
-        curl = _curl(case, headers, api.base_url, bodies)
-        try:
-            response = case.call(base_url=api.base_url, session=world.http, headers=dict(headers), timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            tally.record(label, 0)
-            tally.failures.append(Sent(label, None, curl, f"no answer: {exc!r}", None))
-            if not api.alive():
-                raise AssertionError(f"the API process died ({api.process.returncode}) on {label}:\n{curl}") from exc
-            return
-        tally.record(label, response.status_code)
-        tally.waiting_s += response.elapsed
-        kept = tally.samples.setdefault((label, response.status_code), [])
-        if len(kept) < 3:
-            kept.append(f"{curl[:400]}\n      -> {response.content[:300].decode('utf-8', 'replace')}")
-        try:
-            case.validate_response(response, checks=[not_a_server_error], headers=headers)
-        except (Exception, BaseExceptionGroup):  # schemathesis's FailureGroup: a 5xx
-            answer = response.content[:600].decode("utf-8", "replace")
-            tally.failures.append(Sent(label, response.status_code, curl, answer, _header(response, "x-request-id")))
-        if 200 <= response.status_code < 300:
-            if spare is not None and label.startswith(("DELETE", "POST")):
-                world.used_up(spare)
-            if label == "POST /users/key":
-                world.key = json.loads(response.content)["api_key"]
-                world.keys_seen.add(world.key)
+        sender.send(case, label, spare, headers)
 
     one_case()
+
+
+def _sweep(operations: list[Any], sender: Sender) -> None:
+    """tests/fuzz/edges.py's probes, each a schemathesis case of its operation."""
+    world = sender.world
+    by_label = {f"{op.method.upper()} {op.path}": op for op in operations}
+    for probe in edges.probes(world.session_id, world.tabular_id, world.graph_id, world.spare("session")):
+        case = by_label[probe.label].Case(path_parameters=probe.path_parameters, query=probe.query)
+        headers = {"X-API-Key": world.key}
+        if probe.media_type == "raw-json":
+            case.body, case.media_type = probe.body.encode(), "application/octet-stream"
+            headers["Content-Type"] = "application/json"
+        elif probe.body is not None:
+            case.body, case.media_type = probe.body, probe.media_type
+        sender.send(case, probe.label, None, headers)
 
 
 def _curl(case: Any, headers: dict[str, str], base_url: str, bodies: Path) -> str:
@@ -386,30 +446,38 @@ def _report(tally: Tally, api: RunningApi) -> str:
 def test_schemathesis_finds_no_server_error_on_any_operation(
     postgres_runtime: Any, neo4j_runtime: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    begun = time.monotonic()
     with (
         fresh_database(postgres_runtime.url()) as database_url,
         running_api(database_url, neo4j_runtime.endpoint(), tmp_path) as api,
         requests.Session() as http,
     ):
         world = World(http, api.base_url).build()
+        ready_s = time.monotonic() - begun
         document = http.get(f"{api.base_url}/schema/openapi.json", timeout=TIMEOUT).json()
         schema = schemathesis.openapi.from_dict(document)
         operations = _ordered([result.ok() for result in schema.get_all_operations()])
         documented = {f"{m.upper()} {p}" for p, item in document["paths"].items() for m in item if m != "parameters"}
         assert {f"{op.method.upper()} {op.path}" for op in operations} == documented
 
-        tally = Tally()
+        tally, fuzzed = Tally(), 0
+        sender = Sender(api, world, tally, tmp_path / "bodies")
         started = time.monotonic()
         try:
             for operation in operations:
-                _fuzz_operation(operation, api, world, tally, tmp_path / "bodies")
+                _fuzz_operation(operation, sender)
+            fuzzed = tally.sent
+            _sweep(operations, sender)
         finally:
             elapsed = time.monotonic() - started
             left = world.clean_up() if api.alive() else []
+            cleaning_s = time.monotonic() - started - elapsed
             with capsys.disabled():  # the budget actually spent, in every run's output
                 print(
-                    f"\nfuzz: {tally.sent} requests on {len(operations)} operations in {elapsed:.0f} s "
-                    f"(seed {SEED}), {len(tally.failures)} server errors or unanswered requests"
+                    f"\nfuzz: {tally.sent} requests ({fuzzed} fuzzed, the rest the edge-value sweep) on "
+                    f"{len(operations)} operations in {elapsed:.0f} s "
+                    f"(seed {SEED}; {ready_s:.0f} s to start, {cleaning_s:.0f} s to clean up), "
+                    f"{len(tally.failures)} server errors or unanswered requests"
                 )
             print("statuses by operation:")
             for label, counts in sorted(tally.by_operation.items()):
@@ -422,7 +490,7 @@ def test_schemathesis_finds_no_server_error_on_any_operation(
         if tally.failures:
             pytest.fail(_report(tally, api), pytrace=False)
         assert not left, f"sessions left behind: {left}"
-        assert tally.sent >= MIN_REQUESTS, f"only {tally.sent} requests were sent (budget: at least {MIN_REQUESTS})"
+        assert fuzzed >= MIN_REQUESTS, f"only {fuzzed} requests were fuzzed (budget: at least {MIN_REQUESTS})"
         starved = {label: sum(counts.values()) for label, counts in tally.by_operation.items()}
         starved = {label: n for label, n in starved.items() if n < MIN_PER_OPERATION}
         assert len(tally.by_operation) == len(operations) and not starved, f"operations barely fuzzed: {starved}"
