@@ -7,6 +7,7 @@ order. About 500 small requests."""
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,4 +231,30 @@ def probes(session_id: str, tabular_id: str, graph_id: str, spare_session_id: st
         {"language": "cypher", "dataset": GRAPH_NAME, "query": "MATCH (n) OPTIONAL MATCH (n)-[r]->() RETURN n, r"},
     )
     out.append(Probe("GET /sessions/{session_id}/export", session))
+    return out
+
+
+def damaged_archives(archive: bytes) -> list[bytes]:
+    """The session's export damaged where a ZIP reader meets it: bytes flipped inside the first
+    entry's compressed data (a broken deflate stream, or a bad CRC), an unsupported compression
+    method, the encryption flag set, a truncated central directory."""
+    first = archive.index(b"PK\x03\x04")
+    name_length, extra_length = struct.unpack_from("<HH", archive, first + 26)
+    data = first + 30 + name_length + extra_length
+    out = []
+    for offset in (1, 2, 5, 9, 17, 33):
+        damaged = bytearray(archive)
+        damaged[data + offset] ^= 0x5A
+        out.append(bytes(damaged))
+    central = archive.index(b"PK\x01\x02")
+    for method in (99, 14):  # unknown; LZMA as flagged, though the data is deflate
+        damaged = bytearray(archive)
+        struct.pack_into("<H", damaged, first + 8, method)
+        struct.pack_into("<H", damaged, central + 10, method)
+        out.append(bytes(damaged))
+    encrypted = bytearray(archive)
+    for flags_at in (first + 6, central + 8):
+        encrypted[flags_at] |= 0x01
+    out.append(bytes(encrypted))
+    out.append(archive[: len(archive) - 10])
     return out

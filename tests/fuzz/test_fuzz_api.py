@@ -364,6 +364,11 @@ def _sweep(operations: list[Any], sender: Sender) -> None:
         elif probe.body is not None:
             case.body, case.media_type = probe.body, probe.media_type
         sender.send(case, probe.label, None, headers)
+    label = "POST /sessions/{session_id}/import"
+    for archive in edges.damaged_archives(world.archive):
+        case = by_label[label].Case(path_parameters={"session_id": world.spare("session")})
+        case.body, case.media_type = archive, "application/zip"
+        sender.send(case, label, "session", {"X-API-Key": world.key})
 
 
 def _curl(case: Any, headers: dict[str, str], base_url: str, bodies: Path) -> str:
