@@ -216,6 +216,17 @@ def probes(session_id: str, tabular_id: str, graph_id: str, spare_session_id: st
         body(
             "POST /sessions/{session_id}/query", session, {"language": "cypher", "dataset": GRAPH_NAME, "query": cypher}
         )
+    # values Neo4j stores but the driver cannot build (years past 9999), stored without a RETURN
+    body(
+        "POST /sessions/{session_id}/query",
+        session,
+        {
+            "language": "cypher",
+            "dataset": GRAPH_NAME,
+            "read_only": False,
+            "query": "CREATE (:Person {name: 'far', age: 1, seen: date('+20000-01-01')})",
+        },
+    )
     # what was stored above, read back through every reader
     for fmt in ("csv", "json", "ndjson"):
         out.append(Probe(f"GET {DS}/export", table, {"format": [fmt]}))
