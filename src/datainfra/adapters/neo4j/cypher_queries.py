@@ -29,6 +29,7 @@ from typing import Any
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
+from neo4j._codec.hydration import BrokenHydrationObject  # what the driver leaves for a value it cannot build
 from neo4j.graph import Node as NeoNode
 from neo4j.graph import Path as NeoPath
 from neo4j.graph import Relationship as NeoRelationship
@@ -49,7 +50,7 @@ from datainfra.adapters.neo4j.driver import translated_errors
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, KEY, LABELS, TYPE, Namespace, order_key
 from datainfra.adapters.neo4j.plan_check import check_plan
 from datainfra.adapters.neo4j.values import decode_properties, decode_value
-from datainfra.domain.errors import Conflict, InvalidRequest, StoreTimeout, TooManyRequests
+from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, StoreTimeout, TooManyRequests
 from datainfra.domain.graph import Edge, Node, Path
 from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.model import Dataset
@@ -151,6 +152,8 @@ class Neo4jCypherRunner(CypherQueryRunner):
                             truncated = True
                             if not query.writes:
                                 break
+                    if (cause := _unreadable(records)) is not None:
+                        raise InvalidInput(unreadable_value(cause), field="query")
                     rows = await _Converter(tx, ns, dataset.graph_schema, query.writes).rows(records)
                     affected = None
                     if query.writes:
@@ -432,8 +435,31 @@ def _translated(query: RewrittenQuery) -> Iterator[None]:
                     scrub(exc.message or "the graph store refused the query", query), field="query"
                 ) from exc
             raise
+        except neo4j_errors.BrokenRecordError as exc:  # a value the driver cannot build in Python
+            raise InvalidInput(unreadable_value(exc.__cause__ or exc), field="query") from exc
         except (TypeError, ValueError, OverflowError) as exc:  # the driver refusing a value
             raise InvalidRequest(f"the graph store cannot take a value: {exc}", field="parameters") from exc
+
+
+def unreadable_value(cause: BaseException) -> str:
+    """What Neo4j returned that no answer can carry: its dates and times span years -999,999,999 to
+    999,999,999, the driver (and Python) only 1 to 9999. At the top of a record such a value breaks
+    the record; inside a list, a map, a node or a relationship it is left as a BrokenHydrationObject."""
+    return (
+        f"the query returned a value this service cannot read ({cause}): dates and times are readable "
+        "from year 1 to 9999; return such a value as text instead, e.g. toString(x)"
+    )
+
+
+def _unreadable(records: list[list[Any]]) -> BaseException | None:
+    """The error of the first value the driver could not build, anywhere in the records."""
+    for value in _walk(records):
+        inner = list(value.values()) if isinstance(value, NeoNode | NeoRelationship) else [value]
+        for item in _walk(inner):
+            if isinstance(item, BrokenHydrationObject):
+                error: BaseException = item.error
+                return error
+    return None
 
 
 _POSITION = re.compile(r"\s*\(line \d+, column \d+ \(offset: \d+\)\)")

@@ -16,7 +16,12 @@ from neo4j import exceptions as neo4j_errors
 
 from datainfra.adapters.neo4j import cypher, schema_ops
 from datainfra.adapters.neo4j.dijkstra import Step, least_cost
-from datainfra.adapters.neo4j.driver import not_retried_when_too_large, translated_errors
+from datainfra.adapters.neo4j.driver import (
+    ANSWER_GRACE_S,
+    answered_within,
+    not_retried_when_too_large,
+    translated_errors,
+)
 from datainfra.adapters.neo4j.namespacing import KEY, LABELS, Q_KEY, Q_LABELS, Q_TYPE, TYPE, Namespace, order_key, quote
 from datainfra.adapters.neo4j.values import decode_properties, decode_value, encode_properties
 from datainfra.domain import algorithms
@@ -45,11 +50,21 @@ Each race means one more of its keys exists, so a request creating n new keys ne
 plans (unless others delete them again meanwhile)."""
 PROJECTION_BATCH = 20_000
 """Rows per statement when projecting a graph for the algorithms."""
+PING_ANSWER_S = 5.0
+"""The readiness probe's connectivity check is abandoned after this."""
 
 _EdgeIdentity = tuple[str, str, str]
 """(source, target, type) of a stored edge."""
 
 _ARROWS = {Direction.OUT: ("-", "->"), Direction.IN: ("<-", "-"), Direction.BOTH: ("-", "-")}
+
+
+def _answer_timeout(store: Neo4jGraphStore) -> float | None:
+    return store._answer_timeout
+
+
+def _ping_timeout(store: Neo4jGraphStore) -> float:
+    return PING_ANSWER_S
 
 
 class Neo4jGraphStore(GraphStore):
@@ -66,6 +81,8 @@ class Neo4jGraphStore(GraphStore):
         self._driver = driver
         self._database = database
         self._timeout = transaction_timeout
+        self._answer_timeout = transaction_timeout + ANSWER_GRACE_S if transaction_timeout else None
+        """Every transaction (and schema change) of one call ends within this, answered or not."""
         self._batch = batch_size
         self._max_weighted_edges = max_weighted_edges
         self._projection_batch = projection_batch
@@ -77,6 +94,7 @@ class Neo4jGraphStore(GraphStore):
 
     # -- plumbing ---------------------------------------------------------------------------------
 
+    @answered_within(_answer_timeout)
     async def _read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
@@ -84,6 +102,7 @@ class Neo4jGraphStore(GraphStore):
                     neo4j.unit_of_work(timeout=self._timeout)(not_retried_when_too_large(work))
                 )
 
+    @answered_within(_answer_timeout)
     async def _write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
@@ -97,10 +116,13 @@ class Neo4jGraphStore(GraphStore):
 
     # -- lifecycle --------------------------------------------------------------------------------
 
+    @answered_within(_ping_timeout)
     async def ping(self) -> None:
         with translated_errors():
             await self._driver.verify_connectivity()
 
+    @answered_within(_answer_timeout)
+    @answered_within(_answer_timeout)
     async def create_graph(self, dataset: Dataset) -> None:
         ns = Namespace.of(dataset.id)
         with translated_errors():
@@ -108,9 +130,10 @@ class Neo4jGraphStore(GraphStore):
                 objects = schema_ops.base_objects(ns) + schema_ops.declared_objects(ns, dataset.graph_schema)
                 await schema_ops.apply(session, objects)
 
+    @answered_within(_answer_timeout)
     async def migrate_graph(self, before: Dataset, after: Dataset) -> None:
         """New indexes over existing data may take a while to build: the schema transaction may use
-        the store's transaction time limit, and the request waits as long for them to be online,
+        the store's transaction time limit, and the request waits up to 30 s for them to be online,
         so an index that existing values cannot fit fails the migration (422) rather than later."""
         ns = Namespace.of(after.id)
         schema = after.graph_schema
@@ -123,9 +146,11 @@ class Neo4jGraphStore(GraphStore):
                 missing = [obj for obj in wanted if obj.name not in existing]
                 wanted_names = {obj.name for obj in wanted}
                 unwanted = {name: c for name, c in existing.items() if name not in wanted_names}
-                wait = self._timeout or schema_ops.STATEMENT_SECONDS
-                await schema_ops.apply(session, missing, unwanted, timeout=self._timeout, wait=wait)
+                await schema_ops.apply(
+                    session, missing, unwanted, timeout=self._timeout, wait=schema_ops.MIGRATION_INDEX_WAIT_SECONDS
+                )
 
+    @answered_within(_answer_timeout)
     async def drop_graph(self, dataset: Dataset) -> None:
         """Relationships, then nodes, each deleted in inner transactions of bounded size (each
         statement idempotent, so a deadlock with another transaction is retried), then the

@@ -40,6 +40,8 @@ INDEX_WAIT_SECONDS = 2.0
 """How long a request waits for its own new non-unique indexes to come online (a uniqueness
 constraint is online when its statement returns); past it they finish populating on their own, and
 queries use them from then on."""
+MIGRATION_INDEX_WAIT_SECONDS = 30.0
+"""The same for a migration's new indexes, built over existing data (a failed build is a 422)."""
 _POLL_SECONDS = 0.05
 
 T = TypeVar("T")
