@@ -442,13 +442,11 @@ def _translated(query: RewrittenQuery) -> Iterator[None]:
 
 
 def unreadable_value(cause: BaseException) -> str:
-    """What Neo4j returned that no answer can carry: its dates and times span years -999,999,999 to
-    999,999,999, the driver (and Python) only 1 to 9999. At the top of a record such a value breaks
-    the record; inside a list, a map, a node or a relationship it is left as a BrokenHydrationObject."""
-    return (
-        f"the query returned a value this service cannot read ({cause}): dates and times are readable "
-        "from year 1 to 9999; return such a value as text instead, e.g. toString(x)"
-    )
+    """What Neo4j returned that the driver could not build (dates and times outside years 1-9999 are
+    read as text by far_temporals; this is for anything else, e.g. a zone the driver does not know).
+    At the top of a record such a value breaks the record; inside a list, a map, a node or a
+    relationship it is left as a BrokenHydrationObject."""
+    return f"the query returned a value this service cannot read ({cause}); return it as text instead, e.g. toString(x)"
 
 
 def _unreadable(records: list[list[Any]]) -> BaseException | None:

@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
+from datainfra.adapters.neo4j import far_temporals
 from datainfra.adapters.neo4j.namespacing import client_terms
 from datainfra.domain.errors import Conflict, InvalidInput, PayloadTooLarge, StoreTimeout, StoreUnavailable
 
@@ -49,6 +50,7 @@ class Neo4jSettings:
 
 def open_driver(settings: Neo4jSettings) -> neo4j.AsyncDriver:
     """A pooled async driver. Opening does not connect; the first query (or `ping`) does."""
+    far_temporals.install()
     return neo4j.AsyncGraphDatabase.driver(
         settings.uri,
         auth=(settings.user, settings.password),
