@@ -139,3 +139,11 @@ def test_non_finite_numbers_have_one_text(value: float | Decimal, text: str | No
 )
 def test_read_only_forms(text: str, field_type: FieldType, expected: bool) -> None:
     assert is_read_only_form(text, field_type) is expected
+
+
+@pytest.mark.parametrize("field_type", [FieldType.FLOAT, FieldType.NUMERIC, FieldType.INTEGER])
+@pytest.mark.parametrize("value", ["sNaN", "-sNaN", "NaN", "Infinity", "-Infinity"])
+def test_a_non_finite_decimal_is_a_bad_value(field_type: FieldType, value: str) -> None:
+    """float(Decimal("sNaN")) raises ValueError: found by the property test above on another machine."""
+    with pytest.raises(BadValue):
+        coerce_json(Decimal(value), field_type)

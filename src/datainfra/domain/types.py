@@ -101,13 +101,13 @@ def _check_float(value: float) -> float:
 def _to_float(value: int | Decimal) -> float:
     """A JSON number as a float; a number beyond the float range (about ±1.8e308) is refused, not
     rounded to an infinity (and an integer too large for float() is no OverflowError)."""
+    if isinstance(value, Decimal) and not value.is_finite():  # NaN, sNaN (float() raises on it), infinities
+        raise BadValue(f"float must be finite: {_NOT_WRITTEN}")
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     if number - number != 0.0:
-        if isinstance(value, Decimal) and not value.is_finite():
-            raise BadValue(f"float must be finite: {_NOT_WRITTEN}")
         raise BadValue("number out of the float range (at most about ±1.8e308)")
     return number
 
