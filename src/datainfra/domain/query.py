@@ -17,6 +17,7 @@ from typing import Any
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import FilterSpec
+from datainfra.domain.json_depth import json_depth_exceeds
 from datainfra.domain.types import BadValue, FieldType, parse_text, render_text
 
 DEFAULT_LIMIT = 50
@@ -136,9 +137,15 @@ def encode_cursor(values: Sequence[Any], sort: Sequence[SortKey], types: Mapping
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_CURSOR_DEPTH = 2
+"""A cursor is {"s": [...], "v": [...]}: anything deeper is not one of ours."""
+
+
 def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> tuple[Any, ...]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        if json_depth_exceeds(raw, _CURSOR_DEPTH):
+            raise ValueError(raw)
         payload = json.loads(raw)
         signature = payload["s"]
         values = payload["v"]
