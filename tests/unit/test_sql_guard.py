@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from unittest import mock
 
 import pytest
@@ -10,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datainfra.adapters.postgres import sql_guard
-from datainfra.adapters.postgres.sql_guard import MAX_SQL_BYTES, GuardedStatement, check_statement
+from datainfra.adapters.postgres.sql_guard import MAX_SQL_BYTES, MAX_SQL_NESTING, GuardedStatement, check_statement
 from datainfra.domain.errors import InvalidRequest
 
 # (statement, a fragment the refusal's detail must contain)
@@ -263,5 +266,104 @@ _TOKENS = st.sampled_from(
 def test_random_token_soup_raises_nothing_but_invalid_request(tokens: list[str]) -> None:
     try:
         check_statement(" ".join(tokens), read_only=False)
+    except InvalidRequest as exc:
+        assert exc.field == "query"
+
+
+def _chain(operator: str, term: str, size: int) -> str:
+    """`SELECT term op term op ...` as long as fits in *size* bytes."""
+    head = "SELECT "
+    count = (size - len(head) + len(operator)) // (len(term) + len(operator))
+    return head + operator.join([term] * count)
+
+
+# Shapes whose syntax tree grows one or two levels a term; at the 64 KiB cap each is far deeper than pglast can
+# build without overflowing the C stack (the first one killed the API process before the depth bound).
+_DEEP_AT_THE_CAP = {
+    "plus-chain": _chain("+", "1", MAX_SQL_BYTES - 1),
+    "plus-chain-60kb": _chain("+", "1", 60_000),
+    "concat-chain": _chain("||", "'x'", MAX_SQL_BYTES - 1),
+    "minus-chain": _chain("-", "a", MAX_SQL_BYTES - 1),
+    "comparison-chain": _chain(" < ", "1", MAX_SQL_BYTES - 1),
+    "union-chain": " UNION ".join(["SELECT 1"] * ((MAX_SQL_BYTES - 1) // 15)),
+    "unary-minus": "SELECT " + "- " * ((MAX_SQL_BYTES - 10) // 2) + "1",
+    "not-chain": "SELECT " + "NOT " * ((MAX_SQL_BYTES - 15) // 4) + "true",
+    "nested-arrays": "SELECT " + "ARRAY[" * 9000 + "1" + "]" * 9000,
+    "nested-case": "SELECT " + "CASE WHEN true THEN " * 2700 + "1" + " END" * 2700,
+    "nested-subqueries": "SELECT " + "(SELECT " * 7000 + "1" + ")" * 7000,
+}
+
+
+def test_deep_statements_at_the_size_cap_are_refused_and_the_process_survives() -> None:
+    """Run in a child process: a crash in the parser shows as a failed test, not as the end of the test run."""
+    script = (
+        "import json, sys\n"
+        "from datainfra.adapters.postgres.sql_guard import check_statement\n"
+        "from datainfra.domain.errors import InvalidRequest\n"
+        "out = {}\n"
+        "for name, sql in json.load(sys.stdin).items():\n"
+        "    try:\n"
+        "        check_statement(sql, read_only=True)\n"
+        "        out[name] = 'accepted'\n"
+        "    except InvalidRequest as exc:\n"
+        "        out[name] = exc.field + ': ' + exc.detail\n"
+        "print(json.dumps(out))\n"
+    )
+    assert all(len(sql.encode()) <= MAX_SQL_BYTES for sql in _DEEP_AT_THE_CAP.values())
+    child = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(_DEEP_AT_THE_CAP), capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    answers = json.loads(child.stdout)
+    for name, answer in answers.items():
+        assert answer.startswith("query: "), (name, answer)
+        assert "nested too deeply" in answer or "syntax error" in answer, (name, answer)
+
+
+def test_a_chain_under_the_nesting_bound_is_accepted() -> None:
+    sql = _chain("+", "a", 2 * 1_900)
+    assert sql.count("+") > 1_800
+    assert check_statement(sql, read_only=True).kind == "select"
+
+
+def test_a_chain_over_the_nesting_bound_names_the_limit() -> None:
+    with pytest.raises(InvalidRequest) as info:
+        check_statement("SELECT " + "+".join(["a"] * (MAX_SQL_NESTING // 2 + 10)), read_only=True)
+    assert info.value.field == "query"
+    assert f"at most {MAX_SQL_NESTING}" in info.value.detail
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='{}[]"\\ax', max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='{}[]"\\k', max_size=4), inner),
+    max_leaves=40,
+)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON)
+def test_nesting_of_json_text_is_the_depth_of_its_value(value: object) -> None:
+    assert sql_guard._nesting(json.dumps(value)) == _depth(value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(["({})", "ARRAY[{}]", "(SELECT {})", "CASE WHEN true THEN {} END", "- {}", "NOT {}", "{} + 1"]),
+    st.integers(min_value=1, max_value=6_000),
+)
+def test_any_nesting_depth_of_a_shape_is_answered_or_refused(shape: str, depth: int) -> None:
+    prefix, suffix = shape.split("{}")
+    depth = min(depth, (MAX_SQL_BYTES - 20) // (len(prefix) + len(suffix)))
+    expression = prefix * depth + ("true" if "NOT" in shape else "1") + suffix * depth
+    try:
+        check_statement("SELECT " + expression, read_only=True)
     except InvalidRequest as exc:
         assert exc.field == "query"

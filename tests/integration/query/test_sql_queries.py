@@ -268,6 +268,22 @@ def test_size_caps_hold(client: TestClient[Any], tenant: dict[str, Any]) -> None
     assert problem(query(client, tenant, deep), 400)["field"] == "query"
 
 
+def test_a_60_kb_operator_chain_is_refused_and_the_next_request_is_served(
+    client: TestClient[Any], tenant: dict[str, Any]
+) -> None:
+    """30,000 terms under the 64 KiB cap once killed the whole API process inside the SQL parser."""
+    chain = "SELECT " + "+".join(["1"] * 30_000)
+    assert 60_000 < len(chain) < 64 * 1024
+    body = problem(query(client, tenant, chain), 400)
+    assert body["field"] == "query"
+    assert "nested too deeply" in body["detail"]
+    assert ok(query(client, tenant, "SELECT 1 + 1 AS two"))["rows"] == [[2]]
+
+
+def test_a_long_chain_under_the_nesting_bound_runs(client: TestClient[Any], tenant: dict[str, Any]) -> None:
+    assert ok(query(client, tenant, "SELECT " + "+".join(["1"] * 1_900) + " AS total"))["rows"] == [[1_900]]
+
+
 def test_unknown_session_is_404_and_no_key_is_401(client: TestClient[Any], tenant: dict[str, Any]) -> None:
     body = {"language": "sql", "query": "SELECT 1"}
     problem(client.post("/sessions/nope/query", json=body, headers=tenant["auth"]), 404)
