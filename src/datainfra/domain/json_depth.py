@@ -10,6 +10,7 @@ as well as it can be and left to the decoder to refuse.
 from __future__ import annotations
 
 from itertools import accumulate
+from typing import Any
 
 MAX_JSON_DEPTH = 128
 """Nested arrays and objects in a request body (a record's json value may nest 64 deep inside the
@@ -47,3 +48,21 @@ def json_depth_exceeds(document: bytes | str, limit: int) -> bool:
 def json_depth_refusal(what: str, limit: int) -> str:
     """The one wording of a depth refusal, so clients can recognise it."""
     return f"{what} nests arrays and objects more than {limit} levels deep"
+
+
+def value_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether the lists, tuples and dicts of a decoded value (one a store gave back) nest more than
+    `limit` deep; walked with a stack of its own, so any depth is measured."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list | tuple | dict):
+            depth += 1
+            if depth > limit:
+                return True
+            stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def result_depth_refusal(limit: int) -> str:
+    return f"a result value nests lists or maps more than {limit} levels deep; return a flatter value"

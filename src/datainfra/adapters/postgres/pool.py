@@ -18,6 +18,7 @@ from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
+from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds, result_depth_refusal
 
 _json_encoder = msgspec.json.Encoder(decimal_format="number")
 _json_decoder = msgspec.json.Decoder(float_hook=Decimal)
@@ -29,7 +30,10 @@ def dump_json(value: Any) -> bytes:
 
 
 def load_json(data: str | bytes) -> Any:
-    """JSON with non-integer numbers read as Decimal (exact), integers as int."""
+    """JSON with non-integer numbers read as Decimal (exact), integers as int. A value nested past
+    MAX_JSON_DEPTH (client SQL can build one) is refused before the decoder recurses into it."""
+    if json_depth_exceeds(data, MAX_JSON_DEPTH):
+        raise InvalidInput(result_depth_refusal(MAX_JSON_DEPTH), field="query")
     return _json_decoder.decode(data)
 
 
