@@ -65,6 +65,7 @@ def parse_sort(
     if not text:
         return ()
     keys: list[SortKey] = []
+    named: set[str] = set()
     for part in text.split(","):
         name, _, direction = part.partition(":")
         if direction not in ("", "asc", "desc"):
@@ -74,8 +75,9 @@ def parse_sort(
             raise InvalidRequest(f"unknown sort field {name!r}", parameter="sort")
         if field_type is FieldType.JSON:
             raise InvalidRequest(f"json field {name!r} cannot be sorted", parameter="sort")
-        if any(k.field == name for k in keys):
+        if name in named:
             raise InvalidRequest(f"sort names {name!r} twice", parameter="sort")
+        named.add(name)
         keys.append(SortKey(name, direction == "desc"))
     return tuple(keys)
 
@@ -90,9 +92,13 @@ def parse_select(text: str | None, field_names: Sequence[str]) -> tuple[str, ...
     if text is None or text == "":
         return None
     names = tuple(text.split(","))
+    known, seen = set(field_names), set()
     for name in names:
-        if name not in field_names:
+        if name not in known:
             raise InvalidRequest(f"unknown field {name!r} in select", parameter="select")
+        if name in seen:  # also bounds the list by the dataset's columns
+            raise InvalidRequest(f"select names {name!r} twice", parameter="select")
+        seen.add(name)
     return names
 
 

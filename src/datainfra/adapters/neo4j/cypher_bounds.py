@@ -8,14 +8,16 @@ does not interrupt planning). So the shape is bounded up front, each limit named
 
 - MAX_NESTING: brackets `( [ {`, `CASE ... END` and runs of prefix operators (`NOT`, unary `-`/`+`,
   label `!`) open levels; at most this many at once.
-- MAX_CHAIN: binary operators (arithmetic, comparison, boolean, string, `IN`, `IS`, label `|`/`&`/`:`)
-  and property accesses in one expression between separators (`,`, a clause word, `WHEN/THEN/ELSE`,
-  a bracket): the length of a left-deep chain. MAX_OPERATORS bounds them over the whole query.
-- MAX_PATH_HOPS: relationships written one after another in one path pattern.
+- MAX_CHAIN: binary operators (arithmetic, comparison, boolean, string, `IN`, `IS`, label `|`/`&`/`:`),
+  property accesses and subscripts in one expression between separators (`,`, a clause word,
+  `WHEN/THEN/ELSE`, a bracket): the length of a left-deep chain; also the WHEN branches of one CASE.
+  MAX_OPERATORS bounds them over the whole query.
+- MAX_ITEMS: items written out in one list, map, argument list or clause (`[1, 2, ...]`, `RETURN a,
+  b, ...`); longer lists go in a parameter.
+- MAX_PATH_HOPS: relationships written one after another in one path pattern; MAX_MATCH_PATTERNS:
+  patterns matched in the whole query (MATCH clauses and their comma-separated parts), which the
+  planner joins with a search that grows very fast with their number.
 - MAX_UNION_PARTS and MAX_CLAUSES: queries joined by UNION, and clauses in the whole query.
-
-Lists written out (`[1, 2, ...]`), maps and `IN` lists are bounded only by the query's byte cap:
-they are flat, and Neo4j handles them in linear time.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from datainfra.domain.errors import InvalidRequest
 MAX_NESTING = 64
 MAX_CHAIN = 100
 MAX_OPERATORS = 1_000
+MAX_ITEMS = 1_000
 MAX_PATH_HOPS = 10
+MAX_MATCH_PATTERNS = 32
 MAX_UNION_PARTS = 32
 MAX_CLAUSES = 256
 
@@ -46,6 +50,8 @@ _CLAUSE_WORDS = frozenset(
     }
 )  # fmt: skip
 _SEPARATOR_WORDS = _CLAUSE_WORDS | {"WHEN", "THEN", "ELSE", "OPTIONAL", "DETACH", "AS", "BY", "ON"}
+_KEYWORDS = _BINARY_WORDS | _SEPARATOR_WORDS | {"NOT", "CASE", "DISTINCT", "UNWIND", "EXISTS", "COUNT", "COLLECT"}
+"""Words after which a value starts (so a `-` is a sign, a `[` a list): any other name ends one."""
 _OPERAND_END_KINDS = frozenset({Kind.NUMBER, Kind.STRING, Kind.PARAM, Kind.QUOTED})
 
 
@@ -79,7 +85,7 @@ def _ends_operand(t: _Token | None, word: str) -> bool:
         return True
     if t.kind is Kind.SYMBOL:
         return t.text in _CLOSERS or t.text in ("-", ">", "<")  # `)-->(`, `]->(`: pattern arrows
-    return t.kind is Kind.NAME and (word == "" or word in ("NULL", "TRUE", "FALSE", "END"))
+    return t.kind is Kind.NAME and word not in _KEYWORDS
 
 
 def check_shape(toks: Sequence[_Token]) -> None:
@@ -87,7 +93,10 @@ def check_shape(toks: Sequence[_Token]) -> None:
     One pass over the significant tokens; nothing here recurses."""
     stack: list[str] = []  # open brackets and CASEs
     chains: list[int] = [0]  # binary operators since the last separator, per level
-    operators = clauses = unions = prefix_run = 0
+    items: list[int] = [0]  # commas per level
+    branches: list[int] = []  # WHENs per open CASE
+    operators = clauses = unions = prefix_run = patterns = 0
+    clause = ""
     hops = 0  # `)-` or `)<` since the last separator: relationships of one path in a row
     words = [
         _word(t, toks[k - 1] if k else None, toks[k + 1] if k + 1 < len(toks) else None) for k, t in enumerate(toks)
@@ -107,13 +116,17 @@ def check_shape(toks: Sequence[_Token]) -> None:
         if prefix:
             continue
         if t.kind is Kind.SYMBOL and t.text in _OPENERS:
+            if t.text == "[" and _subscripted(before, words[k - 1] if k else ""):
+                operators, chains[-1] = _count_operator(operators, chains[-1])
             stack.append(t.text)
             chains.append(0)
+            items.append(0)
             continue
         if t.kind is Kind.SYMBOL and t.text in _CLOSERS:
             if stack and stack[-1] != "CASE":
                 stack.pop()
                 chains.pop()
+                items.pop()
             if t.text == ")" and _continues_path(toks, k):
                 hops += 1
                 if hops > MAX_PATH_HOPS:
@@ -125,12 +138,35 @@ def check_shape(toks: Sequence[_Token]) -> None:
         if word == "CASE":
             stack.append("CASE")
             chains.append(0)
+            items.append(0)
+            branches.append(0)
             continue
         if word == "END" and stack and stack[-1] == "CASE":
             stack.pop()
             chains.pop()
+            items.pop()
+            branches.pop()
             continue
+        if word == "WHEN" and stack and stack[-1] == "CASE":
+            branches[-1] += 1
+            if branches[-1] > MAX_CHAIN:
+                _refuse(f"a CASE expression has more than {MAX_CHAIN} WHEN branches; look the value up in a map")
+        if word == "MATCH":
+            patterns += 1
+        if t.kind is Kind.SYMBOL and t.text == "," and not stack and clause == "MATCH":
+            patterns += 1
+        if patterns > MAX_MATCH_PATTERNS:
+            _refuse(f"the query matches more than {MAX_MATCH_PATTERNS} patterns (MATCH clauses and their parts)")
+        if t.kind is Kind.SYMBOL and t.text == ",":
+            items[-1] += 1
+            if items[-1] >= MAX_ITEMS:
+                _refuse(
+                    f"a list, map, argument list or clause holds more than {MAX_ITEMS} items; "
+                    "send long lists as a parameter"
+                )
         if word in _CLAUSE_WORDS:
+            clause = word if not stack else clause
+            items[-1] = 0
             clauses += 1
             if clauses > MAX_CLAUSES:
                 _refuse(f"the query has more than {MAX_CLAUSES} clauses")
@@ -144,15 +180,30 @@ def check_shape(toks: Sequence[_Token]) -> None:
             chains[-1] = 0
             continue
         if word in _BINARY_WORDS or (t.kind is Kind.SYMBOL and t.text in _BINARY_SYMBOLS) or _label_colon(toks, k):
-            operators += 1
-            chains[-1] += 1
-            if chains[-1] > MAX_CHAIN:
-                _refuse(
-                    f"an expression chains more than {MAX_CHAIN} operators (arithmetic, comparisons, AND/OR, "
-                    "property accesses, label | & :); use a list and IN, a parameter, or split it with WITH"
-                )
-            if operators > MAX_OPERATORS:
-                _refuse(f"the query has more than {MAX_OPERATORS} operators")
+            operators, chains[-1] = _count_operator(operators, chains[-1])
+
+
+def _count_operator(operators: int, chain: int) -> tuple[int, int]:
+    operators, chain = operators + 1, chain + 1
+    if chain > MAX_CHAIN:
+        _refuse(
+            f"an expression chains more than {MAX_CHAIN} operators (arithmetic, comparisons, AND/OR, property "
+            "accesses, subscripts, label | & :); use a list and IN, a parameter, or split it with WITH"
+        )
+    if operators > MAX_OPERATORS:
+        _refuse(f"the query has more than {MAX_OPERATORS} operators")
+    return operators, chain
+
+
+def _subscripted(before: _Token | None, word: str) -> bool:
+    """Whether a '[' after `before` subscripts a value (`l[0]`, `m['k']`), not a list or a relationship."""
+    if before is None:
+        return False
+    if before.kind in _OPERAND_END_KINDS:
+        return True
+    if before.kind is Kind.SYMBOL:
+        return before.text in (")", "]", "}")
+    return before.kind is Kind.NAME and word not in _KEYWORDS
 
 
 def _label_colon(toks: Sequence[_Token], k: int) -> bool:
