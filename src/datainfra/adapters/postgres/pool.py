@@ -33,7 +33,7 @@ def load_json(data: str | bytes) -> Any:
     """JSON with non-integer numbers read as Decimal (exact), integers as int. A value nested past
     MAX_JSON_DEPTH (client SQL can build one) is refused before the decoder recurses into it."""
     if json_depth_exceeds(data, MAX_JSON_DEPTH):
-        raise InvalidInput(result_depth_refusal(MAX_JSON_DEPTH), field="query")
+        raise InvalidInput(result_depth_refusal(MAX_JSON_DEPTH))
     return _json_decoder.decode(data)
 
 
