@@ -67,13 +67,27 @@ def api_process(servers: Servers, *, profile_path: Path | None = None) -> Iterat
         response = httpx.post(f"{base_url}/users", timeout=30.0)
         if response.status_code != 201:
             raise ApiProcessError(f"POST /users answered {response.status_code}: {response.text}")
-        yield Api(base_url=base_url, api_key=response.json()["api_key"], pid=process.pid, log_path=log_path)
+        worker = _worker_of(process.pid)
+        yield Api(base_url=base_url, api_key=response.json()["api_key"], pid=worker, log_path=log_path)
         if process.poll() is not None:
             raise ApiProcessError(
                 f"the API process exited during the run (code {process.returncode})\n{_log_end(log_path)}"
             )
     finally:
         _stop(process)
+
+
+def _worker_of(supervisor: int) -> int:
+    """The serving process: `python -m datainfra` is a supervisor whose one worker (a spawned
+    multiprocessing child) serves the requests, so its RSS is the one to measure."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError):
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == supervisor and b"spawn_main" in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+    return supervisor
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:

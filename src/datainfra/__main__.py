@@ -1,7 +1,8 @@
-"""`python -m datainfra`: read the settings, wire the container, serve the API.
+"""`python -m datainfra`: read the settings, start the local stores, serve the API in supervised
+workers (datainfra.supervisor).
 
 The server is uvicorn with uvloop and httptools (chosen on the filtered-GET benchmark, see the
-README's Deployment section). With DATAINFRA_WORKERS > 1 each worker process builds its own app
+README's Deployment section). Each of the DATAINFRA_WORKERS worker processes builds its own app
 through `asgi_app`, the factory below; the container image runs this same command."""
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ APP_FACTORY = "datainfra.__main__:asgi_app"
 def asgi_app() -> Any:
     """The app, built from the environment when called (never at import): one per worker process."""
     from datainfra.adapters.http.app import create_app
+    from datainfra.supervisor import die_with_parent
 
+    die_with_parent()
     return create_app(build_container(Settings.from_env()))
 
 
@@ -88,8 +91,14 @@ def main() -> int:
         workers = f", {settings.workers} workers" if settings.workers > 1 else ""
         where = f"http://{settings.host}:{settings.port}{workers}"
         print(f"datainfra: serving on {where} (docs at /schema, metrics at /metrics)", file=sys.stderr)
-    uvicorn.run(APP_FACTORY, **server_options(settings))
-    return 0
+    from datainfra.adapters.local_servers import LocalServerError
+    from datainfra.supervisor import supervise
+
+    try:
+        return supervise(settings, APP_FACTORY, server_options(settings))
+    except LocalServerError as exc:
+        print(f"datainfra: a local store did not start: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

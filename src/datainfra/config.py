@@ -46,7 +46,7 @@ class Settings:
     local_stores: bool = True
     """False (the container image): never start a store here; both URLs are then required."""
     workers: int = 1
-    """Server worker processes; more than one needs both stores configured by URL (see _checked)."""
+    """Server worker processes, run by the supervisor (which also runs the local stores they share)."""
     shutdown_timeout_s: float = 30.0
     """On SIGTERM/SIGINT: how long in-flight requests may run on before they are cut off."""
 
@@ -88,13 +88,6 @@ class Settings:
             for name, value in (("DATAINFRA_DATABASE_URL", self.database_url), ("DATAINFRA_NEO4J_URI", self.neo4j_uri)):
                 if not value:
                     raise SettingsError(f"{name} is required: DATAINFRA_LOCAL_STORES=false starts no store here")
-        if self.workers > 1 and not (self.database_url and self.neo4j_uri):
-            # Each worker is its own process with its own lifespan: locally started stores would be
-            # started once per worker on the same data directory. Several workers share servers.
-            raise SettingsError(
-                "DATAINFRA_WORKERS > 1 needs DATAINFRA_DATABASE_URL and DATAINFRA_NEO4J_URI "
-                "(locally started stores serve one worker only)"
-            )
         return self
 
 

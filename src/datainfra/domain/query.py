@@ -18,7 +18,7 @@ from typing import Any
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.json_depth import json_depth_exceeds
-from datainfra.domain.types import BadValue, FieldType, parse_text, render_text
+from datainfra.domain.types import BadValue, FieldType, is_read_only_form, parse_text, render_text
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -161,6 +161,14 @@ def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, Field
     if signature != expected or not isinstance(values, list) or len(values) != len(sort):
         raise InvalidRequest("cursor belongs to another sort order", parameter="cursor")
     try:
-        return tuple(parse_text(str(v), types[k.field]) for v, k in zip(values, sort, strict=True))
+        return tuple(_cursor_value(str(v), types[k.field]) for v, k in zip(values, sort, strict=True))
     except (BadValue, KeyError):
         raise InvalidRequest("cursor is not one this service issued", parameter="cursor") from None
+
+
+def _cursor_value(text: str, field_type: FieldType) -> Any:
+    """A sort value back from its text; a value only PostgreSQL holds (NaN, infinity ...) stays
+    text, which the store casts to the column's type."""
+    if is_read_only_form(text, field_type):
+        return text
+    return parse_text(text, field_type)

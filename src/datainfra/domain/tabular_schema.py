@@ -13,6 +13,15 @@ from datainfra.domain.types import JSON_COERCERS, TEXT_PARSERS, BadValue, FieldT
 
 GENERATED_KEY = "id"
 
+MAX_COLUMNS = 1599
+"""PostgreSQL's limit is 1600 columns a table; an upsert stages records in a table with one more
+column (their order), so a dataset has one fewer. Columns dropped by migrations still count
+against PostgreSQL's limit; reaching it is then a 422 from the store."""
+MAX_INDEX_COLUMNS = 32
+"""PostgreSQL's INDEX_MAX_KEYS: columns in an index, and in the primary key."""
+MAX_INDEXES = 100
+"""Indexes a dataset declares: each is built when the dataset is created or migrated."""
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -159,6 +168,10 @@ def parse_tabular_schema(document: Any) -> TabularSchema:
     raw_columns = document.get("columns")
     if not isinstance(raw_columns, list) or not raw_columns:
         raise InvalidInput("schema.columns must be a non-empty list", field="schema.columns")
+    if len(raw_columns) > MAX_COLUMNS:
+        raise InvalidInput(
+            f"a dataset can have at most {MAX_COLUMNS} columns ({len(raw_columns)} given)", field="schema.columns"
+        )
     columns = [_parse_column(raw, i) for i, raw in enumerate(raw_columns)]
     names = [c.name for c in columns]
     for name in names:
@@ -194,6 +207,12 @@ def parse_tabular_schema(document: Any) -> TabularSchema:
             if column.generated and column.name not in primary_key:
                 raise InvalidInput("only the store's own 'id' key can be generated", field="schema.columns")
 
+    if len(columns) > MAX_COLUMNS:  # the generated 'id' added
+        raise InvalidInput(
+            f"a dataset can have at most {MAX_COLUMNS} columns, its generated 'id' key included", field="schema.columns"
+        )
+    if len(primary_key) > MAX_INDEX_COLUMNS:
+        raise InvalidInput(f"a primary key can have at most {MAX_INDEX_COLUMNS} columns", field="schema.primary_key")
     indexes = _parse_indexes(document.get("indexes"), {c.name: c for c in columns})
     return TabularSchema(columns=tuple(columns), primary_key=primary_key, indexes=indexes)
 
@@ -231,6 +250,10 @@ def _parse_indexes(raw: Any, columns: Mapping[str, Column]) -> tuple[Index, ...]
         return ()
     if not isinstance(raw, list):
         raise InvalidInput("schema.indexes must be a list", field="schema.indexes")
+    if len(raw) > MAX_INDEXES:
+        raise InvalidInput(
+            f"a dataset can have at most {MAX_INDEXES} indexes ({len(raw)} given)", field="schema.indexes"
+        )
     indexes: list[Index] = []
     for i, item in enumerate(raw):
         where = f"schema.indexes[{i}]"
@@ -246,6 +269,8 @@ def _parse_indexes(raw: Any, columns: Mapping[str, Column]) -> tuple[Index, ...]
                 raise InvalidInput(f"json column {name!r} cannot be indexed", field=where)
         if len(set(names)) != len(names):
             raise InvalidInput("index repeats a column", field=where)
+        if len(names) > MAX_INDEX_COLUMNS:
+            raise InvalidInput(f"an index can have at most {MAX_INDEX_COLUMNS} columns", field=where)
         unique = item.get("unique", False)
         if not isinstance(unique, bool):
             raise InvalidInput("unique must be a boolean", field=where)

@@ -5,8 +5,14 @@ Two entry points, because values reach us in two shapes:
   `numeric` stays exact) and returns the typed Python value every adapter stores;
 - `parse_text` takes a value written as text (a query parameter, a CSV cell) and returns the same.
 
-Both refuse what PostgreSQL would refuse (NUL characters in text, integers beyond 64 bits, non-finite
-numbers), so the in-memory stores reject exactly what the real ones reject.
+Both refuse what PostgreSQL would refuse (NUL characters in text, integers beyond 64 bits, numbers
+beyond a float's range where a float is expected, numerics past numeric's digit limits, dates outside
+years 1-9999), so the in-memory stores reject exactly what the real ones reject, and every bad value
+is a BadValue, never another exception (tests/unit/test_typed_values.py holds them to that).
+
+NaN, infinities and dates Python cannot hold are read-only: PostgreSQL can hold them (written with
+SQL) and reads show them as PostgreSQL's JSON text ("NaN", "infinity", see `is_read_only_form`),
+but writes refuse them, saying so.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import math
 import re
 import uuid
 from collections.abc import Callable
@@ -71,16 +78,97 @@ def _check_int(value: int) -> int:
     return value
 
 
+NUMERIC_MAX_INTEGER_DIGITS = 131072
+"""PostgreSQL's numeric: at most this many digits before the decimal point ..."""
+NUMERIC_MAX_FRACTION_DIGITS = 16383
+"""... and this many after it."""
+_NOT_WRITTEN = (
+    'NaN and infinities can be read (as the strings "NaN", "Infinity", "-Infinity") but are not '
+    "accepted in writes; store them with SQL if you need them"
+)
+
+_INFINITE_DATES = frozenset({"infinity", "-infinity"})
+_INFINITE_NOT_WRITTEN = (
+    'infinite dates and timestamps can be read (as the strings "infinity", "-infinity") but are not '
+    "accepted in writes; store them with SQL if you need them"
+)
+
+
 def _check_float(value: float) -> float:
-    if value != value or value in (float("inf"), float("-inf")):
-        raise BadValue("float must be finite")
+    if value - value != 0.0:  # NaN or an infinity
+        raise BadValue(f"float must be finite: {_NOT_WRITTEN}")
     return value
+
+
+def _to_float(value: int | Decimal) -> float:
+    """A JSON number as a float; a number beyond the float range (about ±1.8e308) is refused, not
+    rounded to an infinity (and an integer too large for float() is no OverflowError)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if number - number != 0.0:
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise BadValue(f"float must be finite: {_NOT_WRITTEN}")
+        raise BadValue("number out of the float range (at most about ±1.8e308)")
+    return number
 
 
 def _check_decimal(value: Decimal) -> Decimal:
     if not value.is_finite():
-        raise BadValue("numeric must be finite")
+        raise BadValue(f"numeric must be finite: {_NOT_WRITTEN}")
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if digits != (0,) and value.adjusted() >= NUMERIC_MAX_INTEGER_DIGITS:
+        raise BadValue(f"numeric out of range: at most {NUMERIC_MAX_INTEGER_DIGITS} digits before the decimal point")
+    if -exponent > NUMERIC_MAX_FRACTION_DIGITS:
+        raise BadValue(f"numeric out of range: at most {NUMERIC_MAX_FRACTION_DIGITS} digits after the decimal point")
     return value
+
+
+def _check_json_number(value: int | Decimal) -> int | Decimal:
+    """A number inside a json value: jsonb keeps it as a numeric, so numeric's range applies."""
+    if isinstance(value, int):
+        if value.bit_length() > 435_000:  # surely more than 131072 digits; fewer are checked exactly
+            raise BadValue(f"numeric out of range: at most {NUMERIC_MAX_INTEGER_DIGITS} digits before the point")
+        if value.bit_length() > 64:
+            _check_decimal(Decimal(value))
+        return value
+    return _check_decimal(value)
+
+
+NON_FINITE_TEXTS = frozenset({"NaN", "Infinity", "-Infinity"})
+"""How a non-finite float or numeric reads in the API (PostgreSQL's own JSON output writes them so):
+JSON has no number for them."""
+
+
+def non_finite_text(value: float | Decimal) -> str | None:
+    """ "NaN", "Infinity" or "-Infinity" for a non-finite number, None for a finite one."""
+    if isinstance(value, Decimal):
+        if value.is_finite():
+            return None
+        return "NaN" if value.is_nan() else "-Infinity" if value.is_signed() else "Infinity"
+    if value - value == 0.0:
+        return None
+    return "NaN" if value != value else "-Infinity" if value < 0 else "Infinity"
+
+
+_BEYOND_PYTHON_DATE = re.compile(
+    r"-?infinity"  # infinite
+    r"|[0-9]{4,}-[0-9]{2}-[0-9]{2}([T ][^ ]*)? BC"  # before year 1
+    r"|[0-9]{5,}-[0-9]{2}-[0-9]{2}([T ].*)?"  # after year 9999
+)
+
+
+def is_read_only_form(text: str, field_type: FieldType) -> bool:
+    """Whether `text` is how the API shows a stored value that writes do not accept: a non-finite
+    float or numeric, or a date or timestamp that is infinite, BC or after year 9999 (PostgreSQL
+    holds them; they can only come from SQL). Such a value may come back in a paging cursor."""
+    if field_type in (FieldType.FLOAT, FieldType.NUMERIC):
+        return text in NON_FINITE_TEXTS
+    if field_type in (FieldType.DATE, FieldType.TIMESTAMP):
+        return _BEYOND_PYTHON_DATE.fullmatch(text) is not None
+    return False
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
@@ -102,8 +190,10 @@ def _check_json(value: Any, depth: int = 0) -> Any:
         return _check_text(value)
     if isinstance(value, float):
         return Decimal(repr(_check_float(value)))
-    if value is None or isinstance(value, bool | int | Decimal):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int | Decimal):
+        return _check_json_number(value)
     if isinstance(value, list):
         return [_check_json(item, depth + 1) for item in value]
     if isinstance(value, dict):
@@ -146,21 +236,29 @@ def _json_integer(value: Any) -> Any:
         return _check_int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return _check_int(value)
-    if isinstance(value, Decimal) and value == value.to_integral_value() and "." not in str(value):
+    integral = isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()
+    if integral and "." not in str(value):
+        if value.adjusted() > 19:  # far outside 64 bits: int() of it could take a long time
+            raise BadValue("integer out of the 64-bit range")
         return _check_int(int(value))
     raise _mismatch(value, FieldType.INTEGER)
 
 
 def _json_float(value: Any) -> Any:
     if type(value) is Decimal or type(value) is int:  # JSON numbers as the body decoder gives them
-        return _check_float(float(value))
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return _check_float(float(value))
+        return _to_float(value)
+    if isinstance(value, float):
+        return _check_float(value)
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return _to_float(value)
+    if isinstance(value, str) and value in NON_FINITE_TEXTS:
+        raise BadValue(f"float must be finite: {_NOT_WRITTEN}")
     raise _mismatch(value, FieldType.FLOAT)
 
 
 def _json_numeric(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
+        _check_json_number(value)
         return Decimal(value)
     if isinstance(value, Decimal):
         return _check_decimal(value)
@@ -231,16 +329,20 @@ def _text_float(text: str) -> Any:
             if value - value == 0.0:  # finite
                 return value
     stripped = text.strip()
+    if stripped in NON_FINITE_TEXTS:
+        raise BadValue(f"float must be finite: {_NOT_WRITTEN}")
     if _FLOAT_TEXT.fullmatch(stripped):
-        try:
-            return _check_float(float(stripped))
-        except _PARSE_ERRORS:
-            pass
+        value = float(stripped)  # never raises for text of this pattern, however long
+        if value - value == 0.0:
+            return value
+        raise BadValue(f"{text!r} is out of the float range (at most about ±1.8e308)")
     raise _invalid(text, FieldType.FLOAT)
 
 
 def _text_numeric(text: str) -> Any:
     stripped = text.strip()
+    if stripped in NON_FINITE_TEXTS:
+        raise BadValue(f"numeric must be finite: {_NOT_WRITTEN}")
     if _FLOAT_TEXT.fullmatch(stripped):
         try:
             return _check_decimal(Decimal(stripped))
@@ -258,6 +360,8 @@ def _text_boolean(text: str) -> Any:
 
 def _text_date(text: str) -> Any:
     stripped = text.strip()
+    if stripped in _INFINITE_DATES:
+        raise BadValue(_INFINITE_NOT_WRITTEN)
     if _DATE_TEXT.fullmatch(stripped):
         try:
             return dt.date.fromisoformat(stripped)
@@ -268,6 +372,8 @@ def _text_date(text: str) -> Any:
 
 def _text_timestamp(text: str) -> Any:
     stripped = text.strip()
+    if stripped in _INFINITE_DATES:
+        raise BadValue(_INFINITE_NOT_WRITTEN)
     if _TIMESTAMP_TEXT.fullmatch(stripped):
         try:
             return _as_utc(dt.datetime.fromisoformat(stripped.replace(" ", "T", 1)))
@@ -328,7 +434,10 @@ def _no_constant(name: str) -> Any:
 
 
 def render_text(value: Any, field_type: FieldType) -> str:
-    """The canonical text form of a typed value (the inverse of `parse_text`)."""
+    """The canonical text form of a typed value (the inverse of `parse_text`). A value read from
+    PostgreSQL that Python's types cannot hold (see `is_read_only_form`) is already its text."""
+    if isinstance(value, str):
+        return value
     if field_type is FieldType.BOOLEAN:
         return "true" if value else "false"
     if field_type is FieldType.TIMESTAMP:

@@ -26,6 +26,8 @@ from datainfra.services.records import RecordService
 
 RENAME_PARAM = "rename"
 TABULAR_IMPORT_FORMATS = ("csv", "ndjson")
+MAX_IMPORT_DATASETS = 1000
+"""Datasets one archive may create: each is a table or a graph namespace with its own DDL."""
 
 
 class ArchiveSource(Protocol):
@@ -88,6 +90,11 @@ def plan_import(manifest: Any, renames: Mapping[str, str], source: ArchiveSource
     items = manifest.get("datasets")
     if not isinstance(items, list):
         raise InvalidRequest("manifest.json: datasets must be a list")
+    if len(items) > MAX_IMPORT_DATASETS:
+        raise InvalidRequest(
+            f"an archive may hold at most {MAX_IMPORT_DATASETS} datasets ({len(items)} listed); import it in parts",
+            field="datasets",
+        )
     planned: list[PlannedDataset] = []
     for i, item in enumerate(items):
         where = f"datasets[{i}]"
@@ -109,9 +116,11 @@ def plan_import(manifest: Any, renames: Mapping[str, str], source: ArchiveSource
     unknown = sorted(set(renames) - {item.get("name") for item in items if isinstance(item, Mapping)})
     if unknown:
         raise InvalidRequest(f"rename names {unknown[0]!r}, which the archive does not hold", parameter=RENAME_PARAM)
+    seen: set[str] = set()
     for name in names:
-        if names.count(name) > 1:
+        if name in seen:
             raise InvalidRequest(f"two datasets would be named {name!r}", parameter=RENAME_PARAM)
+        seen.add(name)
     return planned
 
 

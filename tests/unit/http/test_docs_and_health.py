@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
@@ -252,6 +254,34 @@ def test_ready_answers_503_when_a_store_does_not_answer(client: TestClient, stor
     assert sum(1 for state in stores.values() if state != "ok") == 1
     assert health.status_code == 200
     assert client.get("/ready").status_code == 200
+
+
+class FrozenStore:
+    """A store whose ping never answers and is slow even to give up when cancelled (as a psycopg
+    statement is, while it tries to cancel the statement on a server that cannot answer)."""
+
+    async def ping(self) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.sleep(10)
+            raise
+
+
+def test_ready_answers_within_a_second_when_every_store_is_frozen(client: TestClient) -> None:
+    container = client.app.state.container
+    providers_ = [container.catalog, container.tabular_store, container.graph_store]
+    for provider in providers_:
+        provider.override(providers.Object(FrozenStore()))
+    try:
+        started = time.monotonic()
+        response = client.get("/ready")
+        elapsed = time.monotonic() - started
+    finally:
+        for provider in providers_:
+            provider.reset_last_overriding()
+    assert response.status_code == 503 and elapsed < 1.5, elapsed
+    assert all(state.startswith("no answer within") for state in response.json()["stores"].values())
 
 
 def test_ready_does_not_leak_exception_text(client: TestClient) -> None:

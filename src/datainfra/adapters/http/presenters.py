@@ -11,6 +11,7 @@ from datainfra.domain.graph import Edge, Node, Path, Subgraph
 from datainfra.domain.graph_schema import GraphSchema, graph_schema_document
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.tabular_schema import TabularSchema, tabular_schema_document
+from datainfra.domain.types import non_finite_text
 from datainfra.services.graphs import AlgorithmPage, PathSet
 from datainfra.services.paging import PageResult
 
@@ -73,7 +74,7 @@ def path_doc(path: Path | None, weighted: bool) -> dict[str, Any]:
         return {"found": False, "length": None, "nodes": [], "edges": []}
     doc: dict[str, Any] = {"found": True, "length": path.length}
     if weighted:
-        doc["cost"] = path.cost
+        doc["cost"] = _number(path.cost)
     doc["nodes"] = [node_doc(n) for n in path.nodes]
     doc["edges"] = [edge_doc(e) for e in path.edges]
     return doc
@@ -84,10 +85,18 @@ def paths_doc(found: PathSet, weighted: bool) -> dict[str, Any]:
         return {"found": False, "length": None, "truncated": False, "paths": []}
     doc: dict[str, Any] = {"found": True, "length": min(p.length for p in found.paths)}
     if weighted:
-        doc["cost"] = found.paths[0].cost
+        doc["cost"] = _number(found.paths[0].cost)
     doc["truncated"] = found.truncated
     doc["paths"] = [path_item_doc(p) for p in found.paths]
     return doc
+
+
+def _number(value: Any) -> Any:
+    """A computed number as JSON carries it: a float sum past the float range is "Infinity"
+    (msgspec would write null), as stored non-finite numbers read everywhere."""
+    if isinstance(value, float):
+        return non_finite_text(value) or value
+    return value
 
 
 def path_item_doc(path: Path) -> dict[str, Any]:

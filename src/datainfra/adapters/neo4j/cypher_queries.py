@@ -29,6 +29,7 @@ from typing import Any
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
+from neo4j._codec.hydration import BrokenHydrationObject  # what the driver leaves for a value it cannot build
 from neo4j.graph import Node as NeoNode
 from neo4j.graph import Path as NeoPath
 from neo4j.graph import Relationship as NeoRelationship
@@ -152,6 +153,8 @@ class Neo4jCypherRunner(CypherQueryRunner):
                             truncated = True
                             if not query.writes:
                                 break
+                    if (cause := _unreadable(records)) is not None:
+                        raise InvalidInput(unreadable_value(cause), field="query")
                     rows = await _Converter(tx, ns, dataset.graph_schema, query.writes).rows(records)
                     affected = None
                     if query.writes:
@@ -435,8 +438,29 @@ def _translated(query: RewrittenQuery) -> Iterator[None]:
                     scrub(exc.message or "the graph store refused the query", query), field="query"
                 ) from exc
             raise
+        except neo4j_errors.BrokenRecordError as exc:  # a value the driver cannot build in Python
+            raise InvalidInput(unreadable_value(exc.__cause__ or exc), field="query") from exc
         except (TypeError, ValueError, OverflowError) as exc:  # the driver refusing a value
             raise InvalidRequest(f"the graph store cannot take a value: {exc}", field="parameters") from exc
+
+
+def unreadable_value(cause: BaseException) -> str:
+    """What Neo4j returned that the driver could not build (dates and times outside years 1-9999 are
+    read as text by far_temporals; this is for anything else, e.g. a zone the driver does not know).
+    At the top of a record such a value breaks the record; inside a list, a map, a node or a
+    relationship it is left as a BrokenHydrationObject."""
+    return f"the query returned a value this service cannot read ({cause}); return it as text instead, e.g. toString(x)"
+
+
+def _unreadable(records: list[list[Any]]) -> BaseException | None:
+    """The error of the first value the driver could not build, anywhere in the records."""
+    for value in _walk(records):
+        inner = list(value.values()) if isinstance(value, NeoNode | NeoRelationship) else [value]
+        for item in _walk(inner):
+            if isinstance(item, BrokenHydrationObject):
+                error: BaseException = item.error
+                return error
+    return None
 
 
 _POSITION = re.compile(r"\s*\(line \d+, column \d+ \(offset: \d+\)\)")

@@ -7,17 +7,26 @@ generator for a dependency-injector `providers.Resource`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
+from datainfra.adapters.neo4j import far_temporals
 from datainfra.domain.errors import Conflict, InvalidInput, PayloadTooLarge, StoreTimeout, StoreUnavailable
 
 T = TypeVar("T")
+S = TypeVar("S")
+P = ParamSpec("P")
+
+ANSWER_GRACE_S = 5.0
+"""How long past a transaction's server-side time limit the client still waits for the graph
+store. Past it the store is taken for stopped or stuck and the request ends with StoreTimeout (504)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,19 +37,26 @@ class Neo4jSettings:
     database: str = "neo4j"
     max_pool_size: int = 50
     connect_timeout: float = 5.0
+    """Seconds to open a Bolt connection (TCP, handshake, login)."""
     acquire_timeout: float = 10.0
+    """Seconds to get a connection from the pool, opening one included."""
+    liveness_check_timeout: float = 10.0
+    """A pooled connection idle for longer than this is checked (a RESET) before it is used."""
     transaction_timeout: float = 60.0
     """Server-side limit of one transaction, seconds; past it the request fails with StoreTimeout."""
 
 
 def open_driver(settings: Neo4jSettings) -> neo4j.AsyncDriver:
     """A pooled async driver. Opening does not connect; the first query (or `ping`) does."""
+    far_temporals.install()
     return neo4j.AsyncGraphDatabase.driver(
         settings.uri,
         auth=(settings.user, settings.password),
         max_connection_pool_size=settings.max_pool_size,
         connection_timeout=settings.connect_timeout,
         connection_acquisition_timeout=settings.acquire_timeout,
+        liveness_check_timeout=settings.liveness_check_timeout,
+        keep_alive=True,
         max_transaction_retry_time=5.0,
         notifications_min_severity="OFF",
     )
@@ -56,6 +72,35 @@ async def driver_resource(settings: Neo4jSettings) -> AsyncIterator[neo4j.AsyncD
         yield driver
     finally:
         await close_driver(driver)
+
+
+def answered_within(
+    seconds: Callable[[S], float | None],
+) -> Callable[[Callable[Concatenate[S, P], Awaitable[T]]], Callable[Concatenate[S, P], Coroutine[Any, Any, T]]]:
+    """A method of a store whose whole call (each transaction of it, for `_read`/`_write`) must end
+    within `seconds(store)` seconds, whatever the server does: the driver reads without a timeout,
+    so a stopped server (SIGSTOP, a lost network) would hold the request for as long as it stays
+    stopped, and a statement stuck inside the server ignores its own transaction timeout. Past the
+    deadline the call is cancelled (the driver closes its connection) and StoreTimeout is raised:
+    a 504, not a 503, since a request that makes the server hang must not be resent as is."""
+
+    def decorate(
+        method: Callable[Concatenate[S, P], Awaitable[T]],
+    ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
+        @functools.wraps(method)
+        async def bounded(store: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            limit = seconds(store)
+            try:
+                async with asyncio.timeout(limit):
+                    return await method(store, *args, **kwargs)
+            except TimeoutError:
+                raise StoreTimeout(
+                    f"the graph store did not answer within {limit:g} s; the request was abandoned"
+                ) from None
+
+        return bounded
+
+    return decorate
 
 
 def out_of_memory(exc: neo4j_errors.Neo4jError) -> bool:

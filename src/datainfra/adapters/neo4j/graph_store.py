@@ -15,7 +15,12 @@ import neo4j
 
 from datainfra.adapters.neo4j import cypher, schema_ops
 from datainfra.adapters.neo4j.dijkstra import Step, least_cost
-from datainfra.adapters.neo4j.driver import not_retried_when_too_large, translated_errors
+from datainfra.adapters.neo4j.driver import (
+    ANSWER_GRACE_S,
+    answered_within,
+    not_retried_when_too_large,
+    translated_errors,
+)
 from datainfra.adapters.neo4j.namespacing import KEY, LABELS, Q_KEY, Q_LABELS, Q_TYPE, TYPE, Namespace, order_key, quote
 from datainfra.adapters.neo4j.values import decode_properties, decode_value, encode_properties
 from datainfra.domain import algorithms
@@ -40,11 +45,21 @@ MAX_WEIGHTED_EDGES = 200_000
 """The most edges a path search (weighted, or all shortest paths) fetches before giving up."""
 PROJECTION_BATCH = 20_000
 """Rows per statement when projecting a graph for the algorithms."""
+PING_ANSWER_S = 5.0
+"""The readiness probe's connectivity check is abandoned after this."""
 
 _EdgeIdentity = tuple[str, str, str]
 """(source, target, type) of a stored edge."""
 
 _ARROWS = {Direction.OUT: ("-", "->"), Direction.IN: ("<-", "-"), Direction.BOTH: ("-", "-")}
+
+
+def _answer_timeout(store: Neo4jGraphStore) -> float | None:
+    return store._answer_timeout
+
+
+def _ping_timeout(store: Neo4jGraphStore) -> float:
+    return PING_ANSWER_S
 
 
 class Neo4jGraphStore(GraphStore):
@@ -61,6 +76,8 @@ class Neo4jGraphStore(GraphStore):
         self._driver = driver
         self._database = database
         self._timeout = transaction_timeout
+        self._answer_timeout = transaction_timeout + ANSWER_GRACE_S if transaction_timeout else None
+        """Every transaction (and schema change) of one call ends within this, answered or not."""
         self._batch = batch_size
         self._max_weighted_edges = max_weighted_edges
         self._projection_batch = projection_batch
@@ -72,6 +89,7 @@ class Neo4jGraphStore(GraphStore):
 
     # -- plumbing ---------------------------------------------------------------------------------
 
+    @answered_within(_answer_timeout)
     async def _read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
@@ -79,6 +97,7 @@ class Neo4jGraphStore(GraphStore):
                     neo4j.unit_of_work(timeout=self._timeout)(not_retried_when_too_large(work))
                 )
 
+    @answered_within(_answer_timeout)
     async def _write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
@@ -92,10 +111,12 @@ class Neo4jGraphStore(GraphStore):
 
     # -- lifecycle --------------------------------------------------------------------------------
 
+    @answered_within(_ping_timeout)
     async def ping(self) -> None:
         with translated_errors():
             await self._driver.verify_connectivity()
 
+    @answered_within(_answer_timeout)
     async def create_graph(self, dataset: Dataset) -> None:
         ns = Namespace.of(dataset.id)
         with translated_errors():
@@ -103,6 +124,7 @@ class Neo4jGraphStore(GraphStore):
                 objects = schema_ops.base_objects(ns) + schema_ops.declared_objects(ns, dataset.graph_schema)
                 await schema_ops.create_objects(session, objects)
 
+    @answered_within(_answer_timeout)
     async def migrate_graph(self, before: Dataset, after: Dataset) -> None:
         ns = Namespace.of(after.id)
         schema = after.graph_schema
@@ -123,6 +145,7 @@ class Neo4jGraphStore(GraphStore):
                     session, {name: c for name, c in existing.items() if name not in wanted_names}
                 )
 
+    @answered_within(_answer_timeout)
     async def drop_graph(self, dataset: Dataset) -> None:
         """Relationships, then nodes, each deleted in inner transactions of bounded size."""
         ns = Namespace.of(dataset.id)

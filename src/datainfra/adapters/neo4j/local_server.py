@@ -384,17 +384,19 @@ class LocalNeo4j:
         self._lock.release()
 
     def _clear_leftover_server(self) -> None:
-        """Stop a server of this data dir left by a process that died without ``stop()``."""
+        """Stop a server of this data dir left by a process that died without ``stop()`` (e.g. a
+        SIGKILLed supervisor): the one its pid file names, and any JVM whose command line names this
+        data dir (the owner may have died between starting it and writing the pid file)."""
         pid_file = self.data_dir / "run" / _PID
-        try:
-            pid = int(pid_file.read_text(encoding="ascii").strip())
-        except (FileNotFoundError, ValueError):
-            return
-        if _is_server_of(pid, self.data_dir):
-            _signal_group_or_pid(pid, signal.SIGTERM)
-            if not _wait_gone(pid, self.data_dir, self.stop_timeout):
-                _signal_group_or_pid(pid, signal.SIGKILL)
-                _wait_gone(pid, self.data_dir, 10.0)
+        pids = set(_servers_of(self.data_dir))
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            pids.add(int(pid_file.read_text(encoding="ascii").strip()))
+        for pid in pids:
+            if _is_server_of(pid, self.data_dir):
+                _signal_group_or_pid(pid, signal.SIGTERM)
+                if not _wait_gone(pid, self.data_dir, self.stop_timeout):
+                    _signal_group_or_pid(pid, signal.SIGKILL)
+                    _wait_gone(pid, self.data_dir, 10.0)
         pid_file.unlink(missing_ok=True)
 
     def _password(self, java: str, classpath: str) -> str:
@@ -694,6 +696,16 @@ def _is_server_of(pid: int, data_dir: Path) -> bool:
     except OSError:
         return False
     return _ENTRY_POINT.encode() in cmdline and f"--home-dir={data_dir}".encode() in cmdline
+
+
+def _servers_of(data_dir: Path) -> list[int]:
+    """Live processes running the server entry point on `data_dir` (Linux /proc; [] elsewhere)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    return [
+        int(entry.name) for entry in proc.iterdir() if entry.name.isdigit() and _is_server_of(int(entry.name), data_dir)
+    ]
 
 
 def _wait_gone(pid: int, data_dir: Path, timeout: float) -> bool:

@@ -23,7 +23,7 @@ from neo4j.time import DateTime as NeoDateTime
 
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, order_key
 from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds
-from datainfra.domain.types import FieldType
+from datainfra.domain.types import FieldType, non_finite_text
 
 _EXP_OFFSET = 10**19
 _EXP_WIDTH = 20
@@ -125,6 +125,8 @@ def decode_value(value: Any, field_type: FieldType | None) -> Any:
         return value.to_native()
     if isinstance(value, list):
         return [decode_value(item, None) for item in value]
+    if isinstance(value, float):
+        return non_finite_text(value) or value  # NaN and infinities: JSON has no number for them
     return value
 
 

@@ -9,12 +9,15 @@ from typing import Any
 import psycopg
 
 from datainfra.adapters.postgres.identifiers import index_name, primary_key_name
-from datainfra.domain.errors import Conflict
+from datainfra.domain.errors import Conflict, InvalidInput
 from datainfra.domain.tabular_schema import TabularSchema
 from datainfra.domain.types import BadValue, FieldType, parse_text
 
 _KEY_DETAIL = re.compile(r"^Key \((?P<cols>.*)\)=\((?P<vals>.*)\) already exists\.?$", re.S)
 _COPY_LINE = re.compile(r"COPY [^\n]*?, line (\d+)")
+_INTERNAL_NAMES = re.compile(r"\b[su]_[0-9a-f]{32}\b|\b(?:ix|ux|pk|sq)\$[0-9a-f]{24}\b|\bdatainfra\$\w+")
+_INDEX_ROW = re.compile(r'index row size (\d+) exceeds .*? maximum (\d+) for index "([^"]+)"')
+_ROW_TOO_BIG = re.compile(r"row is too big: size (\d+), maximum size (\d+)")
 
 
 def copy_line(exc: psycopg.Error) -> int | None:
@@ -70,3 +73,60 @@ def column_of(exc: psycopg.Error, candidates: Sequence[str] = ()) -> str | None:
     if column:
         return column
     return candidates[0] if len(candidates) == 1 else None
+
+
+def scrub(text: str) -> str:
+    """Our opaque schema, role, index and sequence names mean nothing to a client and are not its business."""
+    return _INTERNAL_NAMES.sub("<internal>", text)
+
+
+def is_limit(exc: psycopg.Error) -> bool:
+    """SQLSTATE class 54, "program limit exceeded": the request was too big for PostgreSQL; not an outage."""
+    return (exc.sqlstate or "").startswith("54")
+
+
+def limit_exceeded(
+    exc: psycopg.Error, schema: TabularSchema | None = None, table: str | None = None, *, index: int | None = None
+) -> InvalidInput:
+    """A class-54 refusal → 422 naming the limit (and the fields, when the schema says which),
+    never our internal names."""
+    message = exc.diag.message_primary or str(exc)
+    row = _INDEX_ROW.search(message)
+    if row:
+        size, maximum, name = row.groups()
+        columns = _index_columns(schema, table, name)
+        fields = ", ".join(columns) if columns else "an indexed field"
+        return InvalidInput(
+            f"the value of {fields} is too large for an index: {size} bytes, but a key or indexed value may take "
+            f"at most {maximum} bytes (after compression); store shorter values or drop the index",
+            field=columns[0] if columns else None,
+            index=index,
+        )
+    too_big = _ROW_TOO_BIG.search(message)
+    if too_big:
+        size, maximum = too_big.groups()
+        return InvalidInput(
+            f"the record is too large: its fixed-size values (numbers, booleans, dates, timestamps, uuids) "
+            f"take {size} bytes, but a record may take at most {maximum}; use fewer columns",
+            index=index,
+        )
+    if "at most 1600 columns" in message:
+        return InvalidInput(
+            "a table can have at most 1600 columns, counting columns dropped earlier (PostgreSQL's limit): "
+            "create a new dataset instead",
+            field="schema.columns",
+        )
+    if "more than 32 columns in an index" in message:
+        return InvalidInput("an index (or the primary key) can have at most 32 columns", field="schema.indexes")
+    return InvalidInput(f"the request exceeds a PostgreSQL limit: {scrub(message)}", index=index)
+
+
+def _index_columns(schema: TabularSchema | None, table: str | None, name: str) -> tuple[str, ...]:
+    if schema is None or table is None:
+        return ()
+    if name == primary_key_name(table):
+        return schema.primary_key
+    for ix in schema.indexes:
+        if index_name(table, ix.columns, ix.unique) == name:
+            return ix.columns
+    return ()

@@ -10,12 +10,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import AsyncConnection, sql
+import structlog
+from psycopg import AsyncConnection, errors, sql
 from psycopg_pool import AsyncConnectionPool
 
 from datainfra.adapters.postgres.pool import connection
 
 DEFAULT_CATALOG_SCHEMA = "datainfra"
+
+log = structlog.get_logger("datainfra.migrations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +145,25 @@ async def migrate_catalog(pool: AsyncConnectionPool, schema: str = DEFAULT_CATAL
 
 
 async def migrate_catalog_on(conn: AsyncConnection[Any], schema: str = DEFAULT_CATALOG_SCHEMA) -> list[int]:
-    ident = sql.Identifier(schema)
     applied: list[int] = []
+
+    def notice(diagnostic: errors.Diagnostic) -> None:
+        # A migration that cannot do all it would (e.g. 4 without a superuser) says so in a NOTICE
+        # of its own; the server's routine ones ("already exists, skipping") are not news.
+        message = diagnostic.message_primary or ""
+        if message.startswith("datainfra:"):
+            log.warning("catalog_migration_notice", message=message)
+
+    conn.add_notice_handler(notice)
+    try:
+        await _migrate(conn, schema, applied)
+    finally:
+        conn.remove_notice_handler(notice)
+    return applied
+
+
+async def _migrate(conn: AsyncConnection[Any], schema: str, applied: list[int]) -> None:
+    ident = sql.Identifier(schema)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(schema),))
         await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
@@ -165,7 +185,6 @@ async def migrate_catalog_on(conn: AsyncConnection[Any], schema: str = DEFAULT_C
                 (migration.version, migration.name),
             )
             applied.append(migration.version)
-    return applied
 
 
 async def catalog_version(pool: AsyncConnectionPool, schema: str = DEFAULT_CATALOG_SCHEMA) -> int:

@@ -4,24 +4,100 @@ into domain errors, done once here so every adapter reports the same thing for t
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.abc import PQGen
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
+from datainfra.adapters.postgres.errors import is_limit, limit_exceeded
+from datainfra.adapters.postgres.special_values import load_special_values
 from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
 from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds, result_depth_refusal
 
 _json_encoder = msgspec.json.Encoder(decimal_format="number")
 _json_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+RV = TypeVar("RV")
+
+ANSWER_GRACE_S = 5.0
+"""How long past a statement's server-side time limit the client still waits for the server's
+answer. Past it the server is taken for stopped (a frozen process, a lost network): the
+connection is closed and the request fails with StoreTimeout (504), never waits on."""
+PING_ANSWER_S = 2.0
+"""The pool's ping of a connection that sat idle must be answered within this (else it is replaced)."""
+TCP_KEEPALIVES: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+"""libpq TCP keepalives: a peer gone from the network is noticed within about 25 s even on an idle
+connection (a stopped server process on a live host still has its kernel answer them: that case is
+the answer deadline's)."""
+
+
+def answer_timeout_for(statement_timeout_ms: int) -> float | None:
+    """The answer deadline that goes with a server-side statement limit (None: no limit)."""
+    return statement_timeout_ms / 1000 + ANSWER_GRACE_S if statement_timeout_ms > 0 else None
+
+
+def tcp_options(answer_timeout: float | None) -> dict[str, int]:
+    """libpq TCP options: the keepalives, and `tcp_user_timeout` (data the peer leaves unacknowledged
+    this long, e.g. across a lost network, fails the connection in the kernel) at the answer deadline."""
+    return TCP_KEEPALIVES | {"tcp_user_timeout": int(answer_timeout * 1000) if answer_timeout else 0}
+
+
+class ServerStopped(psycopg.OperationalError):
+    """The server did not answer within the connection's answer deadline; the connection is closed."""
+
+
+class AnsweringConnection(psycopg.AsyncConnection[Any]):
+    """A connection on which every wait for the server is bounded by `answer_timeout` seconds.
+
+    psycopg runs every exchange with the server (a statement and its results, one fetch of a
+    cursor, one chunk of a COPY in either direction, BEGIN/COMMIT/ROLLBACK, the pool's ping)
+    through `wait`, so this one override bounds every store call, and a COPY or a streamed export
+    is bounded per chunk: a stall, not the length of the stream. A server that stops answering
+    (SIGSTOP, a lost network) would otherwise hold the request for as long as it stays stopped:
+    the server-side statement_timeout needs the server to run, and the kernel of a stopped
+    process's host still acknowledges TCP. The wait ends through psycopg's own wait timeout, not
+    task cancellation, so no cancel request is sent to a server that cannot answer it."""
+
+    answer_timeout: float | None = None
+
+    async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        limit = self.answer_timeout
+        if limit is None or (timeout is not None and timeout <= limit):
+            return await super().wait(gen, interval, timeout)
+        try:
+            return await super().wait(gen, interval, limit)
+        except pg_errors._WaitTimeout:
+            self.pgconn.finish()
+            raise ServerStopped(f"PostgreSQL did not answer within {limit:g} s") from None
+
+
+@contextlib.contextmanager
+def answer_within(conn: psycopg.AsyncConnection[Any], seconds: float | None) -> Iterator[None]:
+    """Another answer deadline for a block on `conn` (e.g. a statement with its own time limit)."""
+    if not isinstance(conn, AnsweringConnection):
+        yield
+        return
+    before, conn.answer_timeout = conn.answer_timeout, seconds
+    try:
+        yield
+    finally:
+        conn.answer_timeout = before
 
 
 def dump_json(value: Any) -> bytes:
@@ -30,11 +106,20 @@ def dump_json(value: Any) -> bytes:
 
 
 def load_json(data: str | bytes) -> Any:
-    """JSON with non-integer numbers read as Decimal (exact), integers as int. A value nested past
-    MAX_JSON_DEPTH (client SQL can build one) is refused before the decoder recurses into it."""
+    """JSON with non-integer numbers read as Decimal (exact), integers as int. An integer msgspec
+    cannot read (thousands of digits, which SQL can store in jsonb) makes the whole value go the
+    slow way, with such integers read as Decimal. A value nested past MAX_JSON_DEPTH (client SQL
+    can build one) is refused before either decoder recurses into it."""
     if json_depth_exceeds(data, MAX_JSON_DEPTH):
         raise InvalidInput(result_depth_refusal(MAX_JSON_DEPTH))
-    return _json_decoder.decode(data)
+    try:
+        return _json_decoder.decode(data)
+    except msgspec.ValidationError:
+        return json.loads(data, parse_float=Decimal, parse_int=_json_int)
+
+
+def _json_int(text: str) -> int | Decimal:
+    return int(text) if len(text) <= 19 else Decimal(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +132,7 @@ class PostgresSettings:
     pool_timeout: float = 5.0
     """How long a request waits for a free connection before StoreUnavailable."""
     connect_timeout: int = 5
+    """Seconds to open a connection (TCP and the server's answer to the login)."""
     statement_timeout_ms: int = 30_000
     """Statements running longer are cancelled by the server (StoreTimeout); 0 = no limit."""
     max_idle: float = 300.0
@@ -57,6 +143,16 @@ class PostgresSettings:
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     set_json_dumps(dump_json, conn)
     set_json_loads(load_json, conn)
+    load_special_values(conn)
+
+
+def _configure_with(answer_timeout: float | None) -> Any:
+    async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
+        await _configure(conn)
+        if isinstance(conn, AnsweringConnection):
+            conn.answer_timeout = answer_timeout
+
+    return configure
 
 
 IDLE_CHECK_SECONDS = 5.0
@@ -85,7 +181,8 @@ class _IdleCheck:
     async def check(self, conn: psycopg.AsyncConnection[Any]) -> None:
         returned = self._returned.pop(conn, None)
         if returned is None or time.monotonic() - returned > self._after:
-            await AsyncConnectionPool.check_connection(conn)
+            with answer_within(conn, PING_ANSWER_S):
+                await AsyncConnectionPool.check_connection(conn)
 
 
 def create_pool(settings: PostgresSettings) -> AsyncConnectionPool:
@@ -109,8 +206,10 @@ def create_pool(settings: PostgresSettings) -> AsyncConnectionPool:
             "connect_timeout": settings.connect_timeout,
             "options": options,
             "application_name": settings.application_name,
+            **tcp_options(answer_timeout_for(settings.statement_timeout_ms)),
         },
-        configure=_configure,
+        connection_class=AnsweringConnection,
+        configure=_configure_with(answer_timeout_for(settings.statement_timeout_ms)),
         check=idle_check.check,
         reset=idle_check.reset,
         open=False,
@@ -155,11 +254,16 @@ def translate_errors() -> Iterator[None]:
         raise StoreUnavailable(f"PostgreSQL is not available: {exc}") from exc
     except pg_errors.QueryCanceled as exc:
         raise StoreTimeout("the database gave up on a statement that ran too long") from exc
+    except ServerStopped as exc:
+        # Not 503: a statement the server cannot finish looks the same, and must not be resent.
+        raise StoreTimeout(f"{exc}; the request was abandoned") from exc
     except (pg_errors.UniqueViolation, pg_errors.ExclusionViolation) as exc:
         raise Conflict(_detail(exc)) from exc
     except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
         raise InvalidInput(_detail(exc), field=_column(exc)) from exc
     except psycopg.OperationalError as exc:
+        if is_limit(exc):  # class 54: the request was too big, not an outage
+            raise limit_exceeded(exc) from None
         raise StoreUnavailable(f"PostgreSQL is not available: {exc}") from exc
     except psycopg.InterfaceError as exc:
         raise StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc

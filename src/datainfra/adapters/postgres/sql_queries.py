@@ -17,7 +17,6 @@ statement_timeout, so a runaway statement is cancelled in the database, not just
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -27,8 +26,15 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from datainfra.adapters.postgres.errors import scrub
 from datainfra.adapters.postgres.identifiers import session_schema_name
-from datainfra.adapters.postgres.pool import _configure, translate_errors
+from datainfra.adapters.postgres.pool import (
+    AnsweringConnection,
+    _configure,
+    answer_timeout_for,
+    tcp_options,
+    translate_errors,
+)
 from datainfra.adapters.postgres.sql_guard import GuardedStatement, check_statement
 from datainfra.adapters.postgres.sql_results import approximate_size, columns_of, json_value, load_as_text
 from datainfra.adapters.postgres.user_roles import UserRoles
@@ -43,8 +49,6 @@ from datainfra.domain.errors import (
 )
 from datainfra.domain.model import Session
 from datainfra.domain.queries import QueryLimits, QueryResult
-
-_INTERNAL_NAMES = re.compile(r"\b[su]_[0-9a-f]{32}\b")
 
 MAX_RESULT_BYTES = 32 * 1024 * 1024
 """About this much result text per request; `truncated` says when the budget (or max_rows) cut it."""
@@ -99,9 +103,10 @@ class PostgresSqlRunner:
                 options=" ".join(f"-c {item}" for item in settings),
                 application_name="datainfra-query",
                 connect_timeout=self._connect_timeout,
+                **tcp_options(answer_timeout_for(limits.timeout_ms)),
             )
             try:
-                conn = await psycopg.AsyncConnection.connect(
+                conn = await AnsweringConnection.connect(
                     conninfo, autocommit=True, cursor_factory=psycopg.AsyncRawCursor
                 )
             except psycopg.OperationalError as exc:
@@ -115,6 +120,7 @@ class PostgresSqlRunner:
                     continue
                 raise StoreUnavailable("PostgreSQL is not available for queries right now") from exc
             await _configure(conn)
+            conn.answer_timeout = answer_timeout_for(limits.timeout_ms)
             load_as_text(conn)
             return conn
         raise StoreUnavailable("PostgreSQL refused the user's role")  # pragma: no cover - loop returns or raises
@@ -253,5 +259,5 @@ def _message(exc: psycopg.Error) -> str:
 
 
 def _scrub(text: str) -> str:
-    """Our opaque schema and role names mean nothing to the client and are not its business."""
-    return _INTERNAL_NAMES.sub("<internal>", text)
+    """Our opaque schema, role and index names mean nothing to the client and are not its business."""
+    return scrub(text)

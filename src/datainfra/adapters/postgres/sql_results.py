@@ -10,7 +10,6 @@ dropped and never a server error.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -21,7 +20,7 @@ from psycopg.types.string import TextLoader
 
 from datainfra.adapters.postgres.sql_types import COPY_TYPE
 from datainfra.domain.queries import ResultColumn
-from datainfra.domain.types import FieldType
+from datainfra.domain.types import FieldType, non_finite_text
 
 _FIELD_TYPES: dict[str, FieldType] = {name: field_type for field_type, name in COPY_TYPE.items()} | {
     "int2": FieldType.INTEGER,
@@ -79,9 +78,10 @@ class _TextArrayLoader(ArrayLoader):
 
 
 def json_value(value: Any) -> Any:
-    """A loaded value as the API sends it: non-finite floats as their text (JSON has no NaN)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+    """A loaded value as the API sends it: non-finite numbers as "NaN", "Infinity", "-Infinity"
+    (JSON has no number for them; the connection's loaders already give these, see special_values)."""
+    if isinstance(value, float | Decimal) and not isinstance(value, bool):
+        return non_finite_text(value) or value
     if isinstance(value, list):
         return [json_value(item) for item in value]
     if isinstance(value, dict):

@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from datainfra.adapters.postgres.errors import column_of, conflict_from, copy_line
+from datainfra.adapters.postgres.errors import column_of, conflict_from, copy_line, is_limit, limit_exceeded
 from datainfra.adapters.postgres.identifiers import (
     checked,
     index_name,
@@ -31,7 +31,7 @@ from datainfra.adapters.postgres.identifiers import (
     table_identifier,
     user_role_name,
 )
-from datainfra.adapters.postgres.pool import connection, load_json
+from datainfra.adapters.postgres.pool import answer_timeout_for, answer_within, connection, load_json
 from datainfra.adapters.postgres.sql_filters import Compiled, column, compile_filter, keyset_condition, order_by
 from datainfra.adapters.postgres.sql_types import COPY_TYPE, cast_type, column_type, param
 from datainfra.adapters.postgres.structured_sql import compile_structured
@@ -162,6 +162,10 @@ class PostgresTabularStore:
                     raise InvalidInput(
                         f"column {field!r}: {exc.diag.message_primary or exc}" if field else str(exc), field=field
                     ) from None
+                except psycopg.OperationalError as exc:
+                    if is_limit(exc):
+                        raise limit_exceeded(exc, plan.after, name) from None
+                    raise
 
             alter = sql.SQL("ALTER TABLE {} ").format(table)
             # Renames go through temporary names so that swaps (a→b, b→a) work.
@@ -225,6 +229,10 @@ class PostgresTabularStore:
                         f"existing rows repeat values of the unique column(s) {', '.join(ix.columns)}",
                         field=ix.columns[0],
                     ) from None
+                except psycopg.OperationalError as exc:
+                    if is_limit(exc):
+                        raise limit_exceeded(exc, plan.after, name) from None
+                    raise
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -274,6 +282,10 @@ class PostgresTabularStore:
                     raise conflict_from(exc, schema, dataset.name, index=index) from None
                 except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
                     raise InvalidInput(str(exc.diag.message_primary), index=index, field=column_of(exc)) from None
+                except psycopg.OperationalError as exc:
+                    if is_limit(exc):
+                        raise limit_exceeded(exc, schema, dataset.name, index=index) from None
+                    raise
                 if cur.rowcount < 1:
                     raise InvalidInput("no record has this key", index=index, field=schema.primary_key[0])
                 updated += 1
@@ -300,6 +312,10 @@ class PostgresTabularStore:
                 cur = await conn.execute(statement, [*values, *compiled.params])
             except pg_errors.UniqueViolation as exc:
                 raise conflict_from(exc, schema, dataset.name) from None
+            except psycopg.OperationalError as exc:
+                if is_limit(exc):
+                    raise limit_exceeded(exc, schema, dataset.name) from None
+                raise
             return cur.rowcount
 
     async def delete_where(self, dataset: Dataset, filter: FilterSpec) -> int:
@@ -394,7 +410,9 @@ class PostgresTabularStore:
         return sql.SQL("COPY (") + select + sql.SQL(") TO STDOUT WITH (") + options + sql.SQL(")"), compiled.params
 
     async def _copy_out(self, dataset: Dataset, query: RecordQuery, *, ndjson: bool) -> AsyncIterator[bytes]:
-        """One read-only transaction, no statement time limit (the client's reading paces it); the
+        """One read-only transaction, no statement time limit (the client's reading paces it), but
+        each chunk from the server must come within the pool's answer deadline (statement timeout +
+        5 s), so a server that stops mid-stream ends the stream; the
         server's per-row messages are gathered into chunks of about `EXPORT_CHUNK` bytes. Closing
         the generator early leaves the COPY block with an exception: psycopg cancels the statement,
         the transaction rolls back and the connection goes back to the pool."""
@@ -464,11 +482,12 @@ class PostgresTabularStore:
                 )
             )
             cur = conn.cursor()
-            try:
-                await cur.execute(statement, params)
-            except pg_errors.InvalidEscapeSequence:
-                raise InvalidRequest("a LIKE pattern must not end with a backslash") from None
-            rows = await cur.fetchall()
+            with answer_within(conn, answer_timeout_for(limits.timeout_ms)):
+                try:
+                    await cur.execute(statement, params)
+                except pg_errors.InvalidEscapeSequence:
+                    raise InvalidRequest("a LIKE pattern must not end with a backslash") from None
+                rows = await cur.fetchall()
         truncated = len(rows) > limits.max_rows
         out = [[_value_out(value) for value in row] for row in rows[: limits.max_rows]]
         return QueryResult(columns=plan.result_columns, rows=out, truncated=truncated)
@@ -623,6 +642,14 @@ class _BulkWriter:
                 index=first + line - 1 if line else None,
                 field=column_of(exc),
             ) from None
+        except psycopg.OperationalError as exc:
+            if not is_limit(exc):
+                raise
+            # COPY names the line of an index entry that failed, but a row too big is found when a
+            # batch of rows is flushed: the line it names is not that row's.
+            line = None if "row is too big" in (exc.diag.message_primary or "") else copy_line(exc)
+            at = first + line - 1 if line else None
+            raise limit_exceeded(exc, self.schema, self.dataset.name, index=at) from None
 
     async def _copy_into_table(self, columns: tuple[str, ...], first: int, records: list[Record]) -> None:
         await self._copy_rows(self.table, columns, first, records, ordinal=False)
@@ -675,6 +702,10 @@ class _BulkWriter:
             raise conflict_from(exc, self.schema, self.dataset.name) from None
         except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
             raise InvalidInput(str(exc.diag.message_primary or exc), field=column_of(exc)) from None
+        except psycopg.OperationalError as exc:
+            if is_limit(exc):
+                raise limit_exceeded(exc, self.schema, self.dataset.name) from None
+            raise
         row = await cur.fetchone()
         inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
         await self.conn.execute(sql.SQL("TRUNCATE {}").format(_STAGING))

@@ -1,0 +1,96 @@
+"""Neo4j dates and times outside years 1-9999 (found by the fuzz stage, issue 10): Neo4j holds years
+-999,999,999 to 999,999,999, Python only 1 to 9999. Such a value, returned by Cypher or stored on a
+node, reads back as the text Neo4j's own toString() gives it, on every read path; never a 5xx."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import networkx as nx
+import pytest
+from litestar.testing import TestClient
+
+from tests.support.real_app import real_app_client
+from tests.unit.http.api import SOCIAL_SCHEMA, create_dataset, create_session, dataset_url, new_key
+
+pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
+
+Graph = tuple[TestClient[Any], dict[str, str], str, str]
+
+
+@pytest.fixture(scope="module")
+def graph(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[Graph]:
+    with real_app_client(postgres_runtime, neo4j_runtime) as client:
+        auth = new_key(client)
+        sid = create_session(client, auth)
+        dataset = create_dataset(client, auth, sid, "social", SOCIAL_SCHEMA, kind="graph")
+        yield client, auth, sid, dataset
+        client.delete(f"/sessions/{sid}", headers=auth)
+
+
+def cypher(graph: Graph, query: str, **extra: Any) -> Any:
+    client, auth, sid, _ = graph
+    body = {"language": "cypher", "dataset": "social", "query": query, **extra}
+    response = client.post(f"/sessions/{sid}/query", json=body, headers=auth)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "date('-999999999-01-01')",
+        "date('+10000-01-01')",
+        "date('0000-02-29')",
+        "date('-0044-03-15')",
+        "datetime('+999999999-12-31T23:59:59.123456789Z')",
+        "datetime('+20000-06-01T10:30+02:00')",
+        "datetime('+20000-01-01T00:00[Europe/Berlin]')",
+        "datetime('-20000-07-01T00:00[America/New_York]')",
+        "datetime('-0001-01-01T00:00:01-05:30')",
+        "localdatetime('-0001-06-01T12:00:00')",
+        "localdatetime('+12345-01-01T00:00')",
+    ],
+)
+def test_a_far_value_reads_as_neo4j_writes_it(graph: Graph, expression: str) -> None:
+    rows = cypher(graph, f"WITH {expression} AS x RETURN x, toString(x) AS text, [x] AS list, {{x: x}} AS map")["rows"]
+    value, text, listed, mapped = rows[0]
+    assert value == text
+    assert listed == [text] and mapped == {"x": text}
+
+
+def test_values_in_range_are_unchanged(graph: Graph) -> None:
+    rows = cypher(graph, "RETURN date('2024-02-29') AS d, datetime('2024-01-02T03:04:05Z') AS t")["rows"]
+    assert rows == [["2024-02-29", "2024-01-02T03:04:05Z"]]
+
+
+def test_a_stored_far_date_reads_back_on_every_path(graph: Graph) -> None:
+    client, auth, sid, dataset = graph
+    cypher(
+        graph,
+        "CREATE (:Person {id: 'far', name: 'far', seen: date('+20000-01-01'), "
+        "at: localdatetime('-0044-03-15T12:00'), when: [datetime('+10000-01-01T00:00Z')]})",
+        read_only=False,
+    )
+    url = dataset_url(sid, dataset)
+    node = client.get(f"{url}/nodes/far", headers=auth)
+    assert node.status_code == 200, node.text
+    props = node.json()["properties"]
+    expected = ("+20000-01-01", "-0044-03-15T12:00:00", ["+10000-01-01T00:00:00Z"])
+    assert (props["seen"], props["at"], props["when"]) == expected
+    page = client.get(f"{url}/nodes", headers=auth)
+    assert page.status_code == 200 and any(item["id"] == "far" for item in page.json()["items"]), page.text
+    assert cypher(graph, "MATCH (p:Person {name: 'far'}) RETURN p.seen")["rows"] == [["+20000-01-01"]]
+    returned = cypher(graph, "MATCH (p:Person {name: 'far'}) RETURN p")["rows"][0][0]
+    assert returned["properties"]["seen"] == "+20000-01-01"
+    for fmt in ("json", "ndjson", "graphml"):
+        export = client.get(f"{url}/export", params={"format": fmt}, headers=auth)
+        assert export.status_code == 200 and "+20000-01-01" in export.text, (fmt, export.text[-300:])
+    linked = nx.node_link_graph(client.get(f"{url}/export", headers=auth).json(), edges="edges")
+    assert "far" in linked
+    archive = client.get(f"/sessions/{sid}/export", headers=auth)
+    assert archive.status_code == 200
+    assert zipfile.ZipFile(io.BytesIO(archive.content)).testzip() is None

@@ -1,0 +1,189 @@
+"""`python -m datainfra` as an operator runs it (`make run`): a supervisor that starts the local
+stores (a real embedded PostgreSQL and a real local Neo4j, in a temporary DATAINFRA_DATA_DIR),
+serves through supervised workers, replaces a worker that crashes, leaves no worker behind when it
+is killed outright, starts again over what a killed run left, and stops every store on SIGTERM.
+
+One test walks the whole life cycle, so Neo4j starts only twice (about a minute on a loaded box)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from datainfra.adapters.neo4j.local_server import java_available
+
+pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
+
+ROOT = Path(__file__).resolve().parents[2]
+START_S = 240
+"""A cold start of both stores on a loaded 2-core machine (Neo4j alone takes 20-60 s)."""
+RECOVER_S = 20
+"""A crashed worker is replaced (uvicorn checks every 0.5 s) and its app started."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a live process, None when gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (fields[0], int(fields[1])) if fields[0] != "Z" else None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def workers_of(supervisor: int) -> list[int]:
+    return [
+        pid
+        for pid in _pids()
+        if (st := _stat(pid)) is not None and st[1] == supervisor and "spawn_main" in _cmdline(pid)
+    ]
+
+
+def store_processes(data_dir: Path) -> list[str]:
+    """Every live postgres process running in, and every JVM started on, this data dir."""
+    found = []
+    for pid in _pids():
+        if _stat(pid) is None:
+            continue
+        line = _cmdline(pid)
+        with contextlib.suppress(OSError):
+            if line.startswith("postgres") and Path(os.readlink(f"/proc/{pid}/cwd")).is_relative_to(data_dir):
+                found.append(f"{pid} {line[:80]}")
+                continue
+        if "CommunityEntryPoint" in line and f"--home-dir={data_dir}" in line:
+            found.append(f"{pid} neo4j")
+    return found
+
+
+def _wait_until(check: Callable[[], bool], seconds: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if check():
+                return
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not within {seconds}s\n{log.read_text(errors='replace')[-4000:]}")
+
+
+class Run:
+    def __init__(self, tmp: Path, port: int) -> None:
+        self.tmp, self.port = tmp, port
+        self.api = f"http://127.0.0.1:{port}"
+        self.log = tmp / "api.log"
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT / "src"),
+            "DATAINFRA_PORT": str(port),
+            "DATAINFRA_DATA_DIR": str(tmp / "data"),
+            "DATAINFRA_WORKERS": "2",
+            "DATAINFRA_SHUTDOWN_TIMEOUT_S": "5",
+        }
+        for name in ("DATAINFRA_DATABASE_URL", "DATAINFRA_NEO4J_URI", "DATAINFRA_NEO4J_PASSWORD"):
+            env.pop(name, None)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "datainfra"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp
+            )
+
+    def ready(self) -> bool:
+        return httpx.get(self.api + "/ready", timeout=5).status_code == 200
+
+    def serves(self, key: str) -> bool:
+        """A request through the catalog and a user's tables: the whole stack, not just /health."""
+        return httpx.get(self.api + "/sessions", headers={"X-API-Key": key}, timeout=5).status_code == 200
+
+    def wait_ready(self) -> None:
+        _wait_until(self.ready, START_S, "the API and both stores are ready", self.log)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def tmp() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="datainfra-supervisor-"))
+    try:
+        yield path
+    finally:
+        # Whatever a failed assertion left: stop it so the machine is not littered with servers.
+        for entry in store_processes(path / "data"):
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(entry.split()[0]), signal.SIGKILL)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.timeout(900)
+def test_the_supervisor_keeps_the_service_up_and_leaves_no_store_behind(tmp: Path) -> None:
+    if not java_available():
+        pytest.skip("no Java 17 for a local Neo4j")
+    port = _free_port()
+    first = Run(tmp, port)
+    try:
+        first.wait_ready()
+        key = httpx.post(first.api + "/users", timeout=10).json()["api_key"]
+        assert first.serves(key)
+        assert store_processes(tmp / "data"), "the supervisor started the local stores"
+
+        # A worker dies as a segfault in a C extension would: it is replaced, the stores live on.
+        workers = workers_of(first.process.pid)
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGSEGV)
+        _wait_until(lambda: first.serves(key), RECOVER_S, "the API serves after a worker crash", first.log)
+        _wait_until(
+            lambda: len(set(workers_of(first.process.pid)) - {workers[0]}) == 2,
+            RECOVER_S,
+            "the dead worker is replaced",
+            first.log,
+        )
+        survivors = workers_of(first.process.pid)
+
+        # The supervisor is killed outright: no worker keeps the port (the stores are left to the next start).
+        first.process.kill()
+        first.process.wait(10)
+        _wait_until(
+            lambda: not any(_stat(pid) for pid in survivors), 10, "the workers die with the supervisor", first.log
+        )
+    finally:
+        first.stop()
+
+    # The next start clears the stores the killed run left (a live postmaster, a JVM on the data dir).
+    second = Run(tmp, port)
+    try:
+        second.wait_ready()
+        assert second.serves(key), "the data of the first run is still there"
+
+        second.process.send_signal(signal.SIGTERM)
+        assert second.process.wait(90) == 0
+        assert store_processes(tmp / "data") == []
+    finally:
+        second.stop()

@@ -1,0 +1,53 @@
+"""An archive listing more datasets than one import may create is refused up front (a 400 naming
+the limit) and in bounded time, before anything is created."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+
+from litestar.testing import TestClient
+
+from datainfra.services.imports import MAX_IMPORT_DATASETS
+from tests.unit.http.api import create_session, problem
+
+
+def _archive(count: int) -> bytes:
+    datasets = [
+        {"name": f"d{i}", "kind": "tabular", "file": "d.csv", "format": "csv", "schema": {"columns": []}}
+        for i in range(count)
+    ]
+    manifest = {"format": "datainfra-session-export", "format_version": 1, "session": {}, "datasets": datasets}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("d.csv", b"x\n")
+        archive.writestr("manifest.json", json.dumps(manifest).encode())
+    return buffer.getvalue()
+
+
+def test_too_many_datasets_in_one_archive(client: TestClient, auth: dict[str, str]) -> None:
+    target = create_session(client, auth, "target")
+    started = time.monotonic()
+    response = client.post(
+        f"/sessions/{target}/import",
+        content=_archive(200_000),
+        headers={**auth, "content-type": "application/zip"},
+    )
+    body = problem(response, 400)
+    assert str(MAX_IMPORT_DATASETS) in body["detail"]
+    assert time.monotonic() - started < 20
+    assert client.get(f"/sessions/{target}/datasets", headers=auth).json()["items"] == []
+
+
+def test_the_limit_itself_is_allowed(client: TestClient, auth: dict[str, str]) -> None:
+    """At the limit the manifest is read (here its empty schemas are refused, one by one: 422)."""
+    target = create_session(client, auth, "target")
+    response = client.post(
+        f"/sessions/{target}/import",
+        content=_archive(MAX_IMPORT_DATASETS),
+        headers={**auth, "content-type": "application/zip"},
+    )
+    assert response.status_code in (400, 422), response.text
+    assert str(MAX_IMPORT_DATASETS) not in response.json()["detail"]
