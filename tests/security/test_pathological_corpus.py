@@ -574,6 +574,43 @@ def body_cases() -> list[Any]:
             ),
             BAD_INPUT,
         ),
+        "graph-write-5000-labels": Case(
+            _raw(
+                "POST",
+                GRAPH + "/records",
+                json.dumps({"nodes": [{"id": "many-labels", "labels": [f"L{i}" for i in range(5_000)]}]}),
+            ),
+            BAD_INPUT | {413},
+        ),
+        "graph-write-50000-properties": Case(
+            _raw(
+                "POST",
+                GRAPH + "/records",
+                json.dumps({"nodes": [{"id": "many-props", "properties": {f"p{i}": i for i in range(50_000)}}]}),
+            ),
+            BAD_INPUT | {413},
+        ),
+        "graph-write-labels-and-properties-at-limits": Case(
+            _raw(
+                "POST",
+                GRAPH + "/records",
+                json.dumps(
+                    {
+                        "nodes": [
+                            {
+                                "id": "at-limits",
+                                "labels": [f"L{i}" for i in range(64)],
+                                "properties": {f"p{i}": i for i in range(1_000)},
+                            }
+                        ]
+                    }
+                ),
+            ),
+            frozenset({201}),
+        ),
+        "graph-write-long-label-expression-in-filter": Case(
+            _get(GRAPH + "/nodes?label=" + ",".join(f"L{i}" for i in range(5_000))), BAD
+        ),
         "graphml-deep-elements": Case(
             _raw(
                 "POST",

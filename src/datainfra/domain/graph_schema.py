@@ -83,6 +83,13 @@ class GraphSchema:
         return _coerce_properties(self.edge_property_types((rel_type,)), raw, index, self.strict, "edge")
 
 
+MAX_PROPERTIES = 1_000
+"""Properties of one node or edge: Neo4j spends minutes on a node with tens of thousands."""
+MAX_LABELS = 64
+"""Labels of one node, or in one label filter: Neo4j's label-expression code overflows its stack
+on a few thousand (and hangs past the transaction time limit)."""
+
+
 def _coerce_properties(
     declared: Mapping[str, FieldType], raw: Any, index: int, strict: bool, what: str
 ) -> dict[str, Any]:
@@ -91,6 +98,12 @@ def _coerce_properties(
         return {}
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"{what} properties must be an object", index=index, field="properties")
+    if len(raw) > MAX_PROPERTIES:
+        raise InvalidInput(
+            f"a {what} may have at most {MAX_PROPERTIES} properties (this one has {len(raw)})",
+            index=index,
+            field="properties",
+        )
     properties: dict[str, Any] = {}
     for name, value in raw.items():
         where = f"properties.{name}"

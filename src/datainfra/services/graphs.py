@@ -14,7 +14,7 @@ from datainfra.domain.algorithms import MAX_PROJECTED_EDGES, MAX_PROJECTED_NODES
 from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.filters import Condition, FilterSpec, Operator, split_list
 from datainfra.domain.graph import MAX_PATH_DEPTH, MAX_TRAVERSAL_DEPTH, Direction, Edge, Node, Path, Subgraph
-from datainfra.domain.graph_schema import NODE_KEY, GraphSchema
+from datainfra.domain.graph_schema import MAX_LABELS, NODE_KEY, GraphSchema
 from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.names import validate_name
 from datainfra.domain.ports import GraphStore, IdGenerator
@@ -88,6 +88,8 @@ def _names(values: Any, what: str, field: str, index: int | None = None) -> tupl
         return ()
     if not isinstance(values, list):
         raise InvalidInput(f"{what}s must be a list", index=index, field=field)
+    if what == "label" and len(values) > MAX_LABELS:
+        raise InvalidInput(f"a node may have at most {MAX_LABELS} labels", index=index, field=field)
     try:
         names = tuple(validate_name(v, what=what, field=field) for v in values)
     except InvalidInput as exc:
@@ -104,6 +106,8 @@ def _labels_param(params: Params) -> tuple[str, ...]:
                     labels.append(validate_name(label, what="label", field="label"))
                 except InvalidInput as exc:
                     raise InvalidRequest(exc.detail, parameter="label") from None
+    if len(labels) > MAX_LABELS:
+        raise InvalidRequest(f"label names at most {MAX_LABELS} labels", parameter="label")
     return tuple(dict.fromkeys(labels))
 
 
