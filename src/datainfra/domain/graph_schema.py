@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from datainfra.domain import graph_limits as limits
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.names import validate_name
 from datainfra.domain.types import BadValue, FieldType, coerce_json
@@ -73,7 +74,12 @@ class GraphSchema:
             for label in labels:
                 if self.label(label) is None:
                     raise InvalidInput(f"label {label!r} is not declared (strict schema)", index=index, field="labels")
-        return _coerce_properties(self.node_property_types(labels), raw, index, self.strict, "node")
+        properties = _coerce_properties(self.node_property_types(labels), raw, index, self.strict, "node")
+        for name in labels:
+            declared = self.label(name)
+            for ix in declared.indexes if declared else ():
+                limits.check_indexed(name, ix.properties, properties, index=index, field="properties")
+        return properties
 
     def coerce_edge_properties(self, rel_type: str, raw: Any, index: int) -> dict[str, Any]:
         if self.strict and self.relationship_type(rel_type) is None:
@@ -81,13 +87,6 @@ class GraphSchema:
                 f"relationship type {rel_type!r} is not declared (strict schema)", index=index, field="type"
             )
         return _coerce_properties(self.edge_property_types((rel_type,)), raw, index, self.strict, "edge")
-
-
-MAX_PROPERTIES = 1_000
-"""Properties of one node or edge: Neo4j spends minutes on a node with tens of thousands."""
-MAX_LABELS = 64
-"""Labels of one node, or in one label filter: Neo4j's label-expression code overflows its stack
-on a few thousand (and hangs past the transaction time limit)."""
 
 
 def _coerce_properties(
@@ -98,13 +97,9 @@ def _coerce_properties(
         return {}
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"{what} properties must be an object", index=index, field="properties")
-    if len(raw) > MAX_PROPERTIES:
-        raise InvalidInput(
-            f"a {what} may have at most {MAX_PROPERTIES} properties (this one has {len(raw)})",
-            index=index,
-            field="properties",
-        )
+    limits.check_property_count(len(raw), index=index, field="properties")
     properties: dict[str, Any] = {}
+    total = 0
     for name, value in raw.items():
         where = f"properties.{name}"
         try:
@@ -120,11 +115,14 @@ def _coerce_properties(
             if strict:
                 raise InvalidInput(f"property {name!r} is not declared (strict schema)", index=index, field=where)
             properties[name] = _undeclared_value(value, index, where)
-            continue
-        try:
-            properties[name] = coerce_json(value, field_type)
-        except BadValue as exc:
-            raise InvalidInput(f"property {name!r}: {exc}", index=index, field=where) from None
+        else:
+            try:
+                properties[name] = coerce_json(value, field_type)
+            except BadValue as exc:
+                raise InvalidInput(f"property {name!r}: {exc}", index=index, field=where) from None
+        json = field_type is FieldType.JSON
+        total += limits.check_value(name, properties[name], json=json, index=index, field=where)
+    limits.check_item_size(total, index=index, field="properties")
     return properties
 
 
@@ -197,6 +195,12 @@ def parse_graph_schema(document: Any) -> GraphSchema:
         for where in [f"schema.relationship_types[{i}]"]
         for name in [_parse_named(raw, where, {"name", "properties"}, "relationship type")]
     )
+    declared_indexes = sum(len(lb.indexes) for lb in labels)
+    if declared_indexes > limits.MAX_DECLARED_INDEXES:
+        raise InvalidInput(
+            f"a graph schema may declare at most {limits.MAX_DECLARED_INDEXES} indexes ({declared_indexes} given)",
+            field="schema.node_labels",
+        )
     _unique([lb.name for lb in labels], "schema.node_labels", "label")
     _unique([r.name for r in rels], "schema.relationship_types", "relationship type")
     return GraphSchema(node_labels=labels, relationship_types=rels, strict=strict)
@@ -234,6 +238,8 @@ def _parse_label(raw: Any, where: str) -> NodeLabel:
         props = item.get("properties")
         if not isinstance(props, list) or not props or not all(isinstance(p, str) for p in props):
             raise InvalidInput("index properties must be a non-empty list of names", field=at)
+        if len(props) > limits.MAX_INDEX_PROPERTIES:
+            raise InvalidInput(f"an index may cover at most {limits.MAX_INDEX_PROPERTIES} properties", field=at)
         for prop in props:
             if prop not in declared:
                 raise InvalidInput(f"index property {prop!r} is not declared on {name!r}", field=at)

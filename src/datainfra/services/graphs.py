@@ -14,7 +14,8 @@ from datainfra.domain.algorithms import MAX_PROJECTED_EDGES, MAX_PROJECTED_NODES
 from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.filters import Condition, FilterSpec, Operator, split_list
 from datainfra.domain.graph import MAX_PATH_DEPTH, MAX_TRAVERSAL_DEPTH, Direction, Edge, Node, Path, Subgraph
-from datainfra.domain.graph_schema import MAX_LABELS, NODE_KEY, GraphSchema
+from datainfra.domain.graph_limits import MAX_LABELS_PER_NODE, check_labels
+from datainfra.domain.graph_schema import NODE_KEY, GraphSchema
 from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.names import validate_name
 from datainfra.domain.ports import GraphStore, IdGenerator
@@ -88,13 +89,17 @@ def _names(values: Any, what: str, field: str, index: int | None = None) -> tupl
         return ()
     if not isinstance(values, list):
         raise InvalidInput(f"{what}s must be a list", index=index, field=field)
-    if what == "label" and len(values) > MAX_LABELS:
-        raise InvalidInput(f"a node may have at most {MAX_LABELS} labels", index=index, field=field)
     try:
         names = tuple(validate_name(v, what=what, field=field) for v in values)
     except InvalidInput as exc:
         raise exc.located(index=index) from None
     return tuple(dict.fromkeys(names))
+
+
+def _node_labels(values: Any, field: str, index: int) -> tuple[str, ...]:
+    labels = _names(values, "label", field, index)
+    check_labels(labels, index=index, field=field)
+    return labels
 
 
 def _labels_param(params: Params) -> tuple[str, ...]:
@@ -106,8 +111,11 @@ def _labels_param(params: Params) -> tuple[str, ...]:
                     labels.append(validate_name(label, what="label", field="label"))
                 except InvalidInput as exc:
                     raise InvalidRequest(exc.detail, parameter="label") from None
-    if len(labels) > MAX_LABELS:
-        raise InvalidRequest(f"label names at most {MAX_LABELS} labels", parameter="label")
+                if len(labels) > MAX_LABELS_PER_NODE:
+                    raise InvalidRequest(
+                        f"a label filter may name at most {MAX_LABELS_PER_NODE} labels (a node has at most as many)",
+                        parameter="label",
+                    )
     return tuple(dict.fromkeys(labels))
 
 
@@ -146,7 +154,7 @@ class GraphService:
         if raw.get("id") is None:
             raise InvalidInput("a node needs an id", index=i, field=f"{where}.id")
         key = node_key(raw["id"], index=i, field=f"{where}.id")
-        labels = _names(raw.get("labels"), "label", f"{where}.labels", i)
+        labels = _node_labels(raw.get("labels"), f"{where}.labels", i)
         try:
             properties = schema.coerce_node_properties(labels, raw.get("properties"), i)
         except InvalidInput as exc:
@@ -188,7 +196,7 @@ class GraphService:
                 raise InvalidInput('a node update is {"id", "labels"?, "properties"?}', index=i, field=where)
             if raw.get("id") is None:
                 raise InvalidInput("a node update needs the node id", index=i, field=f"{where}.id")
-            labels = None if raw.get("labels") is None else _names(raw["labels"], "label", f"{where}.labels", i)
+            labels = None if raw.get("labels") is None else _node_labels(raw["labels"], f"{where}.labels", i)
             props = raw.get("properties") or {}
             removed = {k: None for k, v in props.items() if v is None} if isinstance(props, Mapping) else {}
             typed = schema.coerce_node_properties(labels or _declared_labels(schema), props, i)

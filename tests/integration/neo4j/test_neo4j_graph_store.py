@@ -4,6 +4,7 @@ hostile input kept as data, and driver errors translated at the edge."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import uuid
@@ -77,6 +78,15 @@ async def _dataset(store: Neo4jGraphStore, schema: dict[str, Any] | None = None)
     return dataset
 
 
+async def _await_own_indexes(driver: neo4j.AsyncDriver, ns: Namespace, seconds: float = 60.0) -> None:
+    """Creation waits for new non-unique indexes only briefly; a plan test needs them online."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    text = "SHOW INDEXES YIELD name, state WHERE name STARTS WITH $prefix AND state <> 'ONLINE' RETURN name"
+    while await _run(driver, text, prefix=ns.schema_prefix):
+        assert asyncio.get_running_loop().time() < deadline, "indexes still not online"
+        await asyncio.sleep(0.1)
+
+
 async def test_same_labels_and_ids_in_two_datasets_never_meet(store: Neo4jGraphStore, neo4j_driver: Any) -> None:
     one, two = await _dataset(store), await _dataset(store)
     await store.write(
@@ -124,6 +134,7 @@ async def test_filtered_node_search_scans_a_label_or_seeks_an_index(store: Neo4j
     dataset = await _dataset(store, PERSON_SCHEMA)
     ns = Namespace.of(dataset.id)
     types = dataset.graph_schema.node_property_types(("Person",))
+    await _await_own_indexes(neo4j_driver, ns)
 
     async def plan(labels: tuple[str, ...], *pairs: tuple[str, str]) -> str:
         params = cypher.Params()

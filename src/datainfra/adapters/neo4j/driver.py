@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from datainfra.adapters.neo4j import far_temporals
+from datainfra.adapters.neo4j.namespacing import client_terms
 from datainfra.domain.errors import Conflict, InvalidInput, PayloadTooLarge, StoreTimeout, StoreUnavailable
 
 T = TypeVar("T")
@@ -133,27 +135,62 @@ def not_retried_when_too_large(work: Callable[[Any], Awaitable[T]]) -> Callable[
     return once
 
 
+_VALUE_REFUSALS = (
+    "Neo.ClientError.Statement.ArithmeticError",
+    "Neo.ClientError.Statement.ArgumentError",
+    "Neo.ClientError.Statement.TypeError",
+    "Neo.ClientError.Schema.",
+)
+"""Codes a value from the request causes (our statements are fixed templates)."""
+
+_UNIQUE_LABEL = re.compile(r"label `?L_[0-9a-f]{32}__([A-Za-z0-9_]+)`?")
+_UNIQUE_PROPERTIES = re.compile(r"propert(?:y|ies) [`'\[]?([#A-Za-z0-9_:`', ]+?)[`'\]]? =")
+
+
+def unique_violation(message: str) -> str:
+    """A constraint violation in the client's terms: Neo4j's message names our labels, types and
+    internal properties (`L_<hex>__Person`, `R_<hex>`, `#id`, `#o:score`) and its own record ids,
+    so only the client's label and property names are kept."""
+    label = _UNIQUE_LABEL.search(message)
+    found = _UNIQUE_PROPERTIES.search(message)
+    names = [n.strip("`' ").removeprefix("#o:") for n in found.group(1).split(",")] if found else []
+    if "#id" in names or not (names and label):
+        kind = "an edge" if "Relationship" in message else "a node" if "Node" in message else "a node or edge"
+        return f"{kind} with this id already exists"
+    return f"a value that must be unique already exists ({label.group(1)}: {', '.join(names)})"
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
-    """Re-raise driver errors as the domain's: unreachable → StoreUnavailable, a constraint
-    violation → Conflict, a transaction past its time limit → StoreTimeout, past its memory limit →
-    PayloadTooLarge."""
+    """Re-raise driver errors as the domain's: unreachable → StoreUnavailable (the only 503), a
+    constraint violation → Conflict, a transaction past its time limit → StoreTimeout, past its
+    memory limit → PayloadTooLarge, a value the store refuses → InvalidInput, a transient failure
+    left after the driver's retries (a deadlock with another request) → Conflict. Messages never
+    carry our storage names. Anything else is a bug of ours and stays a 500."""
     try:
         yield
     except neo4j_errors.ConstraintError as exc:
-        raise Conflict(f"a value that must be unique already exists: {exc.message}") from exc
+        raise Conflict(unique_violation(exc.message or "")) from exc
     except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired) as exc:
         raise StoreUnavailable("the graph store cannot be reached") from exc
     except neo4j_errors.AuthError as exc:
         raise StoreUnavailable("the graph store refused our credentials") from exc
     except neo4j_errors.Neo4jError as exc:
         code = exc.code or ""
-        if "TransactionTimedOut" in code or code.endswith("Transaction.Terminated"):
+        message = exc.message or ""
+        if "TransactionTimedOut" in code or code.endswith(("Transaction.Terminated", "LockClientStopped")):
             raise StoreTimeout("the graph store gave up on a statement that ran too long") from exc
         if out_of_memory(exc):
             raise too_large() from exc
-        if code.startswith("Neo.ClientError.Statement.ArithmeticError"):
-            raise InvalidInput(f"the graph store refused a value: {exc.message}") from exc
+        if "too large to index" in message or code.startswith(_VALUE_REFUSALS):
+            raise InvalidInput(f"the graph store refused a value: {client_terms(message)}") from exc
+        if "DatabaseUnavailable" in code:
+            raise StoreUnavailable("the graph store cannot be reached") from exc
+        if code.startswith("Neo.TransientError.") or exc.is_retryable():
+            raise Conflict(
+                "the graph store was busy with concurrent changes to the same data and gave up on this "
+                "request; try again"
+            ) from exc
         raise
     except OSError as exc:
         raise StoreUnavailable("the graph store cannot be reached") from exc

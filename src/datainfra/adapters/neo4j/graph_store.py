@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from typing import Any, TypeVar
 
 import neo4j
+from neo4j import exceptions as neo4j_errors
 
 from datainfra.adapters.neo4j import cypher, schema_ops
 from datainfra.adapters.neo4j.dijkstra import Step, least_cost
@@ -43,6 +44,10 @@ DEFAULT_BATCH_SIZE = 10_000
 DROP_BATCH_SIZE = 10_000
 MAX_WEIGHTED_EDGES = 200_000
 """The most edges a path search (weighted, or all shortest paths) fetches before giving up."""
+KEY_RACE_ATTEMPTS = 20
+"""How often a checked write is planned at most when concurrent requests create its keys meanwhile.
+Each race means one more of its keys exists, so a request creating n new keys needs at most n + 1
+plans (unless others delete them again meanwhile)."""
 PROJECTION_BATCH = 20_000
 """Rows per statement when projecting a graph for the algorithms."""
 PING_ANSWER_S = 5.0
@@ -117,15 +122,19 @@ class Neo4jGraphStore(GraphStore):
             await self._driver.verify_connectivity()
 
     @answered_within(_answer_timeout)
+    @answered_within(_answer_timeout)
     async def create_graph(self, dataset: Dataset) -> None:
         ns = Namespace.of(dataset.id)
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
                 objects = schema_ops.base_objects(ns) + schema_ops.declared_objects(ns, dataset.graph_schema)
-                await schema_ops.create_objects(session, objects)
+                await schema_ops.apply(session, objects)
 
     @answered_within(_answer_timeout)
     async def migrate_graph(self, before: Dataset, after: Dataset) -> None:
+        """New indexes over existing data may take a while to build: the schema transaction may use
+        the store's transaction time limit, and the request waits up to 30 s for them to be online,
+        so an index that existing values cannot fit fails the migration (422) rather than later."""
         ns = Namespace.of(after.id)
         schema = after.graph_schema
         if schema.strict:
@@ -135,32 +144,25 @@ class Neo4jGraphStore(GraphStore):
                 existing = await schema_ops.existing_objects(session, ns)
                 wanted = schema_ops.base_objects(ns) + schema_ops.declared_objects(ns, schema)
                 missing = [obj for obj in wanted if obj.name not in existing]
-                try:
-                    await schema_ops.create_objects(session, missing)
-                except DomainError:
-                    await schema_ops.drop_objects(session, {obj.name: obj.constraint for obj in missing})
-                    raise
                 wanted_names = {obj.name for obj in wanted}
-                await schema_ops.drop_objects(
-                    session, {name: c for name, c in existing.items() if name not in wanted_names}
+                unwanted = {name: c for name, c in existing.items() if name not in wanted_names}
+                await schema_ops.apply(
+                    session, missing, unwanted, timeout=self._timeout, wait=schema_ops.MIGRATION_INDEX_WAIT_SECONDS
                 )
 
     @answered_within(_answer_timeout)
     async def drop_graph(self, dataset: Dataset) -> None:
-        """Relationships, then nodes, each deleted in inner transactions of bounded size."""
+        """Relationships, then nodes, each deleted in inner transactions of bounded size (each
+        statement idempotent, so a deadlock with another transaction is retried), then the
+        dataset's schema objects."""
         ns = Namespace.of(dataset.id)
         with translated_errors():
             async with self._driver.session(database=self._database) as session:
-                await (
-                    await session.run(
-                        f"MATCH ()-[r:{ns.r}]->() CALL {{ WITH r DELETE r }} IN TRANSACTIONS OF {DROP_BATCH_SIZE} ROWS"
-                    )
-                ).consume()
-                await (
-                    await session.run(
-                        f"MATCH (n:{ns.n}) CALL {{ WITH n DETACH DELETE n }} IN TRANSACTIONS OF {DROP_BATCH_SIZE} ROWS"
-                    )
-                ).consume()
+                for text in (
+                    f"MATCH ()-[r:{ns.r}]->() CALL {{ WITH r DELETE r }} IN TRANSACTIONS OF {DROP_BATCH_SIZE} ROWS",
+                    f"MATCH (n:{ns.n}) CALL {{ WITH n DETACH DELETE n }} IN TRANSACTIONS OF {DROP_BATCH_SIZE} ROWS",
+                ):
+                    await schema_ops.run_idempotent(session, text, timeout=None)
                 await schema_ops.drop_objects(session, await schema_ops.existing_objects(session, ns))
 
     # -- writes -----------------------------------------------------------------------------------
@@ -171,7 +173,13 @@ class Neo4jGraphStore(GraphStore):
         """Under ERROR, first an optimistic write without lookups (a clean load is the common case:
         the key constraints catch existing ids, the in-statement MATCH missing endpoints); when it
         fails it is rolled back and the checked write below runs, so errors (kind, index, field,
-        key, and which one wins) are exactly the checked write's."""
+        key, and which one wins) are exactly the checked write's.
+
+        The checked write reads which keys exist, then creates the others; a concurrent request may
+        create one of those keys in between (the key constraint then refuses ours). The whole
+        checked write is then planned again, seeing that key: an upsert updates it, an ERROR write
+        says it exists (KEY_RACE_ATTEMPTS plans at most), so concurrent upserts of the same keys
+        never conflict with each other."""
         ns = Namespace.of(dataset.id)
         schema = dataset.graph_schema
 
@@ -182,6 +190,14 @@ class Neo4jGraphStore(GraphStore):
                 pass
 
         async def work(tx: Tx) -> WriteResult:
+            try:
+                return await checked(tx)
+            except neo4j_errors.ConstraintError as exc:
+                if KEY in (exc.message or ""):
+                    raise _KeyRace from exc
+                raise
+
+        async def checked(tx: Tx) -> WriteResult:
             wanted = list(dict.fromkeys([n.id for n in nodes] + [e.source for e in edges] + [e.target for e in edges]))
             existing = await self._node_labels(tx, ns, wanted)
             old_edges = await self._existing_edges(tx, ns, list(dict.fromkeys(e.id for e in edges)))
@@ -204,7 +220,15 @@ class Neo4jGraphStore(GraphStore):
             await self._create_edges(tx, ns, schema, plan.edge_creates)
             return WriteResult(plan.inserted, plan.updated, plan.ignored)
 
-        return await self._write(work)
+        for _attempt in range(KEY_RACE_ATTEMPTS - 1):
+            try:
+                return await self._write(work)
+            except _KeyRace:
+                continue  # another request created one of these keys meanwhile: plan again, seeing it
+        try:
+            return await self._write(work)
+        except _KeyRace:
+            raise Conflict("other requests kept creating the same node or edge ids meanwhile; try again") from None
 
     async def update_nodes(self, dataset: Dataset, updates: Sequence[NodeUpdate]) -> int:
         ns = Namespace.of(dataset.id)
@@ -628,7 +652,8 @@ class Neo4jGraphStore(GraphStore):
                 declared[labels] = schema.node_property_types(labels)
             row = {KEY: node_id, LABELS: list(labels), **encode_properties(properties, declared[labels])}
             groups.setdefault(labels, []).append({k: v for k, v in row.items() if v is not None})
-        for labels, rows in groups.items():
+        for labels, rows in sorted(groups.items()):
+            rows.sort(key=lambda row: row[KEY])  # one lock order for every request: fewer deadlocks
             text = f"UNWIND $rows AS row CREATE (n:{ns.n}{ns.labels(labels)}) SET n = row"
             for batch in self._batches(rows):
                 await (await tx.run(text, rows=list(batch))).consume()
@@ -655,7 +680,8 @@ class Neo4jGraphStore(GraphStore):
             add = tuple(sorted(set(final) - set(old)))
             groups.setdefault((remove, add), []).append({"id": node_id, "props": props})
         head = "MERGE" if merge else "MATCH"
-        for (remove, add), rows in groups.items():
+        for (remove, add), rows in sorted(groups.items()):
+            rows.sort(key=lambda row: row["id"])
             text = f"UNWIND $rows AS row {head} (n:{ns.n} {{{Q_KEY}: row.id}}) SET n += row.props"
             if remove:
                 text += f" REMOVE n{ns.labels(remove)}"
@@ -685,7 +711,7 @@ class Neo4jGraphStore(GraphStore):
         """With `checked`, raise _Shortfall when a batch creates fewer edges than it has rows (an
         endpoint is missing: the MATCH found no node)."""
         declared = _EdgeTypes(schema)
-        rows = [_edge_row(edge, declared(edge.type)) for edge in creates.values()]
+        rows = [_edge_row(edge, declared(edge.type)) for _id, edge in sorted(creates.items())]
         text = (
             f"UNWIND $rows AS row MATCH (a:{ns.n} {{{Q_KEY}: row.source}}) MATCH (b:{ns.n} {{{Q_KEY}: row.target}}) "
             f"CREATE (a)-[r:{ns.r}]->(b) SET r = row.props"
@@ -698,13 +724,17 @@ class Neo4jGraphStore(GraphStore):
     async def _update_edges(self, tx: Tx, ns: Namespace, schema: GraphSchema, updates: Mapping[str, Edge]) -> None:
         """Merge properties into existing edges (their endpoints and type never change)."""
         declared = _EdgeTypes(schema)
-        rows = [_edge_row(edge, declared(edge.type), merge=True) for edge in updates.values()]
+        rows = [_edge_row(edge, declared(edge.type), merge=True) for _id, edge in sorted(updates.items())]
         text = f"UNWIND $rows AS row MATCH ()-[r:{ns.r} {{{Q_KEY}: row.id}}]->() SET r += row.props"
         for batch in self._batches(rows):
             await (await tx.run(text, rows=list(batch))).consume()
 
 
 # -- write planning -------------------------------------------------------------------------------
+
+
+class _KeyRace(Exception):
+    """A checked write created a key that another transaction committed after our read."""
 
 
 class _Shortfall(Exception):

@@ -17,6 +17,7 @@ Every name reaches Cypher through :func:`quote`; user-chosen names are validated
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -109,3 +110,24 @@ class Namespace:
 Q_KEY = quote(KEY)
 Q_LABELS = quote(LABELS)
 Q_TYPE = quote(TYPE)
+
+
+_INTERNAL_NAMES = (
+    (re.compile(r"`?L_[0-9a-f]{32}__([A-Za-z0-9_]+)`?"), r"\1"),
+    (re.compile(r"`?D_[0-9a-f]{32}`?"), "(dataset)"),
+    (re.compile(r"`?R_[0-9a-f]{32}`?"), "(relationship)"),
+    (re.compile(r"`?datainfra_[0-9a-f]{32}_\w*`?"), "(index)"),
+    (re.compile(r"`?#o:([A-Za-z0-9_]+)`?"), r"\1"),
+    (re.compile(r"`?#(id|labels|type)`?"), r"\1"),
+    (re.compile(r"\b(Node|Relationship)\(\d+\)"), r"\1"),
+    (re.compile(r"'?\d+:[0-9a-f-]{36}:\d+'?"), "..."),
+)
+
+
+def client_terms(message: str) -> str:
+    """A store message with our names in the client's terms (or away): its first line only (the
+    rest may echo our statement), namespaced labels as the client's, no record ids."""
+    text = message.strip().split("\n", 1)[0]
+    for pattern, replacement in _INTERNAL_NAMES:
+        text = pattern.sub(replacement, text)
+    return text
