@@ -17,6 +17,7 @@ from typing import Any
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import FilterSpec
+from datainfra.domain.json_depth import json_depth_exceeds
 from datainfra.domain.types import BadValue, FieldType, is_read_only_form, parse_text, render_text
 
 DEFAULT_LIMIT = 50
@@ -64,6 +65,7 @@ def parse_sort(
     if not text:
         return ()
     keys: list[SortKey] = []
+    named: set[str] = set()
     for part in text.split(","):
         name, _, direction = part.partition(":")
         if direction not in ("", "asc", "desc"):
@@ -73,8 +75,9 @@ def parse_sort(
             raise InvalidRequest(f"unknown sort field {name!r}", parameter="sort")
         if field_type is FieldType.JSON:
             raise InvalidRequest(f"json field {name!r} cannot be sorted", parameter="sort")
-        if any(k.field == name for k in keys):
+        if name in named:
             raise InvalidRequest(f"sort names {name!r} twice", parameter="sort")
+        named.add(name)
         keys.append(SortKey(name, direction == "desc"))
     return tuple(keys)
 
@@ -89,9 +92,13 @@ def parse_select(text: str | None, field_names: Sequence[str]) -> tuple[str, ...
     if text is None or text == "":
         return None
     names = tuple(text.split(","))
+    known, seen = set(field_names), set()
     for name in names:
-        if name not in field_names:
+        if name not in known:
             raise InvalidRequest(f"unknown field {name!r} in select", parameter="select")
+        if name in seen:  # also bounds the list by the dataset's columns
+            raise InvalidRequest(f"select names {name!r} twice", parameter="select")
+        seen.add(name)
     return names
 
 
@@ -136,9 +143,15 @@ def encode_cursor(values: Sequence[Any], sort: Sequence[SortKey], types: Mapping
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_CURSOR_DEPTH = 2
+"""A cursor is {"s": [...], "v": [...]}: anything deeper is not one of ours."""
+
+
 def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> tuple[Any, ...]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        if json_depth_exceeds(raw, _CURSOR_DEPTH):
+            raise ValueError(raw)
         payload = json.loads(raw)
         signature = payload["s"]
         values = payload["v"]

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from datainfra.domain.json_depth import json_depth_exceeds
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
@@ -175,10 +177,15 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+MAX_JSON_VALUE_DEPTH = 64
+"""Nested arrays and objects in one json value (a column, a property); JSON text is measured before
+it is decoded (`json_depth_exceeds`), decoded values as they are checked."""
+
+
 def _check_json(value: Any, depth: int = 0) -> Any:
     """JSON values keep their shape; strings inside must not hold NUL (PostgreSQL jsonb refuses it)."""
-    if depth > 64:
-        raise BadValue("json nested deeper than 64 levels")
+    if depth > MAX_JSON_VALUE_DEPTH:
+        raise BadValue(f"json nested deeper than {MAX_JSON_VALUE_DEPTH} levels")
     if isinstance(value, str):
         return _check_text(value)
     if isinstance(value, float):
@@ -295,7 +302,7 @@ def _json_uuid(value: Any) -> Any:
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIMESTAMP_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.,]+([Zz]|[+-][0-9:]+)?)?")
 _BOOL_TEXT = dict.fromkeys(_TRUE_TEXT, True) | dict.fromkeys(_FALSE_TEXT, False)
-_PARSE_ERRORS = (ValueError, InvalidOperation, OverflowError, RecursionError)
+_PARSE_ERRORS = (ValueError, InvalidOperation, OverflowError)
 
 
 def _text_integer(text: str) -> Any:
@@ -383,6 +390,8 @@ def _text_uuid(text: str) -> Any:
 
 
 def _text_json(text: str) -> Any:
+    if json_depth_exceeds(text, MAX_JSON_VALUE_DEPTH):
+        raise BadValue(f"json nested deeper than {MAX_JSON_VALUE_DEPTH} levels")
     try:
         decoded = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except _PARSE_ERRORS:

@@ -13,6 +13,7 @@ from litestar import Litestar
 
 from datainfra.adapters.http.dependencies import DEPENDENCIES
 from datainfra.adapters.http.docs import apply_documented_bodies, assets_router, openapi_config
+from datainfra.adapters.http.encoding import BoundedRequest
 from datainfra.adapters.http.observability import Metrics, ObservabilityMiddleware, counting_store_errors
 from datainfra.adapters.http.problems import EXCEPTION_HANDLERS
 from datainfra.adapters.http.routes.datasets import DatasetRoutes
@@ -80,6 +81,7 @@ def create_app(container: Any) -> Litestar:
         openapi_config=openapi_config(_version()),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
+        request_class=BoundedRequest,
         debug=False,
     )
     app.state.container = container

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from datainfra.adapters.http.encoding import check_depth
 from datainfra.domain.errors import InvalidRequest
 
 _ndjson = msgspec.json.Decoder(float_hook=Decimal)
@@ -188,6 +189,7 @@ async def ndjson_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, A
     async for line in _lines(chunks):
         if not line.strip():
             continue
+        check_depth(line, f"line {index + 1}", index=index)
         try:
             value = _ndjson.decode(line)
         except msgspec.DecodeError as exc:

@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from litestar import Response
+from litestar import Request, Response
 
 from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds, json_depth_refusal
 
 _encoder = msgspec.json.Encoder(decimal_format="number")
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
@@ -51,10 +52,17 @@ def convert(document: Any, type_: Any) -> Any:
         raise InvalidRequest(str(exc), field=body_field(str(exc))) from None
 
 
+def check_depth(document: bytes | str, what: str = "the JSON body", *, index: int | None = None) -> None:
+    """400 for a JSON text nested past MAX_JSON_DEPTH, before a recursive decoder sees it."""
+    if json_depth_exceeds(document, MAX_JSON_DEPTH):
+        raise InvalidRequest(json_depth_refusal(what, MAX_JSON_DEPTH), index=index)
+
+
 def decode_struct(body: bytes, type_: Any) -> Any:
     """Decode a request body; a malformed body or a shape error is a 400 naming where it went wrong."""
     if not body.strip():
         raise InvalidRequest("the request body is empty; send a JSON document")
+    check_depth(body)
     try:
         decoder = _decoders.get(type_)
         if decoder is None:
@@ -66,5 +74,12 @@ def decode_struct(body: bytes, type_: Any) -> Any:
         raise InvalidRequest(f"malformed JSON: {exc}") from None
     except UnicodeDecodeError:
         raise InvalidRequest("the request body is not valid UTF-8") from None
-    except RecursionError:
-        raise InvalidRequest("the JSON document is nested too deeply") from None
+
+
+class BoundedRequest(Request[Any, Any, Any]):
+    """Litestar's request whose JSON body (the typed bodies of routes that declare one) is measured
+    by `check_depth` before Litestar decodes it."""
+
+    async def json(self) -> Any:
+        check_depth(await self.body())
+        return await super().json()

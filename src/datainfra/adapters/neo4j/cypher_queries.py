@@ -53,6 +53,7 @@ from datainfra.adapters.neo4j.values import decode_properties, decode_value
 from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, StoreTimeout, TooManyRequests
 from datainfra.domain.graph import Edge, Node, Path
 from datainfra.domain.graph_schema import GraphSchema
+from datainfra.domain.json_depth import MAX_JSON_DEPTH, result_depth_refusal, value_depth_exceeds
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import name_problem
 from datainfra.domain.ports.query_runners import CypherQueryRunner
@@ -259,6 +260,8 @@ class _Converter:
         self.keys: dict[str, str] = {}
 
     async def rows(self, records: list[list[Any]]) -> list[list[Any]]:
+        if any(value_depth_exceeds(value, MAX_JSON_DEPTH) for record in records for value in record):
+            raise InvalidInput(result_depth_refusal(MAX_JSON_DEPTH), field="query")
         missing: set[str] = set()
         for value in _walk(records):
             if isinstance(value, NeoRelationship):

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from datainfra.adapters.neo4j.cypher_bounds import MAX_NESTING, check_shape
 from datainfra.adapters.neo4j.cypher_tokens import NAME, Kind, Token, quoted_value, string_value, tokenize
 from datainfra.adapters.neo4j.namespacing import KEY, LABELS, TYPE, Namespace, order_key, quote
 from datainfra.domain.errors import InvalidRequest
@@ -88,6 +89,7 @@ def _refuse(detail: str) -> NoReturn:
 def rewrite(text: str, ns: Namespace) -> RewrittenQuery:
     """`text` scoped to namespace `ns`, or InvalidRequest when it cannot be."""
     significant = _significant(tokenize(text))
+    check_shape(significant)
     check_iterations(significant)
     rewriter = _Rewriter(significant, text, ns)
     out = rewriter.statement()
@@ -148,7 +150,6 @@ def _significant(tokens: list[Token]) -> list[_Tok]:
 
 RESERVED_NAME = re.compile(r"[DLR]_[0-9a-f]{32}")
 """Names of this shape are the store's own (dataset labels and types): no client may write one."""
-MAX_NESTING = 64
 
 
 def _check_written_name(token: Token) -> None:

@@ -22,6 +22,7 @@ from neo4j.time import Date as NeoDate
 from neo4j.time import DateTime as NeoDateTime
 
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, order_key
+from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds
 from datainfra.domain.types import FieldType, non_finite_text
 
 _EXP_OFFSET = 10**19
@@ -112,9 +113,9 @@ def decode_value(value: Any, field_type: FieldType | None) -> Any:
                 return Decimal(value)
             if field_type is FieldType.UUID:
                 return uuid.UUID(value)
-            if field_type is FieldType.JSON:
+            if field_type is FieldType.JSON and not json_depth_exceeds(value, MAX_JSON_DEPTH):
                 return json.loads(value, parse_float=Decimal)
-        except ValueError:
+        except ValueError:  # text that is not what its type says (Cypher wrote it) stays text
             return value
         return value
     if isinstance(value, NeoDateTime):

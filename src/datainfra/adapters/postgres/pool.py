@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 from datainfra.adapters.postgres.errors import is_limit, limit_exceeded
 from datainfra.adapters.postgres.special_values import load_special_values
 from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
+from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds, result_depth_refusal
 
 _json_encoder = msgspec.json.Encoder(decimal_format="number")
 _json_decoder = msgspec.json.Decoder(float_hook=Decimal)
@@ -107,7 +108,10 @@ def dump_json(value: Any) -> bytes:
 def load_json(data: str | bytes) -> Any:
     """JSON with non-integer numbers read as Decimal (exact), integers as int. An integer msgspec
     cannot read (thousands of digits, which SQL can store in jsonb) makes the whole value go the
-    slow way, with such integers read as Decimal."""
+    slow way, with such integers read as Decimal. A value nested past MAX_JSON_DEPTH (client SQL
+    can build one) is refused before either decoder recurses into it."""
+    if json_depth_exceeds(data, MAX_JSON_DEPTH):
+        raise InvalidInput(result_depth_refusal(MAX_JSON_DEPTH))
     try:
         return _json_decoder.decode(data)
     except msgspec.ValidationError:

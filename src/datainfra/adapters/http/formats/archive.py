@@ -6,7 +6,9 @@ key order, then manifest.json with the counts seen while writing. Entries are De
 (level 1: fast) and ZIP64, so a file may exceed 4 GiB.
 
 Reading: the request body is spooled to a temporary file (ZIP's directory is at its end), then
-each entry is decompressed as it is consumed, so memory stays flat whatever the archive size."""
+each entry is decompressed as it is consumed, so memory stays flat whatever the archive size.
+Before anything is read, the central directory is checked against the limits below (413): zipfile
+never inflates an entry past the size its directory declares, so declared sizes bound the work."""
 
 from __future__ import annotations
 
@@ -37,6 +39,16 @@ from datainfra.services.exports import (
 READ_CHUNK = 64 * 1024
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 MAX_MANIFEST = 64 * 1024 * 1024
+MAX_ARCHIVE_ENTRIES = 10_000
+"""Files in an archive (an export holds one per dataset, plus the manifest)."""
+MAX_ARCHIVE_UNCOMPRESSED = 16 * 1024**3
+"""Bytes of all entries once inflated."""
+MAX_COMPRESSION_RATIO = 250
+"""Inflated size over compressed size of one entry larger than RATIO_CHECKED_FROM (exports use
+Deflate level 1, which stays far below it; a ZIP bomb is near Deflate's maximum of about 1,000)."""
+RATIO_CHECKED_FROM = 64 * 1024 * 1024
+MAX_GRAPH_ENTRY = 1024**3
+"""A graph entry is parsed whole (as a graph body is), so it is bounded like one."""
 
 
 class _Sink:
@@ -139,6 +151,11 @@ class ZipArchive:
         except (zipfile.BadZipFile, OSError):
             file.close()
             raise InvalidRequest("the body is not a ZIP archive") from None
+        try:
+            _check_directory(self._zip.infolist())
+        except PayloadTooLarge:
+            self.close()
+            raise
         self._names = set(self._zip.namelist())
 
     def close(self) -> None:
@@ -176,6 +193,10 @@ class ZipArchive:
         return ndjson_rows(self._chunks(file))
 
     async def graph(self, file: str, fmt: str) -> tuple[list[Any], list[Any]]:
+        if self._zip.getinfo(file).file_size > MAX_GRAPH_ENTRY:
+            raise PayloadTooLarge(
+                f"{file} inflates to more than {MAX_GRAPH_ENTRY} bytes, the most a graph entry may hold"
+            )
         if fmt == "graphml":
             reader = GraphmlReader()
             async for chunk in self._chunks(file):
@@ -189,6 +210,22 @@ class ZipArchive:
                 (nodes if kind == "node" else edges).append(line)
             return nodes, edges
         return read_node_link(decode_json(self._read_all(file)))
+
+
+def _check_directory(entries: Sequence[zipfile.ZipInfo]) -> None:
+    """413 for an archive past an entry, size or compression-ratio limit (its declared sizes)."""
+    if len(entries) > MAX_ARCHIVE_ENTRIES:
+        raise PayloadTooLarge(f"the archive holds more than {MAX_ARCHIVE_ENTRIES} files")
+    total = 0
+    for entry in entries:
+        total += entry.file_size
+        if total > MAX_ARCHIVE_UNCOMPRESSED:
+            raise PayloadTooLarge(f"the archive inflates to more than {MAX_ARCHIVE_UNCOMPRESSED} bytes")
+        if entry.file_size > RATIO_CHECKED_FROM and entry.file_size > MAX_COMPRESSION_RATIO * entry.compress_size:
+            raise PayloadTooLarge(
+                f"{entry.filename} inflates more than {MAX_COMPRESSION_RATIO} times its compressed size "
+                "(a ZIP bomb?); compress it less or import its data in pieces"
+            )
 
 
 @contextlib.asynccontextmanager

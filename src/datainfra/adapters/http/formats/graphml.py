@@ -9,7 +9,9 @@ restore the exact value. Node labels are the `:labels` key (":Person:City"), the
 is the `:type` key; names with a colon cannot clash with property names. Characters XML 1.0
 cannot carry (control characters other than tab, LF, CR) are written as U+FFFD.
 
-Reading: expat, fed chunk by chunk; a DOCTYPE (hence any entity declaration) is refused."""
+Reading: expat, fed chunk by chunk; a DOCTYPE (hence any entity declaration) is refused, and so are
+elements nested more than MAX_GRAPHML_DEPTH deep and more than MAX_GRAPHML_KEYS key declarations
+(expat keeps no recursion of its own, but nothing legitimate needs either)."""
 
 from __future__ import annotations
 
@@ -28,12 +30,18 @@ from datainfra.adapters.http.formats.graphs import DEFAULT_EDGE_TYPE
 from datainfra.adapters.http.formats.jsonlines import TARGET_CHUNK
 from datainfra.domain.errors import InvalidInput, InvalidRequest, PayloadTooLarge
 from datainfra.domain.graph import Edge, Node
+from datainfra.domain.json_depth import json_depth_exceeds, json_depth_refusal
+from datainfra.domain.types import MAX_JSON_VALUE_DEPTH
 from datainfra.services.exports import ExportCounts
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 DATAINFRA_NS = "urn:datainfra:graphml"
 LABELS = ":labels"
 TYPE = ":type"
+MAX_GRAPHML_DEPTH = 32
+"""Nested XML elements (graphml > graph > node > data is 4; editors' extensions add a few)."""
+MAX_GRAPHML_KEYS = 10_000
+"""Key declarations (one per property name and kind)."""
 _NATIVE = {"boolean": "boolean", "long": "long", "double": "double", "string": "string"}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -189,6 +197,10 @@ class GraphmlReader:
         self._default_key: _Key | None = None
         self._chunks: list[str] = []
         self._depth_graph = 0
+        self._depth = 0
+        self._default_key_id = ""
+        self._defaulted: dict[str, _Key] = {}
+        """The keys with a default, which every element without the property gets."""
 
     def feed(self, data: bytes, final: bool = False) -> None:
         try:
@@ -205,6 +217,9 @@ class GraphmlReader:
         raise InvalidRequest("GraphML with a DOCTYPE is not accepted")
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self._depth += 1
+        if self._depth > MAX_GRAPHML_DEPTH:
+            raise InvalidRequest(f"the GraphML body nests elements more than {MAX_GRAPHML_DEPTH} deep")
         local = name.rsplit(" ", 1)[-1]
         if local == "key":
             kind = attrs.get(f"{DATAINFRA_NS} type")
@@ -214,8 +229,12 @@ class GraphmlReader:
                 attrs.get("attr.type", "string"),
                 kind,
             )
-            self._keys[attrs.get("id", "")] = key
-            self._default_key = key
+            key_id = attrs.get("id", "")
+            self._keys[key_id] = key
+            if len(self._keys) > MAX_GRAPHML_KEYS:
+                raise InvalidRequest(f"the GraphML body declares more than {MAX_GRAPHML_KEYS} keys")
+            self._defaulted.pop(key_id, None)
+            self._default_key, self._default_key_id = key, key_id
         elif local == "default":
             self._chunks = []
         elif local == "graph":
@@ -244,9 +263,11 @@ class GraphmlReader:
         self._chunks.append(text)
 
     def _end(self, name: str) -> None:
+        self._depth -= 1
         local = name.rsplit(" ", 1)[-1]
         if local == "default" and self._default_key is not None:
             self._default_key.default = "".join(self._chunks)
+            self._defaulted[self._default_key_id] = self._default_key
         elif local == "key":
             self._default_key = None
         elif local == "data" and self._element is not None and self._data_key is not None:
@@ -254,7 +275,7 @@ class GraphmlReader:
             self._data_key = None
         elif local in ("node", "edge") and self._element is not None:
             element, self._element = self._element, None
-            for key_id, key in self._keys.items():
+            for key_id, key in self._defaulted.items():
                 applies = key.default is not None and key.domain in (local, "all")
                 if applies and key.name not in element["properties"] and key.name not in (LABELS, TYPE):
                     element["properties"][key.name] = self._value(key, str(key.default), key_id)
@@ -291,6 +312,12 @@ class GraphmlReader:
             if kind == "numeric":
                 return Decimal(text)
             if kind == "json":
+                if json_depth_exceeds(text, MAX_JSON_VALUE_DEPTH):
+                    raise InvalidInput(
+                        json_depth_refusal(f"the json value of key {key_id!r}", MAX_JSON_VALUE_DEPTH),
+                        index=self._index(),
+                        field=self._where(),
+                    )
                 return json.loads(text, parse_float=Decimal)
         except (ValueError, InvalidOperation):
             raise InvalidInput(
