@@ -13,9 +13,11 @@ never inflates an entry past the size its directory declares, so declared sizes 
 from __future__ import annotations
 
 import contextlib
+import lzma
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from typing import IO, Any, cast
 
@@ -153,7 +155,7 @@ class ZipArchive:
             raise InvalidRequest("the body is not a ZIP archive") from None
         try:
             _check_directory(self._zip.infolist())
-        except PayloadTooLarge:
+        except BaseException:
             self.close()
             raise
         self._names = set(self._zip.namelist())
@@ -177,13 +179,13 @@ class ZipArchive:
             with self._zip.open(file) as member:
                 while chunk := member.read(READ_CHUNK):
                     yield chunk
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             raise InvalidRequest(f"{file} cannot be read from the archive: {exc}") from None
 
     def _read_all(self, file: str) -> bytes:
         try:
             return self._zip.read(file)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             raise InvalidRequest(f"{file} cannot be read from the archive: {exc}") from None
 
     def csv_rows(self, file: str) -> AsyncIterable[Mapping[str, str | None]]:
@@ -212,12 +214,34 @@ class ZipArchive:
         return read_node_link(decode_json(self._read_all(file)))
 
 
+# What inflating a damaged entry raises: zipfile's own errors, and the decompressors' (zlib.error for a
+# broken deflate stream is no OSError).
+_DAMAGED = (zipfile.BadZipFile, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError)
+
+_READABLE_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "lzma",
+}
+_ENCRYPTED_FLAG = 0x1
+
+
 def _check_directory(entries: Sequence[zipfile.ZipInfo]) -> None:
-    """413 for an archive past an entry, size or compression-ratio limit (its declared sizes)."""
+    """413 for an archive past an entry, size or compression-ratio limit (its declared sizes); 400 for an
+    entry no reader here can open (encrypted, or compressed by a method other than stored, deflate, bzip2
+    and lzma), said before any of it is read."""
     if len(entries) > MAX_ARCHIVE_ENTRIES:
         raise PayloadTooLarge(f"the archive holds more than {MAX_ARCHIVE_ENTRIES} files")
     total = 0
     for entry in entries:
+        if entry.flag_bits & _ENCRYPTED_FLAG:
+            raise InvalidRequest(f"{entry.filename} is encrypted; archives must not be encrypted")
+        if entry.compress_type not in _READABLE_METHODS:
+            raise InvalidRequest(
+                f"{entry.filename} is compressed with method {entry.compress_type}; "
+                f"use one of {', '.join(sorted(_READABLE_METHODS.values()))}"
+            )
         total += entry.file_size
         if total > MAX_ARCHIVE_UNCOMPRESSED:
             raise PayloadTooLarge(f"the archive inflates to more than {MAX_ARCHIVE_UNCOMPRESSED} bytes")
