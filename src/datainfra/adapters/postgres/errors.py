@@ -85,6 +85,13 @@ def is_limit(exc: psycopg.Error) -> bool:
     return (exc.sqlstate or "").startswith("54")
 
 
+def is_concurrency_failure(exc: psycopg.Error) -> bool:
+    """Class 40 (deadlock, serialization failure) or a lock not available: another request's write got
+    in the way and this transaction was rolled back. The server is fine; the request may be resent."""
+    state = exc.sqlstate or ""
+    return state.startswith("40") or state == "55P03"
+
+
 def limit_exceeded(
     exc: psycopg.Error, schema: TabularSchema | None = None, table: str | None = None, *, index: int | None = None
 ) -> InvalidInput:

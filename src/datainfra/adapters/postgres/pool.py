@@ -19,7 +19,7 @@ from psycopg.abc import PQGen
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
-from datainfra.adapters.postgres.errors import is_limit, limit_exceeded
+from datainfra.adapters.postgres.errors import is_concurrency_failure, is_limit, limit_exceeded
 from datainfra.adapters.postgres.special_values import load_special_values
 from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
 from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds, result_depth_refusal
@@ -264,6 +264,10 @@ def translate_errors() -> Iterator[None]:
     except psycopg.OperationalError as exc:
         if is_limit(exc):  # class 54: the request was too big, not an outage
             raise limit_exceeded(exc) from None
+        if is_concurrency_failure(exc):
+            raise Conflict(
+                "a concurrent request changed the same records and this one was rolled back whole; send it again"
+            ) from exc
         raise StoreUnavailable(f"PostgreSQL is not available: {exc}") from exc
     except psycopg.InterfaceError as exc:
         raise StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc

@@ -531,11 +531,22 @@ async def _planner_estimate(conn: psycopg.AsyncConnection[Any], table: sql.Compo
 # -- bulk writes ----------------------------------------------------------------------------------
 
 
+_UPSERT_LOCK = 0x64_61_74_61  # "data": the advisory-lock class of upserts, the dataset's id hashed beside it
+
+
 class _BulkWriter:
     """Writes batches of records in one transaction: COPY straight into the table under ERROR,
     COPY into a temporary staging table then one INSERT ... SELECT ... ON CONFLICT otherwise.
     A batch is split into runs of consecutive records naming the same columns (columns a record
-    leaves out take their defaults)."""
+    leaves out take their defaults).
+
+    Concurrent upserts of overlapping keys must never deadlock (issue 10). Within one statement rows
+    go in key order, so single-batch upserts lock rows in one order and only need a *shared* lock on
+    the dataset (`_UPSERT_LOCK`). An upsert of several batches cannot order its row locks across
+    batches, so it holds the dataset's lock *exclusively* from before its first row lock to commit:
+    it waits for single-batch upserts in flight and they for it, but no two ever hold rows the other
+    wants. The first batch's runs are therefore held back until the second arrives (or the end).
+    Plain inserts (ERROR) take no lock: a clash there is the client's 409."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any], dataset: Dataset, on_conflict: OnConflict) -> None:
         self.conn = conn
@@ -555,6 +566,8 @@ class _BulkWriter:
         self.given_names = tuple(n for n in self.all_names if self.generated is None or n != self.generated.name)
         self.given_set = frozenset(self.given_names)
         self.not_null = tuple(c.name for c in self.schema.columns if not c.nullable and not c.generated)
+        self.held_back: list[tuple[tuple[str, ...], int, list[Record]]] | None = None
+        self.locked = False
 
     async def write(self, batch: list[Record]) -> None:
         start = self.next_index
@@ -566,11 +579,28 @@ class _BulkWriter:
                 runs[-1][2].append(record)
             else:
                 runs.append((columns, start + offset, [record]))
-        for columns, first, records in runs:
-            if self.on_conflict is OnConflict.ERROR:
+        if self.on_conflict is OnConflict.ERROR:
+            for columns, first, records in runs:
                 await self._copy_into_table(columns, first, records)
-            else:
-                await self._upsert(columns, first, records)
+            return
+        if not self.locked:
+            if self.held_back is None:  # the first batch: wait to see whether another follows
+                self.held_back = runs
+                return
+            await self._lock_upserts(exclusive=True)
+            runs = self.held_back + runs
+            self.held_back = None
+        for columns, first, records in runs:
+            await self._upsert(columns, first, records)
+
+    async def _lock_upserts(self, *, exclusive: bool) -> None:
+        """The dataset's upsert lock (see the class docstring), held to the end of the transaction."""
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        await self.conn.execute(
+            sql.SQL("SELECT {}(%s, hashtext(%s))").format(sql.Identifier(function)),
+            [_UPSERT_LOCK, self.dataset.id],
+        )
+        self.locked = True
 
     def _complete(self, record: Record, index: int) -> tuple[Record, tuple[str, ...]]:
         """The checked record and the columns it names, in schema order."""
@@ -676,8 +706,11 @@ class _BulkWriter:
         ordinal = sql.Identifier(_ORDINAL)
         has_key = all(n in columns for n in key)
         key_cols = sql.SQL(", ").join(column(n) for n in key)
+        # Rows go in key order wherever the key is given, so concurrent upserts of overlapping keys take
+        # their row locks in one order and never deadlock one another.
         if self.on_conflict is OnConflict.IGNORE:
-            source: sql.Composed = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, _STAGING, ordinal)
+            order = sql.SQL(", ").join([column(n) for n in key] + [ordinal]) if has_key else ordinal
+            source: sql.Composed = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, _STAGING, order)
             action: sql.Composable = sql.SQL("ON CONFLICT DO NOTHING")
         else:
             if has_key:
@@ -716,7 +749,12 @@ class _BulkWriter:
             del updated
 
     async def finish(self) -> None:
-        """Move the generated key's sequence past explicit ids written by this call."""
+        """Write a held-back single batch; move the generated key's sequence past explicit ids written."""
+        if self.held_back is not None:
+            await self._lock_upserts(exclusive=False)
+            for columns, first, records in self.held_back:
+                await self._upsert(columns, first, records)
+            self.held_back = None
         if self.generated is None or self.max_explicit_id is None:
             return
         seq = sql.Identifier(session_schema_name(self.dataset.session_id), sequence_name(self.dataset.name))
