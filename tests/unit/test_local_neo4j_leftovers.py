@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,10 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self").exists(), reason="finds p
 
 
 def _stand_in(data_dir: Path) -> subprocess.Popen[bytes]:
-    """A process whose command line is that of a server on `data_dir`."""
-    return subprocess.Popen(
+    """A process whose command line is that of a server on `data_dir`, once /proc shows it: Popen can
+    return before the child's command line is readable (seen in a full run with hundreds of threads),
+    whereas a server left by a dead owner has long been running."""
+    process = subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -27,6 +30,11 @@ def _stand_in(data_dir: Path) -> subprocess.Popen[bytes]:
         ],
         start_new_session=True,
     )
+    deadline = time.monotonic() + 10
+    while b"org.neo4j.server.CommunityEntryPoint" not in Path(f"/proc/{process.pid}/cmdline").read_bytes():
+        assert time.monotonic() < deadline, "the stand-in never showed its command line"
+        time.sleep(0.01)
+    return process
 
 
 @pytest.mark.parametrize("pid_file_written", [True, False])
