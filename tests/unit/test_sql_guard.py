@@ -333,27 +333,6 @@ def test_a_chain_over_the_nesting_bound_names_the_limit() -> None:
     assert f"at most {MAX_SQL_NESTING}" in info.value.detail
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(alphabet='{}[]"\\ax', max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='{}[]"\\k', max_size=4), inner),
-    max_leaves=40,
-)
-
-
-def _depth(value: object) -> int:
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    return 0
-
-
-@settings(max_examples=300, deadline=None)
-@given(_JSON)
-def test_nesting_of_json_text_is_the_depth_of_its_value(value: object) -> None:
-    assert sql_guard._nesting(json.dumps(value)) == _depth(value)
-
-
 @settings(max_examples=100, deadline=None)
 @given(
     st.sampled_from(["({})", "ARRAY[{}]", "(SELECT {})", "CASE WHEN true THEN {} END", "- {}", "NOT {}", "{} + 1"]),

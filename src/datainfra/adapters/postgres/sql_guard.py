@@ -8,15 +8,14 @@ casts to OID-alias types and anything that changes session state. It never execu
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 from pglast import ast
 from pglast.parser import ParseError, parse_sql, parse_sql_json
 
 from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.json_depth import json_depth_exceeds
 
 MAX_SQL_BYTES = 64 * 1024
 
@@ -25,11 +24,6 @@ MAX_SQL_NESTING = 4_000
 recursively in C with no depth check: about 20,000 levels (`SELECT 1+1+...` with 10,000 terms, a 10,000-way
 UNION) overflow the C stack and kill the whole process. Each binary operator of a chain adds two levels, so a
 chain of about 1,990 operators still fits; legitimate SQL stays far below that."""
-
-# Strings in libpg_query's JSON output (may hold brackets), and the brackets that nest.
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
-_NESTING_STEP = {"{": 1, "[": 1, "}": -1, "]": -1}
 
 _FIELD = "query"
 
@@ -143,23 +137,16 @@ def _parse(text: str) -> tuple[ast.RawStmt, ...]:
     try:
         # libpg_query bounds its own recursion (a clean "stack depth limit exceeded" error), and its JSON
         # output shows how deep the tree is before pglast's unbounded C code builds Python objects from it.
-        depth = _nesting(parse_sql_json(text))
-        if depth > MAX_SQL_NESTING:
+        if json_depth_exceeds(parse_sql_json(text), MAX_SQL_NESTING):
             raise _refuse(
-                f"query is nested too deeply: its syntax tree has {depth} levels, at most {MAX_SQL_NESTING} "
-                "are allowed (split long chains of operators, UNIONs or nested expressions)"
+                f"query is nested too deeply: its syntax tree has more than {MAX_SQL_NESTING} levels, at most "
+                f"{MAX_SQL_NESTING} are allowed (split long chains of operators, UNIONs or nested expressions)"
             )
         return tuple(parse_sql(text))
     except ParseError as exc:
         raise _refuse(f"SQL syntax error: {_parse_error_text(exc)}") from None
     except RecursionError:
         raise _refuse("query is nested too deeply") from None
-
-
-def _nesting(tree_json: str) -> int:
-    """How deeply the JSON text nests (objects and arrays), computed without recursion."""
-    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", tree_json))
-    return max(accumulate(map(_NESTING_STEP.__getitem__, brackets), initial=0))
 
 
 def _parse_error_text(exc: ParseError) -> str:
