@@ -79,13 +79,9 @@ def _word(t: _Token, before: _Token | None, after: _Token | None) -> str:
 
 def _ends_operand(t: _Token | None, word: str) -> bool:
     """Whether a `-`, `+` or `!` after `t` is binary (or part of a pattern), not a prefix operator."""
-    if t is None:
-        return False
-    if t.kind in _OPERAND_END_KINDS:
-        return True
-    if t.kind is Kind.SYMBOL:
-        return t.text in _CLOSERS or t.text in ("-", ">", "<")  # `)-->(`, `]->(`: pattern arrows
-    return t.kind is Kind.NAME and word not in _KEYWORDS
+    if t is not None and t.kind is Kind.SYMBOL and t.text in ("-", ">", "<"):
+        return True  # `)-->(`, `]->(`: pattern arrows
+    return _ends_value(t, word)
 
 
 def check_shape(toks: Sequence[_Token]) -> None:
@@ -116,7 +112,7 @@ def check_shape(toks: Sequence[_Token]) -> None:
         if prefix:
             continue
         if t.kind is Kind.SYMBOL and t.text in _OPENERS:
-            if t.text == "[" and _subscripted(before, words[k - 1] if k else ""):
+            if t.text == "[" and _ends_value(before, words[k - 1] if k else ""):
                 operators, chains[-1] = _count_operator(operators, chains[-1])
             stack.append(t.text)
             chains.append(0)
@@ -195,14 +191,15 @@ def _count_operator(operators: int, chain: int) -> tuple[int, int]:
     return operators, chain
 
 
-def _subscripted(before: _Token | None, word: str) -> bool:
-    """Whether a '[' after `before` subscripts a value (`l[0]`, `m['k']`), not a list or a relationship."""
+def _ends_value(before: _Token | None, word: str) -> bool:
+    """Whether `before` ends a value, so a '[' after it subscripts (`l[0]`, `m['k']`) rather than opens a
+    list or a relationship."""
     if before is None:
         return False
     if before.kind in _OPERAND_END_KINDS:
         return True
     if before.kind is Kind.SYMBOL:
-        return before.text in (")", "]", "}")
+        return before.text in _CLOSERS
     return before.kind is Kind.NAME and word not in _KEYWORDS
 
 
