@@ -105,8 +105,8 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
 
 def sql_runner(pool: Any, settings: Settings) -> Any:
     """Client SQL runs as each user's own role, on connections of its own (not the pool's)."""
-    from datainfra.adapters.postgres.sql_queries import PostgresSqlRunner
-    from datainfra.adapters.postgres.user_roles import RoleLimits, UserRoles
+    from datainfra.adapters.postgres.client_sql.roles import RoleLimits, UserRoles
+    from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
 
     limits = RoleLimits(
         connection_limit=settings.query_connections_per_user,

@@ -1,7 +1,7 @@
 """The first line alone: with the statement guard out of the way, the user's own database role
 still keeps the attacker's SQL away from the victim, the catalog, files, programs and the server.
 
-`sql_queries.check_statement` is replaced by a stand-in that lets everything through as a write
+`client_sql.runner.check_statement` is replaced by a stand-in that lets everything through as a write
 (`writes=True`: the statement runs as sent, inside a transaction, not inside DECLARE CURSOR), so
 only PostgreSQL's privileges stand between the statement and what it names. Every refusal must be
 PostgreSQL's own ("permission denied ..."), answered as a clean 4xx.
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from datainfra.adapters.postgres import sql_queries
+from datainfra.adapters.postgres.client_sql import runner
+from datainfra.adapters.postgres.client_sql.guard import GuardedStatement
 from datainfra.adapters.postgres.identifiers import session_schema_name
-from datainfra.adapters.postgres.sql_guard import GuardedStatement
 from tests.security.support import (
     INTERNAL_NAME,
     Guarded,
@@ -44,7 +44,7 @@ def permissive(text: str, *, read_only: bool) -> GuardedStatement:
 
 @pytest.fixture
 def no_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(sql_queries, "check_statement", permissive)
+    monkeypatch.setattr(runner, "check_statement", permissive)
     yield
 
 

@@ -20,11 +20,11 @@ from datainfra.adapters.neo4j.cypher_queries import Neo4jCypherRunner
 from datainfra.adapters.neo4j.driver import close_driver, open_driver
 from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
 from datainfra.adapters.postgres.catalog import PostgresCatalog
+from datainfra.adapters.postgres.client_sql.roles import UserRoles
+from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
 from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.adapters.postgres.pool import close_pool, open_pool
-from datainfra.adapters.postgres.sql_queries import PostgresSqlRunner
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
-from datainfra.adapters.postgres.user_roles import UserRoles
 from datainfra.config import Settings
 from datainfra.containers import build_memory_container
 

@@ -12,8 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datainfra.adapters.postgres import sql_guard
-from datainfra.adapters.postgres.sql_guard import MAX_SQL_BYTES, MAX_SQL_NESTING, GuardedStatement, check_statement
+from datainfra.adapters.postgres.client_sql import guard
+from datainfra.adapters.postgres.client_sql.guard import (
+    MAX_SQL_BYTES,
+    MAX_SQL_NESTING,
+    GuardedStatement,
+    check_statement,
+)
 from datainfra.domain.errors import InvalidRequest
 
 # (statement, a fragment the refusal's detail must contain)
@@ -204,7 +209,7 @@ def test_data_modifying_cte_under_select_is_reported_as_writing() -> None:
 def test_input_over_64_kib_is_refused_without_parsing() -> None:
     sql = "SELECT " + "1" * (65 * 1024)
     with (
-        mock.patch.object(sql_guard, "parse_sql", side_effect=AssertionError("parser called")) as parser,
+        mock.patch.object(guard, "parse_sql", side_effect=AssertionError("parser called")) as parser,
         pytest.raises(InvalidRequest) as info,
     ):
         check_statement(sql, read_only=True)
@@ -216,7 +221,7 @@ def test_input_over_64_kib_in_utf8_bytes_is_refused_without_parsing() -> None:
     sql = "SELECT '" + "é" * (MAX_SQL_BYTES // 2) + "'"  # fewer characters than the cap, more bytes
     assert len(sql) < MAX_SQL_BYTES
     with (
-        mock.patch.object(sql_guard, "parse_sql", side_effect=AssertionError("parser called")) as parser,
+        mock.patch.object(guard, "parse_sql", side_effect=AssertionError("parser called")) as parser,
         pytest.raises(InvalidRequest),
     ):
         check_statement(sql, read_only=True)
@@ -298,7 +303,7 @@ def test_deep_statements_at_the_size_cap_are_refused_and_the_process_survives() 
     """Run in a child process: a crash in the parser shows as a failed test, not as the end of the test run."""
     script = (
         "import json, sys\n"
-        "from datainfra.adapters.postgres.sql_guard import check_statement\n"
+        "from datainfra.adapters.postgres.client_sql.guard import check_statement\n"
         "from datainfra.domain.errors import InvalidRequest\n"
         "out = {}\n"
         "for name, sql in json.load(sys.stdin).items():\n"

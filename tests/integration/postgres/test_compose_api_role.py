@@ -18,12 +18,12 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from structlog.testing import capture_logs
 
+from datainfra.adapters.postgres.client_sql.roles import UserRoles
+from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
 from datainfra.adapters.postgres.embedded import _bin_dir
 from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, open_pool
-from datainfra.adapters.postgres.sql_queries import PostgresSqlRunner
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
-from datainfra.adapters.postgres.user_roles import UserRoles
 from datainfra.domain.queries import QueryLimits
 from datainfra.domain.records import OnConflict
 from tests.integration.postgres.conftest import dataset_for, new_session, stream

@@ -2,10 +2,10 @@
 
 Two lines of defence, each enough on its own for what it covers:
 1. the statement runs on a connection that logged in as the user's own role (adapters.postgres.
-   user_roles), whose privileges reach only that user's session schemas and tables: the server
+   client_sql.roles), whose privileges reach only that user's session schemas and tables: the server
    itself refuses everything else, whatever the text says. `search_path` is the session's schema,
    so its datasets are found by their own names;
-2. before anything reaches the server, sql_guard parses the text with PostgreSQL's own parser and
+2. before anything reaches the server, client_sql.guard parses the text with PostgreSQL's own parser and
    refuses what safe mode does not allow (other statement types, functions outside an allowlist,
    catalog relations, session-state changes).
 
@@ -26,6 +26,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from datainfra.adapters.postgres.client_sql.guard import GuardedStatement, check_statement
+from datainfra.adapters.postgres.client_sql.results import approximate_size, columns_of, json_value, load_as_text
+from datainfra.adapters.postgres.client_sql.roles import UserRoles
 from datainfra.adapters.postgres.errors import scrub
 from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.pool import (
@@ -35,9 +38,6 @@ from datainfra.adapters.postgres.pool import (
     tcp_options,
     translate_errors,
 )
-from datainfra.adapters.postgres.sql_guard import GuardedStatement, check_statement
-from datainfra.adapters.postgres.sql_results import approximate_size, columns_of, json_value, load_as_text
-from datainfra.adapters.postgres.user_roles import UserRoles
 from datainfra.domain.errors import (
     Conflict,
     DomainError,
