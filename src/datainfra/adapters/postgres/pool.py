@@ -140,7 +140,10 @@ class PostgresSettings:
     application_name: str = "datainfra"
 
 
-async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+def register_value_conversions(conn: psycopg.AsyncConnection[Any]) -> None:
+    """How values travel on every connection of ours, pooled or not (client SQL opens its own): JSON
+    with exact Decimal numbers and bounded depth, and the values Python cannot carry into JSON (NaN,
+    infinite or out-of-range dates and timestamps) as PostgreSQL's own JSON writes them."""
     set_json_dumps(dump_json, conn)
     set_json_loads(load_json, conn)
     load_special_values(conn)
@@ -148,7 +151,7 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
 
 def _configure_with(answer_timeout: float | None) -> Any:
     async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
-        await _configure(conn)
+        register_value_conversions(conn)
         if isinstance(conn, AnsweringConnection):
             conn.answer_timeout = answer_timeout
 

@@ -33,8 +33,8 @@ from datainfra.adapters.postgres.errors import scrub
 from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.pool import (
     AnsweringConnection,
-    _configure,
     answer_timeout_for,
+    register_value_conversions,
     tcp_options,
     translate_errors,
 )
@@ -119,7 +119,7 @@ class PostgresSqlRunner:
                     self._roles.forget(session.owner_id)  # set the role's password again, then retry once
                     continue
                 raise StoreUnavailable("PostgreSQL is not available for queries right now") from exc
-            await _configure(conn)
+            register_value_conversions(conn)
             conn.answer_timeout = answer_timeout_for(limits.timeout_ms)
             load_as_text(conn)
             return conn
