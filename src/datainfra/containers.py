@@ -11,6 +11,7 @@ from datainfra.adapters.memory.catalog import InMemoryCatalog
 from datainfra.adapters.memory.clock import SystemClock, UuidGenerator
 from datainfra.adapters.memory.graph_store import InMemoryGraphStore
 from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
+from datainfra.adapters.memory.user_roles import InMemoryUserRoles
 from datainfra.adapters.postgres.catalog import PostgresCatalog
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.adapters.unavailable import UnavailableStore
@@ -39,12 +40,13 @@ class Container(containers.DeclarativeContainer):
     postgres_url = providers.Resource(resources.postgres_url, settings)
     postgres_pool = providers.Resource(resources.postgres_pool, postgres_url, settings)
     catalog = providers.Singleton(PostgresCatalog, postgres_pool)
-    tabular_store = providers.Singleton(PostgresTabularStore, postgres_pool)
+    user_roles = providers.Singleton(resources.user_roles, postgres_pool, settings)
+    tabular_store = providers.Singleton(PostgresTabularStore, postgres_pool, user_roles)
     graph_store = providers.Resource(resources.graph_store, settings)
-    sql_runner = providers.Singleton(resources.sql_runner, postgres_pool, settings)
+    sql_runner = providers.Singleton(resources.sql_runner, postgres_pool, user_roles)
     cypher_runner = providers.Singleton(resources.cypher_runner, graph_store, settings)
 
-    accounts = providers.Factory(AccountService, catalog, key_policy, tabular_store, clock, ids)
+    accounts = providers.Factory(AccountService, catalog, key_policy, user_roles, clock, ids)
     sessions = providers.Factory(SessionService, catalog, tabular_store, graph_store, clock, ids)
     datasets = providers.Factory(DatasetService, catalog, tabular_store, graph_store, clock, ids)
     records = providers.Factory(RecordService, tabular_store)
@@ -66,6 +68,7 @@ def build_memory_container(settings: Settings) -> Container:
     container.postgres_url.override(providers.Object(None))
     container.postgres_pool.override(providers.Object(None))
     container.catalog.override(providers.Singleton(InMemoryCatalog))
+    container.user_roles.override(providers.Singleton(InMemoryUserRoles))
     container.tabular_store.override(providers.Singleton(InMemoryTabularStore))
     container.graph_store.override(providers.Singleton(InMemoryGraphStore))
     container.sql_runner.override(providers.Singleton(UnavailableStore, MEMORY_HAS_NO_SQL))

@@ -103,17 +103,23 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
             log.info("neo4j_local_stopped")
 
 
-def sql_runner(pool: Any, settings: Settings) -> Any:
-    """Client SQL runs as each user's own role, on connections of its own (not the pool's)."""
-    from datainfra.adapters.postgres.client_sql.roles import RoleLimits, UserRoles
-    from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
+def user_roles(pool: Any, settings: Settings) -> Any:
+    """Each user's own database role, with the limits its SQL runs under."""
+    from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles, RoleLimits
 
     limits = RoleLimits(
         connection_limit=settings.query_connections_per_user,
         work_mem=f"{settings.query_work_mem_kb}kB",
         temp_file_limit=f"{settings.query_temp_file_limit_kb}kB",
     )
-    return PostgresSqlRunner(pool, UserRoles(pool, limits=limits))
+    return PostgresUserRoles(pool, limits=limits)
+
+
+def sql_runner(pool: Any, roles: Any) -> Any:
+    """Client SQL runs as each user's own role, on connections of its own (not the pool's)."""
+    from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
+
+    return PostgresSqlRunner(pool, roles)
 
 
 def cypher_runner(store: Any, settings: Settings) -> Any:

@@ -97,11 +97,13 @@ async def postgres_pool(postgres_runtime: _PostgresRuntime) -> Any:
 def postgres_tabular_store_factory(
     postgres_runtime: _PostgresRuntime,
 ) -> Callable[..., AbstractAsyncContextManager[Any]]:
+    from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
     from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 
     @contextlib.asynccontextmanager
     async def factory(**options: Any) -> AsyncIterator[PostgresTabularStore]:
-        yield PostgresTabularStore(await postgres_runtime.pool(), **options)
+        pool = await postgres_runtime.pool()
+        yield PostgresTabularStore(pool, PostgresUserRoles(pool), **options)
 
     return factory
 

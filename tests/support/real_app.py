@@ -20,7 +20,7 @@ from datainfra.adapters.neo4j.cypher_queries import Neo4jCypherRunner
 from datainfra.adapters.neo4j.driver import close_driver, open_driver
 from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
 from datainfra.adapters.postgres.catalog import PostgresCatalog
-from datainfra.adapters.postgres.client_sql.roles import UserRoles
+from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
 from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.adapters.postgres.pool import close_pool, open_pool
@@ -40,14 +40,14 @@ def real_app_client(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[TestC
         portal.call(migrate_catalog, pool, schema)
         driver = open_driver(neo4j_runtime.settings())
         graph = Neo4jGraphStore(driver)
+        roles = PostgresUserRoles(pool, catalog_schema=schema)
         try:
             with (
                 container.catalog.override(providers.Object(PostgresCatalog(pool, schema=schema))),
-                container.tabular_store.override(providers.Object(PostgresTabularStore(pool))),
+                container.user_roles.override(providers.Object(roles)),
+                container.tabular_store.override(providers.Object(PostgresTabularStore(pool, roles))),
                 container.graph_store.override(providers.Object(graph)),
-                container.sql_runner.override(
-                    providers.Object(PostgresSqlRunner(pool, UserRoles(pool, catalog_schema=schema)))
-                ),
+                container.sql_runner.override(providers.Object(PostgresSqlRunner(pool, roles))),
                 container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver))),
             ):
                 yield client

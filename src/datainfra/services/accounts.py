@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datainfra.domain.auth import hash_api_key, is_well_formed_key, new_api_key
 from datainfra.domain.errors import Conflict, Forbidden, Unauthenticated
 from datainfra.domain.model import User
-from datainfra.domain.ports import Catalog, Clock, IdGenerator, KeyDecision, KeyPolicy, TabularStore
+from datainfra.domain.ports import Catalog, Clock, IdGenerator, KeyDecision, KeyPolicy, UserRoles
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,12 +17,10 @@ class IssuedKey:
 
 
 class AccountService:
-    def __init__(
-        self, catalog: Catalog, policy: KeyPolicy, tabular: TabularStore, clock: Clock, ids: IdGenerator
-    ) -> None:
+    def __init__(self, catalog: Catalog, policy: KeyPolicy, roles: UserRoles, clock: Clock, ids: IdGenerator) -> None:
         self._catalog = catalog
         self._policy = policy
-        self._tabular = tabular
+        self._roles = roles
         self._clock = clock
         self._ids = ids
 
@@ -63,5 +61,5 @@ class AccountService:
 
     async def _create_user(self, key_hash: str) -> User:
         user = User(id=self._ids.new_id(), created_at=self._clock.now())
-        await self._tabular.ensure_user_role(user.id)
+        await self._roles.ensure_role(user.id)
         return await self._catalog.create_user(user, key_hash)

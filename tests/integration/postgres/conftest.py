@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.domain.model import Dataset, DatasetKind, Session
 from datainfra.domain.records import Record
@@ -35,7 +36,7 @@ async def stream(records: Iterable[Record]) -> AsyncIterator[Record]:
 
 @pytest.fixture
 async def store(postgres_pool: Any) -> PostgresTabularStore:
-    return PostgresTabularStore(postgres_pool)
+    return PostgresTabularStore(postgres_pool, PostgresUserRoles(postgres_pool))
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from structlog.testing import capture_logs
 
-from datainfra.adapters.postgres.client_sql.roles import UserRoles
+from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
 from datainfra.adapters.postgres.embedded import _bin_dir
 from datainfra.adapters.postgres.migrations import migrate_catalog
@@ -78,15 +78,16 @@ async def test_the_compose_role_is_not_a_superuser_and_runs_the_whole_api(api_ro
         assert applied == [1, 2, 3, 4]
         assert any(e["event"] == "catalog_migration_notice" and "PUBLIC keeps them" in e["message"] for e in logs)
 
-        store = PostgresTabularStore(pool)
+        roles = PostgresUserRoles(pool)
+        store = PostgresTabularStore(pool, roles)
         session = new_session()
-        await store.ensure_user_role(session.owner_id)
+        await roles.ensure_role(session.owner_id)
         await store.create_session_space(session)
         dataset = dataset_for(session, {"columns": [{"name": "name", "type": "text"}]})
         await store.create_table(dataset)
         await store.insert_records(dataset, stream([{"name": "a"}, {"name": "b"}]), OnConflict.ERROR)
 
-        runner = PostgresSqlRunner(pool, UserRoles(pool))
+        runner = PostgresSqlRunner(pool, roles)
         with capture_logs() as logs:
             result = await runner.run_sql(session, "SELECT count(*) AS n FROM items", [], QueryLimits())
         assert result.rows == [[2]]

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.domain.errors import DomainError, InvalidInput
 from datainfra.domain.filters import parse_filters
@@ -90,7 +91,7 @@ async def test_any_valid_names_and_values_round_trip_exactly(
     postgres_pool: Any, table: tuple[TabularSchema, list[dict[str, Any]]], mode: OnConflict
 ) -> None:
     schema, rows = table
-    store = PostgresTabularStore(postgres_pool)
+    store = PostgresTabularStore(postgres_pool, PostgresUserRoles(postgres_pool))
     session = new_session()
     await store.create_session_space(session)
     try:
@@ -118,7 +119,7 @@ HOSTILE_NAMES = ['a"b', "a;b", "x; DROP TABLE t", "a--b", "a/*b*/", "a\x00b", "p
 
 @pytest.mark.parametrize("hostile", HOSTILE_NAMES)
 async def test_hostile_names_are_refused_before_any_sql(postgres_pool: Any, hostile: str) -> None:
-    store = PostgresTabularStore(postgres_pool)
+    store = PostgresTabularStore(postgres_pool, PostgresUserRoles(postgres_pool))
     session = new_session()
     await store.create_session_space(session)
     try:
@@ -142,7 +143,7 @@ async def test_hostile_names_are_refused_before_any_sql(postgres_pool: Any, host
 
 
 async def test_nul_in_text_is_refused_and_nothing_is_kept(postgres_pool: Any) -> None:
-    store = PostgresTabularStore(postgres_pool)
+    store = PostgresTabularStore(postgres_pool, PostgresUserRoles(postgres_pool))
     session = new_session()
     await store.create_session_space(session)
     try:

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.identifiers import session_schema_name, user_role_name
 from datainfra.adapters.postgres.migrations import MIGRATIONS, catalog_version, migrate_catalog
 from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, open_pool
@@ -62,7 +63,7 @@ async def test_a_cancelled_request_leaves_no_transaction_open_and_no_connection_
         url=postgres_url, min_size=1, max_size=1, application_name=f"cancel-{uuid.uuid4().hex[:8]}"
     )
     pool = await open_pool(settings)
-    store = PostgresTabularStore(pool)
+    store = PostgresTabularStore(pool, PostgresUserRoles(pool))
     session = new_session()
     try:
         await store.create_session_space(session)
@@ -113,19 +114,20 @@ async def test_an_unreachable_server_is_store_unavailable() -> None:
     pool = await open_pool(settings, wait=False)
     try:
         with pytest.raises(StoreUnavailable) as caught:
-            await PostgresTabularStore(pool).ping()
+            await PostgresTabularStore(pool, PostgresUserRoles(pool)).ping()
         assert caught.value.retry_after > 0
     finally:
         await close_pool(pool)
 
 
 async def test_a_user_role_reaches_its_own_tables_only(postgres_pool: Any, postgres_url: str) -> None:
-    store = PostgresTabularStore(postgres_pool)
+    roles = PostgresUserRoles(postgres_pool)
+    store = PostgresTabularStore(postgres_pool, roles)
     alice, bob = new_session(), new_session()
     try:
         for session in (alice, bob):
-            await store.ensure_user_role(session.owner_id)
-            await store.ensure_user_role(session.owner_id)  # idempotent
+            await roles.ensure_role(session.owner_id)
+            await roles.ensure_role(session.owner_id)  # idempotent
             await store.create_session_space(session)
             dataset = dataset_for(session, {"columns": [{"name": "v", "type": "text"}]})
             await store.create_table(dataset)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from psycopg import sql
 
+from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, connection, open_pool
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
@@ -59,7 +60,7 @@ async def test_an_equality_filter_on_an_indexed_column_uses_the_index(
 
 
 async def test_an_estimated_count_comes_from_the_planner_on_big_tables(postgres_pool: Any, session: Session) -> None:
-    store = PostgresTabularStore(postgres_pool, exact_count_threshold=1)
+    store = PostgresTabularStore(postgres_pool, PostgresUserRoles(postgres_pool), exact_count_threshold=1)
     dataset = dataset_for(session, INDEXED)
     await store.create_table(dataset)
     await store.insert_records(dataset, stream({"code": "x", "n": i} for i in range(5000)), OnConflict.ERROR)
@@ -76,12 +77,13 @@ async def test_an_estimated_count_comes_from_the_planner_on_big_tables(postgres_
 
     async with postgres_pool.connection() as conn:
         await conn.execute(sql.SQL("ANALYZE {}.items").format(sql.Identifier(session_schema_name(session.id))))
-    small = PostgresTabularStore(postgres_pool)  # default threshold: small tables are counted exactly
+    # the default threshold: small tables are counted exactly
+    small = PostgresTabularStore(postgres_pool, PostgresUserRoles(postgres_pool))
     assert (await small.query(dataset, RecordQuery(limit=1, count=CountMode.ESTIMATED))).total == 5000
 
 
 async def test_a_bulk_write_failing_in_a_later_batch_keeps_nothing(postgres_pool: Any, session: Session) -> None:
-    store = PostgresTabularStore(postgres_pool, batch_size=10)
+    store = PostgresTabularStore(postgres_pool, PostgresUserRoles(postgres_pool), batch_size=10)
     dataset = dataset_for(session, {"columns": [{"name": "k", "type": "integer"}], "primary_key": ["k"]})
     await store.create_table(dataset)
     records = [{"k": i} for i in range(35)] + [{"k": 3}]
@@ -100,7 +102,7 @@ async def test_a_bulk_write_failing_in_a_later_batch_keeps_nothing(postgres_pool
 
 
 async def test_upserts_across_batches_count_inserts_and_updates(postgres_pool: Any, session: Session) -> None:
-    store = PostgresTabularStore(postgres_pool, batch_size=4)
+    store = PostgresTabularStore(postgres_pool, PostgresUserRoles(postgres_pool), batch_size=4)
     schema = {"columns": [{"name": "k", "type": "integer"}, {"name": "v", "type": "text"}], "primary_key": ["k"]}
     dataset = dataset_for(session, schema)
     await store.create_table(dataset)

@@ -146,9 +146,6 @@ class InMemoryTabularStore(TabularStore):
 
     # -- namespaces and tables ------------------------------------------------------------------
 
-    async def ensure_user_role(self, user_id: str) -> None:
-        """Nothing to prepare: in memory there are no database roles."""
-
     async def create_session_space(self, session: Session) -> None:
         async with self._lock:
             self._spaces.setdefault(session.id, {})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import operator
-import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -38,6 +37,7 @@ from datainfra.adapters.postgres.structured_sql import compile_structured
 from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
+from datainfra.domain.ports import UserRoles
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import CountMode, RecordPage, RecordQuery
 from datainfra.domain.records import OnConflict, Record, WriteResult
@@ -72,33 +72,25 @@ class PostgresTabularStore:
     rows (below it an exact count is cheap, so it is given)."""
 
     def __init__(
-        self, pool: AsyncConnectionPool, *, batch_size: int = 5000, exact_count_threshold: int = 100_000
+        self,
+        pool: AsyncConnectionPool,
+        roles: UserRoles,
+        *,
+        batch_size: int = 5000,
+        exact_count_threshold: int = 100_000,
     ) -> None:
         self._pool = pool
+        self._roles = roles
+        """Each session's schema and tables are granted to its owner's role, made through this."""
         self._batch_size = max(1, batch_size)
         self._exact_count_threshold = exact_count_threshold
         self._unicode_ilike = False
         """Whether ILIKE can fold case over all of Unicode (the pg_c_utf8 collation, PostgreSQL 17+)."""
 
-    # -- users, sessions and tables ---------------------------------------------------------------
-
-    async def ensure_user_role(self, user_id: str) -> None:
-        """The user's own role: LOGIN with a random password nobody keeps yet, NOINHERIT, no
-        CREATEDB/CREATEROLE. It is granted only its own session schemas and tables."""
-        role = user_role_name(user_id)
-        async with self._conn() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (role,))
-            cur = await conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            if await cur.fetchone() is None:
-                await conn.execute(
-                    sql.SQL(
-                        "CREATE ROLE {} WITH LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-                        "NOBYPASSRLS PASSWORD {}"
-                    ).format(sql.Identifier(role), sql.Literal(secrets.token_urlsafe(32)))
-                )
+    # -- sessions and tables ---------------------------------------------------------------------
 
     async def create_session_space(self, session: Session) -> None:
-        await self.ensure_user_role(session.owner_id)
+        await self._roles.ensure_role(session.owner_id)  # the schema is granted to it
         schema = sql.Identifier(session_schema_name(session.id))
         async with self._conn() as conn, conn.transaction():
             await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))

@@ -39,11 +39,6 @@ class TabularStore(Protocol):
       time limit.
     """
 
-    async def ensure_user_role(self, user_id: str) -> None:
-        """Prepare what the store keeps per user (PostgreSQL: the user's own LOGIN role, through which
-        the query endpoint runs that user's SQL). Called when a user is created. Idempotent."""
-        ...
-
     async def create_session_space(self, session: Session) -> None:
         """Make room for a new session's tables (a PostgreSQL schema). Idempotent."""
         ...

@@ -1,10 +1,12 @@
-"""Logging in as a user's own database role, which is how client SQL runs.
+"""Each user's own database role, which is how client SQL runs: made here, then logged in as.
 
-Each user has a LOGIN role (created with the user, granted only its own session schemas and
-tables). Its password is never stored: it is HMAC-SHA-256(deployment secret, role name), the
-secret being 256 random bits made by catalog migration 2 in a table only the service role can
-read. So any API process can log in as any user's role without a password table, and the server
-only ever sees a SCRAM verifier (computed here by libpq), never the password in SQL text.
+Each user has a LOGIN role, made by `ensure_role` (the UserRoles port, and the only place roles are
+made) when the user is created and again before one of the user's session schemas is granted to it.
+The tabular store grants it only its own session schemas and tables. Its password is never stored:
+it is HMAC-SHA-256(deployment secret, role name), the secret being 256 random bits made by catalog
+migration 2 in a table only the service role can read. So any API process can log in as any user's
+role without a password table, and the server only ever sees a SCRAM verifier (computed here by
+libpq), never the password in SQL text.
 
 The first time a process runs a user's SQL it (re)sets that role's verifier and limits, once:
 roles made before this existed, or by another deployment, are brought in line that way.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 from datainfra.adapters.postgres.identifiers import user_role_name
 from datainfra.adapters.postgres.migrations import DEFAULT_CATALOG_SCHEMA
 from datainfra.adapters.postgres.pool import connection
+from datainfra.domain.ports import UserRoles
 
 log = structlog.get_logger(__name__)
 
@@ -65,8 +69,9 @@ def role_password(secret: str, role: str) -> str:
     return hmac.new(secret.encode(), role.encode(), hashlib.sha256).hexdigest()
 
 
-class UserRoles:
-    """Credentials for logging in as a user's role, the role prepared once per process."""
+class PostgresUserRoles(UserRoles):
+    """Users' LOGIN roles: made by `ensure_role`; `credentials` for logging in as one, the role
+    prepared for that once per process."""
 
     def __init__(
         self,
@@ -81,6 +86,22 @@ class UserRoles:
         self._secret: str | None = None
         self._prepared: set[str] = set()
         self._lock = asyncio.Lock()
+
+    async def ensure_role(self, user_id: str) -> None:
+        """The user's own role: LOGIN with a random password nobody keeps yet (`credentials` sets the
+        derived one), NOINHERIT, no CREATEDB/CREATEROLE. An advisory lock on the role's name makes
+        concurrent calls for one user wait for each other instead of both trying CREATE ROLE."""
+        role = user_role_name(user_id)
+        async with connection(self._pool) as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (role,))
+            cur = await conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            if await cur.fetchone() is None:
+                await conn.execute(
+                    sql.SQL(
+                        "CREATE ROLE {} WITH LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+                        "NOBYPASSRLS PASSWORD {}"
+                    ).format(sql.Identifier(role), sql.Literal(secrets.token_urlsafe(32)))
+                )
 
     async def credentials(self, user_id: str) -> tuple[str, str]:
         """(role, password) for `user_id`, the role ready to log in with it."""

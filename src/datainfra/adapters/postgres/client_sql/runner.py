@@ -28,7 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from datainfra.adapters.postgres.client_sql.guard import GuardedStatement, check_statement
 from datainfra.adapters.postgres.client_sql.results import approximate_size, columns_of, json_value, load_as_text
-from datainfra.adapters.postgres.client_sql.roles import UserRoles
+from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.errors import scrub
 from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.pool import (
@@ -55,7 +55,7 @@ MAX_RESULT_BYTES = 32 * 1024 * 1024
 
 
 class PostgresSqlRunner:
-    def __init__(self, pool: AsyncConnectionPool, roles: UserRoles, *, connect_timeout: int = 5) -> None:
+    def __init__(self, pool: AsyncConnectionPool, roles: PostgresUserRoles, *, connect_timeout: int = 5) -> None:
         self._roles = roles
         self._connect_timeout = connect_timeout
         if not isinstance(pool.conninfo, str):
