@@ -48,13 +48,17 @@ from datainfra.domain.errors import (
     TooManyRequests,
 )
 from datainfra.domain.model import Session
+from datainfra.domain.ports import SqlQueryRunner
 from datainfra.domain.queries import QueryLimits, QueryResult
 
 MAX_RESULT_BYTES = 32 * 1024 * 1024
 """About this much result text per request; `truncated` says when the budget (or max_rows) cut it."""
 
 
-class PostgresSqlRunner:
+class PostgresSqlRunner(SqlQueryRunner):
+    """SqlQueryRunner on PostgreSQL: the statement is guarded, then runs on a fresh connection of its
+    own, logged in as the session owner's role (`roles`), on the pool's server and database."""
+
     def __init__(self, pool: AsyncConnectionPool, roles: PostgresUserRoles, *, connect_timeout: int = 5) -> None:
         self._roles = roles
         self._connect_timeout = connect_timeout
