@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datainfra.adapters.neo4j.cypher_rewrite import RewrittenQuery, rewrite
-from datainfra.adapters.neo4j.cypher_tokens import Kind, Token, quoted_value, string_value, tokenize
+from datainfra.adapters.neo4j.client_cypher.rewrite import RewrittenQuery, rewrite
+from datainfra.adapters.neo4j.client_cypher.tokens import Kind, Token, quoted_value, string_value, tokenize
 from datainfra.adapters.neo4j.namespacing import Namespace
 from datainfra.domain.errors import InvalidRequest
 

@@ -1,4 +1,4 @@
-"""A client's Cypher, scoped to one dataset's namespace (pure, no driver; tokens from `cypher_tokens`).
+"""A client's Cypher, scoped to one dataset's namespace (pure, no driver; tokens from `tokens`).
 
 Many tenants' datasets share one Neo4j database (see `namespacing`), so a client query must only ever
 touch its own dataset. The client writes its own labels, types and `id`; `rewrite` turns them into
@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from datainfra.adapters.neo4j.cypher_bounds import MAX_NESTING, check_shape
-from datainfra.adapters.neo4j.cypher_tokens import NAME, Kind, Token, quoted_value, string_value, tokenize
+from datainfra.adapters.neo4j.client_cypher.bounds import MAX_NESTING, check_shape
+from datainfra.adapters.neo4j.client_cypher.tokens import NAME, Kind, Token, quoted_value, string_value, tokenize
 from datainfra.adapters.neo4j.namespacing import KEY, LABELS, TYPE, Namespace, order_key, quote
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.names import NAME_PATTERN, name_problem
