@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datainfra.adapters.neo4j.client_cypher.rewrite import RewrittenQuery, rewrite
+from datainfra.adapters.neo4j.client_cypher.rewrite.rewriter import Rewriter
+from datainfra.adapters.neo4j.client_cypher.rewrite.rules import Rules
 from datainfra.adapters.neo4j.client_cypher.tokens import Kind, Token, quoted_value, tokenize
 from datainfra.adapters.neo4j.namespacing import Namespace
 from datainfra.domain.errors import InvalidRequest
@@ -534,3 +536,11 @@ def test_generated_queries_stay_in_the_namespace(query: str) -> None:
     except InvalidRequest:
         return
     assert_scoped(rewritten)
+
+
+def test_every_entry_point_the_rule_families_share_is_defined_by_one_of_them() -> None:
+    """`rewrite.rules.Rules` only declares what the rule families call of each other."""
+    declared = [name for name, value in vars(Rules).items() if callable(value)]
+    assert declared
+    for name in declared:
+        assert getattr(Rewriter, name) is not getattr(Rules, name), name
