@@ -96,13 +96,13 @@ class ClauseRules(Rules):
             out = self.take() + self.expr(scope, CLAUSE_STOPS) + self.expect_kw("AS")
             return out + self.bind(scope)
         if word == "SET":
-            self.found.writes = True
+            self.collected.writes = True
             return self.take() + self.set_items(scope)
         if word == "REMOVE":
-            self.found.writes = True
+            self.collected.writes = True
             return self.take() + self.remove_items()
         if word in ("DELETE", "DETACH", "NODETACH"):
-            self.found.writes = True
+            self.collected.writes = True
             out = self.take()
             if word != "DELETE":
                 out += self.expect_kw("DELETE")
@@ -133,11 +133,11 @@ class ClauseRules(Rules):
     def create_clause(self, scope: set[str]) -> str:
         if not (self.sym("(", k=1) or (self.is_name(k=1) and self.sym("=", k=2))):
             self.fail(_ADMIN)
-        self.found.writes = True
+        self.collected.writes = True
         return self.take() + self.patterns(scope, "create")
 
     def merge_clause(self, scope: set[str]) -> str:
-        self.found.writes = True
+        self.collected.writes = True
         saved, self.on_create = self.on_create, []
         out = self.take() + self.pattern_part(scope, "merge")
         if self.on_create:
@@ -231,7 +231,7 @@ class ClauseRules(Rules):
                     if simple:
                         kept.add(self.name_of(first))
                     if not is_with and text.strip() != original:
-                        out += " AS " + quote(self.found.column_alias(original))
+                        out += " AS " + quote(self.collected.column_alias(original))
             if not self.sym(","):
                 break
             out += self.take()

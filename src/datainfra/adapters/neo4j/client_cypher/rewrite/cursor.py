@@ -22,12 +22,12 @@ from datainfra.domain.names import NAME_PATTERN, name_problem
 class Cursor:
     """A position in the significant tokens of `source`, and what writing them back collected."""
 
-    def __init__(self, toks: list[SignificantToken], source: str, found: Collected) -> None:
+    def __init__(self, toks: list[SignificantToken], source: str, collected: Collected) -> None:
         self.toks = toks
         self.src = source
         self.i = 0
         self.end = SignificantToken(Kind.END, "", "", len(source), len(source))
-        self.found = found
+        self.collected = collected
         self.closers = self._match_brackets()
 
     def bind(self, scope: set[str]) -> str:
@@ -98,14 +98,14 @@ class Cursor:
     def canonical(self, t: SignificantToken) -> str:
         """A token as Neo4j gets it: strings as parameters, quoted names re-quoted."""
         if t.kind is Kind.STRING:
-            return "$" + self.found.string_parameter(t.text)
+            return "$" + self.collected.string_parameter(t.text)
         if t.kind is Kind.QUOTED:
             return quote(self.quoted(t))
         if t.kind is Kind.PARAM:
             name = quoted_value(t.text[1:]) if t.text.startswith("$`") else t.text[1:]
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
                 refuse(f"parameter ${name}: a parameter name is a letter followed by letters, digits or _")
-            self.found.client_params.add(name)
+            self.collected.client_params.add(name)
             return "$" + name
         if t.kind is Kind.SYMBOL and t.text == "$":
             self.fail("dynamic labels, types or properties ($(...)) are not supported")

@@ -27,7 +27,7 @@ def rewrite(text: str, ns: Namespace) -> RewrittenQuery:
     check_iterations(tokens)
     rewriter = Rewriter(tokens, text, ns)
     out = rewriter.statement()
-    return rewriter.found.result(out.strip())
+    return rewriter.collected.result(out.strip())
 
 
 class Rewriter(ClauseRules, UpdateRules, PatternRules, ExpressionRules, LabelRules):

@@ -70,7 +70,7 @@ class UpdateRules(Rules):
         t = self.peek()
         if t.kind is Kind.PARAM and not (self.sym(".", k=1) or self.sym("[", k=1)):
             param = self.canonical(self.advance())[1:]
-            self.found.map_params.add(param)
+            self.collected.map_params.add(param)
             if replace:
                 return f"{var} = {{{keep}}}, {var} += ${param}"
             return f"{var} += ${param}, {var} += ${ORDER_KEY_PARAM_PREFIX}{param}"
