@@ -124,7 +124,7 @@ def sql_runner(pool: Any, roles: Any) -> Any:
 
 def cypher_runner(store: Any, settings: Settings) -> Any:
     """Client Cypher on the graph store's driver, or the same 503 as the graph routes without one."""
-    from datainfra.adapters.neo4j.cypher_queries import Neo4jCypherRunner
+    from datainfra.adapters.neo4j.client_cypher.runner import Neo4jCypherRunner
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
     from datainfra.adapters.unavailable import UnavailableStore
 

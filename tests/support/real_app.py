@@ -16,7 +16,7 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 
 from datainfra.adapters.http.app import create_app
-from datainfra.adapters.neo4j.cypher_queries import Neo4jCypherRunner
+from datainfra.adapters.neo4j.client_cypher.runner import Neo4jCypherRunner
 from datainfra.adapters.neo4j.driver import close_driver, open_driver
 from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
 from datainfra.adapters.postgres.catalog import PostgresCatalog

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from datainfra.adapters.neo4j.client_cypher.plan_check import ANCHORED_LEAVES, CREATING, SAFE_OPERATORS, check_plan
 from datainfra.adapters.neo4j.namespacing import Namespace
-from datainfra.adapters.neo4j.plan_check import ANCHORED_LEAVES, CREATING, SAFE_OPERATORS, check_plan
 from datainfra.domain.errors import InvalidRequest
 
 NS = Namespace("ab" * 16)

@@ -12,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datainfra.adapters.neo4j.cypher_rewrite import RewrittenQuery, rewrite
-from datainfra.adapters.neo4j.cypher_tokens import Kind, Token, quoted_value, string_value, tokenize
+from datainfra.adapters.neo4j.client_cypher.rewrite import RewrittenQuery, rewrite
+from datainfra.adapters.neo4j.client_cypher.rewrite.rewriter import Rewriter
+from datainfra.adapters.neo4j.client_cypher.rewrite.rules import Rules
+from datainfra.adapters.neo4j.client_cypher.tokens import Kind, Token, quoted_value, tokenize
 from datainfra.adapters.neo4j.namespacing import Namespace
 from datainfra.domain.errors import InvalidRequest
 
@@ -24,87 +26,6 @@ OTHER = "cd" * 16
 def out(query: str) -> str:
     """The rewritten text with the namespace hex shortened to X."""
     return rewrite(query, NS).text.replace(NS.hex, "X")
-
-
-# -- tokenizer ------------------------------------------------------------------------------------
-
-
-def kinds(text: str) -> list[tuple[Kind, str]]:
-    return [(t.kind, t.text) for t in tokenize(text) if t.kind is not Kind.SPACE]
-
-
-def test_tokens_of_every_kind() -> None:
-    text = "MATCH (n:`a``b`) WHERE n.x = 'it\\'s' AND n.y <> \"q\\\"\" // c\n/* b */ RETURN $p, 1.5e3, 0x1F, 1..3"
-    assert kinds(text) == [
-        (Kind.NAME, "MATCH"),
-        (Kind.SYMBOL, "("),
-        (Kind.NAME, "n"),
-        (Kind.SYMBOL, ":"),
-        (Kind.QUOTED, "`a``b`"),
-        (Kind.SYMBOL, ")"),
-        (Kind.NAME, "WHERE"),
-        (Kind.NAME, "n"),
-        (Kind.SYMBOL, "."),
-        (Kind.NAME, "x"),
-        (Kind.SYMBOL, "="),
-        (Kind.STRING, "'it\\'s'"),
-        (Kind.NAME, "AND"),
-        (Kind.NAME, "n"),
-        (Kind.SYMBOL, "."),
-        (Kind.NAME, "y"),
-        (Kind.SYMBOL, "<>"),
-        (Kind.STRING, '"q\\""'),
-        (Kind.COMMENT, "// c"),
-        (Kind.COMMENT, "/* b */"),
-        (Kind.NAME, "RETURN"),
-        (Kind.PARAM, "$p"),
-        (Kind.SYMBOL, ","),
-        (Kind.NUMBER, "1.5e3"),
-        (Kind.SYMBOL, ","),
-        (Kind.NUMBER, "0x1F"),
-        (Kind.SYMBOL, ","),
-        (Kind.NUMBER, "1"),
-        (Kind.SYMBOL, ".."),
-        (Kind.NUMBER, "3"),
-    ]
-
-
-def test_unterminated_and_foreign_characters_are_tokens_not_errors() -> None:
-    assert [(t.kind, t.closed) for t in tokenize("'abc")] == [(Kind.STRING, False)]
-    assert [(t.kind, t.closed) for t in tokenize("`abc")] == [(Kind.QUOTED, False)]
-    assert [(t.kind, t.closed) for t in tokenize("/* abc")] == [(Kind.COMMENT, False)]
-    assert [t.kind for t in tokenize("é\\#")] == [Kind.OTHER, Kind.OTHER, Kind.OTHER]
-
-
-def test_a_line_comment_ends_at_any_line_break() -> None:
-    for brk in ("\n", "\r", "\u2028", "\x85"):
-        assert [t.kind for t in tokenize(f"// c{brk}x")][-1] is Kind.NAME
-
-
-@pytest.mark.parametrize(
-    ("literal", "value"),
-    [
-        ("'plain'", "plain"),
-        ("'it\\'s'", "it's"),
-        ('"say \\"hi\\""', 'say "hi"'),
-        ("'a\\\\b'", "a\\b"),
-        ("'tab\\there'", "tab\there"),
-        ("'\\u0041\\U0001F600'", "A\U0001f600"),
-        ("'\\uD83D\\uDE00'", "\U0001f600"),
-        ("'keep \\q'", "keep \\q"),
-    ],
-)
-def test_string_values(literal: str, value: str) -> None:
-    assert string_value(literal) == value
-
-
-def test_quoted_values() -> None:
-    assert quoted_value("`a``b`") == "a`b"
-
-
-@given(st.text())
-def test_the_tokenizer_round_trips_any_text(text: str) -> None:
-    assert "".join(t.text for t in tokenize(text)) == text
 
 
 # -- rewriting ------------------------------------------------------------------------------------
@@ -617,83 +538,9 @@ def test_generated_queries_stay_in_the_namespace(query: str) -> None:
     assert_scoped(rewritten)
 
 
-# -- bounded expression loops ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("query", "message"),
-    [
-        ("UNWIND range(1, 100000000) AS x RETURN x", "range\\(\\) would make 100000000 elements"),
-        ("RETURN range(0, 2000000, 2) AS x", "range\\(\\) would make 1000001 elements"),
-        ("RETURN range(10, -999999999, -1) AS x", "would make 1000000010 elements"),
-        ("RETURN reduce(s = 0, x IN range(1, 10000000000) | s + x) AS s", "range"),
-        ("RETURN size([a IN $l | size([b IN $l WHERE b < 0])]) AS s", "nests loops"),
-        ("RETURN any(a IN $l WHERE all(b IN $l WHERE b > a)) AS s", "nests loops"),
-        ("RETURN reduce(s = [], x IN range(1, 100000) | s + [x]) AS s", "nests loops"),
-        ("RETURN [a IN range(1, 1000) | [b IN range(1, 1001) | a * b]] AS s", "nests loops"),
-        ("RETURN [a IN range(1, $n) | [b IN [1, 2] | a * b]] AS s", "nests loops"),
-        ("MATCH (n) RETURN [(n)-->(m) | [x IN m.tags WHERE x > 0]] AS s", "nests loops"),
-        ("WITH [1] AS l RETURN [a IN l | reduce(s = 0, b IN l | s + b)] AS s", "nests loops"),
-        ("RETURN [x IN [y IN $l | [z IN $l | z]] | x] AS s", "nests loops"),
-    ],
-)
-def test_unbounded_expression_loops_are_refused(query: str, message: str) -> None:
-    with pytest.raises(InvalidRequest, match=message) as caught:
-        rewrite(query, NS)
-    assert caught.value.field == "query"
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "RETURN range(1, 1000000) AS x",
-        "RETURN range(1000000, 1, -1) AS x",
-        "RETURN range(1, 10, 0) AS x",
-        "RETURN [x IN range(1, 100) | [y IN [1, 2, 3] | x * y]] AS x",
-        "RETURN [x IN [1, 2, 3] | size([y IN $l WHERE y > x])] AS x",
-        "RETURN reduce(s = 0, x IN $l | s + x) AS x",
-        "RETURN reduce(s = 0, x IN range(1, 1000) | s + x) AS x",
-        "MATCH p = (a)-->(b) RETURN reduce(c = 0, r IN relationships(p) | c + r.w) AS x",
-        "MATCH (n) RETURN [(n)-->(m) | m.name] AS x",
-        "MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH 'P') RETURN n",
-        "RETURN [x IN $a | x * 2] AS a, [y IN $b | y] AS b",
-        "RETURN [[1, 2], [3]] AS x, [a IN [[1, 2], [3]] | [b IN a | b]] AS y",
-    ],
-)
-def test_bounded_expression_loops_pass(query: str) -> None:
-    rewrite(query, NS)
-
-
-def test_a_range_of_anything_but_literals_is_guarded_when_it_runs() -> None:
-    text = out("RETURN range(1, $n) AS x")
-    assert "date('datainfra: range() exceeds its element limit')" in text
-    assert text.startswith("RETURN [`#r1` IN [[1, $n]] | range(`#r1`[0], CASE WHEN `#r1`[1] - `#r1`[0] >= 1000000")
-    stepped = out("RETURN range($a, $b, $s) AS x")
-    assert "WHEN `#r1`[2] = 0 THEN `#r1`[1] WHEN (`#r1`[1] - `#r1`[0]) / `#r1`[2] >= 1000000" in stepped
-    assert out("RETURN range(1, 10) AS x") == "RETURN range(1, 10) AS x"
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "RETURN size(reduce(s = 'x', i IN range(1, 30) | s + s)) AS n",
-        "RETURN reduce(acc = [], x IN $l | acc + acc)",
-        "MATCH (n:P) WITH collect(n.name) AS names RETURN reduce(s = '', x IN names | s + s + x)",
-    ],
-)
-def test_a_reduce_that_can_double_its_accumulator_every_step_is_refused(query: str) -> None:
-    with pytest.raises(InvalidRequest, match="double every step") as caught:
-        rewrite(query, NS)
-    assert caught.value.field == "query"
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "RETURN reduce(s = 'x', i IN range(1, 20) | s + s) AS n",
-        "RETURN reduce(total = 0, x IN $l | total + x) AS n",
-        "MATCH p = (a:P)-[:R*1..3]->(b) RETURN reduce(cost = 0, r IN relationships(p) | cost + r.w) AS c",
-    ],
-)
-def test_a_reduce_with_bounded_growth_passes(query: str) -> None:
-    assert rewrite(query, NS).text
+def test_every_entry_point_the_rule_families_share_is_defined_by_one_of_them() -> None:
+    """`rewrite.rules.Rules` only declares what the rule families call of each other."""
+    declared = [name for name, value in vars(Rules).items() if callable(value)]
+    assert declared
+    for name in declared:
+        assert getattr(Rewriter, name) is not getattr(Rules, name), name

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datainfra.adapters.neo4j import cypher_bounds
-from datainfra.adapters.neo4j.cypher_bounds import check_shape
-from datainfra.adapters.neo4j.cypher_tokens import Kind, tokenize
+from datainfra.adapters.neo4j.client_cypher import bounds
+from datainfra.adapters.neo4j.client_cypher.bounds import check_shape
+from datainfra.adapters.neo4j.client_cypher.tokens import Kind, tokenize
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.json_depth import json_depth_exceeds
 
@@ -102,30 +102,30 @@ def test_cypher_shape_check_only_ever_refuses(text: str) -> None:
 @pytest.mark.parametrize(
     ("make", "limit"),
     [
-        (lambda n: "RETURN " + "(" * n + "1" + ")" * n, cypher_bounds.MAX_NESTING),
-        (lambda n: "RETURN " + "[" * n + "1" + "]" * n, cypher_bounds.MAX_NESTING),
-        (lambda n: "RETURN " + "{a: " * n + "1" + "}" * n, cypher_bounds.MAX_NESTING),
-        (lambda n: "RETURN " + "CASE WHEN true THEN " * n + "1" + " END" * n, cypher_bounds.MAX_NESTING),
-        (lambda n: "RETURN " + "NOT " * n + "true", cypher_bounds.MAX_NESTING),
-        (lambda n: "MATCH (n:" + "!" * (n - 1) + "A) RETURN n", cypher_bounds.MAX_NESTING),
-        (lambda n: "RETURN 1" + " + 1" * n, cypher_bounds.MAX_CHAIN),
-        (lambda n: "RETURN 'x'" + " + 'x'" * n, cypher_bounds.MAX_CHAIN),
-        (lambda n: "RETURN true" + " AND true" * n, cypher_bounds.MAX_CHAIN),
-        (lambda n: "WITH {a: 1} AS m RETURN m" + ".a" * n, cypher_bounds.MAX_CHAIN),
-        (lambda n: "MATCH (n:A" + "|A" * n + ") RETURN n", cypher_bounds.MAX_CHAIN),
-        (lambda n: "MATCH (n:A" + ":A" * n + ") RETURN n", cypher_bounds.MAX_CHAIN),
-        (lambda n: "MATCH (a)" + "-->()" * n + " RETURN a", cypher_bounds.MAX_PATH_HOPS),
-        (lambda n: "MATCH (a)" + "-[:T {x: f(1)}]->(b {y: g(2)})" * n + " RETURN a", cypher_bounds.MAX_PATH_HOPS),
-        (lambda n: "RETURN 1 AS x" + " UNION RETURN 1 AS x" * (n - 1), cypher_bounds.MAX_UNION_PARTS),
-        (lambda n: "WITH [1] AS l RETURN l" + "[0]" * n, cypher_bounds.MAX_CHAIN),
-        (lambda n: "WITH 1 AS x RETURN x" + " - x" * n, cypher_bounds.MAX_CHAIN),
-        (lambda n: "RETURN CASE" + " WHEN false THEN 1" * n + " END", cypher_bounds.MAX_CHAIN),
-        (lambda n: "RETURN [" + ", ".join(["1"] * n) + "]", cypher_bounds.MAX_ITEMS),
-        (lambda n: "RETURN {" + ", ".join(f"k{i}: 1" for i in range(n)) + "}", cypher_bounds.MAX_ITEMS),
-        (lambda n: "RETURN " + ", ".join(f"1 AS c{i}" for i in range(n)), cypher_bounds.MAX_ITEMS),
-        (lambda n: "MATCH " + ", ".join(f"(a{i})" for i in range(n)) + " RETURN 1", cypher_bounds.MAX_MATCH_PATTERNS),
-        (lambda n: "MATCH (a)" + " OPTIONAL MATCH (a)" * (n - 1) + " RETURN 1", cypher_bounds.MAX_MATCH_PATTERNS),
-        (lambda n: "WITH 1 AS x" + " WITH x" * (n - 2) + " RETURN x", cypher_bounds.MAX_CLAUSES),
+        (lambda n: "RETURN " + "(" * n + "1" + ")" * n, bounds.MAX_NESTING),
+        (lambda n: "RETURN " + "[" * n + "1" + "]" * n, bounds.MAX_NESTING),
+        (lambda n: "RETURN " + "{a: " * n + "1" + "}" * n, bounds.MAX_NESTING),
+        (lambda n: "RETURN " + "CASE WHEN true THEN " * n + "1" + " END" * n, bounds.MAX_NESTING),
+        (lambda n: "RETURN " + "NOT " * n + "true", bounds.MAX_NESTING),
+        (lambda n: "MATCH (n:" + "!" * (n - 1) + "A) RETURN n", bounds.MAX_NESTING),
+        (lambda n: "RETURN 1" + " + 1" * n, bounds.MAX_CHAIN),
+        (lambda n: "RETURN 'x'" + " + 'x'" * n, bounds.MAX_CHAIN),
+        (lambda n: "RETURN true" + " AND true" * n, bounds.MAX_CHAIN),
+        (lambda n: "WITH {a: 1} AS m RETURN m" + ".a" * n, bounds.MAX_CHAIN),
+        (lambda n: "MATCH (n:A" + "|A" * n + ") RETURN n", bounds.MAX_CHAIN),
+        (lambda n: "MATCH (n:A" + ":A" * n + ") RETURN n", bounds.MAX_CHAIN),
+        (lambda n: "MATCH (a)" + "-->()" * n + " RETURN a", bounds.MAX_PATH_HOPS),
+        (lambda n: "MATCH (a)" + "-[:T {x: f(1)}]->(b {y: g(2)})" * n + " RETURN a", bounds.MAX_PATH_HOPS),
+        (lambda n: "RETURN 1 AS x" + " UNION RETURN 1 AS x" * (n - 1), bounds.MAX_UNION_PARTS),
+        (lambda n: "WITH [1] AS l RETURN l" + "[0]" * n, bounds.MAX_CHAIN),
+        (lambda n: "WITH 1 AS x RETURN x" + " - x" * n, bounds.MAX_CHAIN),
+        (lambda n: "RETURN CASE" + " WHEN false THEN 1" * n + " END", bounds.MAX_CHAIN),
+        (lambda n: "RETURN [" + ", ".join(["1"] * n) + "]", bounds.MAX_ITEMS),
+        (lambda n: "RETURN {" + ", ".join(f"k{i}: 1" for i in range(n)) + "}", bounds.MAX_ITEMS),
+        (lambda n: "RETURN " + ", ".join(f"1 AS c{i}" for i in range(n)), bounds.MAX_ITEMS),
+        (lambda n: "MATCH " + ", ".join(f"(a{i})" for i in range(n)) + " RETURN 1", bounds.MAX_MATCH_PATTERNS),
+        (lambda n: "MATCH (a)" + " OPTIONAL MATCH (a)" * (n - 1) + " RETURN 1", bounds.MAX_MATCH_PATTERNS),
+        (lambda n: "WITH 1 AS x" + " WITH x" * (n - 2) + " RETURN x", bounds.MAX_CLAUSES),
     ],
 )
 def test_cypher_shape_limits_are_exact(make: Any, limit: int) -> None:
@@ -136,8 +136,8 @@ def test_cypher_shape_limits_are_exact(make: Any, limit: int) -> None:
 
 
 def test_many_short_chains_count_towards_the_operator_limit() -> None:
-    chains = ", ".join(f"1{' + 1' * 50} AS c{i}" for i in range(cypher_bounds.MAX_OPERATORS // 50 + 1))
-    with pytest.raises(InvalidRequest, match=str(cypher_bounds.MAX_OPERATORS)):
+    chains = ", ".join(f"1{' + 1' * 50} AS c{i}" for i in range(bounds.MAX_OPERATORS // 50 + 1))
+    with pytest.raises(InvalidRequest, match=str(bounds.MAX_OPERATORS)):
         shape("RETURN " + chains)
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from psycopg import sql
 
 from datainfra.adapters.memory.semantics import condition_truth, matches, truth
-from datainfra.adapters.neo4j import cypher
+from datainfra.adapters.neo4j import cypher_filters
 from datainfra.adapters.postgres.sql_filters import compile_filter
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import (
@@ -305,8 +305,8 @@ def test_compilers_bind_every_value_as_a_parameter(rng: random.Random) -> None:
     compiled = compile_filter(spec, TYPES)
     text = compiled.where().as_string(None)
     assert text.count("%s") == len(compiled.params)
-    params = cypher.Params()
-    predicates = cypher.where(spec, cypher.node_field("n"), params)
+    params = cypher_filters.Params()
+    predicates = cypher_filters.where(spec, cypher_filters.node_field("n"), params)
     joined = " AND ".join(predicates)
     assert all(f"${name}" in joined for name in params.values)
     for condition in spec.all_conditions():
@@ -541,8 +541,8 @@ def test_cypher_of_a_tree_guards_every_negation() -> None:
     node = parse_where(
         {"not": {"or": [{"t": {"ilike": "a%"}}, {"f": True}, {"m": {"gt": 1}}]}}, TYPES, open_fields=True
     )
-    params = cypher.Params()
-    text = cypher.tree(node, cypher.node_field("n"), params)  # type: ignore[arg-type]
+    params = cypher_filters.Params()
+    text = cypher_filters.tree(node, cypher_filters.node_field("n"), params)  # type: ignore[arg-type]
     assert text == (
         "((n.`t` IS :: STRING NOT NULL AND NOT toLower(n.`t`) =~ $p0) AND "
         "((n.`f` IS :: BOOLEAN AND n.`f` <> $p1)) AND (n.`m` <= $p2))"

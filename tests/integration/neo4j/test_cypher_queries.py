@@ -14,11 +14,11 @@ from typing import Any
 import neo4j
 import pytest
 
-from datainfra.adapters.neo4j.cypher_queries import IsolationBreach, Neo4jCypherRunner, _Converter
-from datainfra.adapters.neo4j.cypher_rewrite import rewrite
+from datainfra.adapters.neo4j.client_cypher.plan_check import check_plan
+from datainfra.adapters.neo4j.client_cypher.rewrite import rewrite
+from datainfra.adapters.neo4j.client_cypher.runner import IsolationBreach, Neo4jCypherRunner, _Converter
 from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
 from datainfra.adapters.neo4j.namespacing import Namespace
-from datainfra.adapters.neo4j.plan_check import check_plan
 from datainfra.domain.errors import Conflict, DomainError, InvalidRequest, StoreTimeout, TooManyRequests
 from datainfra.domain.graph import Edge, Node, Path
 from datainfra.domain.model import Dataset

@@ -17,7 +17,7 @@ import neo4j
 import pytest
 from neo4j import exceptions as neo4j_errors
 
-from datainfra.adapters.neo4j import cypher
+from datainfra.adapters.neo4j import cypher_filters
 from datainfra.adapters.neo4j.driver import (
     Neo4jSettings,
     close_driver,
@@ -137,7 +137,7 @@ async def test_filtered_node_search_scans_a_label_or_seeks_an_index(store: Neo4j
     await _await_own_indexes(neo4j_driver, ns)
 
     async def plan(labels: tuple[str, ...], *pairs: tuple[str, str]) -> str:
-        params = cypher.Params()
+        params = cypher_filters.Params()
         spec = parse_filters(pairs, {**types, "id": FieldType.TEXT}, open_fields=True)
         text = _node_match(ns, labels, spec, params) + " RETURN n"
         async with neo4j_driver.session() as session:

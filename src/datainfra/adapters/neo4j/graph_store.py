@@ -1,6 +1,6 @@
 """Neo4jGraphStore: graph datasets in one shared Neo4j (Community) database.
 
-Isolation and naming are described in `namespacing`; value storage in `values`; filters in `cypher`.
+Isolation and naming are described in `namespacing`; value storage in `values`; filters in `cypher_filters`.
 Every statement is a fixed template: user-chosen labels and property names reach it only validated
 and backtick-quoted, values only as parameters. One request is one transaction (all-or-nothing);
 bulk statements UNWIND batches of rows. Driver errors are translated in `driver.translated_errors`.
@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
-from datainfra.adapters.neo4j import cypher, schema_ops
-from datainfra.adapters.neo4j.dijkstra import Step, least_cost
+from datainfra.adapters.neo4j import cypher_filters as cypher
+from datainfra.adapters.neo4j import schema_ops
 from datainfra.adapters.neo4j.driver import (
     ANSWER_GRACE_S,
     answered_within,
@@ -25,7 +25,7 @@ from datainfra.adapters.neo4j.driver import (
 from datainfra.adapters.neo4j.namespacing import KEY, LABELS, Q_KEY, Q_LABELS, Q_TYPE, TYPE, Namespace, order_key, quote
 from datainfra.adapters.neo4j.values import decode_properties, decode_value, encode_properties
 from datainfra.domain import algorithms
-from datainfra.domain.algorithms import ProjectedEdge, Projection, check_projection_size
+from datainfra.domain.algorithms import ProjectedEdge, Projection, Step, check_projection_size, least_cost
 from datainfra.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.graph import MAX_PATH_DEPTH, MAX_TRAVERSAL_DEPTH, Direction, Edge, Node, Path, Subgraph

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NoReturn, Protocol
 
-from datainfra.adapters.neo4j.cypher_tokens import Kind
+from datainfra.adapters.neo4j.client_cypher.tokens import Kind
 from datainfra.domain.errors import InvalidRequest
 
 MAX_NESTING = 64

@@ -1,6 +1,6 @@
 """Neo4jCypherRunner: a client's Cypher over one graph dataset (the raw query endpoint's Cypher side).
 
-A query is rewritten into the dataset's namespace (`cypher_rewrite`), EXPLAINed and its plan checked
+A query is rewritten into the dataset's namespace (`client_cypher.rewrite`), EXPLAINed and its plan checked
 (`plan_check`) in the same transaction it then runs in: a read transaction under read-only limits,
 else a write transaction; the server ends it after the time limit. Rows stream in until the row
 cap (a write is consumed to the end so it commits whole). Nodes, relationships and paths come back
@@ -10,7 +10,7 @@ become 4xx errors whose messages have the internal names put back into the clien
 
 Neo4j only checks a transaction's time limit between rows, so work inside one expression (a
 `range()`, `reduce`, list comprehension...) is bounded before it runs: the rewriter caps `range()`
-and nested iterations (`cypher_rewrite.MAX_RANGE`, `MAX_NESTED_STEPS`), parameters are capped here
+and nested iterations (`budget.MAX_RANGE`, `MAX_NESTED_STEPS`), parameters are capped here
 (`MAX_PARAMETER_LIST`, `MAX_PARAMETER_VALUES`), and each dataset owner may run at most
 `MAX_CONCURRENT_PER_OWNER` Cypher queries at once in this process (more → 429), so one tenant holds at
 most that many Neo4j worker threads however long its expressions run.
@@ -39,16 +39,11 @@ from neo4j.time import DateTime as NeoDateTime
 from neo4j.time import Duration as NeoDuration
 from neo4j.time import Time as NeoTime
 
-from datainfra.adapters.neo4j.cypher_rewrite import (
-    ORDER_KEY_PARAM_PREFIX,
-    RANGE_LIMIT_MARKER,
-    RewrittenQuery,
-    range_refusal,
-    rewrite,
-)
+from datainfra.adapters.neo4j.client_cypher.budget import RANGE_LIMIT_MARKER, range_refusal
+from datainfra.adapters.neo4j.client_cypher.plan_check import check_plan
+from datainfra.adapters.neo4j.client_cypher.rewrite import ORDER_KEY_PARAM_PREFIX, RewrittenQuery, rewrite
 from datainfra.adapters.neo4j.driver import translated_errors
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, KEY, LABELS, TYPE, Namespace, order_key
-from datainfra.adapters.neo4j.plan_check import check_plan
 from datainfra.adapters.neo4j.values import decode_properties, decode_value
 from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, StoreTimeout, TooManyRequests
 from datainfra.domain.graph import Edge, Node, Path

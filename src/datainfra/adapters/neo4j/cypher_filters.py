@@ -1,4 +1,5 @@
-"""Filters, sorts and keyset bounds as Cypher text built only from generated names, plus parameters.
+"""The graph store's filter compiler: filters, sorts and keyset bounds as Cypher text built only from
+generated names, plus parameters (the Neo4j twin of `postgres/sql_filters`; not client Cypher).
 
 Semantics are the SQL ones of `domain.filters` (the in-memory adapter's `semantics` module is the
 reference): a condition on an absent property is false except `is:null`; values of different kinds

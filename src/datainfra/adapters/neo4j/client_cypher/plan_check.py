@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
-from datainfra.adapters.neo4j.cypher_tokens import Kind, Token, quoted_value, tokenize
+from datainfra.adapters.neo4j.client_cypher.tokens import Kind, Token, quoted_value, tokenize
 from datainfra.adapters.neo4j.namespacing import Namespace
 from datainfra.domain.errors import InvalidRequest
 
