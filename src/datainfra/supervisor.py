@@ -40,7 +40,7 @@ def local_stores(settings: Settings) -> Iterator[dict[str, str]]:
     env: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
         if settings.local_stores and not settings.database_url:
-            from datainfra.adapters.postgres.embedded import EmbeddedPostgres
+            from datainfra.local_stores.postgres import EmbeddedPostgres
 
             data_dir = (settings.data_dir / "postgres").resolve()
             postgres = EmbeddedPostgres(data_dir)
@@ -48,7 +48,7 @@ def local_stores(settings: Settings) -> Iterator[dict[str, str]]:
             env["DATAINFRA_DATABASE_URL"] = postgres.start()
             log.info("postgres_embedded_started", data_dir=str(data_dir), port=postgres.port)
         if settings.local_stores and not settings.neo4j_uri:
-            from datainfra.adapters.neo4j.local_server import LocalNeo4j, java_available
+            from datainfra.local_stores.neo4j import LocalNeo4j, java_available
 
             if java_available():
                 data_dir = (settings.data_dir / "neo4j").resolve()

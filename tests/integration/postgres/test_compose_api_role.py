@@ -18,7 +18,6 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from structlog.testing import capture_logs
 
-from datainfra.adapters.postgres.embedded import _bin_dir
 from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, open_pool
 from datainfra.adapters.postgres.sql_queries import PostgresSqlRunner
@@ -26,6 +25,7 @@ from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.adapters.postgres.user_roles import UserRoles
 from datainfra.domain.queries import QueryLimits
 from datainfra.domain.records import OnConflict
+from datainfra.local_stores.postgres import _bin_dir
 from tests.integration.postgres.conftest import dataset_for, new_session, stream
 
 pytestmark = pytest.mark.postgres

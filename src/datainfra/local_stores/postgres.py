@@ -44,7 +44,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from datainfra.adapters.local_servers import DataDirLock, LocalServerError, free_port
+from datainfra.local_stores.process import DataDirLock, LocalServerError, free_port
 
 __all__ = ["SUPERUSER", "SYSTEM_USER", "EmbeddedPostgres", "EmbeddedPostgresError"]
 

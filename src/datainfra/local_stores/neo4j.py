@@ -43,8 +43,8 @@ A server left running by a process that died without :meth:`LocalNeo4j.stop` is 
 
 Command line (e.g. for a Makefile)::
 
-    python -m datainfra.adapters.neo4j.local_server fetch            # prefetch the jars (CI)
-    python -m datainfra.adapters.neo4j.local_server run DATA_DIR [--port 7687]
+    python -m datainfra.local_stores.neo4j fetch            # prefetch the jars (CI)
+    python -m datainfra.local_stores.neo4j run DATA_DIR [--port 7687]
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ from typing import Final
 import neo4j
 import neo4j.exceptions
 
-from datainfra.adapters.local_servers import DataDirLock, LocalServerError, free_port, log_tail
+from datainfra.local_stores.process import DataDirLock, LocalServerError, free_port, log_tail
 
 __all__ = [
     "NEO4J_USER",
@@ -722,7 +722,7 @@ def _wait_gone(pid: int, data_dir: Path, timeout: float) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``fetch``: prefetch the jars; ``run DATA_DIR [--port N]``: run a server until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m datainfra.adapters.neo4j.local_server")
+    parser = argparse.ArgumentParser(prog="python -m datainfra.local_stores.neo4j")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("fetch", help="copy the Neo4j jars into the cache (idempotent); print the lib dir")
     run = commands.add_parser("run", help="run a local Neo4j in the foreground until SIGINT/SIGTERM")
