@@ -70,7 +70,8 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
     from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
     from datainfra.adapters.unavailable import UnavailableStore
-    from datainfra.local_stores.neo4j import LocalNeo4j, java_available
+    from datainfra.local_stores.neo4j import LocalNeo4j
+    from datainfra.local_stores.neo4j_runtime import java_available
 
     server = None
     if settings.neo4j_uri:

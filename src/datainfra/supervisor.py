@@ -48,7 +48,8 @@ def local_stores(settings: Settings) -> Iterator[dict[str, str]]:
             env["DATAINFRA_DATABASE_URL"] = postgres.start()
             log.info("postgres_embedded_started", data_dir=str(data_dir), port=postgres.port)
         if settings.local_stores and not settings.neo4j_uri:
-            from datainfra.local_stores.neo4j import LocalNeo4j, java_available
+            from datainfra.local_stores.neo4j import LocalNeo4j
+            from datainfra.local_stores.neo4j_runtime import java_available
 
             if java_available():
                 data_dir = (settings.data_dir / "neo4j").resolve()

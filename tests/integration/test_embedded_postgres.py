@@ -17,7 +17,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from datainfra.local_stores.postgres import EmbeddedPostgres, EmbeddedPostgresError
+from datainfra.local_stores.postgres import EmbeddedPostgres
+from datainfra.local_stores.postgres_runtime import EmbeddedPostgresError
 from tests.support.postgres_server import postgres_url_for_tests
 
 pytestmark = pytest.mark.postgres

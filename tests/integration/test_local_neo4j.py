@@ -16,13 +16,8 @@ from pathlib import Path
 import neo4j
 import pytest
 
-from datainfra.local_stores.neo4j import (
-    NEO4J_VERSION,
-    LocalNeo4j,
-    LocalNeo4jError,
-    Neo4jEndpoint,
-    java_available,
-)
+from datainfra.local_stores.neo4j import LocalNeo4j, Neo4jEndpoint
+from datainfra.local_stores.neo4j_runtime import NEO4J_VERSION, LocalNeo4jError, java_available
 
 pytestmark = [
     pytest.mark.neo4j,

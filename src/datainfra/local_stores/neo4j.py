@@ -1,17 +1,12 @@
 """A real Neo4j Community server run from the jars Maven Central publishes: no Docker, no tarball.
 
 Used by ``make run`` when ``DATAINFRA_NEO4J_URI`` is unset, and by the tests when
-``DATAINFRA_TEST_NEO4J_URI`` is unset. ``org.neo4j:neo4j`` (:data:`NEO4J_VERSION`, an LTS
-that runs on Java 17) carries the server entry point ``org.neo4j.server.CommunityEntryPoint``
-and depends on everything it needs (Bolt included). :func:`fetch_jars` copies those jars once
-into a cache folder with Maven (``deploy/neo4j-local/pom.xml``, the same as
-``deploy/neo4j-local/neo4j-local.sh fetch``); :class:`LocalNeo4j` starts ``java`` on them.
-
-Cache (``DATAINFRA_NEO4J_CACHE_DIR``, default
-``${XDG_CACHE_HOME:-~/.cache}/datainfra/neo4j-<version>``)::
-
-    lib/          the jars (about 125 MB); complete once ``.complete`` exists
-    cds/          class-data-sharing archives made by a first start (cut later starts by ~40%)
+``DATAINFRA_TEST_NEO4J_URI`` is unset. The life cycle is
+:class:`~datainfra.local_stores.process.LocalStore`'s; this module supplies what is Neo4j's own:
+the JVM command line on the jars :mod:`datainfra.local_stores.neo4j_runtime` fetches (entry point
+``org.neo4j.server.CommunityEntryPoint``), ``conf/neo4j.conf``, the initial password, "ready" as
+``RETURN 1`` answered over Bolt, and a server left by a killed owner found through its pid file and
+the JVMs whose command line names this data dir.
 
 Layout of ``data_dir`` (a directory dedicated to this one server, kept across restarts)::
 
@@ -39,7 +34,7 @@ together 70% of the heap (1.4 GiB): a client's Cypher query cannot take the whol
 others, and a bulk write of about 300,000 nodes and edges (each request is one transaction) fits.
 
 A server left running by a process that died without :meth:`LocalNeo4j.stop` is found through
-``run/datainfra-neo4j.pid`` and stopped by the next :meth:`LocalNeo4j.start` on that data dir.
+``run/datainfra-neo4j.pid`` (or its command line) and stopped by the next :meth:`LocalNeo4j.start`.
 
 Command line (e.g. for a Makefile)::
 
@@ -50,79 +45,45 @@ Command line (e.g. for a Makefile)::
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import os
-import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Final
+from typing import ClassVar, Final
 
 import neo4j
 import neo4j.exceptions
 
-from datainfra.local_stores.process import DataDirLock, LocalServerError, free_port, log_tail
+from datainfra.local_stores.neo4j_runtime import NEO4J_VERSION, LocalNeo4jError, cache_dir, fetch_jars, find_java
+from datainfra.local_stores.process import (
+    LocalServerError,
+    LocalStore,
+    end_processes,
+    log_tail,
+    processes_where,
+    read_pid_file,
+    stop_child,
+)
 
-__all__ = [
-    "NEO4J_USER",
-    "NEO4J_VERSION",
-    "LocalNeo4j",
-    "LocalNeo4jError",
-    "Neo4jEndpoint",
-    "cache_dir",
-    "fetch_jars",
-    "java_available",
-]
-
-NEO4J_VERSION: Final = "5.26.30"
-"""Version of ``org.neo4j:neo4j`` run (keep in step with deploy/neo4j-local/)."""
+__all__ = ["NEO4J_USER", "LocalNeo4j", "Neo4jEndpoint"]
 
 NEO4J_USER: Final = "neo4j"
 """The user the endpoint authenticates as."""
 
-CACHE_DIR_ENV: Final = "DATAINFRA_NEO4J_CACHE_DIR"
-
 _ENTRY_POINT: Final = "org.neo4j.server.CommunityEntryPoint"
 _ADMIN_TOOL: Final = "org.neo4j.cli.AdminTool"
-_MARKER: Final = ".complete"
 _PASSWORD: Final = "password"
-_LOCK: Final = ".lock"
 _PID: Final = "datainfra-neo4j.pid"
 _CONSOLE_LOG: Final = "console.log"
 _SUBDIRS: Final = ("conf", "data", "logs", "plugins", "import", "run")
-_PORT_ATTEMPTS: Final = 3
-_MIN_JAVA: Final = 17
-
-# Fallback when the package runs outside the repository (no deploy/neo4j-local/pom.xml).
-_POM: Final = f"""<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>datainfra.deploy</groupId>
-  <artifactId>neo4j-local</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <properties><neo4j.version>{NEO4J_VERSION}</neo4j.version></properties>
-  <dependencies>
-    <dependency>
-      <groupId>org.neo4j</groupId>
-      <artifactId>neo4j</artifactId>
-      <version>${{neo4j.version}}</version>
-    </dependency>
-  </dependencies>
-</project>
-"""
 
 # The options Neo4j's own launcher passes (neo4j.conf's server.jvm.additional defaults), less
 # -XX:+AlwaysPreTouch (slow start) and the JFR/diagnostic ones.
@@ -143,13 +104,6 @@ _JVM_OPTIONS: Final = (
 )
 
 
-class LocalNeo4jError(LocalServerError):
-    """Fetching, starting or stopping the local Neo4j server failed."""
-
-    tail_lines = 40
-    tail_bytes = 65536
-
-
 @dataclass(frozen=True)
 class Neo4jEndpoint:
     """Where and how to connect to a Neo4j server over Bolt."""
@@ -164,110 +118,15 @@ class Neo4jEndpoint:
         return (self.user, self.password)
 
 
-# -- jars ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Java:
+    """The java program and the classpath of the server's jars a start runs."""
+
+    program: str
+    classpath: str
 
 
-def cache_dir() -> Path:
-    """The folder the jars are cached in (``DATAINFRA_NEO4J_CACHE_DIR`` or the XDG default)."""
-    configured = os.environ.get(CACHE_DIR_ENV)
-    if configured:
-        return Path(configured).expanduser().absolute()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser().absolute() / "datainfra" / f"neo4j-{NEO4J_VERSION}"
-
-
-def fetch_jars(*, timeout: float = 900.0) -> Path:
-    """Copy the Neo4j server's jars into :func:`cache_dir` (once) and return the lib folder.
-
-    Idempotent and safe to call from concurrent processes: a marker file records a complete
-    copy; the copy is made under a lock into a scratch folder that is renamed into place.
-    Needs ``mvn`` on PATH the first time (Maven Central or a mirror configured for Maven).
-    """
-    root = cache_dir()
-    lib = root / "lib"
-    if (root / _MARKER).exists() and lib.is_dir():
-        return lib
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise LocalNeo4jError(f"mvn is not on PATH: it is needed once to fetch org.neo4j:neo4j:{NEO4J_VERSION}")
-    root.mkdir(parents=True, exist_ok=True)
-    with _flock(root.parent / f"{root.name}.lock"):
-        if (root / _MARKER).exists() and lib.is_dir():
-            return lib
-        scratch = Path(tempfile.mkdtemp(prefix="lib.partial-", dir=root))
-        try:
-            pom = _repo_pom()
-            if pom is None:
-                pom = scratch / "pom.xml"
-                pom.write_text(_POM, encoding="utf-8")
-            jars = scratch / "lib"
-            args = [
-                mvn,
-                "-q",
-                "-B",
-                "-Dstyle.color=never",
-                "-f",
-                str(pom),
-                f"-Dneo4j.version={NEO4J_VERSION}",
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={jars}",
-            ]
-            try:
-                result = subprocess.run(
-                    args,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    timeout=timeout,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise LocalNeo4jError(f"mvn did not fetch the Neo4j jars within {timeout:.0f}s") from exc
-            if result.returncode != 0 or not (jars / f"neo4j-{NEO4J_VERSION}.jar").exists():
-                raise LocalNeo4jError(
-                    f"mvn could not fetch org.neo4j:neo4j:{NEO4J_VERSION} (exit {result.returncode}): "
-                    + " ".join(args),
-                    detail=result.stdout[-4000:],
-                )
-            if lib.exists():
-                shutil.rmtree(lib)
-            jars.rename(lib)
-            (root / _MARKER).write_text(f"org.neo4j:neo4j:{NEO4J_VERSION}\n", encoding="utf-8")
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    return lib
-
-
-def java_available() -> bool:
-    """Whether a Java runtime Neo4j can run on (17 or newer) is at hand (JAVA_HOME or PATH)."""
-    java = _java()
-    if java is None:
-        return False
-    try:
-        result = subprocess.run(
-            [java, "-version"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
-    if result.returncode != 0 or match is None:
-        return False
-    major = int(match.group(1))
-    if major == 1 and match.group(2) is not None:  # "1.8.0_x"
-        major = int(match.group(2))
-    return major >= _MIN_JAVA
-
-
-# -- the server ---------------------------------------------------------------------------------
-
-
-class LocalNeo4j:
+class LocalNeo4j(LocalStore[Neo4jEndpoint]):
     """One Neo4j Community server whose files all live in ``data_dir``.
 
     ``start()`` fetches the jars if needed, sets the initial password on first use, writes
@@ -279,6 +138,10 @@ class LocalNeo4j:
     Usable as a context manager: ``with LocalNeo4j(d) as server: use(server.endpoint)``.
     """
 
+    description: ClassVar[str] = "the local Neo4j"
+    error: ClassVar[type[LocalServerError]] = LocalNeo4jError
+    probe_interval: ClassVar[float] = 0.2
+
     def __init__(
         self,
         data_dir: Path,
@@ -289,27 +152,21 @@ class LocalNeo4j:
         stop_timeout: float = 30.0,
         class_data_sharing: bool = True,
     ) -> None:
-        self.data_dir: Final = Path(data_dir).expanduser().absolute()
+        super().__init__(data_dir, port=bolt_port, stop_timeout=stop_timeout)
         self.log_path: Final = self.data_dir / "logs" / _CONSOLE_LOG
         self.heap: Final = heap
         self.pagecache: Final = pagecache
-        self.stop_timeout: Final = stop_timeout
         self.class_data_sharing: Final = class_data_sharing
-        self._requested_port = bolt_port
+        self._java: _Java | None = None
+        self._password = ""
         self._process: subprocess.Popen[bytes] | None = None
-        self._endpoint: Neo4jEndpoint | None = None
-        self._lock = DataDirLock(self.data_dir / _LOCK)
         self._finalizer: weakref.finalize[..., LocalNeo4j] | None = None
         self._cds_pending: tuple[Path, Path] | None = None  # (archive being dumped, final name)
-
-    # -- public API ---------------------------------------------------------------------------
 
     @property
     def endpoint(self) -> Neo4jEndpoint:
         """The running server's endpoint; only while started."""
-        if self._endpoint is None:
-            raise LocalNeo4jError(f"the local Neo4j in {self.data_dir} is not started")
-        return self._endpoint
+        return self._started_address()
 
     @property
     def pid(self) -> int | None:
@@ -326,81 +183,37 @@ class LocalNeo4j:
         Waits at most ``timeout`` seconds for readiness (the jar fetch is not counted).
         Idempotent: a started instance returns its endpoint again.
         """
-        if self._endpoint is not None:
-            return self._endpoint
-        java = _java()
+        return self._start(timeout)
+
+    # -- the lifecycle's steps ------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        java = find_java()
         if java is None:
             raise LocalNeo4jError("no java on JAVA_HOME or PATH: Neo4j needs Java 17 or 21")
         lib = fetch_jars()
         for sub in _SUBDIRS:
             (self.data_dir / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._acquire_lock()
-        try:
-            self._clear_leftover_server()
-            classpath = os.pathsep.join(str(p) for p in sorted(lib.glob("*.jar")))
-            password = self._password(java, classpath)
-            self._endpoint = self._start_server(java, classpath, password, timeout)
-        except BaseException:
-            self._kill()
-            self._endpoint = None
-            self._release_lock()
-            raise
-        return self._endpoint
-
-    def stop(self) -> None:
-        """Stop the server: SIGTERM (clean shutdown), bounded wait, then SIGKILL. Idempotent."""
-        try:
-            self._terminate()
-        finally:
-            self._endpoint = None
-            self._release_lock()
-
-    def __enter__(self) -> LocalNeo4j:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = self._endpoint.uri if self._endpoint is not None else "stopped"
-        return f"LocalNeo4j({str(self.data_dir)!r}, {state})"
-
-    # -- steps --------------------------------------------------------------------------------
-
-    def _acquire_lock(self) -> None:
-        if not self._lock.acquire():
-            raise LocalNeo4jError(
-                f"the local Neo4j in {self.data_dir} is already run by another LocalNeo4j "
-                f"(this or another process holds {self._lock.path})"
-            )
-
-    def _release_lock(self) -> None:
-        self._lock.release()
+        self._java = _Java(java, os.pathsep.join(str(p) for p in sorted(lib.glob("*.jar"))))
 
     def _clear_leftover_server(self) -> None:
         """Stop a server of this data dir left by a process that died without ``stop()`` (e.g. a
         SIGKILLed supervisor): the one its pid file names, and any JVM whose command line names this
         data dir (the owner may have died between starting it and writing the pid file)."""
         pid_file = self.data_dir / "run" / _PID
-        pids = set(_servers_of(self.data_dir))
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            pids.add(int(pid_file.read_text(encoding="ascii").strip()))
-        for pid in pids:
-            if _is_server_of(pid, self.data_dir):
-                _signal_group_or_pid(pid, signal.SIGTERM)
-                if not _wait_gone(pid, self.data_dir, self.stop_timeout):
-                    _signal_group_or_pid(pid, signal.SIGKILL)
-                    _wait_gone(pid, self.data_dir, 10.0)
+        pids = set(processes_where(self._is_server))
+        if (named := read_pid_file(pid_file)) is not None:
+            pids.add(named)
+        end_processes(
+            lambda: [pid for pid in pids if self._is_server(pid)],
+            [(signal.SIGTERM, self.stop_timeout), (signal.SIGKILL, 10.0)],
+            group=True,
+        )
         pid_file.unlink(missing_ok=True)
 
-    def _password(self, java: str, classpath: str) -> str:
+    def _initialise(self) -> None:
         """The neo4j user's password; generated and set before the very first start."""
+        java = self._runtime()
         password_file = self.data_dir / _PASSWORD
         initialised = (self.data_dir / "data" / "databases" / "system").exists()
         if password_file.exists():
@@ -421,11 +234,11 @@ class LocalNeo4j:
             env = os.environ | {"NEO4J_HOME": str(self.data_dir), "NEO4J_CONF": str(self.data_dir / "conf")}
             result = subprocess.run(
                 [
-                    java,
+                    java.program,
                     f"-Xmx{self.heap}",
-                    *self._cds_options(java, classpath, dump=False),
+                    *self._cds_options(java, dump=False),
                     "-cp",
-                    classpath,
+                    java.classpath,
                     _ADMIN_TOOL,
                     "dbms",
                     "set-initial-password",
@@ -446,34 +259,18 @@ class LocalNeo4j:
                     f"neo4j-admin dbms set-initial-password failed in {self.data_dir}",
                     detail=result.stdout.replace(password, "***"),
                 )
-        return password
+        self._password = password
 
-    def _start_server(self, java: str, classpath: str, password: str, timeout: float) -> Neo4jEndpoint:
-        attempts = 1 if self._requested_port is not None else _PORT_ATTEMPTS
-        for attempt in range(1, attempts + 1):
-            port = self._requested_port if self._requested_port is not None else free_port()
-            self._write_config(port)
-            self._launch(java, classpath)
-            endpoint = Neo4jEndpoint(f"bolt://127.0.0.1:{port}", NEO4J_USER, password)
-            try:
-                self._wait_until_ready(endpoint, port, timeout)
-            except LocalNeo4jError:
-                port_taken = any(
-                    "Address already in use" in log_tail(log, 400, 65536)
-                    for log in (self.log_path, self.data_dir / "logs" / "debug.log")
-                )
-                self._kill()
-                if port_taken and attempt < attempts:
-                    continue
-                raise
-            return endpoint
-        raise AssertionError("unreachable")  # pragma: no cover
+    def _address_on(self, port: int) -> Neo4jEndpoint:
+        return Neo4jEndpoint(f"bolt://127.0.0.1:{port}", NEO4J_USER, self._password)
 
-    def _launch(self, java: str, classpath: str) -> None:
-        args = [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *_JVM_OPTIONS, *self._cds_options(java, classpath)]
+    def _launch(self, port: int) -> None:
+        self._write_config(port)
+        java = self._runtime()
+        args = [java.program, f"-Xms{self.heap}", f"-Xmx{self.heap}", *_JVM_OPTIONS, *self._cds_options(java)]
         args += [
             "-cp",
-            classpath,
+            java.classpath,
             _ENTRY_POINT,
             f"--home-dir={self.data_dir}",
             f"--config-dir={self.data_dir / 'conf'}",
@@ -492,17 +289,94 @@ class LocalNeo4j:
             )
         (self.data_dir / "run" / _PID).write_text(f"{self._process.pid}\n", encoding="ascii")
         # Stop the JVM if this interpreter exits while the server still runs.
-        self._finalizer = weakref.finalize(self, _kill_process_group, self._process, self.stop_timeout)
+        self._finalizer = weakref.finalize(self, stop_child, self._process, self.stop_timeout)
 
-    def _cds_archive(self, java: str, classpath: str) -> Path:
+    def _probe(self, address: Neo4jEndpoint) -> str | None:
+        process = self._process
+        if process is None or process.poll() is not None:
+            code = process.returncode if process is not None else None
+            raise LocalNeo4jError(
+                f"Neo4j in {self.data_dir} exited during startup (exit code {code})",
+                log_path=self.log_path,
+                detail=self._debug_log_errors(),
+            )
+        if not _port_open(int(address.uri.rsplit(":", 1)[1])):
+            return "the Bolt port never opened"
+        try:
+            with neo4j.GraphDatabase.driver(
+                address.uri,
+                auth=address.auth,
+                connection_timeout=3.0,
+                connection_acquisition_timeout=5.0,
+                max_connection_pool_size=1,
+            ) as driver:
+                driver.verify_connectivity()
+                driver.execute_query("RETURN 1", database_="neo4j")
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def _not_ready(self, address: Neo4jEndpoint, timeout: float, last_error: str | None) -> LocalServerError:
+        return LocalNeo4jError(
+            f"Neo4j in {self.data_dir} was not ready on {address.uri} within {timeout:.0f}s (last error: {last_error})",
+            log_path=self.log_path,
+            detail=self._debug_log_errors(),
+        )
+
+    def _port_was_taken(self) -> bool:
+        return any(
+            "Address already in use" in log_tail(log, 400, 65536)
+            for log in (self.log_path, self.data_dir / "logs" / "debug.log")
+        )
+
+    def _abort(self) -> None:
+        """Stop a server that failed to start (no clean-exit CDS dump kept)."""
+        process = self._forget_process()
+        if process is not None:
+            stop_child(process, 10.0)
+            (self.data_dir / "run" / _PID).unlink(missing_ok=True)
+        self._finish_cds(False)
+
+    def _shut_down(self) -> None:
+        """SIGTERM (a clean shutdown), up to stop_timeout to exit, then SIGKILL."""
+        process = self._forget_process()
+        if process is None:
+            return
+        exited_cleanly = stop_child(process, self.stop_timeout)
+        (self.data_dir / "run" / _PID).unlink(missing_ok=True)
+        self._finish_cds(exited_cleanly and process.returncode == 0)
+
+    # -- Neo4j's own ----------------------------------------------------------------------------------
+
+    def _runtime(self) -> _Java:
+        if self._java is None:
+            raise self._not_started()
+        return self._java
+
+    def _is_server(self, pid: int) -> bool:
+        """Whether `pid` runs the server entry point on this data dir (Linux /proc)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return _ENTRY_POINT.encode() in cmdline and f"--home-dir={self.data_dir}".encode() in cmdline
+
+    def _forget_process(self) -> subprocess.Popen[bytes] | None:
+        process, self._process = self._process, None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        return process
+
+    def _cds_archive(self, java: _Java) -> Path:
         """Where the AppCDS archive for this JVM, heap size and classpath lives (maybe not yet)."""
-        java_path = Path(java).resolve()
+        java_path = Path(java.program).resolve()
         key = hashlib.sha256(
-            f"{java_path}|{java_path.stat().st_mtime_ns}|{self.heap}|{classpath}".encode()
+            f"{java_path}|{java_path.stat().st_mtime_ns}|{self.heap}|{java.classpath}".encode()
         ).hexdigest()[:16]
         return cache_dir() / "cds" / f"neo4j-{key}.jsa"
 
-    def _cds_options(self, java: str, classpath: str, *, dump: bool = True) -> list[str]:
+    def _cds_options(self, java: _Java, *, dump: bool = True) -> list[str]:
         """Use an AppCDS archive of the server's classes, or make one on this run's exit.
 
         A JVM that cannot use the archive (another JVM build, flags) silently runs without it.
@@ -510,7 +384,7 @@ class LocalNeo4j:
         self._cds_pending = None
         if not self.class_data_sharing:
             return []
-        archive = self._cds_archive(java, classpath)
+        archive = self._cds_archive(java)
         quiet = ["-Xlog:cds=off", "-Xlog:cds+dynamic=off"]
         if archive.exists():
             return [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto", *quiet]
@@ -520,6 +394,16 @@ class LocalNeo4j:
         partial = archive.with_name(f"{archive.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
         self._cds_pending = (partial, archive)
         return [f"-XX:ArchiveClassesAtExit={partial}", *quiet]
+
+    def _finish_cds(self, keep: bool) -> None:
+        pending, self._cds_pending = self._cds_pending, None
+        if pending is None:
+            return
+        partial, archive = pending
+        if keep and partial.exists() and partial.stat().st_size > 0:
+            partial.replace(archive)
+        else:
+            partial.unlink(missing_ok=True)
 
     def _write_config(self, port: int) -> None:
         d = self.data_dir
@@ -552,41 +436,6 @@ class LocalNeo4j:
         lines += [f"{key}={value}\n" for key, value in settings.items()]
         (d / "conf" / "neo4j.conf").write_text("".join(lines), encoding="utf-8")
 
-    def _wait_until_ready(self, endpoint: Neo4jEndpoint, port: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        last_error = "the Bolt port never opened"
-        while True:
-            process = self._process
-            if process is None or process.poll() is not None:
-                code = process.returncode if process is not None else None
-                raise LocalNeo4jError(
-                    f"Neo4j in {self.data_dir} exited during startup (exit code {code})",
-                    log_path=self.log_path,
-                    detail=self._debug_log_errors(),
-                )
-            if time.monotonic() >= deadline:
-                raise LocalNeo4jError(
-                    f"Neo4j in {self.data_dir} was not ready on {endpoint.uri} within {timeout:.0f}s "
-                    f"(last error: {last_error})",
-                    log_path=self.log_path,
-                    detail=self._debug_log_errors(),
-                )
-            if _port_open(port):
-                try:
-                    with neo4j.GraphDatabase.driver(
-                        endpoint.uri,
-                        auth=endpoint.auth,
-                        connection_timeout=3.0,
-                        connection_acquisition_timeout=5.0,
-                        max_connection_pool_size=1,
-                    ) as driver:
-                        driver.verify_connectivity()
-                        driver.execute_query("RETURN 1", database_="neo4j")
-                    return
-                except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
-                    last_error = f"{type(exc).__name__}: {exc}"
-            time.sleep(0.2)
-
     def _debug_log_errors(self) -> str:
         lines = [
             line
@@ -595,67 +444,6 @@ class LocalNeo4j:
         ]
         return "debug.log errors:\n" + "\n".join(lines[-15:]) if lines else ""
 
-    def _terminate(self) -> None:
-        process, self._process = self._process, None
-        if self._finalizer is not None:
-            self._finalizer.detach()
-            self._finalizer = None
-        if process is None:
-            return
-        exited_cleanly = _kill_process_group(process, self.stop_timeout)
-        (self.data_dir / "run" / _PID).unlink(missing_ok=True)
-        self._finish_cds(exited_cleanly and process.returncode == 0)
-
-    def _kill(self) -> None:
-        """Stop a server that failed to start (no clean-exit CDS dump kept)."""
-        process, self._process = self._process, None
-        if self._finalizer is not None:
-            self._finalizer.detach()
-            self._finalizer = None
-        if process is not None:
-            _kill_process_group(process, 10.0)
-            (self.data_dir / "run" / _PID).unlink(missing_ok=True)
-        self._finish_cds(False)
-
-    def _finish_cds(self, keep: bool) -> None:
-        pending, self._cds_pending = self._cds_pending, None
-        if pending is None:
-            return
-        partial, archive = pending
-        if keep and partial.exists() and partial.stat().st_size > 0:
-            partial.replace(archive)
-        else:
-            partial.unlink(missing_ok=True)
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-def _java() -> str | None:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and os.access(Path(java_home) / "bin" / "java", os.X_OK):
-        return str(Path(java_home) / "bin" / "java")
-    return shutil.which("java")
-
-
-def _repo_pom() -> Path | None:
-    """deploy/neo4j-local/pom.xml of the source checkout this module runs from, if any."""
-    for parent in Path(__file__).resolve().parents:
-        pom = parent / "deploy" / "neo4j-local" / "pom.xml"
-        if pom.is_file():
-            return pom
-    return None
-
-
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
 
 def _port_open(port: int) -> bool:
     try:
@@ -663,58 +451,6 @@ def _port_open(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _kill_process_group(process: subprocess.Popen[bytes], timeout: float) -> bool:
-    """SIGTERM the process's group, wait up to ``timeout``, then SIGKILL. True if it exited in time."""
-    if process.poll() is not None:
-        return True
-    _signal_group_or_pid(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-        return True
-    except subprocess.TimeoutExpired:
-        _signal_group_or_pid(process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10.0)
-        return False
-
-
-def _signal_group_or_pid(pid: int, sig: signal.Signals) -> None:
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _is_server_of(pid: int, data_dir: Path) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return _ENTRY_POINT.encode() in cmdline and f"--home-dir={data_dir}".encode() in cmdline
-
-
-def _servers_of(data_dir: Path) -> list[int]:
-    """Live processes running the server entry point on `data_dir` (Linux /proc; [] elsewhere)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    return [
-        int(entry.name) for entry in proc.iterdir() if entry.name.isdigit() and _is_server_of(int(entry.name), data_dir)
-    ]
-
-
-def _wait_gone(pid: int, data_dir: Path, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _is_server_of(pid, data_dir):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 # -- command line -------------------------------------------------------------------------------
