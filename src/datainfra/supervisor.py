@@ -9,8 +9,8 @@ within about a second, and the stores, owned here, live on. On SIGINT/SIGTERM th
 
 If this process is killed outright (SIGKILL), each worker gets SIGTERM from the kernel
 (PR_SET_PDEATHSIG, set in the worker by `die_with_parent`), so none keeps the port; the stores are
-left running and the next start stops and restarts them (EmbeddedPostgres and LocalNeo4j clear a
-server left on their data dir)."""
+left running and the next start stops and restarts them (every datainfra.local_stores store clears a
+server left on its data dir)."""
 
 from __future__ import annotations
 
