@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench.servers import Servers
-from datainfra.adapters.local_servers import free_port, log_tail
+from datainfra.local_stores.process import free_port, log_tail
 
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0

@@ -27,8 +27,8 @@ import psycopg
 
 from bench.http_client import KeepAliveClient
 from bench.load import LoadResult, closed_loop
-from datainfra.adapters.local_servers import free_port
-from datainfra.adapters.postgres.embedded import EmbeddedPostgres
+from datainfra.local_stores.postgres import EmbeddedPostgres
+from datainfra.local_stores.process import free_port
 
 FACTORY = "datainfra.__main__:asgi_app"
 BIN = Path(sys.executable).parent

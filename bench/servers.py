@@ -21,8 +21,8 @@ import psycopg
 from psycopg import sql
 
 from bench.config import BenchConfig
-from datainfra.adapters.neo4j.local_server import LocalNeo4j, Neo4jEndpoint
-from datainfra.adapters.postgres.embedded import EmbeddedPostgres
+from datainfra.local_stores.neo4j import LocalNeo4j, Neo4jEndpoint
+from datainfra.local_stores.postgres import EmbeddedPostgres
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@
 # tracked memory of one transaction: NEO4J_LOCAL_TRANSACTION_MAX (1g).
 #
 # Keep NEO4J_VERSION, the settings and the JVM options in step with
-# src/datainfra/adapters/neo4j/local_server.py (the Python side used by the tests and `make run`).
+# src/datainfra/local_stores/neo4j.py and neo4j_runtime.py (the Python side used by the tests and `make run`).
 set -euo pipefail
 
 NEO4J_VERSION="5.26.30"

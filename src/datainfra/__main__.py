@@ -91,7 +91,7 @@ def main() -> int:
         workers = f", {settings.workers} workers" if settings.workers > 1 else ""
         where = f"http://{settings.host}:{settings.port}{workers}"
         print(f"datainfra: serving on {where} (docs at /schema, metrics at /metrics)", file=sys.stderr)
-    from datainfra.adapters.local_servers import LocalServerError
+    from datainfra.local_stores.process import LocalServerError
     from datainfra.supervisor import supervise
 
     try:

@@ -30,7 +30,7 @@ async def postgres_url(settings: Settings) -> AsyncIterator[str]:
         log.info("postgres_configured", where="DATAINFRA_DATABASE_URL")
         yield settings.database_url
         return
-    from datainfra.adapters.postgres.embedded import EmbeddedPostgres
+    from datainfra.local_stores.postgres import EmbeddedPostgres
 
     data_dir = (settings.data_dir / "postgres").resolve()
     server = EmbeddedPostgres(data_dir)
@@ -69,8 +69,9 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
     """A Neo4jGraphStore, or an UnavailableStore explaining how to get one."""
     from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
-    from datainfra.adapters.neo4j.local_server import LocalNeo4j, java_available
     from datainfra.adapters.unavailable import UnavailableStore
+    from datainfra.local_stores.neo4j import LocalNeo4j
+    from datainfra.local_stores.neo4j_runtime import java_available
 
     server = None
     if settings.neo4j_uri:

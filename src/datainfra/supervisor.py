@@ -9,8 +9,8 @@ within about a second, and the stores, owned here, live on. On SIGINT/SIGTERM th
 
 If this process is killed outright (SIGKILL), each worker gets SIGTERM from the kernel
 (PR_SET_PDEATHSIG, set in the worker by `die_with_parent`), so none keeps the port; the stores are
-left running and the next start stops and restarts them (EmbeddedPostgres and LocalNeo4j clear a
-server left on their data dir)."""
+left running and the next start stops and restarts them (every datainfra.local_stores store clears a
+server left on its data dir)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def local_stores(settings: Settings) -> Iterator[dict[str, str]]:
     env: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
         if settings.local_stores and not settings.database_url:
-            from datainfra.adapters.postgres.embedded import EmbeddedPostgres
+            from datainfra.local_stores.postgres import EmbeddedPostgres
 
             data_dir = (settings.data_dir / "postgres").resolve()
             postgres = EmbeddedPostgres(data_dir)
@@ -48,7 +48,8 @@ def local_stores(settings: Settings) -> Iterator[dict[str, str]]:
             env["DATAINFRA_DATABASE_URL"] = postgres.start()
             log.info("postgres_embedded_started", data_dir=str(data_dir), port=postgres.port)
         if settings.local_stores and not settings.neo4j_uri:
-            from datainfra.adapters.neo4j.local_server import LocalNeo4j, java_available
+            from datainfra.local_stores.neo4j import LocalNeo4j
+            from datainfra.local_stores.neo4j_runtime import java_available
 
             if java_available():
                 data_dir = (settings.data_dir / "neo4j").resolve()

@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL server (datainfra.adapters.postgres.embedded) against the real binaries."""
+"""The embedded PostgreSQL server (datainfra.local_stores.postgres) against the real binaries."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from datainfra.adapters.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from datainfra.local_stores.postgres import EmbeddedPostgres
+from datainfra.local_stores.postgres_runtime import EmbeddedPostgresError
 from tests.support.postgres_server import postgres_url_for_tests
 
 pytestmark = pytest.mark.postgres
@@ -144,7 +145,7 @@ def test_recovers_from_server_left_running_by_a_killed_process(data_dir: Path) -
         f"""
         import os, psycopg
         from pathlib import Path
-        from datainfra.adapters.postgres.embedded import EmbeddedPostgres
+        from datainfra.local_stores.postgres import EmbeddedPostgres
         pg = EmbeddedPostgres(Path({str(data_dir)!r}), durable=False)
         with psycopg.connect(pg.start(), autocommit=True) as conn:
             conn.execute("create table left_behind as select 42 as v")

@@ -25,8 +25,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from datainfra.adapters.neo4j.local_server import LocalNeo4j, java_available
-from datainfra.adapters.postgres.embedded import EmbeddedPostgres
+from datainfra.local_stores.neo4j import LocalNeo4j
+from datainfra.local_stores.neo4j_runtime import java_available
+from datainfra.local_stores.postgres import EmbeddedPostgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
 

@@ -1,4 +1,4 @@
-"""The local Neo4j server (datainfra.adapters.neo4j.local_server) against the real jars.
+"""The local Neo4j server (datainfra.local_stores.neo4j) against the real jars.
 
 Three server starts in all: one fresh data dir is started, used, stopped and started again to
 check that data and the generated password survive a restart; one more checks a stored
@@ -16,13 +16,8 @@ from pathlib import Path
 import neo4j
 import pytest
 
-from datainfra.adapters.neo4j.local_server import (
-    NEO4J_VERSION,
-    LocalNeo4j,
-    LocalNeo4jError,
-    Neo4jEndpoint,
-    java_available,
-)
+from datainfra.local_stores.neo4j import LocalNeo4j, Neo4jEndpoint
+from datainfra.local_stores.neo4j_runtime import NEO4J_VERSION, LocalNeo4jError, java_available
 
 pytestmark = [
     pytest.mark.neo4j,

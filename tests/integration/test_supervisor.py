@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from datainfra.adapters.neo4j.local_server import java_available
+from datainfra.local_stores.neo4j_runtime import java_available
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from datainfra.adapters.neo4j.local_server import NEO4J_USER, LocalNeo4j, Neo4jEndpoint
+from datainfra.local_stores.neo4j import NEO4J_USER, LocalNeo4j, Neo4jEndpoint
 
 TEST_NEO4J_URI_ENV = "DATAINFRA_TEST_NEO4J_URI"
 TEST_NEO4J_USER_ENV = "DATAINFRA_TEST_NEO4J_USER"

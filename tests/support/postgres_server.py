@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from datainfra.adapters.postgres.embedded import EmbeddedPostgres
+from datainfra.local_stores.postgres import EmbeddedPostgres
 
 TEST_DATABASE_URL_ENV = "DATAINFRA_TEST_DATABASE_URL"
 

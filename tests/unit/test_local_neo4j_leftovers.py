@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from datainfra.adapters.neo4j.local_server import LocalNeo4j
+from datainfra.local_stores.neo4j import LocalNeo4j
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self").exists(), reason="finds processes through /proc")
 

@@ -20,12 +20,12 @@ from structlog.testing import capture_logs
 
 from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
-from datainfra.adapters.postgres.embedded import _bin_dir
 from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, open_pool
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.domain.queries import QueryLimits
 from datainfra.domain.records import OnConflict
+from datainfra.local_stores.postgres_runtime import postgres_bin_dir
 from tests.integration.postgres.conftest import dataset_for, new_session, stream
 
 pytestmark = pytest.mark.postgres
@@ -41,7 +41,7 @@ async def api_role_url(postgres_runtime: Any) -> AsyncIterator[str]:
     tag = uuid.uuid4().hex[:12]
     role, database, password = f"api_{tag}", f"db_{tag}", f"pw-{uuid.uuid4().hex}"
     env = {
-        "PATH": f"{_bin_dir()}:{os.environ.get('PATH', '')}",
+        "PATH": f"{postgres_bin_dir()}:{os.environ.get('PATH', '')}",
         "PGHOST": str(server.get("host", "127.0.0.1")),
         "PGPORT": str(server.get("port", 5432)),
         "PGPASSWORD": str(server.get("password", "")),

@@ -17,9 +17,9 @@ from datainfra.config import Settings
 async def test_without_java_the_graph_store_resource_is_an_explanation_not_a_crash(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import datainfra.adapters.neo4j.local_server as local_server
+    import datainfra.local_stores.neo4j_runtime as neo4j_runtime
 
-    monkeypatch.setattr(local_server, "java_available", lambda: False)
+    monkeypatch.setattr(neo4j_runtime, "java_available", lambda: False)
     stores = resources.graph_store(Settings())
     store = await anext(stores)
     assert isinstance(store, UnavailableStore)
