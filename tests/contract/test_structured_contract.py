@@ -15,7 +15,8 @@ from datainfra.domain.errors import InvalidInput, NotFound, StoreTimeout
 from datainfra.domain.model import Dataset
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.records import OnConflict
-from datainfra.domain.structured import parse_structured_query, resolve_structured
+from datainfra.domain.structured_plan import resolve_structured
+from datainfra.domain.structured_query import parse_structured_query
 from tests.contract.conftest import new_session, tabular_dataset
 
 UUID1 = uuid.UUID("00000000-0000-0000-0000-000000000001")

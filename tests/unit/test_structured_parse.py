@@ -13,18 +13,8 @@ from hypothesis import strategies as st
 from datainfra.domain.errors import DomainError, InvalidRequest
 from datainfra.domain.filters import Condition, FilterSpec, Not, Operator, Or
 from datainfra.domain.model import Dataset
-from datainfra.domain.structured import (
-    MAX_JOINS,
-    AggregateFn,
-    ColumnRef,
-    JoinType,
-    PlanAggregate,
-    PlanOrder,
-    StructuredQuery,
-    aggregate_type,
-    parse_structured_query,
-    resolve_structured,
-)
+from datainfra.domain.structured_plan import ColumnRef, PlanAggregate, PlanOrder, aggregate_type, resolve_structured
+from datainfra.domain.structured_query import MAX_JOINS, AggregateFn, JoinType, StructuredQuery, parse_structured_query
 from datainfra.domain.types import FieldType
 from tests.contract.conftest import graph_dataset, new_session, tabular_dataset
 

@@ -19,7 +19,8 @@ from datainfra.domain.queries import (
     cypher_parameters,
     sql_parameters,
 )
-from datainfra.domain.structured import parse_structured_query, resolve_structured
+from datainfra.domain.structured_plan import resolve_structured
+from datainfra.domain.structured_query import parse_structured_query
 from datainfra.services.datasets import DatasetService
 
 _COMMON = frozenset({"language", "read_only", "timeout_ms", "max_rows"})

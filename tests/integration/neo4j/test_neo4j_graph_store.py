@@ -25,7 +25,8 @@ from datainfra.adapters.neo4j.driver import (
     open_driver,
     translated_errors,
 )
-from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore, _node_match
+from datainfra.adapters.neo4j.graph_rows import node_match
+from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
 from datainfra.adapters.neo4j.namespacing import Namespace
 from datainfra.domain.errors import InvalidInput, PayloadTooLarge, StoreTimeout, StoreUnavailable
 from datainfra.domain.filters import parse_filters
@@ -139,7 +140,7 @@ async def test_filtered_node_search_scans_a_label_or_seeks_an_index(store: Neo4j
     async def plan(labels: tuple[str, ...], *pairs: tuple[str, str]) -> str:
         params = cypher_filters.Params()
         spec = parse_filters(pairs, {**types, "id": FieldType.TEXT}, open_fields=True)
-        text = _node_match(ns, labels, spec, params) + " RETURN n"
+        text = node_match(ns, labels, spec, params) + " RETURN n"
         async with neo4j_driver.session() as session:
             result = await session.run("EXPLAIN " + text, params.values)
             summary = await result.consume()

@@ -12,7 +12,8 @@ from datainfra.domain.graph_schema import GraphSchema, graph_schema_document
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.tabular_schema import TabularSchema, tabular_schema_document
 from datainfra.domain.types import non_finite_text
-from datainfra.services.graphs import AlgorithmPage, PathSet
+from datainfra.services.graph_algorithms import AlgorithmPage
+from datainfra.services.graph_reads import PathSet
 from datainfra.services.paging import PageResult
 
 

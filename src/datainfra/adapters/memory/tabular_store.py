@@ -35,15 +35,8 @@ from datainfra.domain.ports.tabular_store import TabularStore
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
 from datainfra.domain.records import OnConflict, Record, WriteResult
-from datainfra.domain.structured import (
-    AggregateFn,
-    ColumnRef,
-    JoinType,
-    OutputColumn,
-    PlanAggregate,
-    PlanOrder,
-    StructuredPlan,
-)
+from datainfra.domain.structured_plan import ColumnRef, OutputColumn, PlanAggregate, PlanOrder, StructuredPlan
+from datainfra.domain.structured_query import AggregateFn, JoinType
 from datainfra.domain.tabular_schema import Column, MigrationPlan, TabularSchema
 from datainfra.domain.types import INT64_MAX, INT64_MIN, BadValue, FieldType, parse_text
 

@@ -1,4 +1,4 @@
-"""A resolved structured query (domain.structured) → one parameterised SELECT.
+"""A resolved structured query (domain.structured_plan) → one parameterised SELECT.
 
 Nothing the client wrote reaches the SQL text: tables are the session schema's quoted dataset names,
 columns quoted identifiers validated again, table and output aliases are generated (`t$0`, `c$0`:
@@ -22,7 +22,8 @@ from psycopg import sql
 
 from datainfra.adapters.postgres.identifiers import checked, table_identifier
 from datainfra.adapters.postgres.sql_filters import compile_filter
-from datainfra.domain.structured import AggregateFn, ColumnRef, JoinType, PlanAggregate, PlanOrder, StructuredPlan
+from datainfra.domain.structured_plan import ColumnRef, PlanAggregate, PlanOrder, StructuredPlan
+from datainfra.domain.structured_query import AggregateFn, JoinType
 
 _AGGREGATE = {
     AggregateFn.COUNT: "count",

@@ -41,7 +41,7 @@ from datainfra.domain.ports import UserRoles
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import CountMode, RecordPage, RecordQuery
 from datainfra.domain.records import OnConflict, Record, WriteResult
-from datainfra.domain.structured import StructuredPlan
+from datainfra.domain.structured_plan import StructuredPlan
 from datainfra.domain.tabular_schema import Column, Index, MigrationPlan, TabularSchema
 from datainfra.domain.types import FieldType
 

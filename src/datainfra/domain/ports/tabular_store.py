@@ -10,7 +10,7 @@ from datainfra.domain.model import Dataset, Session
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
 from datainfra.domain.records import OnConflict, Record, WriteResult
-from datainfra.domain.structured import StructuredPlan
+from datainfra.domain.structured_plan import StructuredPlan
 from datainfra.domain.tabular_schema import MigrationPlan
 
 
@@ -85,7 +85,7 @@ class TabularStore(Protocol):
         ...
 
     async def run_structured(self, plan: StructuredPlan, limits: QueryLimits) -> QueryResult:
-        """Run a resolved structured query (domain.structured; checked by
+        """Run a resolved structured query (domain.structured_plan; checked by
         tests/contract/test_structured_contract.py). Contract:
         - always read-only, whatever `limits.read_only` says; one consistent snapshot;
         - rows: `plan.sources[0]` joined in order with each later source (inner: only matching

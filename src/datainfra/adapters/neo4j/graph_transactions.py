@@ -1,0 +1,81 @@
+"""How every part of the Neo4j graph store talks to the server: one read or write transaction per
+call of work, bounded in time (`driver.answered_within`), not retried when it runs out of memory,
+its driver errors translated into domain errors; and bulk rows cut into batches.
+
+The graph store's parts (writes, reads, paths, projection, lifecycle) are functions over one
+`TransactionRunner`, so none of them opens a session or handles a driver error by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import neo4j
+
+from datainfra.adapters.neo4j.driver import (
+    ANSWER_GRACE_S,
+    answered_within,
+    not_retried_when_too_large,
+    translated_errors,
+)
+
+T = TypeVar("T")
+Tx = neo4j.AsyncManagedTransaction
+
+PING_ANSWER_S = 5.0
+"""The readiness probe's connectivity check is abandoned after this."""
+
+
+def answer_timeout(runner: TransactionRunner) -> float | None:
+    return runner.answer_timeout
+
+
+def _ping_timeout(runner: TransactionRunner) -> float:
+    return PING_ANSWER_S
+
+
+class TransactionRunner:
+    def __init__(
+        self, driver: neo4j.AsyncDriver, *, database: str, transaction_timeout: float | None, batch_size: int
+    ) -> None:
+        self.driver = driver
+        self.database = database
+        self.timeout = transaction_timeout
+        self.answer_timeout = transaction_timeout + ANSWER_GRACE_S if transaction_timeout else None
+        """Every transaction (and schema change) of one call ends within this, answered or not."""
+        self.batch_size = batch_size
+
+    @answered_within(answer_timeout)
+    async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        with translated_errors():
+            async with self.driver.session(database=self.database) as session:
+                return await session.execute_read(
+                    neo4j.unit_of_work(timeout=self.timeout)(not_retried_when_too_large(work))
+                )
+
+    @answered_within(answer_timeout)
+    async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        with translated_errors():
+            async with self.driver.session(database=self.database) as session:
+                return await session.execute_write(
+                    neo4j.unit_of_work(timeout=self.timeout)(not_retried_when_too_large(work))
+                )
+
+    @asynccontextmanager
+    async def schema_session(self) -> AsyncIterator[neo4j.AsyncSession]:
+        """A session for schema changes (which run outside managed transactions), errors translated.
+        Callers bound the whole call with `answered_within(answer_timeout)`."""
+        with translated_errors():
+            async with self.driver.session(database=self.database) as session:
+                yield session
+
+    def batches(self, rows: Sequence[T]) -> Iterable[Sequence[T]]:
+        for start in range(0, len(rows), self.batch_size):
+            yield rows[start : start + self.batch_size]
+
+    @answered_within(_ping_timeout)
+    async def ping(self) -> None:
+        with translated_errors():
+            await self.driver.verify_connectivity()

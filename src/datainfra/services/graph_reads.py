@@ -1,0 +1,206 @@
+"""Graph reads: node and edge searches (filters, sort, keyset or offset pages, a JSON `where`), one
+node, the neighbourhood of a node, and shortest paths between two nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
+from datainfra.domain.graph import MAX_PATH_DEPTH, MAX_TRAVERSAL_DEPTH, Direction, Edge, Node, Path, Subgraph
+from datainfra.domain.graph_schema import NODE_KEY
+from datainfra.domain.model import Dataset
+from datainfra.domain.names import validate_name
+from datainfra.domain.query import parse_limit
+from datainfra.domain.where import parse_where
+from datainfra.services.graph_requests import (
+    EDGE_FIELDS,
+    NODE_PARAMS,
+    GraphUseCases,
+    direction_of,
+    labels_param,
+    name_list,
+    node_key,
+    node_types,
+    require_graph,
+    types_param,
+)
+from datainfra.services.paging import PageResult, Params, ParsedQuery, next_params, parse_query, single
+
+EDGE_PARAMS = frozenset({"type"})
+DEFAULT_PATH_DEPTH = 15
+DEFAULT_PATHS = 50
+MAX_PATHS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PathSet:
+    """The first paths of `all_shortest_paths`; `truncated` when more exist beyond the limit."""
+
+    paths: list[Path]
+    truncated: bool
+
+
+class GraphReads(GraphUseCases):
+    async def find_nodes(self, dataset: Dataset, params: Params, *, where: Any = None) -> PageResult[Node]:
+        """Nodes by label and filters. `where` is a JSON where tree (domain.where) ANDed with the
+        parameter filters; its errors name their JSON path under `where`."""
+        schema = require_graph(dataset)
+        labels = labels_param(params)
+        types = node_types(schema, labels)
+        parsed = parse_query(
+            params,
+            types=types,
+            key=(NODE_KEY,),
+            non_nullable={NODE_KEY},
+            reserved=NODE_PARAMS,
+            open_fields=not schema.strict,
+            selectable=[NODE_KEY, *types] if schema.strict else None,
+        )
+        tree = parse_where(where, types, open_fields=not schema.strict)
+        if tree is not None:
+            query = parsed.query
+            parsed = ParsedQuery(replace(query, filter=replace(query.filter, where=tree)), parsed.keyset)
+        if parsed.query.select is not None:
+            raise InvalidRequest("select is not supported on nodes", parameter="select")
+        page = await self._graph.find_nodes(dataset, labels, parsed.query)
+        last = _node_sort_values(page.items[-1], parsed.query.sort) if page.items else None
+        return PageResult(
+            items=page.items,
+            limit=parsed.query.limit,
+            offset=parsed.query.offset,
+            total=page.total,
+            next_params=next_params(params, parsed, page.has_more, last, types),
+        )
+
+    async def get_node(self, dataset: Dataset, node_id: str) -> Node:
+        require_graph(dataset)
+        node = await self._graph.get_node(dataset, node_key(node_id, index=None, field="node_id"))
+        if node is None:
+            raise NotFound(f"no node {node_id!r} in this dataset", parameter="node_id")
+        return node
+
+    async def neighbors(self, dataset: Dataset, node_id: str, params: Params) -> Subgraph:
+        require_graph(dataset)
+        allowed = {"direction", "type", "depth", "limit"}
+        for key, _ in params:
+            if key not in allowed:
+                raise InvalidRequest(f"unknown parameter {key!r}", parameter=key)
+        direction = direction_of(single(params, "direction"), Direction.BOTH, parameter="direction")
+        depth_text = single(params, "depth") or "1"
+        if not depth_text.isdigit() or not 1 <= int(depth_text) <= MAX_TRAVERSAL_DEPTH:
+            raise InvalidRequest(f"depth must be 1..{MAX_TRAVERSAL_DEPTH}", parameter="depth")
+        return await self._graph.neighbors(
+            dataset,
+            node_key(node_id, index=None, field="node_id"),
+            direction=direction,
+            types=types_param(params),
+            depth=int(depth_text),
+            limit=parse_limit(single(params, "limit")),
+        )
+
+    async def find_edges(self, dataset: Dataset, params: Params) -> PageResult[Edge]:
+        schema = require_graph(dataset)
+        types_filter = types_param(params)
+        types = {**schema.edge_property_types(types_filter or None), **EDGE_FIELDS}
+        parsed = parse_query(
+            params,
+            types=types,
+            key=("id",),
+            non_nullable=set(EDGE_FIELDS),
+            reserved=EDGE_PARAMS,
+            open_fields=not schema.strict,
+        )
+        if parsed.query.select is not None:
+            raise InvalidRequest("select is not supported on edges", parameter="select")
+        page = await self._graph.find_edges(dataset, types_filter, parsed.query)
+        last = _edge_sort_values(page.items[-1], parsed.query.sort) if page.items else None
+        return PageResult(
+            items=page.items,
+            limit=parsed.query.limit,
+            offset=parsed.query.offset,
+            total=page.total,
+            next_params=next_params(params, parsed, page.has_more, last, types),
+        )
+
+    async def shortest_path(
+        self,
+        dataset: Dataset,
+        *,
+        source: Any,
+        target: Any,
+        direction: str | None,
+        types: list[str] | None,
+        weight: str | None,
+        max_depth: int | None,
+    ) -> Path | None:
+        request = await self._path_request(dataset, source, target, direction, types, weight, max_depth)
+        return await self._graph.shortest_path(dataset, *request.ends, **request.options)
+
+    async def all_shortest_paths(
+        self,
+        dataset: Dataset,
+        *,
+        source: Any,
+        target: Any,
+        direction: str | None,
+        types: list[str] | None,
+        weight: str | None,
+        max_depth: int | None,
+        limit: int | None,
+    ) -> PathSet:
+        """Every minimal path (fewest hops, or least total weight), the first `limit` of them in
+        node-id order."""
+        wanted = DEFAULT_PATHS if limit is None else limit
+        if not 1 <= wanted <= MAX_PATHS:
+            raise InvalidInput(f"limit must be 1..{MAX_PATHS}", field="limit")
+        request = await self._path_request(dataset, source, target, direction, types, weight, max_depth)
+        paths = await self._graph.all_shortest_paths(dataset, *request.ends, **request.options, limit=wanted + 1)
+        return PathSet(paths[:wanted], len(paths) > wanted)
+
+    async def _path_request(
+        self,
+        dataset: Dataset,
+        source: Any,
+        target: Any,
+        direction: str | None,
+        types: list[str] | None,
+        weight: str | None,
+        max_depth: int | None,
+    ) -> _PathRequest:
+        require_graph(dataset)
+        src = node_key(source, index=None, field="source")
+        dst = node_key(target, index=None, field="target")
+        for end, key in (("source", src), ("target", dst)):
+            if await self._graph.get_node(dataset, key) is None:
+                raise NotFound(f"no node {key!r} in this dataset", field=end)
+        depth = DEFAULT_PATH_DEPTH if max_depth is None else max_depth
+        if not 1 <= depth <= MAX_PATH_DEPTH:
+            raise InvalidInput(f"max_depth must be 1..{MAX_PATH_DEPTH}", field="max_depth")
+        if weight is not None:
+            validate_name(weight, what="weight property", field="weight")
+        return _PathRequest(
+            ends=(src, dst),
+            options={
+                "direction": direction_of(direction, Direction.OUT, field="direction"),
+                "types": name_list(types, "relationship type", "types"),
+                "weight": weight,
+                "max_depth": depth,
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _PathRequest:
+    ends: tuple[str, str]
+    options: dict[str, Any]
+
+
+def _node_sort_values(node: Node, sort: Sequence[Any]) -> list[Any]:
+    return [node.id if k.field == NODE_KEY else node.properties.get(k.field) for k in sort]
+
+
+def _edge_sort_values(edge: Edge, sort: Sequence[Any]) -> list[Any]:
+    fixed = {"id": edge.id, "source": edge.source, "target": edge.target}
+    return [fixed[k.field] if k.field in fixed else edge.properties.get(k.field) for k in sort]
