@@ -10,7 +10,6 @@ import asyncio
 import copy
 import datetime as dt
 import json
-import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -28,7 +27,7 @@ from datainfra.adapters.memory.semantics import (
     order_records,
     smaller,
 )
-from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, NotFound
+from datainfra.domain.errors import Conflict, InvalidInput, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.ports.tabular_store import TabularStore
@@ -46,9 +45,11 @@ from datainfra.domain.structured import (
 )
 from datainfra.domain.tabular_schema import Column, MigrationPlan, TabularSchema
 from datainfra.domain.types import INT64_MAX, INT64_MIN, BadValue, FieldType, parse_text
+from datainfra.domain.value_text import cast_text
 
 Row = dict[str, Any]
-EXPORT_CHUNK_CHARS = 64 * 1024
+EXPORT_BATCH = 1000
+"""Rows per batch of an export's row stream."""
 
 
 @dataclass
@@ -352,52 +353,13 @@ class InMemoryTabularStore(TabularStore):
 
     # -- streaming exports ------------------------------------------------------------------------
 
-    async def copy_out_csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
-        names, types, rows = self._export_rows(dataset, query)
-        single = len(names) == 1
-        chunk = [",".join(_csv_field(name, single) for name in names) + "\n"]
-        size = 0
-        for row in rows:
-            line = ",".join(_csv_field(_copy_text(row.get(n), types[n]), single) for n in names) + "\n"
-            chunk.append(line)
-            size += len(line)
-            if size >= EXPORT_CHUNK_CHARS:
-                yield "".join(chunk).encode()
-                chunk, size = [], 0
-        if chunk:
-            yield "".join(chunk).encode()
-
-    async def copy_out_ndjson(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
-        names, types, rows = self._export_rows(dataset, query)
-        keys = [json.dumps(name, ensure_ascii=False) + ":" for name in names]
-        chunk: list[str] = []
-        size = 0
-        for row in rows:
-            body = ",".join(key + _row_json(row.get(n), types[n]) for key, n in zip(keys, names, strict=True))
-            line = "{" + body + "}\n"
-            chunk.append(line)
-            size += len(line)
-            if size >= EXPORT_CHUNK_CHARS:
-                yield "".join(chunk).encode()
-                chunk, size = [], 0
-        if chunk:
-            yield "".join(chunk).encode()
-
-    def _export_rows(
-        self, dataset: Dataset, query: RecordQuery
-    ) -> tuple[tuple[str, ...], dict[str, FieldType], list[Row]]:
+    async def stream_rows(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[Sequence[Sequence[Any]]]:
         """A snapshot: writes replace a table's row list (and changed rows) rather than mutating them."""
         table = self._table(dataset)
-        types = table.schema.field_types
-        names = tuple(query.select if query.select is not None else table.schema.column_names)
-        for name in names:
-            if name not in types:
-                raise InvalidRequest(f"unknown field {name!r} in select", parameter="select")
-        for key in query.sort:
-            if key.field not in types:
-                raise InvalidRequest(f"unknown sort field {key.field!r}", parameter="sort")
-        found = [row for row in table.rows if matches(row, query.filter)]
-        return names, types, order_records(found, query.sort)
+        names = query.select if query.select is not None else table.schema.column_names
+        found = order_records((row for row in table.rows if matches(row, query.filter)), query.sort)
+        for start in range(0, len(found), EXPORT_BATCH):
+            yield [tuple(copy.deepcopy(row.get(name)) for name in names) for row in found[start : start + EXPORT_BATCH]]
 
     async def ping(self) -> None:
         return None
@@ -557,7 +519,7 @@ def cast_value(value: Any, source: FieldType, target: FieldType, column: str) ->
     try:
         return _cast(value, source, target)
     except (BadValue, ValueError, InvalidOperation, OverflowError):
-        shown = pg_text(value, source)
+        shown = cast_text(value, source)
         raise InvalidInput(
             f"column {column!r}: the existing value {shown!r} cannot become {target.value}", field=column
         ) from None
@@ -580,114 +542,11 @@ def _cast(value: Any, source: FieldType, target: FieldType) -> Any:
     if target is FieldType.DATE and source is FieldType.TIMESTAMP:
         return value.astimezone(dt.UTC).date()
     if target is FieldType.JSON:
-        return json.loads(pg_text(value, source), parse_float=Decimal)
-    return parse_text(pg_text(value, source), target)
+        return json.loads(cast_text(value, source), parse_float=Decimal)
+    return parse_text(cast_text(value, source), target)
 
 
 def _int64(value: int) -> int:
     if not INT64_MIN <= value <= INT64_MAX:
         raise BadValue("integer out of the 64-bit range")
     return value
-
-
-def pg_text(value: Any, field_type: FieldType) -> str:
-    """`value::text`: booleans true/false, shortest float text, plain numeric, PostgreSQL timestamps, JSON text."""
-    if field_type is FieldType.BOOLEAN:
-        return "true" if value else "false"
-    if field_type is FieldType.FLOAT:
-        return _float_text(float(value))
-    if field_type is FieldType.NUMERIC:
-        return format(Decimal(value), "f")
-    if field_type is FieldType.TIMESTAMP:
-        return _timestamptz_text(value)
-    if field_type is FieldType.JSON:
-        return _json_text(value)
-    if field_type is FieldType.UUID:
-        return str(uuid.UUID(str(value)))
-    return str(value)
-
-
-def _timestamptz_text(value: dt.datetime) -> str:
-    """timestamptz_out in a UTC session: '2026-01-02 03:04:05.5+00' (fraction without trailing zeros)."""
-    v = value.astimezone(dt.UTC)
-    text = f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-    if v.microsecond:
-        text += "." + f"{v.microsecond:06d}".rstrip("0")
-    return text + "+00"
-
-
-def _float_text(value: float) -> str:
-    """float8out: the shortest round-tripping digits, exponent form below 1e-4 or from 1e15."""
-    if value == 0:
-        return "-0" if str(value).startswith("-") else "0"
-    sign, digits, exponent = Decimal(repr(value)).as_tuple()
-    assert isinstance(exponent, int)
-    text = "".join(map(str, digits)).rstrip("0") or "0"
-    exponent += len(digits) - len(text)
-    point = len(text) + exponent - 1  # the decimal exponent of the first digit
-    prefix = "-" if sign else ""
-    if point < -4 or point >= 15:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{prefix}{mantissa}e{'-' if point < 0 else '+'}{abs(point):02d}"
-    if point < 0:
-        return f"{prefix}0.{'0' * (-point - 1)}{text}"
-    if point + 1 >= len(text):
-        return prefix + text + "0" * (point + 1 - len(text))
-    return f"{prefix}{text[: point + 1]}.{text[point + 1 :]}"
-
-
-def _json_text(value: Any) -> str:
-    """jsonb's text form: ", " and ": " separators, object keys by length then bytes."""
-    if isinstance(value, Mapping):
-        items = sorted(value.items(), key=lambda item: (len(item[0].encode()), item[0].encode()))
-        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_json_text(v)}" for k, v in items) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_json_text(item) for item in value) + "]"
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, float):
-        return _float_text(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-# -- export text forms (COPY ... CSV and row_to_json) ----------------------------------------------
-
-
-def _copy_text(value: Any, field_type: FieldType) -> str | None:
-    """A value as COPY writes it: the type's output function (booleans are t/f there)."""
-    if value is None:
-        return None
-    if field_type is FieldType.BOOLEAN:
-        return "t" if value else "f"
-    return pg_text(value, field_type)
-
-
-def _csv_field(text: str | None, single: bool) -> str:
-    """COPY CSV quoting: NULL unquoted empty; quoted when empty, holding , " CR LF, or a lone \\. ."""
-    if text is None:
-        return ""
-    if text == "" or (single and text == "\\.") or any(c in text for c in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _row_json(value: Any, field_type: FieldType) -> str:
-    """One value as row_to_json writes it."""
-    if value is None:
-        return "null"
-    match field_type:
-        case FieldType.TEXT:
-            return json.dumps(value, ensure_ascii=False)
-        case FieldType.BOOLEAN:
-            return "true" if value else "false"
-        case FieldType.DATE | FieldType.UUID:
-            return '"' + pg_text(value, field_type) + '"'
-        case FieldType.TIMESTAMP:
-            date, _, time = _timestamptz_text(value).partition(" ")
-            return '"' + date + "T" + time + ':00"'
-        case _:
-            return pg_text(value, field_type)

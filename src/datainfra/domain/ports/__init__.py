@@ -8,6 +8,15 @@ from datainfra.domain.ports.catalog import Catalog
 from datainfra.domain.ports.clock import Clock, IdGenerator
 from datainfra.domain.ports.graph_store import GraphStore
 from datainfra.domain.ports.key_policy import KeyDecision, KeyPolicy
-from datainfra.domain.ports.tabular_store import TabularStore
+from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
 
-__all__ = ["Catalog", "Clock", "GraphStore", "IdGenerator", "KeyDecision", "KeyPolicy", "TabularStore"]
+__all__ = [
+    "Catalog",
+    "Clock",
+    "GraphStore",
+    "IdGenerator",
+    "KeyDecision",
+    "KeyPolicy",
+    "NativeTextExport",
+    "TabularStore",
+]
