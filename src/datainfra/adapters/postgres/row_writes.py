@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -22,13 +23,36 @@ from datainfra.adapters.postgres.sql_types import COPY_TYPE, column_type, param
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.model import Dataset
 from datainfra.domain.records import OnConflict, Record, WriteResult
-from datainfra.domain.tabular_schema import TabularSchema
+from datainfra.domain.tabular_schema import Column, TabularSchema
 from datainfra.domain.types import FieldType
 
 _STAGING = sql.Identifier("pg_temp", "datainfra$staging")
 _ORDINAL = "$i"
 """Staging column holding each record's index in the request (user names cannot contain `$`)."""
 _UPSERT_LOCK = 0x64_61_74_61  # "data": the advisory-lock class of upserts, the dataset's id hashed beside it
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordShape:
+    """What the writer checks records against. Records normally name every column (the service
+    fills defaults), the generated key aside: those take a fast path that skips per-field lookups."""
+
+    generated: Column | None
+    all_names: tuple[str, ...]
+    all_set: frozenset[str]
+    given_names: tuple[str, ...]
+    """Every column but the generated key."""
+    given_set: frozenset[str]
+    not_null: tuple[str, ...]
+    """The NOT NULL columns a record must give a value for."""
+
+    @classmethod
+    def of(cls, schema: TabularSchema) -> _RecordShape:
+        generated = next((c for c in schema.columns if c.generated), None)
+        names = schema.column_names
+        given = tuple(n for n in names if generated is None or n != generated.name)
+        not_null = tuple(c.name for c in schema.columns if not c.nullable and not c.generated)
+        return cls(generated, names, frozenset(names), given, frozenset(given), not_null)
 
 
 class BulkWriter:
@@ -55,14 +79,7 @@ class BulkWriter:
         self.next_index = 0
         self.max_explicit_id: int | None = None
         self.staging_ready = False
-        self.generated = next((c for c in self.schema.columns if c.generated), None)
-        # Records normally name every column (the service fills defaults), the generated key aside:
-        # those take a fast path that skips the per-field lookups.
-        self.all_names = self.schema.column_names
-        self.all_set = frozenset(self.all_names)
-        self.given_names = tuple(n for n in self.all_names if self.generated is None or n != self.generated.name)
-        self.given_set = frozenset(self.given_names)
-        self.not_null = tuple(c.name for c in self.schema.columns if not c.nullable and not c.generated)
+        self.shape = _RecordShape.of(self.schema)
         self.held_back: list[tuple[tuple[str, ...], int, list[Record]]] | None = None
         self.locked = False
 
@@ -102,29 +119,29 @@ class BulkWriter:
     def _complete(self, record: Record, index: int) -> tuple[Record, tuple[str, ...]]:
         """The checked record and the columns it names, in schema order."""
         keys = record.keys()
-        if keys != self.all_set and keys != self.given_set:
+        if keys != self.shape.all_set and keys != self.shape.given_set:
             record = self._checked(record, index)
             return record, tuple(c.name for c in self.schema.columns if c.name in record)
-        columns = self.all_names
-        if self.generated is not None:
-            value = record.get(self.generated.name)
+        columns = self.shape.all_names
+        if self.shape.generated is not None:
+            value = record.get(self.shape.generated.name)
             if value is None:
-                if self.generated.name in record:
-                    record = {k: v for k, v in record.items() if k != self.generated.name}
-                columns = self.given_names
+                if self.shape.generated.name in record:
+                    record = {k: v for k, v in record.items() if k != self.shape.generated.name}
+                columns = self.shape.given_names
             elif self.max_explicit_id is None or value > self.max_explicit_id:
                 self.max_explicit_id = value
-        for name in self.not_null:
+        for name in self.shape.not_null:
             if record[name] is None:
                 raise InvalidInput(f"field {name!r} must not be null", index=index, field=name)
         return record, columns
 
     def _checked(self, record: Record, index: int) -> Record:
         check_known(self.schema, record, index)
-        if self.generated is not None:
-            value = record.get(self.generated.name)
+        if self.shape.generated is not None:
+            value = record.get(self.shape.generated.name)
             if value is None:
-                record = {k: v for k, v in record.items() if k != self.generated.name}
+                record = {k: v for k, v in record.items() if k != self.shape.generated.name}
             elif self.max_explicit_id is None or value > self.max_explicit_id:
                 self.max_explicit_id = value
         for col in self.schema.columns:
@@ -252,7 +269,7 @@ class BulkWriter:
             for columns, first, records in self.held_back:
                 await self._upsert(columns, first, records)
             self.held_back = None
-        if self.generated is None or self.max_explicit_id is None:
+        if self.shape.generated is None or self.max_explicit_id is None:
             return
         seq = sql.Identifier(session_schema_name(self.dataset.session_id), sequence_name(self.dataset.name))
         await self.conn.execute(
