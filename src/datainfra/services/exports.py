@@ -78,6 +78,9 @@ def default_query(dataset: Dataset) -> RecordQuery:
 
 @dataclass(frozen=True, slots=True)
 class ExportColumn:
+    """One exported column: its name (the CSV header, the NDJSON key) and its type (how the export
+    writers print its values)."""
+
     name: str
     type: FieldType
 

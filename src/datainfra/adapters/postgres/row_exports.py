@@ -1,7 +1,7 @@
 """Exporting every matching row of a tabular dataset's table: the typed row stream of the port
 (a server-side cursor) and the native text of the `NativeTextExport` capability (`COPY ... TO
-STDOUT`, about twice as fast as formatting rows in Python; held byte-equal to the HTTP edge's
-writers by tests/integration/postgres/test_native_export.py).
+STDOUT`, about ten times as fast as formatting the typed rows in Python; held byte-equal to the
+HTTP edge's writers by tests/integration/postgres/test_native_export.py).
 
 Both run in the caller's read-only transaction with no statement time limit (the client's reading
 paces them), but each answer from the server must come within the pool's answer deadline

@@ -132,10 +132,11 @@ class TabularStore(Protocol):
 @runtime_checkable
 class NativeTextExport(Protocol):
     """What a TabularStore may offer besides the port: the export text written by the store itself,
-    because there it is much faster (PostgreSQL's `COPY ... TO STDOUT` is about twice as fast as
-    formatting rows in Python). The bytes are exactly those the HTTP edge's writers
-    (adapters/http/formats/tabular.py) make from `stream_rows` over the same rows, which
-    tests/integration/postgres/test_native_export.py holds; everything else is as `stream_rows`."""
+    because there it is much faster (PostgreSQL's `COPY ... TO STDOUT` writes 200,000 rows of every
+    field type about ten times as fast as formatting the typed rows in Python). The bytes are
+    exactly those the HTTP edge's writers (adapters/http/formats/tabular.py) make from
+    `stream_rows` over the same rows, which tests/integration/postgres/test_native_export.py
+    holds; everything else is as `stream_rows`."""
 
     def copy_out_csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
         """The rows as CSV with a header row, streamed in chunks."""
