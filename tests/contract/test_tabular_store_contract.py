@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from datainfra.adapters.http.formats.tabular import csv_text, ndjson_text
 from datainfra.domain.errors import Conflict, InvalidInput
 from datainfra.domain.filters import FilterSpec, parse_filters
 from datainfra.domain.model import Dataset
@@ -19,6 +20,7 @@ from datainfra.domain.query import CountMode, RecordQuery, SortKey
 from datainfra.domain.records import OnConflict, WriteResult
 from datainfra.domain.tabular_schema import parse_tabular_schema, plan_migration
 from datainfra.domain.types import INT64_MAX, INT64_MIN, parse_text
+from datainfra.services.exports import ExportColumn
 from tests.contract.conftest import new_session, tabular_dataset
 
 ALL_TYPES = {
@@ -825,18 +827,50 @@ async def exported(stream: AsyncIterator[bytes]) -> str:
     return b"".join([chunk async for chunk in stream]).decode()
 
 
-async def test_copy_out_csv_writes_postgres_text_forms(tabular_store: Any) -> None:
+def export_columns(dataset: Dataset, query: RecordQuery) -> list[ExportColumn]:
+    schema = dataset.tabular_schema
+    names = query.select if query.select is not None else schema.column_names
+    return [ExportColumn(name, schema.field_types[name]) for name in names]
+
+
+def csv_export(store: Any, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
+    """The CSV the HTTP edge writes from the store's row stream."""
+    return csv_text(export_columns(dataset, query), store.stream_rows(dataset, query))
+
+
+def ndjson_export(store: Any, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
+    """The NDJSON the HTTP edge writes from the store's row stream."""
+    return ndjson_text(export_columns(dataset, query), store.stream_rows(dataset, query))
+
+
+def stream_rows(store: Any, dataset: Dataset, query: RecordQuery) -> AsyncIterator[Any]:
+    return store.stream_rows(dataset, query)
+
+
+async def test_stream_rows_hands_over_typed_values_in_batches(tabular_store: Any) -> None:
     dataset = await make(tabular_store, ALL_TYPES, ROUND_TRIP)
-    assert await exported(tabular_store.copy_out_csv(dataset, RecordQuery(sort=BY_ID))) == EXPORT_CSV
+    batches = [batch async for batch in tabular_store.stream_rows(dataset, RecordQuery(sort=BY_ID))]
+    names = dataset.tabular_schema.column_names
+    assert [dict(zip(names, row, strict=True)) for batch in batches for row in batch] == [
+        {"id": number, **row} for number, row in enumerate(ROUND_TRIP, start=1)
+    ]
+    many = await make(tabular_store, NUMBERS, [{"n": i, "s": "r"} for i in range(5000)])
+    sizes = [len(batch) async for batch in tabular_store.stream_rows(many, RecordQuery(select=("n",), sort=BY_ID))]
+    assert len(sizes) > 1 and sum(sizes) == 5000
 
 
-async def test_copy_out_csv_reads_back_with_the_csv_module(tabular_store: Any) -> None:
+async def test_csv_export_writes_postgres_text_forms(tabular_store: Any) -> None:
+    dataset = await make(tabular_store, ALL_TYPES, ROUND_TRIP)
+    assert await exported(csv_export(tabular_store, dataset, RecordQuery(sort=BY_ID))) == EXPORT_CSV
+
+
+async def test_csv_export_reads_back_with_the_csv_module(tabular_store: Any) -> None:
     import csv
     import io
     import json
 
     dataset = await make(tabular_store, ALL_TYPES, ROUND_TRIP)
-    text = await exported(tabular_store.copy_out_csv(dataset, RecordQuery(sort=BY_ID)))
+    text = await exported(csv_export(tabular_store, dataset, RecordQuery(sort=BY_ID)))
     header, *rows = list(csv.reader(io.StringIO(text, newline="")))
     types = dataset.tabular_schema.field_types
     back = []
@@ -857,11 +891,11 @@ async def test_copy_out_csv_reads_back_with_the_csv_module(tabular_store: Any) -
     assert back == ROUND_TRIP
 
 
-async def test_copy_out_ndjson_writes_row_to_json(tabular_store: Any) -> None:
+async def test_ndjson_export_writes_row_to_json(tabular_store: Any) -> None:
     import json
 
     dataset = await make(tabular_store, ALL_TYPES, ROUND_TRIP)
-    text = await exported(tabular_store.copy_out_ndjson(dataset, RecordQuery(sort=BY_ID)))
+    text = await exported(ndjson_export(tabular_store, dataset, RecordQuery(sort=BY_ID)))
     assert text == EXPORT_NDJSON
     lines = [json.loads(line, parse_float=Decimal) for line in text.splitlines()]
     assert [line["t"] for line in lines] == [r["t"] for r in ROUND_TRIP]
@@ -881,31 +915,31 @@ async def test_exports_honour_filter_select_and_sort_but_no_limit(tabular_store:
     expected = sorted(
         ((i, r) for i, r in enumerate(rows, start=1) if r["n"] >= 5), key=lambda item: (-item[1]["n"], item[0])
     )
-    csv_text = await exported(tabular_store.copy_out_csv(dataset, query))
+    csv_text = await exported(csv_export(tabular_store, dataset, query))
     assert csv_text == "s,n\n" + "".join(f"{r['s']},{r['n']}\n" for _, r in expected)
-    ndjson_text = await exported(tabular_store.copy_out_ndjson(dataset, query))
+    ndjson_text = await exported(ndjson_export(tabular_store, dataset, query))
     assert ndjson_text == "".join(f'{{"s":"{r["s"]}","n":{r["n"]}}}\n' for _, r in expected)
 
 
-async def test_copy_out_csv_quotes_like_copy(tabular_store: Any) -> None:
+async def test_csv_export_quotes_like_copy(tabular_store: Any) -> None:
     single = {"columns": [{"name": "s", "type": "text"}]}
     values = ["\\.", "", None, " sp ", 'a"b', "a,b", "cr\rlf", "x"]
     dataset = await make(tabular_store, single, [{"s": v} for v in values])
-    one_column = await exported(tabular_store.copy_out_csv(dataset, RecordQuery(select=("s",), sort=BY_ID)))
+    one_column = await exported(csv_export(tabular_store, dataset, RecordQuery(select=("s",), sort=BY_ID)))
     assert one_column == 's\n"\\."\n""\n\n sp \n"a""b"\n"a,b"\n"cr\rlf"\nx\n'
-    two_columns = await exported(tabular_store.copy_out_csv(dataset, RecordQuery(sort=BY_ID)))
+    two_columns = await exported(csv_export(tabular_store, dataset, RecordQuery(sort=BY_ID)))
     assert two_columns.splitlines()[1] == "1,\\."  # the end marker is only ambiguous alone on a line
 
 
 async def test_an_empty_export_is_the_header_alone(tabular_store: Any) -> None:
     dataset = await make(tabular_store, NUMBERS)
-    assert await exported(tabular_store.copy_out_csv(dataset, RecordQuery(sort=BY_ID))) == "id,n,s\n"
-    assert await exported(tabular_store.copy_out_ndjson(dataset, RecordQuery(sort=BY_ID))) == ""
+    assert await exported(csv_export(tabular_store, dataset, RecordQuery(sort=BY_ID))) == "id,n,s\n"
+    assert await exported(ndjson_export(tabular_store, dataset, RecordQuery(sort=BY_ID))) == ""
 
 
 async def test_large_exports_arrive_in_several_chunks(tabular_store: Any) -> None:
     dataset = await make(tabular_store, NUMBERS, [{"n": i, "s": "x" * 40} for i in range(5000)])
-    chunks = [chunk async for chunk in tabular_store.copy_out_csv(dataset, RecordQuery(sort=BY_ID))]
+    chunks = [chunk async for chunk in csv_export(tabular_store, dataset, RecordQuery(sort=BY_ID))]
     assert len(chunks) > 1
     assert all(chunks)
     assert b"".join(chunks).count(b"\n") == 5001
@@ -914,8 +948,8 @@ async def test_large_exports_arrive_in_several_chunks(tabular_store: Any) -> Non
 async def test_closing_an_export_early_releases_what_it_holds(tabular_store: Any) -> None:
     dataset = await make(tabular_store, NUMBERS, [{"n": i, "s": "y" * 60} for i in range(5000)])
     for _ in range(20):  # more than any pool holds: each early close must give its connection back
-        for open_export in (tabular_store.copy_out_csv, tabular_store.copy_out_ndjson):
-            stream = open_export(dataset, RecordQuery(sort=BY_ID))
+        for open_export in (csv_export, ndjson_export, stream_rows):
+            stream = open_export(tabular_store, dataset, RecordQuery(sort=BY_ID))
             first = await anext(stream)
             assert first
             await stream.aclose()
@@ -925,7 +959,7 @@ async def test_closing_an_export_early_releases_what_it_holds(tabular_store: Any
 
 async def test_an_export_sees_one_snapshot(tabular_store: Any) -> None:
     dataset = await make(tabular_store, NUMBERS, [{"n": i, "s": "z" * 60} for i in range(3000)])
-    stream = tabular_store.copy_out_ndjson(dataset, RecordQuery(sort=BY_ID))
+    stream = ndjson_export(tabular_store, dataset, RecordQuery(sort=BY_ID))
     first = await anext(stream)
     await tabular_store.delete_where(dataset, FilterSpec())
     rest = b"".join([chunk async for chunk in stream])

@@ -16,12 +16,14 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from datainfra.adapters.http.formats import tabular
 from datainfra.adapters.http.formats.archive import StreamingZip
 from datainfra.adapters.http.formats.counting import CsvRecordCounter
 from datainfra.adapters.http.formats.graphml import GraphmlReader, graphml
 from datainfra.adapters.http.formats.jsonlines import ndjson_to_array
 from datainfra.domain.graph import Edge, Node
-from datainfra.services.exports import ExportCounts
+from datainfra.domain.types import FieldType
+from datainfra.services.exports import ExportColumn, ExportCounts
 
 XML_TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufffe\uffff"), max_size=20
@@ -151,3 +153,74 @@ def test_streaming_zip_is_read_by_zipfile() -> None:
         assert read.testzip() is None
         assert read.namelist() == ["a.csv", "empty.json", "manifest.json"]
         assert read.read("a.csv") == big and read.read("empty.json") == b""
+
+
+# -- tabular exports (the writers over typed rows; tests/integration/postgres/test_native_export.py
+# holds them equal to PostgreSQL's COPY) ------------------------------------------------------------
+
+TEXT_ROWS = st.lists(
+    st.lists(st.one_of(st.none(), st.text(alphabet='ab,"\n\r \\.', max_size=6)), min_size=2, max_size=2),
+    max_size=8,
+)
+
+
+@given(TEXT_ROWS)
+def test_csv_export_reads_back_with_the_csv_module(rows: list[list[str | None]]) -> None:
+    columns = [ExportColumn("a", FieldType.TEXT), ExportColumn("b", FieldType.TEXT)]
+    text = collect(tabular.csv_text(columns, pages(rows))).decode()
+    header, *back = csv.reader(io.StringIO(text, newline=""))
+    assert header == ["a", "b"]
+    assert back == [["" if v is None else v for v in row] for row in rows]
+
+
+@given(TEXT_ROWS)
+def test_ndjson_export_is_one_json_object_a_line(rows: list[list[str | None]]) -> None:
+    columns = [ExportColumn("a", FieldType.TEXT), ExportColumn("b", FieldType.TEXT)]
+    lines = collect(tabular.ndjson_text(columns, pages(rows))).decode().split("\n")
+    assert lines[-1] == ""
+    assert [json.loads(line) for line in lines[:-1]] == [{"a": a, "b": b} for a, b in rows]
+
+
+def test_values_only_sql_stores_keep_their_postgres_forms() -> None:
+    """Values Python's types cannot hold come from the store as their row_to_json text."""
+    columns = [
+        ExportColumn("f", FieldType.FLOAT),
+        ExportColumn("n", FieldType.NUMERIC),
+        ExportColumn("d", FieldType.DATE),
+        ExportColumn("ts", FieldType.TIMESTAMP),
+    ]
+    rows = [
+        ("NaN", "-Infinity", "infinity", "-infinity"),
+        ("Infinity", "NaN", "0044-03-15 BC", "0044-03-15T05:00:00+00:00 BC"),
+        (1e20, Decimal("1.50"), "12000-01-01", "12000-01-01T10:00:00.25+00:00"),
+    ]
+    assert collect(tabular.csv_text(columns, pages(rows))) == (
+        b"f,n,d,ts\n"
+        b"NaN,-Infinity,infinity,-infinity\n"
+        b"Infinity,NaN,0044-03-15 BC,0044-03-15 05:00:00+00 BC\n"
+        b"1e+20,1.50,12000-01-01,12000-01-01 10:00:00.25+00\n"
+    )
+    assert collect(tabular.ndjson_text(columns, pages(rows))) == (
+        b'{"f":"NaN","n":"-Infinity","d":"infinity","ts":"-infinity"}\n'
+        b'{"f":"Infinity","n":"NaN","d":"0044-03-15 BC","ts":"0044-03-15T05:00:00+00:00 BC"}\n'
+        b'{"f":1e+20,"n":1.50,"d":"12000-01-01","ts":"12000-01-01T10:00:00.25+00:00"}\n'
+    )
+
+
+def test_closing_an_export_closes_the_row_stream() -> None:
+    closed: list[bool] = []
+
+    async def rows() -> AsyncIterator[list[tuple[str]]]:
+        try:
+            while True:
+                yield [("x" * 100,)] * 1000
+        finally:
+            closed.append(True)
+
+    async def run() -> None:
+        stream = tabular.csv_text([ExportColumn("s", FieldType.TEXT)], rows())
+        assert await anext(stream)
+        await stream.aclose()
+
+    asyncio.run(run())
+    assert closed == [True]

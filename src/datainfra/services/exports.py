@@ -1,6 +1,7 @@
 """Exports: which formats fit which dataset, which rows an export holds and in what order, the
-graph read in keyset pages, and the manifest of a session archive. The bytes themselves are the
-stores' (tabular: COPY) or the HTTP adapter's format writers' (graphs, ZIP)."""
+graph read in keyset pages, and the manifest of a session archive. A tabular export is the store's
+typed row stream (or the text a store writes natively, `NativeTextExport`); the bytes are the HTTP
+adapter's format writers' (CSV, NDJSON, graphs, ZIP)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from datainfra.domain.errors import InvalidRequest, NotFound
 from datainfra.domain.graph import Edge, Node
 from datainfra.domain.graph_schema import NODE_KEY, graph_schema_document
 from datainfra.domain.model import Dataset, DatasetKind, Session, User
-from datainfra.domain.ports import Catalog, Clock, GraphStore, TabularStore
+from datainfra.domain.ports import Catalog, Clock, GraphStore, NativeTextExport, TabularStore
 from datainfra.domain.query import RecordQuery, SortKey, with_tiebreak
 from datainfra.domain.tabular_schema import tabular_schema_document
+from datainfra.domain.types import FieldType
 from datainfra.services.paging import Params, parse_query
 from datainfra.services.records import UNFILTERED_GUARD, require_tabular
 
@@ -74,6 +76,15 @@ def default_query(dataset: Dataset) -> RecordQuery:
     return RecordQuery(sort=with_tiebreak((), schema.primary_key))
 
 
+@dataclass(frozen=True, slots=True)
+class ExportColumn:
+    """One exported column: its name (the CSV header, the NDJSON key) and its type (how the export
+    writers print its values)."""
+
+    name: str
+    type: FieldType
+
+
 @dataclass(slots=True)
 class ExportCounts:
     """What one archive file holds, counted while it was written."""
@@ -104,10 +115,23 @@ class ExportService:
             raise NotFound(f"no session {session_id!r}", parameter="session_id")
         return session, await self._catalog.list_datasets(user.id, session.id)
 
-    def csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
-        return self._tabular.copy_out_csv(dataset, query)
+    def columns(self, dataset: Dataset, query: RecordQuery) -> tuple[ExportColumn, ...]:
+        """The exported columns, in the order of the values of `rows`."""
+        schema = dataset.tabular_schema
+        types = schema.field_types
+        names = query.select if query.select is not None else schema.column_names
+        return tuple(ExportColumn(name, types[name]) for name in names)
 
-    def ndjson(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
+    def rows(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        """Every matching row as typed values, in batches (TabularStore.stream_rows)."""
+        return self._tabular.stream_rows(dataset, query)
+
+    def native_text(self, dataset: Dataset, query: RecordQuery, fmt: str) -> AsyncIterator[bytes] | None:
+        """The export as the store writes it itself (csv or ndjson), when it can; else None."""
+        if not isinstance(self._tabular, NativeTextExport):
+            return None
+        if fmt == "csv":
+            return self._tabular.copy_out_csv(dataset, query)
         return self._tabular.copy_out_ndjson(dataset, query)
 
     async def nodes(self, dataset: Dataset) -> AsyncIterator[list[Node]]:

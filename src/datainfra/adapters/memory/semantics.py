@@ -16,16 +16,14 @@ exactly as PostgreSQL does (and the graph store as Neo4j does for uniformly type
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import functools
-import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from datainfra.domain.errors import InvalidInput, InvalidRequest
+from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import COMPARISONS, And, Condition, FilterNode, FilterSpec, IsValue, Not, Operator
 from datainfra.domain.query import SortKey
 
@@ -267,109 +265,3 @@ def after_key(record: Mapping[str, Any], sort: Sequence[SortKey], after: Sequenc
         if order:
             return order > 0
     return False
-
-
-# -- aggregates -----------------------------------------------------------------------------------
-# PostgreSQL's aggregate arithmetic, so a structured query answers in memory exactly as there.
-
-_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-NUMERIC_MIN_SIG_DIGITS = 16
-NUMERIC_MAX_DISPLAY_SCALE = 1000
-
-
-def _overflow() -> InvalidInput:
-    return InvalidInput("value out of range: overflow")
-
-
-def float_add(a: float, b: float) -> float:
-    """float8pl: an infinite sum of finite values is an overflow error."""
-    result = a + b
-    if math.isinf(result) and not math.isinf(a) and not math.isinf(b):
-        raise _overflow()
-    return result
-
-
-def float_sum(values: Iterable[float]) -> float | None:
-    """sum(float8): the values added in order; NULL over no value."""
-    total: float | None = None
-    for value in values:
-        total = value if total is None else float_add(total, value)
-    return total
-
-
-def float_avg(values: Iterable[float]) -> float | None:
-    """avg(float8): float8_accum's running N, Sx, Sxx (with its overflow check), then Sx / N."""
-    n = sx = sxx = 0.0
-    for value in values:
-        old_n, old_sx = n, sx
-        n += 1.0
-        sx += value
-        if old_n > 0.0:
-            tmp = value * n - sx
-            sxx += tmp * tmp / (n * old_n)
-            if math.isinf(sx) or math.isinf(sxx):
-                if not math.isinf(old_sx) and not math.isinf(value):
-                    raise _overflow()
-                sxx = math.nan
-    return None if n == 0 else sx / n
-
-
-def numeric_sum(values: Iterable[int | Decimal]) -> Decimal | None:
-    """sum(numeric) (and sum(bigint), which is numeric too): exact, the largest input scale."""
-    total: Decimal | None = None
-    for value in values:
-        item = Decimal(value) if isinstance(value, int) else value
-        total = item if total is None else _EXACT.add(total, item)
-    if total is not None and total.is_zero():
-        total = total.copy_abs()  # numeric has no negative zero
-    return total
-
-
-def _dscale(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
-    return max(0, -exponent)
-
-
-def _nbase_lead(value: Decimal) -> tuple[int, int]:
-    """(weight, first digit) of |value| written in PostgreSQL's base-10000 numeric digits; (0, 0)
-    for zero."""
-    if value.is_zero():
-        return 0, 0
-    _, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    coefficient = int("".join(map(str, digits)))
-    top = len(str(coefficient)) - 1 + exponent  # the decimal exponent of the leading digit
-    weight = top // 4
-    shift = exponent - 4 * weight
-    first = coefficient * 10**shift if shift >= 0 else coefficient // 10**-shift
-    return weight, first
-
-
-def numeric_div(dividend: Decimal, divisor: int) -> Decimal:
-    """numeric_div(dividend, divisor) for a positive integer divisor (what avg does): the scale
-    PostgreSQL's select_div_scale picks (at least 16 significant digits, at least the dividend's
-    scale), rounded half away from zero."""
-    weight1, first1 = _nbase_lead(dividend)
-    weight2, first2 = _nbase_lead(Decimal(divisor))
-    qweight = weight1 - weight2 - (1 if first1 <= first2 else 0)
-    rscale = max(NUMERIC_MIN_SIG_DIGITS - qweight * 4, _dscale(dividend), 0)
-    rscale = min(rscale, NUMERIC_MAX_DISPLAY_SCALE)
-    sign, digits, exponent = dividend.as_tuple()
-    assert isinstance(exponent, int)
-    coefficient = int("".join(map(str, digits)) or "0")
-    numerator = coefficient * 10 ** (exponent + rscale)  # exponent + rscale >= 0: rscale >= dscale
-    quotient, remainder = divmod(numerator, divisor)
-    if 2 * remainder >= divisor:
-        quotient += 1
-    return Decimal((sign if quotient else 0, tuple(int(d) for d in str(quotient)), -rscale))
-
-
-def smaller(current: Any, value: Any) -> Any:
-    """min's step (PostgreSQL's *_smaller): the current value only when strictly smaller."""
-    return current if compare_values(current, value) < 0 else value
-
-
-def larger(current: Any, value: Any) -> Any:
-    """max's step (*_larger): the current value only when strictly larger."""
-    return current if compare_values(current, value) > 0 else value

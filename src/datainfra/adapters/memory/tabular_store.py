@@ -1,5 +1,7 @@
 """In-memory TabularStore: PostgreSQL's behaviour (keys, unique indexes, NULLs, casts, order) over
 Python dicts, so services and HTTP tests run without a server yet see what the real store does.
+Filters and order are memory/semantics.py's; structured queries and migration casts, where the
+emulation of PostgreSQL goes further, are memory/postgres_semantics.py's.
 
 Every write stages a copy of the table, checks it, and only then swaps it in: a raise leaves nothing.
 """
@@ -9,39 +11,26 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
-import json
-import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from datainfra.adapters.memory.semantics import (
-    after_key,
-    compare_nullable,
-    float_avg,
-    float_sum,
-    larger,
-    matches,
-    numeric_div,
-    numeric_sum,
-    order_records,
-    smaller,
-)
-from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, NotFound
+from datainfra.adapters.memory.postgres_semantics import evaluate_structured, migrate_rows
+from datainfra.adapters.memory.semantics import after_key, matches, order_records
+from datainfra.domain.errors import Conflict, InvalidInput, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.ports.tabular_store import TabularStore
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
 from datainfra.domain.records import OnConflict, Record, WriteResult
-from datainfra.domain.structured_plan import ColumnRef, OutputColumn, PlanAggregate, PlanOrder, StructuredPlan
-from datainfra.domain.structured_query import AggregateFn, JoinType
+from datainfra.domain.structured_plan import StructuredPlan
 from datainfra.domain.tabular_schema import Column, MigrationPlan, TabularSchema
-from datainfra.domain.types import INT64_MAX, INT64_MIN, BadValue, FieldType, parse_text
+from datainfra.domain.types import FieldType
 
 Row = dict[str, Any]
-EXPORT_CHUNK_CHARS = 64 * 1024
+EXPORT_BATCH = 1000
+"""Rows per batch of an export's row stream."""
 
 
 @dataclass
@@ -171,7 +160,7 @@ class InMemoryTabularStore(TabularStore):
     async def migrate_table(self, dataset: Dataset, plan: MigrationPlan) -> None:
         async with self._lock:
             table = self._table(dataset)
-            rows = _migrate_rows(table.rows, plan)
+            rows = migrate_rows(table.rows, plan)
             after = dataset.tabular_schema
 
             def duplicate(columns: tuple[str, ...], row: Row) -> Exception:
@@ -308,178 +297,20 @@ class InMemoryTabularStore(TabularStore):
         """The plan evaluated over the tables as they are now (reads never interleave with a write:
         writes swap whole row lists in). No time limit applies in memory."""
         tables = [self._table(dataset) for dataset in plan.sources]
-        keys = [[f"{d.name}.{c.name}" for c in d.tabular_schema.columns] for d in plan.sources]
-        first = tables[0]
-        rows: list[Row] = [
-            {key: row.get(c) for key, c in zip(keys[0], first.schema.column_names, strict=True)} for row in first.rows
-        ]
-        for number, join in enumerate(plan.joins, start=1):
-            rows = _join(rows, tables[number], keys[number], join.type, join.on)
-        rows = [row for row in rows if matches(row, plan.filter)]
-        if plan.grouped:
-            groups: dict[tuple[Any, ...], list[Row]] = {}
-            for row in rows:
-                groups.setdefault(tuple(row[ref.key] for ref in plan.group_by), []).append(row)
-            if not plan.group_by and not groups:
-                groups[()] = []
-            out = [
-                [_output(column, members[0] if members else {}, members) for column in plan.columns]
-                for members in groups.values()
-            ]
-            order_rows: list[Row] = [members[0] if members else {} for members in groups.values()]
-        else:
-            out = [[_output(column, row, []) for column in plan.columns] for row in rows]
-            order_rows = rows
-        keyed = sorted(
-            range(len(out)),
-            key=lambda i: tuple(_SortItem(_order_value(o, out[i], order_rows[i]), o) for o in plan.order),
-        )
-        ordered = [out[i] for i in keyed][plan.offset :]
-        wanted = len(ordered) if plan.limit is None else min(plan.limit, len(ordered))
-        truncated = wanted > limits.max_rows
-        result = [[copy.deepcopy(v) for v in row] for row in ordered[: min(wanted, limits.max_rows)]]
-        return QueryResult(columns=plan.result_columns, rows=result, truncated=truncated)
+        return evaluate_structured(plan, [(table.schema, table.rows) for table in tables], limits)
 
     # -- streaming exports ------------------------------------------------------------------------
 
-    async def copy_out_csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
-        names, types, rows = self._export_rows(dataset, query)
-        single = len(names) == 1
-        chunk = [",".join(_csv_field(name, single) for name in names) + "\n"]
-        size = 0
-        for row in rows:
-            line = ",".join(_csv_field(_copy_text(row.get(n), types[n]), single) for n in names) + "\n"
-            chunk.append(line)
-            size += len(line)
-            if size >= EXPORT_CHUNK_CHARS:
-                yield "".join(chunk).encode()
-                chunk, size = [], 0
-        if chunk:
-            yield "".join(chunk).encode()
-
-    async def copy_out_ndjson(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
-        names, types, rows = self._export_rows(dataset, query)
-        keys = [json.dumps(name, ensure_ascii=False) + ":" for name in names]
-        chunk: list[str] = []
-        size = 0
-        for row in rows:
-            body = ",".join(key + _row_json(row.get(n), types[n]) for key, n in zip(keys, names, strict=True))
-            line = "{" + body + "}\n"
-            chunk.append(line)
-            size += len(line)
-            if size >= EXPORT_CHUNK_CHARS:
-                yield "".join(chunk).encode()
-                chunk, size = [], 0
-        if chunk:
-            yield "".join(chunk).encode()
-
-    def _export_rows(
-        self, dataset: Dataset, query: RecordQuery
-    ) -> tuple[tuple[str, ...], dict[str, FieldType], list[Row]]:
+    async def stream_rows(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[Sequence[Sequence[Any]]]:
         """A snapshot: writes replace a table's row list (and changed rows) rather than mutating them."""
         table = self._table(dataset)
-        types = table.schema.field_types
-        names = tuple(query.select if query.select is not None else table.schema.column_names)
-        for name in names:
-            if name not in types:
-                raise InvalidRequest(f"unknown field {name!r} in select", parameter="select")
-        for key in query.sort:
-            if key.field not in types:
-                raise InvalidRequest(f"unknown sort field {key.field!r}", parameter="sort")
-        found = [row for row in table.rows if matches(row, query.filter)]
-        return names, types, order_records(found, query.sort)
+        names = query.select if query.select is not None else table.schema.column_names
+        found = order_records((row for row in table.rows if matches(row, query.filter)), query.sort)
+        for start in range(0, len(found), EXPORT_BATCH):
+            yield [tuple(copy.deepcopy(row.get(name)) for name in names) for row in found[start : start + EXPORT_BATCH]]
 
     async def ping(self) -> None:
         return None
-
-
-# -- structured queries ---------------------------------------------------------------------------
-
-
-def _join(
-    rows: list[Row],
-    table: _Table,
-    keys: list[str],
-    join_type: JoinType,
-    on: tuple[tuple[ColumnRef, ColumnRef], ...],
-) -> list[Row]:
-    """Rows joined with `table` on equal, non-NULL key pairs; LEFT keeps unmatched rows with NULLs.
-    Matches come in the table's row order, for each left row in turn."""
-    names = table.schema.column_names
-    right_rows = [{key: row.get(c) for key, c in zip(keys, names, strict=True)} for row in table.rows]
-    index: dict[tuple[Any, ...], list[Row]] = {}
-    for right in right_rows:
-        key = tuple(right[r.key] for _, r in on)
-        if all(v is not None for v in key):
-            index.setdefault(key, []).append(right)
-    empty = dict.fromkeys(keys)
-    joined: list[Row] = []
-    for row in rows:
-        key = tuple(row[left.key] for left, _ in on)
-        found = index.get(key, []) if all(v is not None for v in key) else []
-        for right in found:
-            joined.append({**row, **right})
-        if not found and join_type is JoinType.LEFT:
-            joined.append({**row, **empty})
-    return joined
-
-
-def _output(column: OutputColumn, row: Row, members: list[Row]) -> Any:
-    if isinstance(column.value, ColumnRef):
-        return row.get(column.value.key)
-    return _aggregate(column.value, members)
-
-
-def _aggregate(aggregate: PlanAggregate, rows: list[Row]) -> Any:
-    fn, arg = aggregate.fn, aggregate.arg
-    if arg is None:
-        return len(rows)  # count(*)
-    values = [row[arg.key] for row in rows if row[arg.key] is not None]
-    if fn is AggregateFn.COUNT:
-        return len(values)
-    if fn is AggregateFn.COUNT_DISTINCT:
-        return len(set(values))
-    if not values:
-        return None
-    if fn is AggregateFn.SUM:
-        return float_sum(values) if arg.type is FieldType.FLOAT else numeric_sum(values)
-    if fn is AggregateFn.AVG:
-        if arg.type is FieldType.FLOAT:
-            return float_avg(values)
-        total = numeric_sum(values)
-        assert total is not None
-        return numeric_div(total, len(values))
-    step = smaller if fn is AggregateFn.MIN else larger
-    result = values[0]
-    for value in values[1:]:
-        result = step(result, value)
-    return result
-
-
-def _order_value(order: PlanOrder, out: list[Any], row: Row) -> Any:
-    if isinstance(order.target, int):
-        return out[order.target]
-    return row.get(order.target.key)
-
-
-class _SortItem:
-    """One ORDER BY item's value: NULLs last ascending, first descending."""
-
-    __slots__ = ("descending", "value")
-
-    def __init__(self, value: Any, order: PlanOrder) -> None:
-        self.value = value
-        self.descending = order.descending
-
-    def __lt__(self, other: _SortItem) -> bool:
-        return compare_nullable(self.value, other.value, descending=self.descending) < 0
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, _SortItem) and compare_nullable(self.value, other.value, descending=self.descending) == 0
-        )
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -509,175 +340,3 @@ def _normalise(value: Any, column: Column) -> Any:
     if column.type is FieldType.TIMESTAMP and isinstance(value, dt.datetime):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     return value
-
-
-# -- migrations -----------------------------------------------------------------------------------
-
-
-def _migrate_rows(rows: Sequence[Row], plan: MigrationPlan) -> list[Row]:
-    """The rows after `plan`, in PostgreSQL's order: renames, drops, adds, changes. Raises
-    InvalidInput naming the column when a value does not fit; the input rows are never touched."""
-    renames = dict(plan.renames)
-    dropped = {c.name for c in plan.dropped}
-    migrated: list[Row] = [
-        {renames.get(name, name): value for name, value in row.items() if name not in dropped} for row in rows
-    ]
-    for column in plan.added:
-        if rows and column.default is None and not column.nullable:
-            raise InvalidInput(
-                f"column {column.name!r} is NOT NULL without a default but the table has rows", field=column.name
-            )
-        for row in migrated:
-            row[column.name] = copy.deepcopy(column.default)
-    for change in plan.changed:
-        name = change.after.name
-        if change.type_changed:
-            for row in migrated:
-                row[name] = cast_value(row.get(name), change.before.type, change.after.type, name)
-        if not change.after.nullable and any(row.get(name) is None for row in migrated):
-            raise InvalidInput(f"column {name!r} holds NULL values, so it cannot be NOT NULL", field=name)
-    order = [c.name for c in plan.after.columns]
-    return [{name: row.get(name) for name in order} for row in migrated]
-
-
-def cast_value(value: Any, source: FieldType, target: FieldType, column: str) -> Any:
-    """`value::target` as PostgreSQL's USING cast does it; InvalidInput naming `column` otherwise."""
-    if value is None or source is target:
-        return value
-    try:
-        return _cast(value, source, target)
-    except (BadValue, ValueError, InvalidOperation, OverflowError):
-        shown = pg_text(value, source)
-        raise InvalidInput(
-            f"column {column!r}: the existing value {shown!r} cannot become {target.value}", field=column
-        ) from None
-
-
-def _cast(value: Any, source: FieldType, target: FieldType) -> Any:
-    if target is FieldType.INTEGER and source is FieldType.FLOAT:
-        return _int64(round(float(value)))  # round() on floats is half-to-even, as rint()
-    if target is FieldType.INTEGER and source is FieldType.NUMERIC:
-        return _int64(int(Decimal(value).to_integral_value(rounding=ROUND_HALF_UP)))
-    if target is FieldType.FLOAT and source in (FieldType.INTEGER, FieldType.NUMERIC):
-        result = float(value)
-        if result in (float("inf"), float("-inf")):
-            raise BadValue("out of range")
-        return result
-    if target is FieldType.NUMERIC and source is FieldType.FLOAT:
-        return Decimal(format(float(value), ".15g"))  # float8 → numeric keeps DBL_DIG digits
-    if target is FieldType.NUMERIC and source is FieldType.INTEGER:
-        return Decimal(value)
-    if target is FieldType.DATE and source is FieldType.TIMESTAMP:
-        return value.astimezone(dt.UTC).date()
-    if target is FieldType.JSON:
-        return json.loads(pg_text(value, source), parse_float=Decimal)
-    return parse_text(pg_text(value, source), target)
-
-
-def _int64(value: int) -> int:
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise BadValue("integer out of the 64-bit range")
-    return value
-
-
-def pg_text(value: Any, field_type: FieldType) -> str:
-    """`value::text`: booleans true/false, shortest float text, plain numeric, PostgreSQL timestamps, JSON text."""
-    if field_type is FieldType.BOOLEAN:
-        return "true" if value else "false"
-    if field_type is FieldType.FLOAT:
-        return _float_text(float(value))
-    if field_type is FieldType.NUMERIC:
-        return format(Decimal(value), "f")
-    if field_type is FieldType.TIMESTAMP:
-        return _timestamptz_text(value)
-    if field_type is FieldType.JSON:
-        return _json_text(value)
-    if field_type is FieldType.UUID:
-        return str(uuid.UUID(str(value)))
-    return str(value)
-
-
-def _timestamptz_text(value: dt.datetime) -> str:
-    """timestamptz_out in a UTC session: '2026-01-02 03:04:05.5+00' (fraction without trailing zeros)."""
-    v = value.astimezone(dt.UTC)
-    text = f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-    if v.microsecond:
-        text += "." + f"{v.microsecond:06d}".rstrip("0")
-    return text + "+00"
-
-
-def _float_text(value: float) -> str:
-    """float8out: the shortest round-tripping digits, exponent form below 1e-4 or from 1e15."""
-    if value == 0:
-        return "-0" if str(value).startswith("-") else "0"
-    sign, digits, exponent = Decimal(repr(value)).as_tuple()
-    assert isinstance(exponent, int)
-    text = "".join(map(str, digits)).rstrip("0") or "0"
-    exponent += len(digits) - len(text)
-    point = len(text) + exponent - 1  # the decimal exponent of the first digit
-    prefix = "-" if sign else ""
-    if point < -4 or point >= 15:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{prefix}{mantissa}e{'-' if point < 0 else '+'}{abs(point):02d}"
-    if point < 0:
-        return f"{prefix}0.{'0' * (-point - 1)}{text}"
-    if point + 1 >= len(text):
-        return prefix + text + "0" * (point + 1 - len(text))
-    return f"{prefix}{text[: point + 1]}.{text[point + 1 :]}"
-
-
-def _json_text(value: Any) -> str:
-    """jsonb's text form: ", " and ": " separators, object keys by length then bytes."""
-    if isinstance(value, Mapping):
-        items = sorted(value.items(), key=lambda item: (len(item[0].encode()), item[0].encode()))
-        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_json_text(v)}" for k, v in items) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_json_text(item) for item in value) + "]"
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, float):
-        return _float_text(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-# -- export text forms (COPY ... CSV and row_to_json) ----------------------------------------------
-
-
-def _copy_text(value: Any, field_type: FieldType) -> str | None:
-    """A value as COPY writes it: the type's output function (booleans are t/f there)."""
-    if value is None:
-        return None
-    if field_type is FieldType.BOOLEAN:
-        return "t" if value else "f"
-    return pg_text(value, field_type)
-
-
-def _csv_field(text: str | None, single: bool) -> str:
-    """COPY CSV quoting: NULL unquoted empty; quoted when empty, holding , " CR LF, or a lone \\. ."""
-    if text is None:
-        return ""
-    if text == "" or (single and text == "\\.") or any(c in text for c in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _row_json(value: Any, field_type: FieldType) -> str:
-    """One value as row_to_json writes it."""
-    if value is None:
-        return "null"
-    match field_type:
-        case FieldType.TEXT:
-            return json.dumps(value, ensure_ascii=False)
-        case FieldType.BOOLEAN:
-            return "true" if value else "false"
-        case FieldType.DATE | FieldType.UUID:
-            return '"' + pg_text(value, field_type) + '"'
-        case FieldType.TIMESTAMP:
-            date, _, time = _timestamptz_text(value).partition(" ")
-            return '"' + date + "T" + time + ':00"'
-        case _:
-            return pg_text(value, field_type)

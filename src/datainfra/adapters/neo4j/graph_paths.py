@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from datainfra.domain.algorithms import Step, least_cost
 from datainfra.adapters.neo4j.graph_rows import ARROWS, EDGE_RETURN, edge_out, fetch_nodes
 from datainfra.adapters.neo4j.graph_transactions import TransactionRunner, Tx
 from datainfra.adapters.neo4j.namespacing import Q_KEY, Q_TYPE, Namespace, quote
 from datainfra.adapters.neo4j.values import decode_value
 from datainfra.domain import algorithms
+from datainfra.domain.algorithms import Step, least_cost
 from datainfra.domain.errors import PayloadTooLarge
 from datainfra.domain.graph import MAX_PATH_DEPTH, Direction, Edge, Node, Path
 from datainfra.domain.graph_schema import GraphSchema

@@ -150,7 +150,10 @@ class _PageClause:
 
 
 def _page_clause(
-    query: RecordQuery, field: cypher_filters.FieldExpr, declared: Mapping[str, FieldType], params: cypher_filters.Params
+    query: RecordQuery,
+    field: cypher_filters.FieldExpr,
+    declared: Mapping[str, FieldType],
+    params: cypher_filters.Params,
 ) -> _PageClause:
     """Keyset bound, ORDER BY (always ending with the key, so pages are stable), SKIP and LIMIT."""
     sort = tuple(query.sort)
@@ -159,7 +162,6 @@ def _page_clause(
     where = ""
     if query.after is not None:
         where = "AND " + cypher_filters.after(query.sort, query.after, field, declared, params)
-    tail = (
-        f"{cypher_filters.order_by(sort, field, declared)} SKIP {params.add(query.offset)} LIMIT {params.add(query.limit + 1)}"
-    )
+    order = cypher_filters.order_by(sort, field, declared)
+    tail = f"{order} SKIP {params.add(query.offset)} LIMIT {params.add(query.limit + 1)}"
     return _PageClause(where, tail)

@@ -9,7 +9,7 @@ from datainfra.domain.ports.clock import Clock, IdGenerator
 from datainfra.domain.ports.graph_store import GraphStore
 from datainfra.domain.ports.key_policy import KeyDecision, KeyPolicy
 from datainfra.domain.ports.query_runners import CypherQueryRunner, SqlQueryRunner
-from datainfra.domain.ports.tabular_store import TabularStore
+from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
 from datainfra.domain.ports.user_roles import UserRoles
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "IdGenerator",
     "KeyDecision",
     "KeyPolicy",
+    "NativeTextExport",
     "SqlQueryRunner",
     "TabularStore",
     "UserRoles",

@@ -1,2 +1,2 @@
-"""Export and import formats: streaming writers (JSON arrays, NDJSON, node-link JSON, GraphML, ZIP)
-and readers (GraphML, node-link JSON, session archives)."""
+"""Export and import formats: streaming writers (CSV and NDJSON from typed rows, JSON arrays, node-link
+JSON, GraphML, ZIP) and readers (GraphML, node-link JSON, session archives)."""

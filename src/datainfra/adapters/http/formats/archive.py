@@ -26,6 +26,7 @@ from datainfra.adapters.http.encoding import decode_json, encode_json
 from datainfra.adapters.http.formats.counting import CsvRecordCounter
 from datainfra.adapters.http.formats.graphml import GraphmlReader, graphml
 from datainfra.adapters.http.formats.graphs import node_link_json, read_node_link
+from datainfra.adapters.http.formats.tabular import tabular_text
 from datainfra.domain.errors import InvalidRequest, PayloadTooLarge
 from datainfra.domain.model import Dataset, DatasetKind, Session
 from datainfra.services.exports import (
@@ -105,7 +106,9 @@ async def session_archive(
         entry = ArchiveEntry(dataset, archive_file(dataset, fmt), fmt, ExportCounts())
         if dataset.kind is DatasetKind.TABULAR:
             counter = CsvRecordCounter()
-            async for out in archive.entry(entry.file, counter.wrap(exports.csv(dataset, default_query(dataset)))):
+            async for out in archive.entry(
+                entry.file, counter.wrap(tabular_text(exports, dataset, default_query(dataset), "csv"))
+            ):
                 yield out
             entry.counts.records = counter.records
         else:

@@ -24,6 +24,7 @@ from datainfra.adapters.http.formats.graphml import graphml
 from datainfra.adapters.http.formats.graphs import graph_ndjson, node_link_json
 from datainfra.adapters.http.formats.jsonlines import ndjson_to_array
 from datainfra.adapters.http.formats.pump import Pump
+from datainfra.adapters.http.formats.tabular import tabular_text
 from datainfra.adapters.http.problems import UnsupportedMediaType
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.model import Dataset, DatasetKind
@@ -76,11 +77,9 @@ async def _streamed(source: AsyncIterator[bytes], media_type: str, filename: str
 def _dataset_source(dataset: Dataset, fmt: str, params: list[tuple[str, str]], exports: ExportService) -> Any:
     if dataset.kind is DatasetKind.TABULAR:
         query = tabular_export_query(dataset, params)
-        if fmt == "csv":
-            return exports.csv(dataset, query)
-        if fmt == "ndjson":
-            return exports.ndjson(dataset, query)
-        return ndjson_to_array(exports.ndjson(dataset, query))
+        if fmt == "json":
+            return ndjson_to_array(tabular_text(exports, dataset, query, "ndjson"))
+        return tabular_text(exports, dataset, query, fmt)
     check_graph_export_params(params)
     counts = ExportCounts()
     if fmt == "graphml":

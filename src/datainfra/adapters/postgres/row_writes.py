@@ -1,0 +1,366 @@
+"""Writing rows of a tabular dataset's table: bulk inserts and upserts through COPY, updates by key.
+
+Values are bound parameters or COPY data, never SQL text. Every function runs inside the caller's
+transaction, so a raise leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from datainfra.adapters.postgres.errors import column_of, conflict_from, copy_line, is_limit, limit_exceeded
+from datainfra.adapters.postgres.identifiers import sequence_name, session_schema_name, table_identifier
+from datainfra.adapters.postgres.sql_filters import Compiled, column
+from datainfra.adapters.postgres.sql_types import COPY_TYPE, column_type, param
+from datainfra.domain.errors import InvalidInput
+from datainfra.domain.model import Dataset
+from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.tabular_schema import Column, TabularSchema
+from datainfra.domain.types import FieldType
+
+_STAGING = sql.Identifier("pg_temp", "datainfra$staging")
+_ORDINAL = "$i"
+"""Staging column holding each record's index in the request (user names cannot contain `$`)."""
+_UPSERT_LOCK = 0x64_61_74_61  # "data": the advisory-lock class of upserts, the dataset's id hashed beside it
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordShape:
+    """What the writer checks records against. Records normally name every column (the service
+    fills defaults), the generated key aside: those take a fast path that skips per-field lookups."""
+
+    generated: Column | None
+    all_names: tuple[str, ...]
+    all_set: frozenset[str]
+    given_names: tuple[str, ...]
+    """Every column but the generated key."""
+    given_set: frozenset[str]
+    not_null: tuple[str, ...]
+    """The NOT NULL columns a record must give a value for."""
+
+    @classmethod
+    def of(cls, schema: TabularSchema) -> _RecordShape:
+        generated = next((c for c in schema.columns if c.generated), None)
+        names = schema.column_names
+        given = tuple(n for n in names if generated is None or n != generated.name)
+        not_null = tuple(c.name for c in schema.columns if not c.nullable and not c.generated)
+        return cls(generated, names, frozenset(names), given, frozenset(given), not_null)
+
+
+class BulkWriter:
+    """Writes batches of records in one transaction: COPY straight into the table under ERROR,
+    COPY into a temporary staging table then one INSERT ... SELECT ... ON CONFLICT otherwise.
+    A batch is split into runs of consecutive records naming the same columns (columns a record
+    leaves out take their defaults).
+
+    Concurrent upserts of overlapping keys must never deadlock (issue 10). Within one statement rows
+    go in key order, so single-batch upserts lock rows in one order and only need a *shared* lock on
+    the dataset (`_UPSERT_LOCK`). An upsert of several batches cannot order its row locks across
+    batches, so it holds the dataset's lock *exclusively* from before its first row lock to commit:
+    it waits for single-batch upserts in flight and they for it, but no two ever hold rows the other
+    wants. The first batch's runs are therefore held back until the second arrives (or the end).
+    Plain inserts (ERROR) take no lock: a clash there is the client's 409."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], dataset: Dataset, on_conflict: OnConflict) -> None:
+        self.conn = conn
+        self.dataset = dataset
+        self.schema: TabularSchema = dataset.tabular_schema
+        self.table = table_identifier(dataset)
+        self.on_conflict = on_conflict
+        self.result = WriteResult()
+        self.next_index = 0
+        self.max_explicit_id: int | None = None
+        self.staging_ready = False
+        self.shape = _RecordShape.of(self.schema)
+        self.held_back: list[tuple[tuple[str, ...], int, list[Record]]] | None = None
+        self.locked = False
+
+    async def write(self, batch: list[Record]) -> None:
+        start = self.next_index
+        self.next_index += len(batch)
+        runs: list[tuple[tuple[str, ...], int, list[Record]]] = []
+        for offset, raw in enumerate(batch):
+            record, columns = self._complete(raw, start + offset)
+            if runs and runs[-1][0] == columns:
+                runs[-1][2].append(record)
+            else:
+                runs.append((columns, start + offset, [record]))
+        if self.on_conflict is OnConflict.ERROR:
+            for columns, first, records in runs:
+                await self._copy_into_table(columns, first, records)
+            return
+        if not self.locked:
+            if self.held_back is None:  # the first batch: wait to see whether another follows
+                self.held_back = runs
+                return
+            await self._lock_upserts(exclusive=True)
+            runs = self.held_back + runs
+            self.held_back = None
+        for columns, first, records in runs:
+            await self._upsert(columns, first, records)
+
+    async def _lock_upserts(self, *, exclusive: bool) -> None:
+        """The dataset's upsert lock (see the class docstring), held to the end of the transaction."""
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        await self.conn.execute(
+            sql.SQL("SELECT {}(%s, hashtext(%s))").format(sql.Identifier(function)),
+            [_UPSERT_LOCK, self.dataset.id],
+        )
+        self.locked = True
+
+    def _complete(self, record: Record, index: int) -> tuple[Record, tuple[str, ...]]:
+        """The checked record and the columns it names, in schema order."""
+        keys = record.keys()
+        if keys != self.shape.all_set and keys != self.shape.given_set:
+            record = self._checked(record, index)
+            return record, tuple(c.name for c in self.schema.columns if c.name in record)
+        columns = self.shape.all_names
+        if self.shape.generated is not None:
+            value = record.get(self.shape.generated.name)
+            if value is None:
+                if self.shape.generated.name in record:
+                    record = {k: v for k, v in record.items() if k != self.shape.generated.name}
+                columns = self.shape.given_names
+            elif self.max_explicit_id is None or value > self.max_explicit_id:
+                self.max_explicit_id = value
+        for name in self.shape.not_null:
+            if record[name] is None:
+                raise InvalidInput(f"field {name!r} must not be null", index=index, field=name)
+        return record, columns
+
+    def _checked(self, record: Record, index: int) -> Record:
+        check_known(self.schema, record, index)
+        if self.shape.generated is not None:
+            value = record.get(self.shape.generated.name)
+            if value is None:
+                record = {k: v for k, v in record.items() if k != self.shape.generated.name}
+            elif self.max_explicit_id is None or value > self.max_explicit_id:
+                self.max_explicit_id = value
+        for col in self.schema.columns:
+            if col.nullable or col.generated:
+                continue
+            if record.get(col.name) is None and (col.name in record or col.default is None):
+                raise InvalidInput(f"field {col.name!r} must not be null", index=index, field=col.name)
+        return record
+
+    async def _copy_rows(
+        self, target: sql.Composable, columns: tuple[str, ...], first: int, records: list[Record], ordinal: bool
+    ) -> None:
+        types = self.schema.field_types
+        names = [column(n) for n in columns] + ([sql.Identifier(_ORDINAL)] if ordinal else [])
+        copy_types = [COPY_TYPE[types[n]] for n in columns] + (["int8"] if ordinal else [])
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(target, sql.SQL(", ").join(names))
+        # Without json values (which need wrapping) a row is the record's values as they are.
+        plain = len(columns) > 1 and all(types[n] is not FieldType.JSON for n in columns)
+        values = operator.itemgetter(*columns)
+        cur = self.conn.cursor()
+        index = first
+        try:
+            async with cur.copy(statement) as copy:
+                copy.set_types(copy_types)
+                for index, record in enumerate(records, start=first):
+                    if plain:
+                        await copy.write_row((*values(record), index) if ordinal else values(record))
+                        continue
+                    row = [adapt(record[n], types[n]) for n in columns]
+                    if ordinal:
+                        row.append(index)
+                    await copy.write_row(row)
+        except UnicodeEncodeError:
+            raise InvalidInput("text must be valid Unicode (no lone surrogates)", index=index) from None
+        except pg_errors.UniqueViolation as exc:
+            line = copy_line(exc)
+            raise conflict_from(exc, self.schema, self.dataset.name, index=first + line - 1 if line else None) from None
+        except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
+            line = copy_line(exc)
+            raise InvalidInput(
+                str(exc.diag.message_primary or exc),
+                index=first + line - 1 if line else None,
+                field=column_of(exc),
+            ) from None
+        except psycopg.OperationalError as exc:
+            if not is_limit(exc):
+                raise
+            # COPY names the line of an index entry that failed, but a row too big is found when a
+            # batch of rows is flushed: the line it names is not that row's.
+            line = None if "row is too big" in (exc.diag.message_primary or "") else copy_line(exc)
+            at = first + line - 1 if line else None
+            raise limit_exceeded(exc, self.schema, self.dataset.name, index=at) from None
+
+    async def _copy_into_table(self, columns: tuple[str, ...], first: int, records: list[Record]) -> None:
+        await self._copy_rows(self.table, columns, first, records, ordinal=False)
+        self.result += WriteResult(inserted=len(records))
+
+    async def _ensure_staging(self) -> None:
+        if self.staging_ready:
+            return
+        definitions = [column(c.name) + sql.SQL(" ") + column_type(c.type) for c in self.schema.columns] + [
+            sql.SQL("{} bigint NOT NULL").format(sql.Identifier(_ORDINAL))
+        ]
+        await self.conn.execute(
+            sql.SQL("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP").format(
+                sql.Identifier("datainfra$staging"), sql.SQL(", ").join(definitions)
+            )
+        )
+        self.staging_ready = True
+
+    async def _upsert(self, columns: tuple[str, ...], first: int, records: list[Record]) -> None:
+        await self._ensure_staging()
+        await self._copy_rows(_STAGING, columns, first, records, ordinal=True)
+        key = self.schema.primary_key
+        cols = sql.SQL(", ").join(column(n) for n in columns)
+        ordinal = sql.Identifier(_ORDINAL)
+        has_key = all(n in columns for n in key)
+        key_cols = sql.SQL(", ").join(column(n) for n in key)
+        # Rows go in key order wherever the key is given, so concurrent upserts of overlapping keys take
+        # their row locks in one order and never deadlock one another.
+        if self.on_conflict is OnConflict.IGNORE:
+            order = sql.SQL(", ").join([column(n) for n in key] + [ordinal]) if has_key else ordinal
+            source: sql.Composed = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, _STAGING, order)
+            action: sql.Composable = sql.SQL("ON CONFLICT DO NOTHING")
+        else:
+            if has_key:
+                # Two records of one run with the same key: the later one wins, as if applied in turn.
+                source = sql.SQL("SELECT DISTINCT ON ({}) {} FROM {} ORDER BY {}, {} DESC").format(
+                    key_cols, cols, _STAGING, key_cols, ordinal
+                )
+            else:
+                source = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, _STAGING, ordinal)
+            given = [n for n in columns if n not in key] or list(key[:1])
+            action = sql.SQL("ON CONFLICT ({}) DO UPDATE SET {}").format(
+                key_cols,
+                sql.SQL(", ").join(sql.SQL("{} = EXCLUDED.{}").format(column(n), column(n)) for n in given),
+            )
+        statement = sql.SQL(
+            "WITH written AS (INSERT INTO {} ({}) {} {} RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
+        ).format(self.table, cols, source, action)
+        try:
+            cur = await self.conn.execute(statement)
+        except pg_errors.UniqueViolation as exc:
+            raise conflict_from(exc, self.schema, self.dataset.name) from None
+        except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
+            raise InvalidInput(str(exc.diag.message_primary or exc), field=column_of(exc)) from None
+        except psycopg.OperationalError as exc:
+            if is_limit(exc):
+                raise limit_exceeded(exc, self.schema, self.dataset.name) from None
+            raise
+        row = await cur.fetchone()
+        inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
+        await self.conn.execute(sql.SQL("TRUNCATE {}").format(_STAGING))
+        if self.on_conflict is OnConflict.IGNORE:
+            self.result += WriteResult(inserted=inserted, ignored=len(records) - inserted)
+        else:
+            self.result += WriteResult(inserted=inserted, updated=len(records) - inserted)
+            del updated
+
+    async def finish(self) -> None:
+        """Write a held-back single batch; move the generated key's sequence past explicit ids written."""
+        if self.held_back is not None:
+            await self._lock_upserts(exclusive=False)
+            for columns, first, records in self.held_back:
+                await self._upsert(columns, first, records)
+            self.held_back = None
+        if self.shape.generated is None or self.max_explicit_id is None:
+            return
+        seq = sql.Identifier(session_schema_name(self.dataset.session_id), sequence_name(self.dataset.name))
+        await self.conn.execute(
+            sql.SQL(
+                "SELECT setval(%s::regclass, %s) FROM {} "
+                "WHERE %s > (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)"
+            ).format(seq),
+            [seq.as_string(self.conn), self.max_explicit_id, self.max_explicit_id],
+        )
+
+
+async def update_by_key(conn: psycopg.AsyncConnection[Any], dataset: Dataset, records: Sequence[Record]) -> int:
+    """Each record's key row updated in turn, inside the caller's transaction."""
+    schema = dataset.tabular_schema
+    table = table_identifier(dataset)
+    types = schema.field_types
+    updated = 0
+    for index, record in enumerate(records):
+        check_known(schema, record, index)
+        for name in schema.primary_key:
+            if record.get(name) is None:
+                raise InvalidInput(f"the key field {name!r} is required", index=index, field=name)
+        changes = {n: v for n, v in record.items() if n not in schema.primary_key}
+        check_not_null(schema, changes, index)
+        key_where = sql.SQL(" AND ").join(column(n) + sql.SQL(" = ") + param(types[n]) for n in schema.primary_key)
+        key_values = [adapt(record[n], types[n]) for n in schema.primary_key]
+        if changes:
+            assignments = sql.SQL(", ").join(column(n) + sql.SQL(" = ") + param(types[n]) for n in changes)
+            statement = sql.SQL("UPDATE {} SET {} WHERE {}").format(table, assignments, key_where)
+            values = [adapt(v, types[n]) for n, v in changes.items()]
+        else:
+            statement = sql.SQL("SELECT 1 FROM {} WHERE {}").format(table, key_where)
+            values = []
+        try:
+            cur = await conn.execute(statement, [*values, *key_values])
+        except pg_errors.UniqueViolation as exc:
+            raise conflict_from(exc, schema, dataset.name, index=index) from None
+        except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
+            raise InvalidInput(str(exc.diag.message_primary), index=index, field=column_of(exc)) from None
+        except psycopg.OperationalError as exc:
+            if is_limit(exc):
+                raise limit_exceeded(exc, schema, dataset.name, index=index) from None
+            raise
+        if cur.rowcount < 1:
+            raise InvalidInput("no record has this key", index=index, field=schema.primary_key[0])
+        updated += 1
+    return updated
+
+
+async def update_where(
+    conn: psycopg.AsyncConnection[Any], dataset: Dataset, compiled: Compiled, changes: Record
+) -> int:
+    """Set `changes` on every row `compiled` matches; no changes: count them."""
+    schema = dataset.tabular_schema
+    types = schema.field_types
+    check_known(schema, changes, None)
+    check_not_null(schema, changes, None)
+    table = table_identifier(dataset)
+    if not changes:
+        cur = await conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table) + compiled.where(), compiled.params)
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+    assignments = sql.SQL(", ").join(column(n) + sql.SQL(" = ") + param(types[n]) for n in changes)
+    statement = sql.SQL("UPDATE {} SET {}").format(table, assignments) + compiled.where()
+    values = [adapt(v, types[n]) for n, v in changes.items()]
+    try:
+        cur = await conn.execute(statement, [*values, *compiled.params])
+    except pg_errors.UniqueViolation as exc:
+        raise conflict_from(exc, schema, dataset.name) from None
+    except psycopg.OperationalError as exc:
+        if is_limit(exc):
+            raise limit_exceeded(exc, schema, dataset.name) from None
+        raise
+    return cur.rowcount
+
+
+def check_known(schema: TabularSchema, record: Record, index: int | None) -> None:
+    for name in record:
+        if schema.column(name) is None:
+            raise InvalidInput(f"unknown field {name!r}", index=index, field=str(name))
+
+
+def check_not_null(schema: TabularSchema, changes: Record, index: int | None) -> None:
+    for name, value in changes.items():
+        if value is None and schema.non_nullable(name):
+            raise InvalidInput(f"field {name!r} must not be null", index=index, field=name)
+
+
+def adapt(value: Any, field_type: FieldType) -> Any:
+    if value is None:
+        return None
+    if field_type is FieldType.JSON:
+        return Jsonb(value)
+    return value
