@@ -8,11 +8,11 @@ from dependency_injector import containers, providers
 from datainfra import resources
 from datainfra.adapters.key_policies import key_policy_for
 from datainfra.adapters.memory.catalog import InMemoryCatalog
-from datainfra.adapters.memory.clock import SystemClock, UuidGenerator
 from datainfra.adapters.memory.graph_store import InMemoryGraphStore
 from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
 from datainfra.adapters.postgres.catalog import PostgresCatalog
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
+from datainfra.adapters.system_clock import SystemClock, UuidGenerator
 from datainfra.adapters.unavailable import UnavailableStore
 from datainfra.config import Settings
 from datainfra.services.accounts import AccountService
