@@ -28,6 +28,7 @@ from datainfra.adapters.http.formats.graphml import GraphmlReader, graphml
 from datainfra.adapters.http.formats.graphs import node_link_json, read_node_link
 from datainfra.domain.errors import InvalidRequest, PayloadTooLarge
 from datainfra.domain.model import Dataset, DatasetKind, Session
+from datainfra.domain.ports import ArchiveSource
 from datainfra.services.exports import (
     DEFAULT_FORMAT,
     MANIFEST_FILE,
@@ -143,7 +144,7 @@ async def spool(chunks: AsyncIterable[bytes], limit: int | None) -> IO[bytes]:
     return spooled
 
 
-class ZipArchive:
+class ZipArchive(ArchiveSource):
     """An ArchiveSource over a spooled ZIP body."""
 
     def __init__(self, file: IO[bytes]) -> None:
