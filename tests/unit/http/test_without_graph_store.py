@@ -64,3 +64,14 @@ def test_tabular_work_goes_on_and_ready_says_the_graph_store_is_not_configured(n
     assert ready.status_code == 200
     assert ready.json()["stores"]["graph"].startswith("not configured")
     assert client.delete(f"/sessions/{sid}", headers=auth).status_code == 204
+
+
+async def test_without_a_graph_store_client_cypher_answers_the_same_explanation() -> None:
+    from datainfra.domain.errors import StoreUnavailable
+    from datainfra.domain.queries import QueryLimits
+    from tests.contract.conftest import graph_dataset, new_session
+
+    runner = resources.cypher_runner(UnavailableGraphStore(resources.NO_GRAPH_STORE), Settings())
+    with pytest.raises(StoreUnavailable) as caught:
+        await runner.run_cypher(graph_dataset(new_session()), "RETURN 1", {}, QueryLimits())
+    assert caught.value.detail == resources.NO_GRAPH_STORE
