@@ -13,6 +13,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    start the API (http://127.0.0.1:8000, docs at /schema)"
 	@echo "make test   lint, then every test (starts its own PostgreSQL and Neo4j)"
+	@echo "make test-unit   the fast loop: every test that needs no server (no PostgreSQL, no Neo4j started)"
 	@echo "make lint   ruff, mypy, import contracts"
 	@echo "make fmt    format the code"
 	@echo "make bench  benchmarks: API vs raw drivers (BENCH_SCALE=0.01 for a quick run)"
@@ -48,8 +49,12 @@ test: lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# The fast loop: every test not marked postgres/neo4j (tests/unit, the in-memory half of the contract
+# suites, any other server-free test). DATAINFRA_TEST_NO_SERVERS makes a test that reaches for a real
+# store anyway fail, naming the marker it lacks (tests/support/no_servers.py), so no server starts.
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit tests/contract -m "not postgres and not neo4j" $(PYTEST_ARGS)
+	@DATAINFRA_TEST_NO_SERVERS=1 $(BIN)/python -m pytest -m "not postgres and not neo4j" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-unit: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,14 +8,15 @@ from dependency_injector import containers, providers
 from datainfra import resources
 from datainfra.adapters.key_policies import key_policy_for
 from datainfra.adapters.memory.catalog import InMemoryCatalog
-from datainfra.adapters.memory.clock import SystemClock, UuidGenerator
 from datainfra.adapters.memory.graph_store import InMemoryGraphStore
 from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
 from datainfra.adapters.memory.user_roles import InMemoryUserRoles
 from datainfra.adapters.postgres.catalog import PostgresCatalog
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
-from datainfra.adapters.unavailable import UnavailableStore
+from datainfra.adapters.system_clock import SystemClock, UuidGenerator
+from datainfra.adapters.unavailable import UnavailableCypherRunner, UnavailableSqlRunner
 from datainfra.config import Settings
+from datainfra.domain.ports import Catalog, Clock, IdGenerator, TabularStore, UserRoles
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ExportService
@@ -32,16 +33,18 @@ MEMORY_HAS_NO_CYPHER = "raw Cypher needs Neo4j: this API runs on in-memory store
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
-    clock = providers.Singleton(SystemClock)
-    ids = providers.Singleton(UuidGenerator)
+    clock: providers.Singleton[Clock] = providers.Singleton(SystemClock)
+    ids: providers.Singleton[IdGenerator] = providers.Singleton(UuidGenerator)
     key_policy = providers.Singleton(key_policy_for, settings.provided.allowed_keys)
 
     # stores: PostgreSQL for the catalog and tabular data, Neo4j for graphs (opened by the lifespan)
     postgres_url = providers.Resource(resources.postgres_url, settings)
     postgres_pool = providers.Resource(resources.postgres_pool, postgres_url, settings)
-    catalog = providers.Singleton(PostgresCatalog, postgres_pool)
-    user_roles = providers.Singleton(resources.user_roles, postgres_pool, settings)
-    tabular_store = providers.Singleton(PostgresTabularStore, postgres_pool, user_roles)
+    catalog: providers.Singleton[Catalog] = providers.Singleton(PostgresCatalog, postgres_pool)
+    user_roles: providers.Singleton[UserRoles] = providers.Singleton(resources.user_roles, postgres_pool, settings)
+    tabular_store: providers.Singleton[TabularStore] = providers.Singleton(
+        PostgresTabularStore, postgres_pool, user_roles
+    )
     graph_store = providers.Resource(resources.graph_store, settings)
     sql_runner = providers.Singleton(resources.sql_runner, postgres_pool, user_roles)
     cypher_runner = providers.Singleton(resources.cypher_runner, graph_store, settings)
@@ -71,6 +74,6 @@ def build_memory_container(settings: Settings) -> Container:
     container.user_roles.override(providers.Singleton(InMemoryUserRoles))
     container.tabular_store.override(providers.Singleton(InMemoryTabularStore))
     container.graph_store.override(providers.Singleton(InMemoryGraphStore))
-    container.sql_runner.override(providers.Singleton(UnavailableStore, MEMORY_HAS_NO_SQL))
-    container.cypher_runner.override(providers.Singleton(UnavailableStore, MEMORY_HAS_NO_CYPHER))
+    container.sql_runner.override(providers.Singleton(UnavailableSqlRunner, MEMORY_HAS_NO_SQL))
+    container.cypher_runner.override(providers.Singleton(UnavailableCypherRunner, MEMORY_HAS_NO_CYPHER))
     return container

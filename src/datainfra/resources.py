@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from datainfra.config import Settings
+from datainfra.domain.ports import CypherQueryRunner, GraphStore, SqlQueryRunner, UserRoles
+
+if TYPE_CHECKING:  # the drivers load only when a real store is wired
+    from psycopg_pool import AsyncConnectionPool
 
 log = structlog.get_logger("datainfra.stores")
 
@@ -43,7 +47,7 @@ async def postgres_url(settings: Settings) -> AsyncIterator[str]:
         log.info("postgres_embedded_stopped")
 
 
-async def postgres_pool(url: str, settings: Settings) -> AsyncIterator[Any]:
+async def postgres_pool(url: str, settings: Settings) -> AsyncIterator[AsyncConnectionPool]:
     from datainfra.adapters.postgres.migrations import migrate_catalog
     from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, open_pool
 
@@ -65,11 +69,11 @@ async def postgres_pool(url: str, settings: Settings) -> AsyncIterator[Any]:
         await close_pool(pool)
 
 
-async def graph_store(settings: Settings) -> AsyncIterator[Any]:
-    """A Neo4jGraphStore, or an UnavailableStore explaining how to get one."""
+async def graph_store(settings: Settings) -> AsyncIterator[GraphStore]:
+    """A Neo4jGraphStore, or an UnavailableGraphStore explaining how to get one."""
     from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
-    from datainfra.adapters.unavailable import UnavailableStore
+    from datainfra.adapters.unavailable import UnavailableGraphStore
     from datainfra.local_stores.neo4j import LocalNeo4j
     from datainfra.local_stores.neo4j_runtime import java_available
 
@@ -85,7 +89,7 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
         log.info("neo4j_local_started", data_dir=str(data_dir), uri=started.uri)
     else:
         log.warning("graph_store_unavailable", reason=NO_GRAPH_STORE)
-        yield UnavailableStore(NO_GRAPH_STORE)
+        yield UnavailableGraphStore(NO_GRAPH_STORE)
         return
     driver = open_driver(
         Neo4jSettings(
@@ -104,7 +108,7 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
             log.info("neo4j_local_stopped")
 
 
-def user_roles(pool: Any, settings: Settings) -> Any:
+def user_roles(pool: AsyncConnectionPool, settings: Settings) -> UserRoles:
     """Each user's own database role, with the limits its SQL runs under."""
     from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles, RoleLimits
 
@@ -116,19 +120,22 @@ def user_roles(pool: Any, settings: Settings) -> Any:
     return PostgresUserRoles(pool, limits=limits)
 
 
-def sql_runner(pool: Any, roles: Any) -> Any:
+def sql_runner(pool: AsyncConnectionPool, roles: UserRoles) -> SqlQueryRunner:
     """Client SQL runs as each user's own role, on connections of its own (not the pool's)."""
+    from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
     from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
 
+    if not isinstance(roles, PostgresUserRoles):  # wiring error: client SQL logs in as PostgreSQL roles
+        raise TypeError(f"client SQL needs PostgreSQL's user roles, not {type(roles).__name__}")
     return PostgresSqlRunner(pool, roles)
 
 
-def cypher_runner(store: Any, settings: Settings) -> Any:
+def cypher_runner(store: GraphStore, settings: Settings) -> CypherQueryRunner:
     """Client Cypher on the graph store's driver, or the same 503 as the graph routes without one."""
     from datainfra.adapters.neo4j.client_cypher.runner import Neo4jCypherRunner
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
-    from datainfra.adapters.unavailable import UnavailableStore
+    from datainfra.adapters.unavailable import UnavailableCypherRunner, UnavailableGraphStore
 
     if isinstance(store, Neo4jGraphStore):
         return Neo4jCypherRunner(store.driver, max_timeout=settings.neo4j_transaction_timeout_s)
-    return UnavailableStore(getattr(store, "reason", NO_GRAPH_STORE))
+    return UnavailableCypherRunner(store.reason if isinstance(store, UnavailableGraphStore) else NO_GRAPH_STORE)

@@ -1,8 +1,9 @@
 """Contract fixtures: every port fixture is parametrised over every adapter of that port, so one
 suite checks the in-memory fakes and the real stores alike.
 
-Real-store adapters join ADAPTERS below as their issues land; their servers come from the
-session-scoped fixtures in tests/conftest.py (started by the test run itself)."""
+Each real-store parameter carries its store's marker, so `-m "not postgres and not neo4j"` (make
+test-unit) keeps the in-memory half of every suite and starts no server; the servers come from the
+session-scoped fixtures in tests/conftest.py (started by the test run itself, on first use)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from datainfra.domain.graph_schema import parse_graph_schema
 from datainfra.domain.model import Dataset, DatasetKind, Session
 from datainfra.domain.tabular_schema import parse_tabular_schema
 
-TABULAR_ADAPTERS = ["memory", "postgres"]
-GRAPH_ADAPTERS = ["memory", "neo4j"]
-CATALOG_ADAPTERS = ["memory", "postgres"]
+POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
+NEO4J = pytest.param("neo4j", marks=pytest.mark.neo4j)
+TABULAR_ADAPTERS = ["memory", POSTGRES]
+GRAPH_ADAPTERS = ["memory", NEO4J]
+CATALOG_ADAPTERS = ["memory", POSTGRES]
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

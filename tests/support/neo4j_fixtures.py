@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.neo4j_server import neo4j_endpoint_for_tests
+from tests.support.no_servers import refuse_if_no_servers
 
 __all__ = ["neo4j_driver", "neo4j_endpoint", "neo4j_graph_store_factory", "neo4j_runtime"]
 
@@ -30,6 +31,7 @@ class _Neo4jRuntime:
 
     def endpoint(self) -> Any:
         if self._endpoint is None:
+            refuse_if_no_servers("Neo4j", "neo4j")
             self._endpoint = self._stack.enter_context(neo4j_endpoint_for_tests())
         return self._endpoint
 

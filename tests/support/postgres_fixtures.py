@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.no_servers import refuse_if_no_servers
 from tests.support.postgres_server import postgres_url_for_tests
 
 __all__ = [
@@ -37,6 +38,7 @@ class _PostgresRuntime:
 
     def url(self) -> str:
         if self._url is None:
+            refuse_if_no_servers("PostgreSQL", "postgres")
             self._url = self._stack.enter_context(postgres_url_for_tests())
         return self._url
 

@@ -94,10 +94,6 @@ def edge_weight(edge_id: str, value: Any, name: str) -> Number | None:
     return number
 
 
-def _sorted_edges(projection: Projection) -> list[ProjectedEdge]:
-    return sorted(projection.edges, key=lambda e: e.id)
-
-
 # -- PageRank -------------------------------------------------------------------------------------
 
 

@@ -85,10 +85,6 @@ class TabularSchema:
     def field_types(self) -> dict[str, FieldType]:
         return {column.name: column.type for column in self.columns}
 
-    @property
-    def generated_key(self) -> bool:
-        return self.primary_key == (GENERATED_KEY,) and bool(self.columns) and any(c.generated for c in self.columns)
-
     def non_nullable(self, name: str) -> bool:
         column = self.column(name)
         return column is not None and not column.nullable

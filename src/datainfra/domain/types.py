@@ -52,10 +52,6 @@ class FieldType(enum.StrEnum):
     def orderable(self) -> bool:
         return self is not FieldType.JSON
 
-    @property
-    def textual(self) -> bool:
-        return self is FieldType.TEXT
-
 
 class BadValue(Exception):
     """A value that does not fit its type; callers turn it into a located DomainError."""

@@ -9,12 +9,12 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest
 from datainfra.domain.model import Dataset, DatasetKind, Session, User
 from datainfra.domain.names import name_problem
-from datainfra.domain.ports import Catalog
+from datainfra.domain.ports import ArchiveSource, Catalog
 from datainfra.domain.records import OnConflict
 from datainfra.domain.tabular_schema import TabularSchema
 from datainfra.domain.types import BadValue, FieldType, parse_text
@@ -28,23 +28,6 @@ RENAME_PARAM = "rename"
 TABULAR_IMPORT_FORMATS = ("csv", "ndjson")
 MAX_IMPORT_DATASETS = 1000
 """Datasets one archive may create: each is a table or a graph namespace with its own DDL."""
-
-
-class ArchiveSource(Protocol):
-    """The files of an archive, read by the adapter that received it."""
-
-    def csv_rows(self, file: str) -> AsyncIterable[Mapping[str, str | None]]:
-        """CSV rows keyed by the header (None = unquoted empty cell = NULL), streamed."""
-        ...
-
-    def ndjson_rows(self, file: str) -> AsyncIterable[Mapping[str, Any]]: ...
-
-    async def graph(self, file: str, fmt: str) -> tuple[list[Any], list[Any]]:
-        """Raw nodes and edges ({"id", "labels", "properties"} / {"id", "source", "target", "type",
-        "properties"}), as the graph write route takes them."""
-        ...
-
-    def has_file(self, file: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -631,56 +631,120 @@ async def test_results_never_show_internal_names(runner: Neo4jCypherRunner, shar
         pytest.fail(exc.detail)
 
 
-# -- the plan check lets ordinary queries through -------------------------------------------------
+# -- the plan check lets ordinary queries through, and they answer what Cypher says -----------------
 
-COMMON_READS = [
-    "MATCH (n:Person) WHERE n.email STARTS WITH 'a' RETURN n.id",
-    "MATCH (n:Person) WHERE n.email CONTAINS '@' RETURN n.id",
-    "MATCH (n:Person {email: 'a@x'}) RETURN n.id",
-    "MATCH (n) WHERE n.id IN ['a', 'b'] RETURN n.id",
-    "MATCH (a {id: 'a'}), (b {id: 'b'}) RETURN a.id, b.id",
-    "UNWIND ['a', 'b'] AS i MATCH (n {id: i}) RETURN n.id",
-    "MATCH ()-[r {id: 'e1'}]->() RETURN r",
-    "MATCH ()-[r:KNOWS]->() RETURN r.id",
-    "MATCH (n) RETURN n.id ORDER BY n.age DESC SKIP 1 LIMIT 2",
-    "MATCH (a)-[:KNOWS]->(b)-[:WORKS_AT]->(c) WHERE NOT (a)-[:KNOWS]->(c) RETURN a.id, c.id",
-    "MATCH (n) OPTIONAL MATCH (n)-[r]->(m) RETURN n.id, m.id",
-    "MATCH p = SHORTEST 2 (a {id: 'a'})-[:KNOWS|WORKS_AT]-+(b {id: 'c'}) RETURN length(p)",
-    "MATCH p = ALL SHORTEST (a {id: 'a'})--+(b {id: 'c'}) RETURN length(p)",
-    "MATCH p = allShortestPaths((a {id: 'a'})-[*]-(b {id: 'c'})) RETURN p",
-    "MATCH (a {id: 'a'})-[*1..3]->(b) RETURN DISTINCT b.id",
-    "MATCH (a {id: 'a'})-[:KNOWS*]->(b) RETURN count(DISTINCT b)",
-    "MATCH (a {id: 'a'}) MATCH (a)-[:KNOWS]->{1,3}(b) RETURN b.id",
-    "MATCH (n) WHERE EXISTS { (n)-->() } OR n.age > 4 RETURN n.id",
-    "MATCH (n) CALL (n) { MATCH (n)-->(m) RETURN count(m) AS c } RETURN n.id, c",
-    "MATCH (n) RETURN n.id UNION ALL MATCH (n) RETURN n.id",
-    "MATCH (n) RETURN count(*), avg(n.age), max(n.age), collect(DISTINCT n.age)",
-    "MATCH (n)-[r]-(m) RETURN DISTINCT n.id",
-    "MATCH (n:Person)-[r]->() RETURN count(r)",
-    "MATCH (a {id: 'a'}), (b {id: 'c'}) RETURN EXISTS { (a)-[*]->(b) } AS reach",
-    "MATCH (n) WITH collect(n) AS ns UNWIND ns AS x RETURN x.id",
+
+def plain(value: Any) -> Any:
+    """A result value in a comparable shape: nodes, relationships and paths by their client ids;
+    lists (collect() has no defined order) sorted."""
+    if isinstance(value, Node):
+        return f"node:{value.id}"
+    if isinstance(value, Edge):
+        return f"edge:{value.id}"
+    if isinstance(value, Path):
+        return "path:" + "-".join(node.id for node in value.nodes)
+    if isinstance(value, list):
+        return sorted((plain(item) for item in value), key=repr)
+    return value
+
+
+def plain_rows(result: QueryResult, *, ordered: bool) -> list[list[Any]]:
+    found = [[plain(value) for value in row] for row in result.rows]
+    return found if ordered else sorted(found, key=repr)
+
+
+# (query, the rows it answers over `shared.mine` = a-[KNOWS e1]->b-[WORKS_AT e2]->c, in order when
+# the query orders them). a: Person age 30, b: Person age 40, c: Company.
+COMMON_READS: list[tuple[str, list[list[Any]]]] = [
+    ("MATCH (n:Person) WHERE n.email STARTS WITH 'a' RETURN n.id", [["a"]]),
+    ("MATCH (n:Person) WHERE n.email CONTAINS '@' RETURN n.id", [["a"], ["b"]]),
+    ("MATCH (n:Person {email: 'a@x'}) RETURN n.id", [["a"]]),
+    ("MATCH (n) WHERE n.id IN ['a', 'b'] RETURN n.id", [["a"], ["b"]]),
+    ("MATCH (a {id: 'a'}), (b {id: 'b'}) RETURN a.id, b.id", [["a", "b"]]),
+    ("UNWIND ['a', 'b'] AS i MATCH (n {id: i}) RETURN n.id", [["a"], ["b"]]),
+    ("MATCH ()-[r {id: 'e1'}]->() RETURN r", [["edge:e1"]]),
+    ("MATCH ()-[r:KNOWS]->() RETURN r.id", [["e1"]]),
+    ("MATCH (n) RETURN n.id ORDER BY n.age DESC SKIP 1 LIMIT 2", [["b"], ["a"]]),
+    ("MATCH (a)-[:KNOWS]->(b)-[:WORKS_AT]->(c) WHERE NOT (a)-[:KNOWS]->(c) RETURN a.id, c.id", [["a", "c"]]),
+    ("MATCH (n) OPTIONAL MATCH (n)-[r]->(m) RETURN n.id, m.id", [["a", "b"], ["b", "c"], ["c", None]]),
+    ("MATCH p = SHORTEST 2 (a {id: 'a'})-[:KNOWS|WORKS_AT]-+(b {id: 'c'}) RETURN length(p)", [[2]]),
+    ("MATCH p = ALL SHORTEST (a {id: 'a'})--+(b {id: 'c'}) RETURN length(p)", [[2]]),
+    ("MATCH p = allShortestPaths((a {id: 'a'})-[*]-(b {id: 'c'})) RETURN p", [["path:a-b-c"]]),
+    ("MATCH (a {id: 'a'})-[*1..3]->(b) RETURN DISTINCT b.id", [["b"], ["c"]]),
+    ("MATCH (a {id: 'a'})-[:KNOWS*]->(b) RETURN count(DISTINCT b)", [[1]]),
+    ("MATCH (a {id: 'a'}) MATCH (a)-[:KNOWS]->{1,3}(b) RETURN b.id", [["b"]]),
+    ("MATCH (n) WHERE EXISTS { (n)-->() } OR n.age > 4 RETURN n.id", [["a"], ["b"]]),
+    ("MATCH (n) CALL (n) { MATCH (n)-->(m) RETURN count(m) AS c } RETURN n.id, c", [["a", 1], ["b", 1], ["c", 0]]),
+    ("MATCH (n) RETURN n.id UNION ALL MATCH (n) RETURN n.id", [["a"], ["a"], ["b"], ["b"], ["c"], ["c"]]),
+    ("MATCH (n) RETURN count(*), avg(n.age), max(n.age), collect(DISTINCT n.age)", [[3, 35.0, 40, [30, 40]]]),
+    ("MATCH (n)-[r]-(m) RETURN DISTINCT n.id", [["a"], ["b"], ["c"]]),
+    ("MATCH (n:Person)-[r]->() RETURN count(r)", [[2]]),
+    ("MATCH (a {id: 'a'}), (b {id: 'c'}) RETURN EXISTS { (a)-[*]->(b) } AS reach", [[True]]),
+    ("MATCH (n) WITH collect(n) AS ns UNWIND ns AS x RETURN x.id", [["a"], ["b"], ["c"]]),
 ]
 
 
-@pytest.mark.parametrize("query", COMMON_READS)
-async def test_common_reads_run(runner: Neo4jCypherRunner, shared: World, query: str) -> None:
-    await runner.run_cypher(shared.mine, query, {}, READ)
+@pytest.mark.parametrize(("query", "expected"), COMMON_READS, ids=[query for query, _ in COMMON_READS])
+async def test_common_reads_answer_what_cypher_says(
+    runner: Neo4jCypherRunner, shared: World, query: str, expected: list[list[Any]]
+) -> None:
+    result = await runner.run_cypher(shared.mine, query, {}, READ)
+    assert plain_rows(result, ordered="ORDER BY" in query) == expected
 
 
-async def test_common_writes_run(runner: Neo4jCypherRunner, world: World) -> None:
-    for query in [
-        "CREATE (n:Person {id: 'new', email: 'new@x'}) RETURN n",
-        "MERGE (n:Person {id: 'm'}) RETURN n",
-        "MERGE (n:Person {email: 'a@x'}) RETURN n.id",
-        "MATCH (a {id: 'a'}), (b {id: 'b'}) MERGE (a)-[r:LIKES]->(b) RETURN r",
-        "MATCH (a {id: 'a'}) MERGE (a)-[r:LIKES]->(x:Thing {id: 'thing'}) RETURN r",
-        "MATCH ()-[r {id: 'e1'}]->() SET r.w = 1, r += {v: 2} RETURN r",
-        "MATCH p = (a {id: 'a'})-[r {id: 'e1'}]->() DELETE r",
-        "UNWIND ['a', 'b'] AS i MATCH (n {id: i}) SET n.seen = true",
-        "FOREACH (i IN range(1, 3) | CREATE (:Item {id: 'i' + toString(i)}))",
-        "MATCH (n {id: 'a'}) FOREACH (i IN [1] | SET n.f = i)",
-        "MATCH (n {id: 'b'}) CALL (n) { CREATE (n)-[:MADE]->(:Thing {id: 't2'}) } RETURN n.id",
-        "MATCH (n:Item) WITH n LIMIT 1 DETACH DELETE n",
-        "CREATE (a:X {id: 'x1'})-[:R]->(b:X {id: 'x2'}) WITH a, b MATCH p = (a)-->(b) RETURN p",
-    ]:
-        await runner.run_cypher(world.mine, query, {}, WRITE)
+# (query, the rows it answers, then what the dataset holds afterwards), run in this order on a
+# fresh world: each write's own answer and its effect are pinned.
+COMMON_WRITES: list[tuple[str, list[list[Any]]]] = [
+    ("CREATE (n:Person {id: 'new', email: 'new@x'}) RETURN n", [["node:new"]]),
+    ("MERGE (n:Person {id: 'm'}) RETURN n", [["node:m"]]),
+    ("MERGE (n:Person {email: 'a@x'}) RETURN n.id", [["a"]]),
+    ("MATCH (a {id: 'a'}), (b {id: 'b'}) MERGE (a)-[r:LIKES]->(b) RETURN r", [["edge:?"]]),
+    ("MATCH (a {id: 'a'}) MERGE (a)-[r:LIKES]->(x:Thing {id: 'thing'}) RETURN r", [["edge:?"]]),
+    ("MATCH ()-[r {id: 'e1'}]->() SET r.w = 1, r += {v: 2} RETURN r", [["edge:e1"]]),
+    ("MATCH p = (a {id: 'a'})-[r {id: 'e1'}]->() DELETE r", []),
+    ("UNWIND ['a', 'b'] AS i MATCH (n {id: i}) SET n.seen = true", []),
+    ("FOREACH (i IN range(1, 3) | CREATE (:Item {id: 'i' + toString(i)}))", []),
+    ("MATCH (n {id: 'a'}) FOREACH (i IN [1] | SET n.f = i)", []),
+    ("MATCH (n {id: 'b'}) CALL (n) { CREATE (n)-[:MADE]->(:Thing {id: 't2'}) } RETURN n.id", [["b"]]),
+    ("MATCH (n:Item) WITH n LIMIT 1 DETACH DELETE n", []),
+    ("CREATE (a:X {id: 'x1'})-[:R]->(b:X {id: 'x2'}) WITH a, b MATCH p = (a)-->(b) RETURN p", [["path:x1-x2"]]),
+]
+
+
+def anonymous_edges(rows: list[list[Any]]) -> list[list[Any]]:
+    """A relationship made without an id gets a generated one: only that it is an edge is pinned."""
+    return [
+        ["edge:?" if isinstance(v, str) and v.startswith("edge:") and v != "edge:e1" else v for v in row]
+        for row in rows
+    ]
+
+
+async def test_common_writes_answer_and_change_what_cypher_says(runner: Neo4jCypherRunner, world: World) -> None:
+    for query, expected in COMMON_WRITES:
+        result = await runner.run_cypher(world.mine, query, {}, WRITE)
+        assert anonymous_edges(plain_rows(result, ordered=True)) == expected, query
+    after = await rows(
+        runner,
+        world.mine,
+        "MATCH (n) WHERE NOT n:Item RETURN n.id, labels(n), n.seen, n.f ORDER BY n.id",
+    )
+    assert after == [
+        ["a", ["Person"], True, 1],
+        ["b", ["Person"], True, None],
+        ["c", ["Company"], None, None],
+        ["m", ["Person"], None, None],
+        ["new", ["Person"], None, None],
+        ["t2", ["Thing"], None, None],
+        ["thing", ["Thing"], None, None],
+        ["x1", ["X"], None, None],
+        ["x2", ["X"], None, None],
+    ]
+    assert await rows(runner, world.mine, "MATCH (n:Item) RETURN count(n)") == [[2]]  # 3 made, 1 deleted
+    edges = await rows(runner, world.mine, "MATCH (s)-[r]->(t) RETURN s.id, type(r), t.id ORDER BY s.id, type(r), t.id")
+    assert edges == [
+        ["a", "LIKES", "b"],
+        ["a", "LIKES", "thing"],
+        ["b", "MADE", "t2"],
+        ["b", "WORKS_AT", "c"],
+        ["x1", "R", "x2"],
+    ]

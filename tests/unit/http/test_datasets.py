@@ -255,9 +255,7 @@ def test_an_invalid_graph_schema_is_refused(client: TestClient, auth: dict[str, 
 def test_an_unknown_kind_is_refused(client: TestClient, auth: dict[str, str]) -> None:
     session_id = create_session(client, auth)
     response = _create(client, auth, session_id, {"name": "t", "kind": "document", "schema": {}})
-    body = problem(response, response.status_code)
-    assert response.status_code in (400, 422)
-    assert body.get("field") == "kind"
+    assert problem(response, 400).get("field") == "kind"
 
 
 def test_reading_a_missing_dataset_is_404(client: TestClient, auth: dict[str, str]) -> None:
@@ -365,8 +363,7 @@ def test_adding_a_required_column_without_a_default_to_a_filled_table_is_refused
 
     response = _migrate(client, auth, people, {"schema": {"columns": columns}})
 
-    assert response.status_code in (409, 422)
-    problem(response, response.status_code)
+    problem(response, 422)
     assert "email" not in _rows(client, auth, people)[0]
 
 
@@ -426,8 +423,7 @@ def test_a_type_change_that_cannot_cast_every_value_changes_nothing(client: Test
 
     response = _migrate(client, auth, url, {"schema": {"columns": [{"name": "code", "type": "integer"}]}})
 
-    assert response.status_code in (409, 422)
-    problem(response, response.status_code)
+    problem(response, 422)
     assert [r["code"] for r in _rows(client, auth, url)] == ["1", "one"]
     assert _columns(client.get(url, headers=auth).json())["code"]["type"] == "text"
 
@@ -439,8 +435,7 @@ def test_making_a_column_required_fails_while_it_holds_nulls(
 
     response = _migrate(client, auth, people, {"schema": {"columns": columns}})
 
-    assert response.status_code in (409, 422)
-    problem(response, response.status_code)
+    problem(response, 422)
     assert _columns(client.get(people, headers=auth).json())["age"]["nullable"] is True
 
 
@@ -472,8 +467,7 @@ def test_a_unique_index_over_duplicate_values_is_refused(client: TestClient, aut
 
     response = _migrate(client, auth, people, {"schema": schema})
 
-    assert response.status_code in (409, 422)
-    assert problem(response, response.status_code)["field"] == "name"
+    assert problem(response, 422)["field"] == "name"
     assert client.get(people, headers=auth).json()["schema"]["indexes"] == []
 
 

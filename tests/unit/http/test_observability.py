@@ -13,7 +13,7 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from datainfra.adapters.unavailable import UnavailableStore
+from datainfra.adapters.unavailable import UnavailableGraphStore
 from tests.unit.http.api import PEOPLE_SCHEMA, create_dataset, create_session, dataset_url
 
 Capture = pytest.CaptureFixture[str]
@@ -228,7 +228,7 @@ def test_metrics_count_requests_and_their_latency_by_route_template_and_status(j
 
 def test_store_errors_are_counted(make_client: Callable[..., TestClient]) -> None:
     client = make_client()
-    client.app.state.container.graph_store.override(providers.Object(UnavailableStore("no graph store here")))
+    client.app.state.container.graph_store.override(providers.Object(UnavailableGraphStore("no graph store here")))
     _, auth = register(client)
     sid = create_session(client, auth)
     schema = {"node_labels": [{"name": "P", "properties": []}], "relationship_types": []}

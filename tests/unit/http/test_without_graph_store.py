@@ -10,7 +10,7 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 
 from datainfra import resources
-from datainfra.adapters.unavailable import UnavailableStore
+from datainfra.adapters.unavailable import UnavailableGraphStore
 from datainfra.config import Settings
 
 
@@ -22,7 +22,7 @@ async def test_without_java_the_graph_store_resource_is_an_explanation_not_a_cra
     monkeypatch.setattr(neo4j_runtime, "java_available", lambda: False)
     stores = resources.graph_store(Settings())
     store = await anext(stores)
-    assert isinstance(store, UnavailableStore)
+    assert isinstance(store, UnavailableGraphStore)
     assert "Java 17" in store.reason and "DATAINFRA_NEO4J_URI" in store.reason
     await stores.aclose()
 
@@ -30,7 +30,7 @@ async def test_without_java_the_graph_store_resource_is_an_explanation_not_a_cra
 @pytest.fixture
 def no_graph_client(make_client: Callable[..., TestClient]) -> TestClient:
     client = make_client()
-    client.app.state.container.graph_store.override(providers.Object(UnavailableStore(resources.NO_GRAPH_STORE)))
+    client.app.state.container.graph_store.override(providers.Object(UnavailableGraphStore(resources.NO_GRAPH_STORE)))
     return client
 
 
@@ -64,3 +64,14 @@ def test_tabular_work_goes_on_and_ready_says_the_graph_store_is_not_configured(n
     assert ready.status_code == 200
     assert ready.json()["stores"]["graph"].startswith("not configured")
     assert client.delete(f"/sessions/{sid}", headers=auth).status_code == 204
+
+
+async def test_without_a_graph_store_client_cypher_answers_the_same_explanation() -> None:
+    from datainfra.domain.errors import StoreUnavailable
+    from datainfra.domain.queries import QueryLimits
+    from tests.contract.conftest import graph_dataset, new_session
+
+    runner = resources.cypher_runner(UnavailableGraphStore(resources.NO_GRAPH_STORE), Settings())
+    with pytest.raises(StoreUnavailable) as caught:
+        await runner.run_cypher(graph_dataset(new_session()), "RETURN 1", {}, QueryLimits())
+    assert caught.value.detail == resources.NO_GRAPH_STORE

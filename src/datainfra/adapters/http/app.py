@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 from litestar import Litestar
@@ -28,6 +28,9 @@ from datainfra.adapters.http.routes.users import ROUTES as USER_ROUTES
 from datainfra.domain.errors import DomainError
 from datainfra.logs import configure_logging
 
+if TYPE_CHECKING:  # type only: the container is built by its caller (supervisor, tests) and given here
+    from datainfra.containers import Container
+
 log = structlog.get_logger("datainfra.app")
 
 
@@ -38,7 +41,7 @@ def _version() -> str:
         return "0.0.0"
 
 
-def create_app(container: Any) -> Litestar:
+def create_app(container: Container) -> Litestar:
     settings = container.settings()
     configure_logging(json_lines=settings.log_format == "json", level=settings.log_level)
     collected = Metrics()

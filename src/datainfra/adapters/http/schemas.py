@@ -276,16 +276,3 @@ class HealthOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 class ReadyOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     status: str
     stores: dict[str, str]
-
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """RFC 9457 problem document; `field`, `parameter`, `index` and `key` say what was wrong."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    field: str | None = None
-    parameter: str | None = None
-    index: int | None = None
-    key: Any = None

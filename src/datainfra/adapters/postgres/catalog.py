@@ -19,13 +19,14 @@ from datainfra.adapters.postgres.pool import connection
 from datainfra.domain.errors import Conflict, NotFound
 from datainfra.domain.graph_schema import GraphSchema, graph_schema_document, parse_graph_schema
 from datainfra.domain.model import Dataset, DatasetKind, Session, User
+from datainfra.domain.ports.catalog import Catalog
 from datainfra.domain.tabular_schema import TabularSchema, parse_tabular_schema, tabular_schema_document
 
 _SESSION_COLUMNS = sql.SQL("id, owner_id, name, description, created_at, updated_at")
 _DATASET_COLUMNS = sql.SQL("id, session_id, owner_id, name, kind, definition, created_at, updated_at")
 
 
-class PostgresCatalog:
+class PostgresCatalog(Catalog):
     """The Catalog port over a psycopg pool; `schema` is the PostgreSQL schema migrate_catalog made."""
 
     def __init__(self, pool: AsyncConnectionPool, *, schema: str = DEFAULT_CATALOG_SCHEMA) -> None:

@@ -4,23 +4,28 @@ Each port's docstring is its whole contract; one contract test suite per port (t
 against every adapter, so the in-memory adapters and the real stores cannot drift apart.
 """
 
+from datainfra.domain.ports.archive_source import ArchiveSource
 from datainfra.domain.ports.catalog import Catalog
 from datainfra.domain.ports.clock import Clock, IdGenerator
-from datainfra.domain.ports.graph_store import GraphStore
+from datainfra.domain.ports.graph_store import EdgePage, GraphStore, NodePage, NodeUpdate
 from datainfra.domain.ports.key_policy import KeyDecision, KeyPolicy
 from datainfra.domain.ports.query_runners import CypherQueryRunner, SqlQueryRunner
 from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
 from datainfra.domain.ports.user_roles import UserRoles
 
 __all__ = [
+    "ArchiveSource",
     "Catalog",
     "Clock",
     "CypherQueryRunner",
+    "EdgePage",
     "GraphStore",
     "IdGenerator",
     "KeyDecision",
     "KeyPolicy",
     "NativeTextExport",
+    "NodePage",
+    "NodeUpdate",
     "SqlQueryRunner",
     "TabularStore",
     "UserRoles",

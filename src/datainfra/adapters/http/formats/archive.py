@@ -29,6 +29,7 @@ from datainfra.adapters.http.formats.graphs import node_link_json, read_node_lin
 from datainfra.adapters.http.formats.tabular import tabular_text
 from datainfra.domain.errors import InvalidRequest, PayloadTooLarge
 from datainfra.domain.model import Dataset, DatasetKind, Session
+from datainfra.domain.ports import ArchiveSource
 from datainfra.services.exports import (
     DEFAULT_FORMAT,
     MANIFEST_FILE,
@@ -146,7 +147,7 @@ async def spool(chunks: AsyncIterable[bytes], limit: int | None) -> IO[bytes]:
     return spooled
 
 
-class ZipArchive:
+class ZipArchive(ArchiveSource):
     """An ArchiveSource over a spooled ZIP body."""
 
     def __init__(self, file: IO[bytes]) -> None:

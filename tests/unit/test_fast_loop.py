@@ -1,0 +1,42 @@
+"""The fast loop (make test-unit) starts no server: every real-store parameter of the contract suites
+carries its store's marker (so `-m "not postgres and not neo4j"` deselects it), and under
+DATAINFRA_TEST_NO_SERVERS a test that reaches for a store anyway fails instead of starting one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.contract.conftest import CATALOG_ADAPTERS, GRAPH_ADAPTERS, TABULAR_ADAPTERS
+from tests.support.neo4j_fixtures import _Neo4jRuntime
+from tests.support.no_servers import NO_SERVERS
+from tests.support.postgres_fixtures import _PostgresRuntime
+
+STORE_MARKERS = {"postgres": "postgres", "neo4j": "neo4j"}
+
+
+@pytest.mark.parametrize("adapters", [TABULAR_ADAPTERS, GRAPH_ADAPTERS, CATALOG_ADAPTERS])
+def test_every_real_store_parameter_carries_its_marker(adapters: list[Any]) -> None:
+    for adapter in adapters:
+        if adapter == "memory":
+            continue
+        assert hasattr(adapter, "marks"), f"{adapter!r} has no marker: make test-unit would start its server"
+        (name,) = adapter.values
+        assert [mark.name for mark in adapter.marks] == [STORE_MARKERS[name]]
+
+
+def test_under_no_servers_the_postgres_runtime_refuses_to_start_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(NO_SERVERS, "1")
+    runtime = _PostgresRuntime()
+    with pytest.raises(pytest.fail.Exception, match=r"needs PostgreSQL.*pytest\.mark\.postgres"):
+        runtime.url()
+    runtime.close()
+
+
+def test_under_no_servers_the_neo4j_runtime_refuses_to_start_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(NO_SERVERS, "1")
+    runtime = _Neo4jRuntime()
+    with pytest.raises(pytest.fail.Exception, match=r"needs Neo4j.*pytest\.mark\.neo4j"):
+        runtime.endpoint()
+    runtime.close()
