@@ -23,6 +23,7 @@ from datainfra.domain.query import CountMode, RecordQuery, SortKey, parse_sort, 
 from datainfra.domain.records import OnConflict, WriteResult
 from datainfra.domain.types import FieldType
 from tests.contract.conftest import graph_dataset, new_session
+from tests.support.hypothesis_budget import examples
 
 KEY_TYPES = {"id": FieldType.TEXT}
 EDGE_KEY_TYPES = {"id": FieldType.TEXT, "source": FieldType.TEXT, "target": FieldType.TEXT}
@@ -449,7 +450,7 @@ def _filter_case(draw: st.DrawFn) -> tuple[list[tuple[int | None, str | None]], 
     return rows, field, f"{op}:{text}", (op, operand)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=_filter_case())
 async def test_filters_follow_sql_null_semantics(graph_store: GraphStore, case: Any) -> None:
     rows, field, condition, (op, operand) = case

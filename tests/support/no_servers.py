@@ -12,8 +12,13 @@ import pytest
 NO_SERVERS = "DATAINFRA_TEST_NO_SERVERS"
 
 
+def servers_refused() -> bool:
+    """True in the fast loop (`make test-unit`)."""
+    return os.environ.get(NO_SERVERS, "") not in ("", "0")
+
+
 def refuse_if_no_servers(store: str, marker: str) -> None:
-    if os.environ.get(NO_SERVERS, "") not in ("", "0"):
+    if servers_refused():
         pytest.fail(
             f"this test needs {store}, but {NO_SERVERS} is set (make test-unit starts no server): "
             f"mark it `pytest.mark.{marker}`",

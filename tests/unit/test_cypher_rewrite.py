@@ -18,6 +18,7 @@ from datainfra.adapters.neo4j.client_cypher.rewrite.rules import Rules
 from datainfra.adapters.neo4j.client_cypher.tokens import Kind, Token, quoted_value, tokenize
 from datainfra.adapters.neo4j.namespacing import Namespace
 from datainfra.domain.errors import InvalidRequest
+from tests.support.hypothesis_budget import examples
 
 NS = Namespace("ab" * 16)
 OTHER = "cd" * 16
@@ -405,7 +406,7 @@ FRAGMENTS = [
 queries = st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=25).map(" ".join)
 
 
-@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), suppress_health_check=[HealthCheck.too_slow])
 @given(queries)
 def test_no_client_text_reaches_outside_the_namespace(query: str) -> None:
     try:
@@ -420,14 +421,14 @@ def test_no_client_text_reaches_outside_the_namespace(query: str) -> None:
     assert_scoped(again)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.text(max_size=80))
 def test_arbitrary_text_is_rewritten_or_refused_never_crashes(text: str) -> None:
     with contextlib.suppress(InvalidRequest):
         assert_scoped(rewrite(text, NS))
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.sampled_from(REWRITES).map(lambda case: case[0]))
 def test_every_pinned_rewrite_is_scoped(query: str) -> None:
     assert_scoped(rewrite(query, NS))
@@ -437,7 +438,7 @@ def cypher_string(value: str, quote_char: str) -> str:
     return quote_char + value.replace("\\", "\\\\").replace(quote_char, "\\" + quote_char) + quote_char
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(
     st.text(),
     st.sampled_from(["'", '"']),
@@ -528,7 +529,7 @@ def clause_lists(draw: st.DrawFn) -> str:
     return noise.join([*clauses, ret]).strip()
 
 
-@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), suppress_health_check=[HealthCheck.too_slow])
 @given(clause_lists())
 def test_generated_queries_stay_in_the_namespace(query: str) -> None:
     try:

@@ -9,13 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datainfra.adapters.neo4j.far_temporals import civil_date, date_text, datetime_text, time_text, zone_offset
+from tests.support.hypothesis_budget import examples
 
 _EPOCH = dt.date(1970, 1, 1)
 _PYTHON_DAYS = st.integers(min_value=(dt.date.min - _EPOCH).days, max_value=(dt.date.max - _EPOCH).days)
 _ZONES = st.sampled_from(["Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"])
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(_PYTHON_DAYS)
 def test_the_calendar_agrees_with_python_where_python_has_one(days: int) -> None:
     expected = _EPOCH + dt.timedelta(days=days)
@@ -23,7 +24,7 @@ def test_the_calendar_agrees_with_python_where_python_has_one(days: int) -> None
     assert date_text(days) == expected.isoformat()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.integers(min_value=-(10**12), max_value=10**12))
 def test_every_day_has_a_well_formed_date(days: int) -> None:
     year, month, day = civil_date(days)
@@ -39,7 +40,7 @@ def test_far_dates_are_signed_like_neo4j() -> None:
     assert time_text(0, 123_400_000) == "00:00:00.1234"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.integers(min_value=-62_000_000_000, max_value=253_000_000_000),
     st.sampled_from([0, 500_000_000, 1]),

@@ -1,14 +1,17 @@
 """The fast loop (make test-unit) starts no server: every real-store parameter of the contract suites
 carries its store's marker (so `-m "not postgres and not neo4j"` deselects it), and under
-DATAINFRA_TEST_NO_SERVERS a test that reaches for a store anyway fails instead of starting one."""
+DATAINFRA_TEST_NO_SERVERS a test that reaches for a store anyway fails instead of starting one.
+It runs a fifth of the property tests' examples; `make test` runs them all."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.contract.conftest import CATALOG_ADAPTERS, GRAPH_ADAPTERS, TABULAR_ADAPTERS
+from tests.support.hypothesis_budget import FAST, FULL, examples, load_profile
 from tests.support.neo4j_fixtures import _Neo4jRuntime
 from tests.support.no_servers import NO_SERVERS
 from tests.support.postgres_fixtures import _PostgresRuntime
@@ -40,3 +43,33 @@ def test_under_no_servers_the_neo4j_runtime_refuses_to_start_one(monkeypatch: py
     with pytest.raises(pytest.fail.Exception, match=r"needs Neo4j.*pytest\.mark\.neo4j"):
         runtime.endpoint()
     runtime.close()
+
+
+@pytest.mark.parametrize(
+    ("environment", "profile"),
+    [
+        ({}, FULL),
+        ({NO_SERVERS: "0"}, FULL),
+        ({NO_SERVERS: "1"}, FAST),
+        ({NO_SERVERS: "1", "HYPOTHESIS_PROFILE": FULL}, FULL),
+        ({"HYPOTHESIS_PROFILE": FAST}, FAST),
+    ],
+)
+def test_make_test_keeps_every_example_and_the_fast_loop_a_fifth(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], profile: str
+) -> None:
+    for name in (NO_SERVERS, "HYPOTHESIS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    loaded = settings.get_current_profile_name()
+    try:
+        assert load_profile() == profile
+        full = profile == FULL
+        assert settings().max_examples == (100 if full else 20)
+        assert examples(1500) == (1500 if full else 300)
+        assert examples(40) == (40 if full else 10)
+        assert examples(5) == 5
+        assert settings().deadline is None
+    finally:
+        settings.load_profile(loaded)

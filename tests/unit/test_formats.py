@@ -24,6 +24,7 @@ from datainfra.adapters.http.formats.jsonlines import ndjson_to_array
 from datainfra.domain.graph import Edge, Node
 from datainfra.domain.types import FieldType
 from datainfra.services.exports import ExportColumn, ExportCounts
+from tests.support.hypothesis_budget import examples
 
 XML_TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufffe\uffff"), max_size=20
@@ -78,7 +79,7 @@ def test_ndjson_to_array_is_one_json_array(objects: list[dict[str, Any]], split:
     assert json.loads(collect(ndjson_to_array(chunks()))) == objects
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(
         st.tuples(

@@ -27,6 +27,7 @@ from datainfra.domain.algorithms import (
 )
 from datainfra.domain.errors import InvalidInput, PayloadTooLarge
 from datainfra.domain.graph import Direction
+from tests.support.hypothesis_budget import examples
 
 OUT, IN, BOTH = Direction.OUT, Direction.IN, Direction.BOTH
 
@@ -139,7 +140,7 @@ def graphs(draw: st.DrawFn, weighted: bool = False) -> Projection:
     return projection(nodes, edges)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(graph=graphs(weighted=True), direction=st.sampled_from(list(Direction)), weighted=st.booleans())
 def test_pagerank_is_a_distribution_independent_of_edge_order(
     graph: Projection, direction: Direction, weighted: bool
@@ -177,7 +178,7 @@ def naive_components(graph: Projection) -> dict[str, set[str]]:
     return found
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(graph=graphs())
 def test_components_match_a_breadth_first_search(graph: Projection) -> None:
     members, count = weak_components(graph)
@@ -213,7 +214,7 @@ def test_degrees_by_direction_count_a_self_loop_each_way() -> None:
     assert degrees(graph) == degrees(graph, BOTH)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(graph=graphs(), direction=st.sampled_from(list(Direction)))
 def test_degrees_match_a_count(graph: Projection, direction: Direction) -> None:
     expected = {
@@ -347,7 +348,7 @@ def path_cases(draw: st.DrawFn) -> tuple[list[tuple[str, str, str, Any]], Direct
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(case=path_cases())
 def test_all_shortest_paths_match_brute_force(
     case: tuple[list[tuple[str, str, str, Any]], Direction, bool, int],

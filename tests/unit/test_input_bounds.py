@@ -16,6 +16,7 @@ from datainfra.adapters.neo4j.client_cypher.bounds import check_shape
 from datainfra.adapters.neo4j.client_cypher.tokens import Kind, tokenize
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.json_depth import json_depth_exceeds
+from tests.support.hypothesis_budget import examples
 
 # -- JSON depth ------------------------------------------------------------------------------------
 
@@ -46,7 +47,7 @@ def wrapped(value: Any, levels: int, kinds: list[bool]) -> Any:
     return value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     value=json_values,
     levels=st.integers(0, 140),
@@ -90,7 +91,7 @@ def shape(text: str) -> None:
 CYPHER_PIECES = [*"()[]{}-+!<>.:|&,'`$ ", "NOT ", "CASE ", " END", "a", "1", " AND ", " IS ", "WITH "]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.sampled_from(CYPHER_PIECES), max_size=300).map("".join))
 def test_cypher_shape_check_only_ever_refuses(text: str) -> None:
     try:

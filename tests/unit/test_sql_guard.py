@@ -20,6 +20,7 @@ from datainfra.adapters.postgres.client_sql.guard import (
     check_statement,
 )
 from datainfra.domain.errors import InvalidRequest
+from tests.support.hypothesis_budget import examples
 
 # (statement, a fragment the refusal's detail must contain)
 HOSTILE: list[tuple[str, str]] = [
@@ -250,7 +251,7 @@ def test_pathological_input_is_an_invalid_request_or_accepted(sql: str) -> None:
         assert exc.field == "query"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=300))
 def test_random_text_raises_nothing_but_invalid_request(text: str) -> None:
     try:
@@ -266,7 +267,7 @@ _TOKENS = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(_TOKENS, max_size=40))
 def test_random_token_soup_raises_nothing_but_invalid_request(tokens: list[str]) -> None:
     try:
@@ -338,7 +339,7 @@ def test_a_chain_over_the_nesting_bound_names_the_limit() -> None:
     assert f"at most {MAX_SQL_NESTING}" in info.value.detail
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.sampled_from(["({})", "ARRAY[{}]", "(SELECT {})", "CASE WHEN true THEN {} END", "- {}", "NOT {}", "{} + 1"]),
     st.integers(min_value=1, max_value=6_000),

@@ -17,6 +17,7 @@ from datainfra.domain.structured_plan import ColumnRef, PlanAggregate, PlanOrder
 from datainfra.domain.structured_query import MAX_JOINS, AggregateFn, JoinType, StructuredQuery, parse_structured_query
 from datainfra.domain.types import FieldType
 from tests.contract.conftest import graph_dataset, new_session, tabular_dataset
+from tests.support.hypothesis_budget import examples
 
 SESSION = new_session()
 CUSTOMERS = tabular_dataset(
@@ -426,7 +427,7 @@ json_values = st.recursive(
 members = st.sampled_from(["select", "where", "group_by", "aggregates", "join", "order_by", "limit", "offset", "from"])
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.dictionaries(members, json_values, max_size=4), st.sampled_from(["orders", "customers", "social", "x"]))
 def test_any_json_is_either_a_plan_or_an_invalid_request(body: dict[str, Any], source: str) -> None:
     body = {"from": source, **{k: v for k, v in body.items() if k != "from"}}
@@ -441,7 +442,7 @@ def test_any_json_is_either_a_plan_or_an_invalid_request(body: dict[str, Any], s
     assert len({c.name for c in resolved.columns}) == len(resolved.columns)
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(
     st.text(min_size=1, max_size=12).filter(
         lambda k: (

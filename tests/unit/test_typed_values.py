@@ -27,6 +27,7 @@ from datainfra.domain.types import (
     parse_text,
     render_text,
 )
+from tests.support.hypothesis_budget import examples
 
 _big_ints = st.one_of(
     st.integers(),
@@ -79,7 +80,7 @@ def _well_formed(value: Any, field_type: FieldType) -> None:
 
 
 @pytest.mark.parametrize("field_type", list(FieldType))
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=_json)
 def test_any_json_value_is_typed_or_a_bad_value(field_type: FieldType, value: Any) -> None:
     try:
@@ -92,7 +93,7 @@ def test_any_json_value_is_typed_or_a_bad_value(field_type: FieldType, value: An
 
 
 @pytest.mark.parametrize("field_type", list(FieldType))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(text=_texts)
 def test_any_text_is_typed_or_a_bad_value(field_type: FieldType, text: str) -> None:
     try:

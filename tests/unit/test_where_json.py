@@ -35,6 +35,7 @@ from datainfra.domain.filters import (
 )
 from datainfra.domain.types import FieldType
 from datainfra.domain.where import MAX_WHERE_CONDITIONS, MAX_WHERE_DEPTH, MAX_WHERE_VALUES, parse_where
+from tests.support.hypothesis_budget import examples
 
 TYPES = {"a": FieldType.INTEGER, "b": FieldType.INTEGER, "t": FieldType.TEXT, "f": FieldType.BOOLEAN}
 ALL_TYPES = {
@@ -249,7 +250,7 @@ records = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.randoms(use_true_random=False), st.lists(records, min_size=1, max_size=6))
 def test_memory_semantics_equal_a_direct_evaluation_of_the_json(rng: random.Random, rows: list[dict[str, Any]]) -> None:
     where = random_where(rng, KINDS_WITH_MIXED)
@@ -262,7 +263,7 @@ def test_memory_semantics_equal_a_direct_evaluation_of_the_json(rng: random.Rand
         assert matches(row, spec) is (expected is True), (where, row)
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.randoms(use_true_random=False), st.lists(records, min_size=1, max_size=6))
 def test_the_normal_form_read_two_valued_keeps_exactly_the_true_rows(
     rng: random.Random, rows: list[dict[str, Any]]
@@ -296,7 +297,7 @@ def _check_normal(node: FilterNode) -> None:
             _check_normal(child)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.randoms(use_true_random=False))
 def test_compilers_bind_every_value_as_a_parameter(rng: random.Random) -> None:
     where = random_where(rng, KINDS)

@@ -43,11 +43,10 @@ def _version() -> str:
 
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
-    configure_logging(json_lines=settings.log_format == "json", level=settings.log_level)
-    collected = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        container: Container = app.state.container
         started = container.init_resources()
         if started is not None:
             await started
@@ -79,7 +78,7 @@ def create_app(container: Container) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers={
             **EXCEPTION_HANDLERS,
-            DomainError: counting_store_errors(EXCEPTION_HANDLERS[DomainError], collected),
+            DomainError: counting_store_errors(EXCEPTION_HANDLERS[DomainError], lambda: app.state.metrics),
         },
         openapi_config=openapi_config(_version()),
         lifespan=[lifespan],
@@ -87,10 +86,26 @@ def create_app(container: Container) -> Litestar:
         request_class=BoundedRequest,
         debug=False,
     )
-    app.state.container = container
-    app.state.metrics = collected
+    bind_container(app, container)
     # Outermost, around the router and its error handling: every request is timed, counted and
     # logged with the status the client got, unmatched paths included.
-    app.asgi_handler = ObservabilityMiddleware(app.asgi_handler, collected, log_requests=settings.access_log)
+    app.asgi_handler = ObservabilityMiddleware(
+        app.asgi_handler, lambda: app.state.metrics, log_requests=settings.access_log
+    )
     apply_documented_bodies(app)
     return app
+
+
+def bind_container(app: Litestar, container: Container) -> None:
+    """Give `app` its container and fresh metrics, and set up logging from the container's settings.
+
+    Everything an app changes while it serves lives on `app.state` and is read from there at the
+    moment of use (lifespan, dependencies, middleware, error counting), so binding a new container
+    gives the app fresh state. `create_app` binds once; the in-memory HTTP tests bind again to reuse
+    one app (its routes and OpenAPI document are the slow part to build) with a fresh container per
+    test. The container's settings must be the ones the app was built with: the body limit and the
+    access-log switch are fixed when the app is built."""
+    settings = container.settings()
+    configure_logging(json_lines=settings.log_format == "json", level=settings.log_level)
+    app.state.container = container
+    app.state.metrics = Metrics()

@@ -152,7 +152,7 @@ class ObservabilityMiddleware:
     """Pure ASGI: assigns the request id (echoed as X-Request-ID), times the request, counts it and
     writes its one access-log line."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, *, log_requests: bool = True) -> None:
+    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics], *, log_requests: bool = True) -> None:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
@@ -182,7 +182,7 @@ class ObservabilityMiddleware:
             method = scope.get("method", "")
             method = method if method in _METHODS else "OTHER"
             route = route_template(scope)
-            self.metrics.observe(method, route, status, seconds)
+            self.metrics().observe(method, route, status, seconds)
             if self.log_requests:
                 emit = access_log.error if status >= 500 else access_log.info
                 emit(
@@ -197,15 +197,18 @@ class ObservabilityMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
-def counting_store_errors(handler: Callable[[Any, Any], Any], metrics: Metrics) -> Callable[[Any, Any], Any]:
-    """Wrap the domain-error handler so store failures are counted before they become problems."""
+def counting_store_errors(
+    handler: Callable[[Any, Any], Any], metrics: Callable[[], Metrics]
+) -> Callable[[Any, Any], Any]:
+    """Wrap the domain-error handler so store failures are counted before they become problems.
+    `metrics` answers the app's metrics at the moment of counting (they live on app.state)."""
 
     def handle(request: Any, exc: Any) -> Any:
         kind = (
             "unavailable" if isinstance(exc, StoreUnavailable) else "timeout" if isinstance(exc, StoreTimeout) else None
         )
         if kind is not None:
-            metrics.store_errors.labels(kind, route_template(request.scope)).inc()
+            metrics().store_errors.labels(kind, route_template(request.scope)).inc()
         return handler(request, exc)
 
     return handle
