@@ -1,14 +1,18 @@
 # datainfra — the README's commands. Everything runs from the project's own virtualenv (.venv),
-# created and kept in step with pyproject.toml on first use.
+# created and kept in step with pyproject.toml on first use. `make run` installs only what running
+# needs (the runtime dependencies); the targets that test, lint or measure add the dev extras
+# (`.[dev]`). One stamp for each, so a run after a test installs nothing and a test after a run adds
+# only the dev tools; both are redone when pyproject.toml changes.
 
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit lint fmt bench clean up down logs compose-check
+.PHONY: help install install-dev run test test-unit lint fmt bench clean up down logs compose-check
 
 help:
 	@echo "make run    start the API (http://127.0.0.1:8000, docs at /schema)"
@@ -22,25 +26,35 @@ help:
 	@echo "make down   stop them (data stays in the named volumes)"
 	@echo "make logs   follow their logs"
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)" >&2; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The runtime dependencies only: what `python -m datainfra` imports.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# The runtime dependencies and the dev extras (a superset: it also satisfies the run stamp).
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $@ $(RUN_STAMP)
 
-install: $(STAMP)
+install: $(RUN_STAMP)
 
-run: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/python -m datainfra
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-fmt: $(STAMP)
+fmt: $(DEV_STAMP)
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
 
@@ -52,7 +66,7 @@ test: lint
 # The fast loop: every test not marked postgres/neo4j (tests/unit, the in-memory half of the contract
 # suites, any other server-free test). DATAINFRA_TEST_NO_SERVERS makes a test that reaches for a real
 # store anyway fail, naming the marker it lacks (tests/support/no_servers.py), so no server starts.
-test-unit: $(STAMP)
+test-unit: $(DEV_STAMP)
 	@DATAINFRA_TEST_NO_SERVERS=1 $(BIN)/python -m pytest -m "not postgres and not neo4j" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-unit: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -63,7 +77,7 @@ clean:
 # BENCH_ROWS, BENCH_NODES, BENCH_EDGES, BENCH_CLIENTS, ...; see bench/config.py). Fails only on an error.
 # Loads, filtered GETs and graph writes/reads through the API vs the raw drivers, then exports (CSV,
 # NDJSON) vs COPY TO STDOUT with the API's RSS growth. BENCH_SCALE=0.01 for a quick run.
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.export_bench
 
