@@ -19,6 +19,8 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Final, Generic, Self, TypeVar
@@ -27,6 +29,7 @@ __all__ = [
     "FileLock",
     "LocalServerError",
     "LocalStore",
+    "LockOwner",
     "end_processes",
     "free_port",
     "is_alive",
@@ -96,9 +99,23 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True, slots=True)
+class LockOwner:
+    """Who holds a :class:`FileLock`: what a refused second owner tells its user."""
+
+    pid: int
+    since: str
+    """When the holder took the lock, RFC 3339 UTC (seconds)."""
+
+    def __str__(self) -> str:
+        return f"process {self.pid} (started {self.since})"
+
+
 class FileLock:
     """An exclusive flock on a file: one server object per data dir, in this or any other process (a
-    second one fails at once instead of fighting over the files), or one writer of a shared cache."""
+    second one fails at once instead of fighting over the files), or one writer of a shared cache.
+    The holder writes its pid and the time into the file, so a refused one can name it (:meth:`owner`);
+    the kernel drops the lock when the holder dies, however it dies, so a stale file never blocks."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -123,7 +140,29 @@ class FileLock:
             os.close(fd)
             raise
         self._fd = fd
+        self._record_owner(fd)
         return True
+
+    @staticmethod
+    def _record_owner(fd: int) -> None:
+        since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with contextlib.suppress(OSError):  # only a courtesy to a refused owner
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n{since}\n".encode(), 0)
+
+    def owner(self) -> LockOwner | None:
+        """The live process that holds the lock as its file records it; None when unknown (no
+        record yet, or the recorded process is gone: the holder has not written its own yet)."""
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if len(lines) < 2 or not lines[0].strip().isdigit():
+            return None
+        pid = int(lines[0])
+        if pid <= 0 or not is_alive(pid):
+            return None
+        return LockOwner(pid, lines[1].strip())
 
     def release(self) -> None:
         if self._fd is not None:
@@ -333,9 +372,11 @@ class LocalStore(abc.ABC, Generic[AddressT]):
             return self._address
         self._prepare()
         if not self._lock.acquire():
+            owner = self._lock.owner()
+            holder = str(owner) if owner is not None else "this or another process"
             raise self.error(
                 f"{self.description} in {self.data_dir} is already run by another {type(self).__name__} "
-                f"(this or another process holds {self._lock.path})"
+                f"({holder} holds {self._lock.path})"
             )
         try:
             self._clear_leftover_server()
