@@ -8,6 +8,7 @@ through `asgi_app`, the factory below; the container image runs this same comman
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -81,21 +82,35 @@ def server_log_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def serving_announcement(settings: Settings) -> Callable[[], None]:
+    """What is said once the server accepts connections: a line for a person on the console, an
+    event in the JSON log."""
+    where = f"http://{settings.host}:{settings.port}"
+
+    def announce() -> None:
+        if settings.log_format == "console":
+            workers = f", {settings.workers} workers" if settings.workers > 1 else ""
+            print(f"datainfra: serving on {where}{workers} (docs at /schema, metrics at /metrics)", file=sys.stderr)
+        else:
+            structlog.get_logger("datainfra").info("serving", url=where, workers=settings.workers)
+
+    return announce
+
+
 def main() -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         print(f"datainfra: configuration error: {exc}", file=sys.stderr)
         return 2
-    if settings.log_format == "console":
-        workers = f", {settings.workers} workers" if settings.workers > 1 else ""
-        where = f"http://{settings.host}:{settings.port}{workers}"
-        print(f"datainfra: serving on {where} (docs at /schema, metrics at /metrics)", file=sys.stderr)
     from datainfra.local_stores.process import LocalServerError
-    from datainfra.supervisor import supervise
+    from datainfra.supervisor import StartRefused, supervise
 
     try:
-        return supervise(settings, APP_FACTORY, server_options(settings))
+        return supervise(settings, APP_FACTORY, server_options(settings), serving_announcement(settings))
+    except StartRefused as exc:
+        print(f"datainfra: {exc}", file=sys.stderr)
+        return 1
     except LocalServerError as exc:
         print(f"datainfra: a local store did not start: {exc}", file=sys.stderr)
         return 1

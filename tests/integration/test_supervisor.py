@@ -2,8 +2,11 @@
 stores (a real embedded PostgreSQL and a real local Neo4j, in a temporary DATAINFRA_DATA_DIR),
 serves through supervised workers, replaces a worker that crashes, leaves no worker behind when it
 is killed outright, starts again over what a killed run left, and stops every store on SIGTERM.
+It says "serving on" only once the port accepts connections; a second start on the data dir of a
+running one, and a start on a busy port, are refused at once in one line, before any store starts.
 
-One test walks the whole life cycle, so Neo4j starts only twice (about a minute on a loaded box)."""
+One test walks the whole life cycle, so Neo4j starts only twice (about a minute on a loaded box); the
+busy-port test starts no store and runs in the fast loop."""
 
 from __future__ import annotations
 
@@ -23,8 +26,6 @@ import httpx
 import pytest
 
 from datainfra.local_stores.neo4j_runtime import java_available
-
-pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
 
 ROOT = Path(__file__).resolve().parents[2]
 START_S = 240
@@ -93,11 +94,24 @@ def _wait_until(check: Callable[[], bool], seconds: float, what: str, log: Path)
     raise AssertionError(f"{what}: not within {seconds}s\n{log.read_text(errors='replace')[-4000:]}")
 
 
+REFUSE_S = 15
+"""A refused start (busy port, data dir in use) ends within this, having started no store."""
+SERVING = "datainfra: serving on"
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 class Run:
-    def __init__(self, tmp: Path, port: int) -> None:
+    def __init__(self, tmp: Path, port: int, log_name: str = "api.log") -> None:
         self.tmp, self.port = tmp, port
         self.api = f"http://127.0.0.1:{port}"
-        self.log = tmp / "api.log"
+        self.log = tmp / log_name
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT / "src"),
@@ -123,6 +137,26 @@ class Run:
     def wait_ready(self) -> None:
         _wait_until(self.ready, START_S, "the API and both stores are ready", self.log)
 
+    def wait_serving_announced(self) -> None:
+        """Watch the output until it says "serving on"; at that moment the port must already accept."""
+        deadline = time.monotonic() + START_S
+        while SERVING not in self.log.read_text(errors="replace"):
+            assert self.process.poll() is None, self.log.read_text(errors="replace")[-4000:]
+            assert time.monotonic() < deadline, f"no {SERVING!r} within {START_S}s"
+            time.sleep(0.05)
+        assert _accepts(self.port), "'serving on' was said before the port accepted connections"
+
+    def refused(self) -> str:
+        """The output of a start that must end at once, non-zero, in one line without a traceback."""
+        try:
+            code = self.process.wait(REFUSE_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running after {REFUSE_S}s:\n{self.log.read_text()[-4000:]}") from None
+        output = self.log.read_text(errors="replace")
+        assert code != 0, output
+        assert "Traceback" not in output and len(output.strip().splitlines()) == 1, output
+        return output.strip()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -142,6 +176,25 @@ def tmp() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def test_a_busy_port_is_refused_in_one_line_before_any_store_starts(tmp: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        run = Run(tmp, port)
+        try:
+            line = run.refused()
+        finally:
+            run.stop()
+    assert time.monotonic() - started < REFUSE_S
+    assert f"port {port}" in line and "in use" in line and "set DATAINFRA_PORT" in line, line
+    assert store_processes(tmp / "data") == []
+    assert not (tmp / "data" / "postgres").exists() and not (tmp / "data" / "neo4j").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.neo4j
 @pytest.mark.timeout(900)
 def test_the_supervisor_keeps_the_service_up_and_leaves_no_store_behind(tmp: Path) -> None:
     if not java_available():
@@ -149,7 +202,19 @@ def test_the_supervisor_keeps_the_service_up_and_leaves_no_store_behind(tmp: Pat
     port = _free_port()
     first = Run(tmp, port)
     try:
+        first.wait_serving_announced()
         first.wait_ready()
+
+        # `make run` again, same data dir and port: one line naming the running one, not the port.
+        again = Run(tmp, port, "again.log")
+        try:
+            line = again.refused()
+        finally:
+            again.stop()
+        assert f"the data dir {tmp / 'data'} is in use by process {first.process.pid} (started " in line, line
+        assert "DATAINFRA_DATA_DIR" in line, line
+        assert first.ready(), "the refused start left the running one alone"
+
         key = httpx.post(first.api + "/users", timeout=10).json()["api_key"]
         assert first.serves(key)
         assert store_processes(tmp / "data"), "the supervisor started the local stores"
