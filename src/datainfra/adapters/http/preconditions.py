@@ -8,13 +8,29 @@ apart from the comma that separates the parts of a composite key.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from litestar import Request
+from litestar.params import HeaderParameter
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.record_versions import IfMatch
+
+IfMatchHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description='Write only if the resource\'s ETag is one of these ("..." tags, comma-separated) or, with *, '
+        "only if it exists; else 412.",
+    ),
+]
+IfNoneMatchHeader = Annotated[
+    str | None,
+    HeaderParameter(name="If-None-Match", required=False, description="304 when the record's ETag is one of these."),
+]
+"""Documentation of the headers (the handlers read them through `if_match` / `none_match`)."""
 
 _ENTITY_TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
 

@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets
 from datainfra.adapters.http.encoding import json_response
-from datainfra.adapters.http.preconditions import if_match
+from datainfra.adapters.http.preconditions import IfMatchHeader, if_match
 from datainfra.adapters.http.presenters import dataset_doc
 from datainfra.adapters.http.schemas import DatasetCreate, DatasetList, DatasetOut, DatasetSchemaChange
 from datainfra.domain.model import Dataset
@@ -76,6 +76,7 @@ class DatasetRoutes(Controller):
         data: JSONBody[DatasetSchemaChange],
         datasets: Datasets,
         user: CurrentUser,
+        if_match_header: IfMatchHeader = None,
     ) -> Response[DatasetOut]:
         expected = if_match(request)
         if expected is not None:

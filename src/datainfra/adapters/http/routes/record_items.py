@@ -13,17 +13,18 @@ and DELETE take If-Match (a stale tag: 412; `*`: the record must exist), GET tak
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, put
 from litestar.datastructures import ResponseHeader
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
-from litestar.params import FromPath
+from litestar.params import FromPath, PathParameter
 
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Records
 from datainfra.adapters.http.encoding import decode_json, encode_json
-from datainfra.adapters.http.preconditions import if_match, key_parts, none_match
+from datainfra.adapters.http.preconditions import IfMatchHeader, IfNoneMatchHeader, if_match, key_parts, none_match
 from datainfra.adapters.http.problems import UnsupportedMediaType
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.model import Dataset
@@ -52,6 +53,28 @@ PATCH_BODY = RequestBody(
     content={MERGE_PATCH: OpenAPIMediaType(schema=RECORD), JSON: OpenAPIMediaType(schema=RECORD)},
 )
 
+KeyPath = Annotated[
+    str,
+    PathParameter(
+        description="The primary key: one column's value as text; a composite key's parts in key-column order, "
+        "comma-separated, each percent-encoded (a comma in a value is %2C).",
+    ),
+]
+
+
+def _problems(*statuses: tuple[int, str]) -> dict[int, ResponseSpec]:
+    """Statuses documented beside the success (application/problem+json documents)."""
+    return {
+        status: ResponseSpec(None, description=text, media_type="application/problem+json", generate_examples=False)
+        for status, text in statuses
+    }
+
+
+NOT_FOUND = (404, "No record has this key (the problem's `key` names it).")
+BAD_KEY = (422, "A key part or a body value that is not a value of its column (`field` names it).")
+STALE = (412, "If-Match names no current tag of the record (or `*` and the record is absent); nothing written.")
+NOT_MODIFIED = ResponseSpec(None, description="If-None-Match names the current tag.", generate_examples=False)
+
 
 def _record_response(versioned: VersionedRecord) -> Response[Any]:
     return Response(encode_json(versioned.record), media_type=JSON, headers={"ETag": versioned.etag}, status_code=200)
@@ -76,16 +99,22 @@ class RecordItemRoutes(Controller):
     path = "/sessions/{session_id:str}/datasets/{dataset_id:str}/records/{key:path}"
     tags = ["records"]
 
-    @get("/", summary="Read one record by its key", response_headers=ETAG)
+    @get(
+        "/",
+        summary="Read one record by its key",
+        response_headers=ETAG,
+        responses={304: NOT_MODIFIED, **_problems(NOT_FOUND, BAD_KEY)},
+    )
     async def read(
         self,
         request: Request[Any, Any, Any],
         session_id: FromPath[str],
         dataset_id: FromPath[str],
-        key: FromPath[str],
+        key: KeyPath,
         datasets: Datasets,
         records: Records,
         user: CurrentUser,
+        if_none_match: IfNoneMatchHeader = None,
     ) -> Response[dict[str, Any]]:
         dataset = await datasets.get(user, session_id, dataset_id)
         versioned = await records.get_one(dataset, _key(request, dataset, key))
@@ -99,16 +128,18 @@ class RecordItemRoutes(Controller):
         summary="Replace one record's non-key columns (If-Match: its ETag)",
         response_headers=ETAG,
         opt={"request_body": PUT_BODY},
+        responses=_problems(NOT_FOUND, BAD_KEY, STALE),
     )
     async def replace(
         self,
         request: Request[Any, Any, Any],
         session_id: FromPath[str],
         dataset_id: FromPath[str],
-        key: FromPath[str],
+        key: KeyPath,
         datasets: Datasets,
         records: Records,
         user: CurrentUser,
+        if_match_header: IfMatchHeader = None,
     ) -> Response[dict[str, Any]]:
         dataset = await datasets.get(user, session_id, dataset_id)
         record_key = _key(request, dataset, key)
@@ -120,32 +151,40 @@ class RecordItemRoutes(Controller):
         summary="Merge-patch one record (If-Match: its ETag)",
         response_headers=ETAG,
         opt={"request_body": PATCH_BODY},
+        responses=_problems(NOT_FOUND, BAD_KEY, STALE),
     )
     async def modify(
         self,
         request: Request[Any, Any, Any],
         session_id: FromPath[str],
         dataset_id: FromPath[str],
-        key: FromPath[str],
+        key: KeyPath,
         datasets: Datasets,
         records: Records,
         user: CurrentUser,
+        if_match_header: IfMatchHeader = None,
     ) -> Response[dict[str, Any]]:
         dataset = await datasets.get(user, session_id, dataset_id)
         record_key = _key(request, dataset, key)
         body = await _object_body(request, (MERGE_PATCH, JSON))
         return _record_response(await records.patch_one(dataset, record_key, body, if_match(request)))
 
-    @delete("/", summary="Delete one record (If-Match: its ETag)", status_code=204)
+    @delete(
+        "/",
+        summary="Delete one record (If-Match: its ETag)",
+        status_code=204,
+        responses=_problems(NOT_FOUND, BAD_KEY, STALE),
+    )
     async def remove(
         self,
         request: Request[Any, Any, Any],
         session_id: FromPath[str],
         dataset_id: FromPath[str],
-        key: FromPath[str],
+        key: KeyPath,
         datasets: Datasets,
         records: Records,
         user: CurrentUser,
+        if_match_header: IfMatchHeader = None,
     ) -> None:
         dataset = await datasets.get(user, session_id, dataset_id)
         await records.delete_one(dataset, _key(request, dataset, key), if_match(request))
