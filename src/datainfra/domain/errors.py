@@ -6,6 +6,7 @@
     ├── Forbidden           403  the operator's policy refuses this key or action
     ├── NotFound            404  absent, or owned by another tenant (existence is never revealed)
     ├── Conflict            409  a name or key that already exists
+    ├── PreconditionFailed  412  an If-Match tag that no longer matches the resource
     ├── PayloadTooLarge     413  a request beyond a stated size limit
     ├── InvalidInput        422  well-formed but semantically wrong content (a record, a schema)
     ├── TooManyRequests     429  a per-user limit on concurrent work was reached
@@ -94,3 +95,9 @@ class StoreUnavailable(DomainError):
 
 class StoreTimeout(DomainError):
     title = "Store timeout"
+
+
+class PreconditionFailed(DomainError):
+    """412: an `If-Match` that no longer matches (someone else changed the resource first)."""
+
+    title = "Precondition failed"

@@ -1,16 +1,26 @@
-"""Records of tabular datasets: bulk writes (JSON, CSV, NDJSON), filtered reads, updates, deletes."""
+"""Records of tabular datasets: bulk writes (JSON, CSV, NDJSON), filtered reads, updates, deletes;
+and one record by its key (SingleRecordService), with ETags and If-Match."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from datainfra.domain.errors import InvalidInput, InvalidRequest
+from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.ports import TabularStore
+from datainfra.domain.record_versions import (
+    IfMatch,
+    RecordChange,
+    RecordKey,
+    describe_key,
+    merge_patch,
+    record_etag,
+)
 from datainfra.domain.records import OnConflict, Record, WriteResult
 from datainfra.domain.tabular_schema import TabularSchema
+from datainfra.domain.types import FieldType
 from datainfra.domain.where import parse_where
 from datainfra.services.paging import (
     PageResult,
@@ -62,6 +72,14 @@ async def typed_records(
     async for item in raw:
         yield coerce(item, index, fill_defaults=True)
         index += 1
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedRecord:
+    """A record as stored, with its ETag (domain.record_versions.record_etag)."""
+
+    record: Record
+    etag: str
 
 
 class RecordService:
@@ -140,3 +158,78 @@ class RecordService:
         spec = parse_filter_only(params, schema.field_types, {UNFILTERED_GUARD})
         guard_unfiltered(params, not spec.empty)
         return await self._tabular.delete_where(dataset, spec)
+
+    # -- one record by its key (ETags, If-Match checked atomically by the store) -----------------
+
+    async def get_one(self, dataset: Dataset, key: RecordKey) -> VersionedRecord:
+        schema = require_tabular(dataset)
+        record = await self._tabular.get_by_key(dataset, key)
+        if record is None:
+            raise NotFound(f"no record has the key {describe_key(key)}", key=dict(key))
+        return VersionedRecord(record, record_etag(schema, record))
+
+    async def replace_one(
+        self, dataset: Dataset, key: RecordKey, body: Mapping[str, Any], expected: IfMatch | None
+    ) -> VersionedRecord:
+        """Every non-key column from `body`: a column left out takes its default (NULL when it has
+        none; a NOT NULL column without default must be given)."""
+        schema = require_tabular(dataset)
+        typed = _unindexed(lambda: schema.coerce_record(body, 0, partial=True))
+        assignments = _without_key(schema, key, typed)
+        for column in schema.columns:
+            if column.name in assignments or column.name in key or column.generated:
+                continue
+            if column.default is None and not column.nullable:
+                raise InvalidInput(f"field {column.name!r} is required", field=column.name)
+            assignments[column.name] = column.default
+        return await self._write_one(dataset, key, lambda _current: assignments, expected)
+
+    async def patch_one(
+        self, dataset: Dataset, key: RecordKey, patch: Mapping[str, Any], expected: IfMatch | None
+    ) -> VersionedRecord:
+        """JSON merge patch (RFC 7396) over the record: a member sets its column (null: NULL), a
+        member left out keeps its column; an object given for a json column merges into the object
+        stored there."""
+        schema = require_tabular(dataset)
+        typed = _unindexed(lambda: schema.coerce_record(patch, 0, partial=True))
+        assignments = _without_key(schema, key, typed)
+        json_columns = {c.name for c in schema.columns if c.type is FieldType.JSON}
+
+        def change(current: Record) -> Record:
+            return {
+                name: merge_patch(current.get(name), value) if name in json_columns else value
+                for name, value in assignments.items()
+            }
+
+        return await self._write_one(dataset, key, change, expected)
+
+    async def delete_one(self, dataset: Dataset, key: RecordKey, expected: IfMatch | None) -> None:
+        require_tabular(dataset)
+        await self._tabular.delete_record(dataset, key, expected)
+
+    async def _write_one(
+        self, dataset: Dataset, key: RecordKey, change: RecordChange, expected: IfMatch | None
+    ) -> VersionedRecord:
+        record = await self._tabular.update_record(dataset, key, change, expected)
+        return VersionedRecord(record, record_etag(dataset.tabular_schema, record))
+
+
+def _unindexed(coerce: Callable[[], Record]) -> Record:
+    """A single record's problems name its field, not an index in a list it is not part of."""
+    try:
+        return coerce()
+    except InvalidInput as exc:
+        exc.index = None
+        raise
+
+
+def _without_key(schema: TabularSchema, key: RecordKey, typed: Record) -> Record:
+    """The assignments without the key columns; a body giving a key column another value is refused
+    (a record's key is its identity: move it with a DELETE and a POST)."""
+    for name in schema.primary_key:
+        if name in typed and typed[name] != key[name]:
+            raise InvalidInput(
+                f"the key field {name!r} cannot be changed (the URL names {key[name]!s}, the body {typed[name]!s})",
+                field=name,
+            )
+    return {n: v for n, v in typed.items() if n not in schema.primary_key}

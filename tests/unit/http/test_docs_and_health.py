@@ -26,6 +26,7 @@ ROUTES: dict[str, set[str]] = {
     "/sessions/{session_id}/datasets/{dataset_id}/records": {"get", "post", "put", "delete"},
     "/sessions/{session_id}/datasets/{dataset_id}/export": {"get"},
     "/sessions/{session_id}/datasets/{dataset_id}/records/search": {"post"},
+    "/sessions/{session_id}/datasets/{dataset_id}/records/{key}": {"get", "put", "patch", "delete"},
     "/sessions/{session_id}/datasets/{dataset_id}/nodes/search": {"get", "post", "delete"},
     "/sessions/{session_id}/datasets/{dataset_id}/nodes/search/neighbors": {"get"},
     "/sessions/{session_id}/query": {"post"},

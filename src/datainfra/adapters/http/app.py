@@ -22,6 +22,7 @@ from datainfra.adapters.http.routes.graph import GraphRoutes
 from datainfra.adapters.http.routes.health import health, ready
 from datainfra.adapters.http.routes.metrics import metrics
 from datainfra.adapters.http.routes.query import QueryRoutes
+from datainfra.adapters.http.routes.record_items import RecordItemRoutes
 from datainfra.adapters.http.routes.records import RecordRoutes
 from datainfra.adapters.http.routes.sessions import SessionRoutes
 from datainfra.adapters.http.routes.users import ROUTES as USER_ROUTES
@@ -67,6 +68,7 @@ def create_app(container: Container) -> Litestar:
             SessionRoutes,
             DatasetRoutes,
             RecordRoutes,
+            RecordItemRoutes,
             GraphRoutes,
             ExportRoutes,
             QueryRoutes,

@@ -23,6 +23,7 @@ from datainfra.domain.model import Dataset, Session
 from datainfra.domain.ports.tabular_store import TabularStore
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
+from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey, check_current
 from datainfra.domain.records import OnConflict, Record, WriteResult
 from datainfra.domain.structured_plan import StructuredPlan
 from datainfra.domain.tabular_schema import Column, MigrationPlan, TabularSchema
@@ -252,6 +253,37 @@ class InMemoryTabularStore(TabularStore):
             stage.commit(table)
             return len(records)
 
+    async def get_by_key(self, dataset: Dataset, key: RecordKey) -> Record | None:
+        table = self._table(dataset)
+        position = _position(table, key)
+        return None if position is None else copy.deepcopy(table.rows[position])
+
+    async def update_record(
+        self, dataset: Dataset, key: RecordKey, change: RecordChange, expected: IfMatch | None
+    ) -> Record:
+        async with self._lock:
+            table = self._table(dataset)
+            position = _position(table, key)
+            current = None if position is None else table.rows[position]
+            check_current(table.schema, key, current, expected)
+            assert position is not None and current is not None
+            changes = _changes(table.schema, change(copy.deepcopy(current)), None)
+            stage = _Stage(table)
+            merged = {**current, **changes}
+            others = stage.clashes(merged, ignore=position)
+            if others:
+                raise _conflict(merged, others[0][0])
+            stage.replace(position, merged)
+            stage.commit(table)
+            return copy.deepcopy(merged)
+
+    async def delete_record(self, dataset: Dataset, key: RecordKey, expected: IfMatch | None) -> None:
+        async with self._lock:
+            table = self._table(dataset)
+            position = _position(table, key)
+            check_current(table.schema, key, None if position is None else table.rows[position], expected)
+            table.rows = table.rows[:position] + table.rows[position + 1 :] if position is not None else table.rows
+
     async def update_where(self, dataset: Dataset, filter: FilterSpec, changes: Record) -> int:
         async with self._lock:
             table = self._table(dataset)
@@ -314,6 +346,11 @@ class InMemoryTabularStore(TabularStore):
 
 
 # -- values ---------------------------------------------------------------------------------------
+
+
+def _position(table: _Table, key: RecordKey) -> int | None:
+    wanted = tuple(key.get(name) for name in table.schema.primary_key)
+    return next((i for i, row in enumerate(table.rows) if table.schema.key_of(row) == wanted), None)
 
 
 def _check_known(schema: TabularSchema, record: Mapping[str, Any], index: int | None) -> None:

@@ -8,20 +8,23 @@ Column names in a RecordQuery were checked where the domain built it; here they 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from datainfra.adapters.postgres.identifiers import table_identifier
 from datainfra.adapters.postgres.pool import load_json
 from datainfra.adapters.postgres.sql_filters import Compiled, column, keyset_condition, order_by
+from datainfra.adapters.postgres.sql_types import param
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.model import Dataset
 from datainfra.domain.query import CountMode, RecordQuery
+from datainfra.domain.types import FieldType
 
 
 def selected_names(dataset: Dataset, query: RecordQuery) -> tuple[str, ...]:
@@ -105,3 +108,35 @@ def value_out(value: Any) -> Any:
     if isinstance(value, dt.datetime) and value.tzinfo is not dt.UTC:
         return value.astimezone(dt.UTC)
     return value
+
+
+async def fetch_by_key(
+    conn: psycopg.AsyncConnection[Any], dataset: Dataset, key: Mapping[str, Any], *, for_update: bool = False
+) -> dict[str, Any] | None:
+    """The row with this full primary key (every column, values out as `row_out`), or None;
+    `for_update` locks it to the end of the caller's transaction."""
+    schema = dataset.tabular_schema
+    names = schema.column_names
+    statement = (
+        sql.SQL("SELECT {} FROM {} WHERE ").format(
+            sql.SQL(", ").join(column(n) for n in names), table_identifier(dataset)
+        )
+        + key_condition(dataset)
+        + sql.SQL(" FOR UPDATE" if for_update else "")
+    )
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(statement, key_values(dataset, key))
+    row = await cur.fetchone()
+    return None if row is None else row_out(row, names)
+
+
+def key_condition(dataset: Dataset) -> sql.Composed:
+    types = dataset.tabular_schema.field_types
+    return sql.SQL(" AND ").join(
+        column(n) + sql.SQL(" = ") + param(types[n]) for n in dataset.tabular_schema.primary_key
+    )
+
+
+def key_values(dataset: Dataset, key: Mapping[str, Any]) -> list[Any]:
+    types = dataset.tabular_schema.field_types
+    return [Jsonb(key[n]) if types[n] is FieldType.JSON else key[n] for n in dataset.tabular_schema.primary_key]

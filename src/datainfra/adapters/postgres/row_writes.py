@@ -14,14 +14,17 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from datainfra.adapters.postgres.errors import column_of, conflict_from, copy_line, is_limit, limit_exceeded
 from datainfra.adapters.postgres.identifiers import sequence_name, session_schema_name, table_identifier
+from datainfra.adapters.postgres.row_reads import fetch_by_key, key_condition, key_values, row_out
 from datainfra.adapters.postgres.sql_filters import Compiled, column
 from datainfra.adapters.postgres.sql_types import COPY_TYPE, column_type, param
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.model import Dataset
+from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey, check_current
 from datainfra.domain.records import OnConflict, Record, WriteResult
 from datainfra.domain.tabular_schema import Column, TabularSchema
 from datainfra.domain.types import FieldType
@@ -317,6 +320,54 @@ async def update_by_key(conn: psycopg.AsyncConnection[Any], dataset: Dataset, re
             raise InvalidInput("no record has this key", index=index, field=schema.primary_key[0])
         updated += 1
     return updated
+
+
+async def update_record(
+    conn: psycopg.AsyncConnection[Any], dataset: Dataset, key: RecordKey, change: RecordChange, expected: IfMatch | None
+) -> Record:
+    """The port's `update_record` inside the caller's transaction: the row is read FOR UPDATE, so
+    a concurrent writer waits here and then sees the new row (and its new tag)."""
+    schema = dataset.tabular_schema
+    current = await fetch_by_key(conn, dataset, key, for_update=True)
+    check_current(schema, key, current, expected)
+    assert current is not None
+    changes = {n: v for n, v in change(current).items() if n not in schema.primary_key}
+    check_known(schema, changes, None)
+    check_not_null(schema, changes, None)
+    if not changes:
+        return current
+    types = schema.field_types
+    names = schema.column_names
+    assignments = sql.SQL(", ").join(column(n) + sql.SQL(" = ") + param(types[n]) for n in changes)
+    statement = (
+        sql.SQL("UPDATE {} SET {} WHERE ").format(table_identifier(dataset), assignments)
+        + key_condition(dataset)
+        + sql.SQL(" RETURNING {}").format(sql.SQL(", ").join(column(n) for n in names))
+    )
+    cur = conn.cursor(row_factory=dict_row)
+    try:
+        await cur.execute(statement, [*(adapt(v, types[n]) for n, v in changes.items()), *key_values(dataset, key)])
+    except pg_errors.UniqueViolation as exc:
+        raise conflict_from(exc, schema, dataset.name) from None
+    except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
+        raise InvalidInput(str(exc.diag.message_primary), field=column_of(exc)) from None
+    except psycopg.OperationalError as exc:
+        if is_limit(exc):
+            raise limit_exceeded(exc, schema, dataset.name) from None
+        raise
+    row = await cur.fetchone()
+    assert row is not None  # the row is locked: it is still there
+    return row_out(row, names)
+
+
+async def delete_record(
+    conn: psycopg.AsyncConnection[Any], dataset: Dataset, key: RecordKey, expected: IfMatch | None
+) -> None:
+    """The port's `delete_record` inside the caller's transaction (read FOR UPDATE, check, delete)."""
+    current = await fetch_by_key(conn, dataset, key, for_update=True)
+    check_current(dataset.tabular_schema, key, current, expected)
+    statement = sql.SQL("DELETE FROM {} WHERE ").format(table_identifier(dataset)) + key_condition(dataset)
+    await conn.execute(statement, key_values(dataset, key))
 
 
 async def update_where(

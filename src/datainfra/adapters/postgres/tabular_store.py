@@ -25,7 +25,7 @@ from datainfra.adapters.postgres.identifiers import (
     user_role_name,
 )
 from datainfra.adapters.postgres.pool import answer_timeout_for, answer_within, connection
-from datainfra.adapters.postgres.row_reads import fetch_page, page_statement, row_out, total, value_out
+from datainfra.adapters.postgres.row_reads import fetch_by_key, fetch_page, page_statement, row_out, total, value_out
 from datainfra.adapters.postgres.sql_filters import Compiled, column, compile_filter
 from datainfra.adapters.postgres.structured_sql import compile_structured
 from datainfra.adapters.postgres.table_ddl import column_definition, create_index
@@ -36,6 +36,7 @@ from datainfra.domain.ports import UserRoles
 from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
+from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey
 from datainfra.domain.records import OnConflict, Record, WriteResult
 from datainfra.domain.structured_plan import StructuredPlan
 from datainfra.domain.tabular_schema import MigrationPlan
@@ -139,6 +140,20 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
     async def update_by_key(self, dataset: Dataset, records: Sequence[Record]) -> int:
         async with self._conn() as conn, conn.transaction():
             return await row_writes.update_by_key(conn, dataset, records)
+
+    async def get_by_key(self, dataset: Dataset, key: RecordKey) -> Record | None:
+        async with self._conn() as conn:
+            return await fetch_by_key(conn, dataset, key)
+
+    async def update_record(
+        self, dataset: Dataset, key: RecordKey, change: RecordChange, expected: IfMatch | None
+    ) -> Record:
+        async with self._conn() as conn, conn.transaction():
+            return await row_writes.update_record(conn, dataset, key, change, expected)
+
+    async def delete_record(self, dataset: Dataset, key: RecordKey, expected: IfMatch | None) -> None:
+        async with self._conn() as conn, conn.transaction():
+            await row_writes.delete_record(conn, dataset, key, expected)
 
     async def update_where(self, dataset: Dataset, filter: FilterSpec, changes: Record) -> int:
         async with self._conn() as conn, conn.transaction():

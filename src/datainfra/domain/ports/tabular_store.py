@@ -9,6 +9,7 @@ from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
+from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey
 from datainfra.domain.records import OnConflict, Record, WriteResult
 from datainfra.domain.structured_plan import StructuredPlan
 from datainfra.domain.tabular_schema import MigrationPlan
@@ -70,6 +71,26 @@ class TabularStore(Protocol):
     async def update_by_key(self, dataset: Dataset, records: Sequence[Record]) -> int:
         """Each record holds the full key plus the columns to set. A key that matches no row raises
         `InvalidInput` with that record's index (and nothing changes). Returns the rows updated."""
+        ...
+
+    async def get_by_key(self, dataset: Dataset, key: RecordKey) -> Record | None:
+        """The record with this full primary key (every column, typed), or None."""
+        ...
+
+    async def update_record(
+        self, dataset: Dataset, key: RecordKey, change: RecordChange, expected: IfMatch | None
+    ) -> Record:
+        """Atomically: read the record with `key`, call `domain.record_versions.check_current` on it
+        (absent → NotFound, or PreconditionFailed under a condition; a tag that does not match →
+        PreconditionFailed and nothing written), then set the assignments `change(record)` returns
+        (non-key columns only) and return the record as stored. Two calls with the same
+        expected tag: exactly one writes, the other gets PreconditionFailed (PostgreSQL: the row is
+        locked from the read to the write; memory: under the store's lock). NOT NULL and unique
+        index violations as `update_by_key` (InvalidInput / Conflict, no index)."""
+        ...
+
+    async def delete_record(self, dataset: Dataset, key: RecordKey, expected: IfMatch | None) -> None:
+        """Atomically check the record as `update_record` does, then delete it."""
         ...
 
     async def update_where(self, dataset: Dataset, filter: FilterSpec, changes: Record) -> int:

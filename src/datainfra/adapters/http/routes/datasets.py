@@ -1,21 +1,44 @@
-"""Datasets: create, list, read (with record count), migrate the schema, delete."""
+"""Datasets: create, list, read (with record count), migrate the schema, delete.
+
+A dataset's ETag (on create, read and migrate) versions its definition, the schema a migration
+changes (domain.record_versions.dataset_etag), not the record count shown beside it; a migration
+with If-Match and a stale tag answers 412 and changes nothing."""
 
 from __future__ import annotations
 
-from litestar import Controller, Response, delete, get, post, put
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets
 from datainfra.adapters.http.encoding import json_response
+from datainfra.adapters.http.preconditions import IfMatchHeader, if_match
 from datainfra.adapters.http.presenters import dataset_doc
 from datainfra.adapters.http.schemas import DatasetCreate, DatasetList, DatasetOut, DatasetSchemaChange
+from datainfra.domain.model import Dataset
+from datainfra.domain.record_versions import check_dataset, dataset_etag
+
+ETAG = [
+    ResponseHeader(
+        name="ETag",
+        description="Versions the dataset's schema (not its record count); send it in If-Match to migrate.",
+        documentation_only=True,
+    )
+]
+
+
+def _tagged(response: Response[Any], dataset: Dataset) -> Response[Any]:
+    response.headers["ETag"] = dataset_etag(dataset)
+    return response
 
 
 class DatasetRoutes(Controller):
     path = "/sessions/{session_id:str}/datasets"
     tags = ["datasets"]
 
-    @post("/", summary="Create a tabular or graph dataset", status_code=201)
+    @post("/", summary="Create a tabular or graph dataset", status_code=201, response_headers=ETAG)
     async def create(
         self,
         session_id: FromPath[str],
@@ -24,7 +47,7 @@ class DatasetRoutes(Controller):
         user: CurrentUser,
     ) -> Response[DatasetOut]:
         dataset = await datasets.create(user, session_id, data.name, data.kind, data.schema)
-        return json_response(dataset_doc(dataset), 201)
+        return _tagged(json_response(dataset_doc(dataset), 201), dataset)
 
     @get("/", summary="List the session's datasets")
     async def list_datasets(
@@ -33,24 +56,33 @@ class DatasetRoutes(Controller):
         items = [dataset_doc(d) for d in await datasets.list(user, session_id)]
         return json_response({"items": items})
 
-    @get("/{dataset_id:str}", summary="Read a dataset, with its record count")
+    @get("/{dataset_id:str}", summary="Read a dataset, with its record count", response_headers=ETAG)
     async def read(
         self, session_id: FromPath[str], dataset_id: FromPath[str], datasets: Datasets, user: CurrentUser
     ) -> Response[DatasetOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
-        return json_response(dataset_doc(dataset, await datasets.count(dataset)))
+        return _tagged(json_response(dataset_doc(dataset, await datasets.count(dataset))), dataset)
 
-    @put("/{dataset_id:str}", summary="Migrate the schema (add/drop/rename columns, types, nullability, indexes)")
+    @put(
+        "/{dataset_id:str}",
+        summary="Migrate the schema (add/drop/rename columns, types, nullability, indexes); If-Match: its ETag",
+        response_headers=ETAG,
+    )
     async def change_schema(
         self,
+        request: Request[Any, Any, Any],
         session_id: FromPath[str],
         dataset_id: FromPath[str],
         data: JSONBody[DatasetSchemaChange],
         datasets: Datasets,
         user: CurrentUser,
+        if_match_header: IfMatchHeader = None,
     ) -> Response[DatasetOut]:
+        expected = if_match(request)
+        if expected is not None:
+            check_dataset(await datasets.get(user, session_id, dataset_id), expected)
         dataset = await datasets.change_schema(user, session_id, dataset_id, data.schema, data.renames)
-        return json_response(dataset_doc(dataset))
+        return _tagged(json_response(dataset_doc(dataset)), dataset)
 
     @delete("/{dataset_id:str}", summary="Delete a dataset and its data", status_code=204)
     async def remove(
