@@ -31,8 +31,11 @@ from datainfra.containers import build_memory_container
 
 
 @contextmanager
-def real_app_client(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[TestClient[Any]]:
-    schema = f"catalog_test_{uuid.uuid4().hex[:16]}"
+def real_app_client(
+    postgres_runtime: Any, neo4j_runtime: Any, *, schema: str | None = None
+) -> Iterator[TestClient[Any]]:
+    """`schema`: the catalog schema to use (a later client on the same one is a restarted worker)."""
+    schema = schema or f"catalog_test_{uuid.uuid4().hex[:16]}"
     container = build_memory_container(Settings())
     with TestClient(create_app(container)) as client:
         portal = client.blocking_portal
