@@ -203,3 +203,51 @@ def test_registration_needs_no_user_and_ignores_the_header(client: TestClient) -
     first = client.post("/users", headers={"Idempotency-Key": "signup"})
     again = client.post("/users", headers={"Idempotency-Key": "signup"})
     assert first.json()["api_key"] != again.json()["api_key"]
+
+
+def test_a_body_in_other_pieces_is_the_same_request(client: TestClient, auth: dict[str, str]) -> None:
+    people = tabular(client, auth)
+    headers = {**auth, "content-type": CSV, "Idempotency-Key": "pieces"}
+    assert client.post(f"{people}/records", content=iter([ROWS[:10], ROWS[10:]]), headers=headers).status_code == 201
+    again = client.post(f"{people}/records", content=iter([ROWS[:3], ROWS[3:20], ROWS[20:]]), headers=headers)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert record_count(client, auth, people) == 3
+
+
+def test_a_client_that_leaves_mid_body_releases_its_key(client: TestClient, auth: dict[str, str]) -> None:
+    people = tabular(client, auth)
+    portal = client.blocking_portal
+    assert portal is not None
+    messages = iter([{"type": "http.request", "body": ROWS[:20], "more_body": True}, {"type": "http.disconnect"}])
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"{people}/records",
+        "raw_path": f"{people}/records".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", CSV.encode()),
+            (b"x-api-key", auth["X-API-Key"].encode()),
+            (b"idempotency-key", b"gone"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    portal.call(client.app, scope, receive, send)
+    retry = bulk(client, auth, people, "gone")
+    assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers
+    assert record_count(client, auth, people) == 3
