@@ -15,13 +15,15 @@ problems like any route's) and outside the route's (a route's error reaches it a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import structlog
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
+from litestar.types import ASGIApp, Empty, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from datainfra.adapters.http.dependencies import API_KEY_HEADER, provide_accounts
 from datainfra.domain.errors import Conflict, DomainError, InvalidInput, InvalidRequest
@@ -204,18 +206,37 @@ class IdempotencyMiddleware:
                 exchange.answered = not message.get("more_body", False)
             await send(message)
 
-        user_id, key, token = claim
+        # The answer is stored as sent and replayed to any retry, so it is sent without a content
+        # coding (write answers are small): a retry that does not take gzip must not get it.
+        scope["headers"] = [(name, value) for name, value in scope["headers"] if name.lower() != b"accept-encoding"]
+        ScopeState.from_scope(scope).headers = Empty  # Litestar's parsed copy, if one was made, goes too
         answer: StoredAnswer | None = None
         try:
             await self.app(scope, hashing_receive, capturing_send)
             answer = exchange.storable()
         finally:
-            if answer is None:
-                if exchange.too_large:
-                    log.warning("idempotent_answer_not_stored", reason="answer over the stored-answer limit")
-                await store.release(user_id, key, token)
-            else:
-                await store.complete(user_id, key, token, answer, scope["app"].state.container.clock().now())
+            await _settle(store, claim, answer, exchange, scope["app"].state.container.clock().now())
+
+
+async def _settle(
+    store: IdempotencyStore,
+    claim: tuple[str, str, str],
+    answer: StoredAnswer | None,
+    exchange: _Exchange,
+    now: dt.datetime,
+) -> None:
+    """Store the answer, or release the key. The client has its answer already: a store that fails
+    now is logged, and the claim lapses after IN_FLIGHT_LEASE (retries meanwhile get 409)."""
+    user_id, key, token = claim
+    try:
+        if answer is None:
+            if exchange.too_large:
+                log.warning("idempotent_answer_not_stored", reason="answer over the stored-answer limit")
+            await store.release(user_id, key, token)
+        else:
+            await store.complete(user_id, key, token, answer, now)
+    except DomainError as exc:
+        log.warning("idempotency_key_not_settled", detail=exc.detail, stored=answer is not None)
 
 
 async def _resolved(value: Any) -> Any:
