@@ -251,3 +251,11 @@ def test_a_client_that_leaves_mid_body_releases_its_key(client: TestClient, auth
     retry = bulk(client, auth, people, "gone")
     assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers
     assert record_count(client, auth, people) == 3
+
+
+def test_an_unauthenticated_answer_is_never_replayed(client: TestClient, auth: dict[str, str]) -> None:
+    bearer = {"Authorization": f"Bearer {auth['X-API-Key']}", "Idempotency-Key": "either-way"}
+    client.post("/sessions", json={"name": "work"}, headers=bearer)  # 201, or 401 where bearer is not taken
+    response = client.post("/sessions", json={"name": "work"}, headers={**auth, "Idempotency-Key": "either-way"})
+    assert response.status_code == 201
+    assert len(client.get("/sessions", headers=auth).json()["items"]) == 1

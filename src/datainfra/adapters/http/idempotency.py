@@ -3,8 +3,8 @@
 After the IETF httpapi Idempotency-Key draft and Stripe. The key is scoped to the authenticated
 user. The request's fingerprint (SHA-256 over method, path, query string, Content-Type and the body)
 is computed while the body streams through to the route, so a 50 MB upload is never held in memory.
-A 2xx or 4xx answer is stored (its status, the headers below and a body of at most
-`STORED_ANSWER_LIMIT`) and replayed with `Idempotent-Replayed: true` to a retry with the same
+A 2xx or 4xx answer (not 401, 408, 413, 429) is stored (its status, the headers below and a body
+of at most `STORED_ANSWER_LIMIT`) and replayed with `Idempotent-Replayed: true` to a retry with the same
 fingerprint; a retry with another fingerprint gets 422, one while the first still runs 409. A 5xx,
 an exception, a client that went away or an answer too large to store releases the key, so the
 retry runs afresh. Requests without a usable API key pass through untouched (the route answers
@@ -36,6 +36,9 @@ STORED_ANSWER_LIMIT = 1024 * 1024
 PURGE_EVERY = 256
 """Expired keys are deleted on every this-many-th claim: cheap, and the table stays small."""
 IN_FLIGHT_RETRY_AFTER_S = 1
+TRANSIENT_STATUSES = frozenset({401, 408, 413, 429})
+"""4xx answers that say "not now" or "not like this" rather than what the request did: never stored
+(the key is released), so the retry they invite runs."""
 KEPT_HEADERS = frozenset(
     {
         b"content-type",
@@ -117,7 +120,13 @@ class _Exchange:
             self.client_gone = True
 
     def storable(self) -> StoredAnswer | None:
-        if not (self.answered and self.body_read) or self.client_gone or self.too_large or self.status >= 500:
+        if (
+            not (self.answered and self.body_read)
+            or self.client_gone
+            or self.too_large
+            or self.status >= 500
+            or self.status in TRANSIENT_STATUSES
+        ):
             return None
         kept = tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in self.headers)
         return StoredAnswer(self.digest.hexdigest(), self.status, kept, bytes(self.body))
