@@ -85,8 +85,21 @@ def _api_key(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 
 def _needs_user(scope: Scope) -> bool:
+    """Whether the route asks for the caller's user, itself or through its dependencies."""
     handler = scope.get("route_handler")
-    return handler is not None and "user" in handler.parsed_fn_signature.parameters
+    if handler is None:
+        return False
+    dependencies = handler.resolve_dependencies()
+    wanted, seen = list(handler.parsed_fn_signature.parameters), set()
+    while wanted:
+        name = wanted.pop()
+        if name == "user":
+            return True
+        if name in seen or name not in dependencies:
+            continue
+        seen.add(name)
+        wanted.extend(dependencies[name].parsed_fn_signature.parameters)
+    return False
 
 
 def _fingerprint(scope: HTTPScope, headers: list[tuple[bytes, bytes]]) -> Any:
@@ -136,9 +149,16 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._claims = itertools.count(1)
+        self._asks_for_user: dict[int, bool] = {}
+
+    def _needs_user(self, scope: Scope) -> bool:
+        handler = scope.get("route_handler")
+        if id(handler) not in self._asks_for_user:
+            self._asks_for_user[id(handler)] = _needs_user(scope)
+        return self._asks_for_user[id(handler)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("method") != "POST" or not _needs_user(scope):  # HTTP only: websockets have no method
+        if scope.get("method") != "POST" or not self._needs_user(scope):  # HTTP only: websockets have no method
             await self.app(scope, receive, send)
             return
         headers = list(scope["headers"])
