@@ -9,14 +9,16 @@ from datainfra import resources
 from datainfra.adapters.key_policies import key_policy_for
 from datainfra.adapters.memory.catalog import InMemoryCatalog
 from datainfra.adapters.memory.graph_store import InMemoryGraphStore
+from datainfra.adapters.memory.idempotency import InMemoryIdempotencyStore
 from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
 from datainfra.adapters.memory.user_roles import InMemoryUserRoles
 from datainfra.adapters.postgres.catalog import PostgresCatalog
+from datainfra.adapters.postgres.idempotency import PostgresIdempotencyStore
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.adapters.system_clock import SystemClock, UuidGenerator
 from datainfra.adapters.unavailable import UnavailableCypherRunner, UnavailableSqlRunner
 from datainfra.config import Settings
-from datainfra.domain.ports import Catalog, Clock, IdGenerator, TabularStore, UserRoles
+from datainfra.domain.ports import Catalog, Clock, IdempotencyStore, IdGenerator, TabularStore, UserRoles
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ExportService
@@ -41,6 +43,7 @@ class Container(containers.DeclarativeContainer):
     postgres_url = providers.Resource(resources.postgres_url, settings)
     postgres_pool = providers.Resource(resources.postgres_pool, postgres_url, settings)
     catalog: providers.Singleton[Catalog] = providers.Singleton(PostgresCatalog, postgres_pool)
+    idempotency: providers.Singleton[IdempotencyStore] = providers.Singleton(PostgresIdempotencyStore, postgres_pool)
     user_roles: providers.Singleton[UserRoles] = providers.Singleton(resources.user_roles, postgres_pool, settings)
     tabular_store: providers.Singleton[TabularStore] = providers.Singleton(
         PostgresTabularStore, postgres_pool, user_roles
@@ -71,6 +74,7 @@ def build_memory_container(settings: Settings) -> Container:
     container.postgres_url.override(providers.Object(None))
     container.postgres_pool.override(providers.Object(None))
     container.catalog.override(providers.Singleton(InMemoryCatalog))
+    container.idempotency.override(providers.Singleton(InMemoryIdempotencyStore))
     container.user_roles.override(providers.Singleton(InMemoryUserRoles))
     container.tabular_store.override(providers.Singleton(InMemoryTabularStore))
     container.graph_store.override(providers.Singleton(InMemoryGraphStore))

@@ -22,6 +22,7 @@ from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
 from datainfra.adapters.postgres.catalog import PostgresCatalog
 from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
+from datainfra.adapters.postgres.idempotency import PostgresIdempotencyStore
 from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.adapters.postgres.pool import close_pool, open_pool
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
@@ -30,8 +31,11 @@ from datainfra.containers import build_memory_container
 
 
 @contextmanager
-def real_app_client(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[TestClient[Any]]:
-    schema = f"catalog_test_{uuid.uuid4().hex[:16]}"
+def real_app_client(
+    postgres_runtime: Any, neo4j_runtime: Any, *, schema: str | None = None
+) -> Iterator[TestClient[Any]]:
+    """`schema`: the catalog schema to use (a later client on the same one is a restarted worker)."""
+    schema = schema or f"catalog_test_{uuid.uuid4().hex[:16]}"
     container = build_memory_container(Settings())
     with TestClient(create_app(container)) as client:
         portal = client.blocking_portal
@@ -45,6 +49,7 @@ def real_app_client(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[TestC
             with (
                 container.catalog.override(providers.Object(PostgresCatalog(pool, schema=schema))),
                 container.user_roles.override(providers.Object(roles)),
+                container.idempotency.override(providers.Object(PostgresIdempotencyStore(pool, schema=schema))),
                 container.tabular_store.override(providers.Object(PostgresTabularStore(pool, roles))),
                 container.graph_store.override(providers.Object(graph)),
                 container.sql_runner.override(providers.Object(PostgresSqlRunner(pool, roles))),

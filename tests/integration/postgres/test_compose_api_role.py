@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 
 from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
-from datainfra.adapters.postgres.migrations import migrate_catalog
+from datainfra.adapters.postgres.migrations import MIGRATIONS, migrate_catalog
 from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, open_pool
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.domain.queries import QueryLimits
@@ -75,7 +75,7 @@ async def test_the_compose_role_is_not_a_superuser_and_runs_the_whole_api(api_ro
             assert await cur.fetchone() == (False, True)
         with capture_logs() as logs:
             applied = await migrate_catalog(pool)
-        assert applied == [1, 2, 3, 4]
+        assert applied == [migration.version for migration in MIGRATIONS]
         assert any(e["event"] == "catalog_migration_notice" and "PUBLIC keeps them" in e["message"] for e in logs)
 
         roles = PostgresUserRoles(pool)

@@ -14,6 +14,7 @@ from litestar import Litestar
 from datainfra.adapters.http.dependencies import DEPENDENCIES
 from datainfra.adapters.http.docs import apply_documented_bodies, assets_router, openapi_config
 from datainfra.adapters.http.encoding import BoundedRequest
+from datainfra.adapters.http.idempotency import IdempotencyMiddleware
 from datainfra.adapters.http.observability import Metrics, ObservabilityMiddleware, counting_store_errors
 from datainfra.adapters.http.problems import EXCEPTION_HANDLERS
 from datainfra.adapters.http.routes.datasets import DatasetRoutes
@@ -86,6 +87,7 @@ def create_app(container: Container) -> Litestar:
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         request_class=BoundedRequest,
+        middleware=[IdempotencyMiddleware],
         debug=False,
     )
     bind_container(app, container)

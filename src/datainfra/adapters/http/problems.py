@@ -64,6 +64,8 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: errors.DomainError) -> 
         log.warning("store_unavailable", detail=exc.detail)
     if isinstance(exc, errors.TooManyRequests):
         headers["Retry-After"] = "1"
+    if isinstance(exc, errors.Conflict) and getattr(exc, "retry_after", None) is not None:
+        headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     return problem_response(

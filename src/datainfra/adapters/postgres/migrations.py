@@ -129,6 +129,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             $$""",
         ),
     ),
+    Migration(
+        5,
+        "idempotency keys: one stored answer per (user, key)",
+        (
+            """CREATE TABLE {schema}.idempotency_keys (
+                user_id text COLLATE "C" NOT NULL,
+                idem_key text COLLATE "C" NOT NULL,
+                token text COLLATE "C" NOT NULL,
+                claimed_at timestamptz NOT NULL,
+                completed_at timestamptz,
+                fingerprint text COLLATE "C",
+                status integer,
+                headers jsonb,
+                body bytea,
+                PRIMARY KEY (user_id, idem_key)
+            )""",
+            "CREATE INDEX idempotency_keys_by_age ON {schema}.idempotency_keys (coalesce(completed_at, claimed_at))",
+        ),
+    ),
 )
 
 

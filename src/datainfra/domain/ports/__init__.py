@@ -8,6 +8,7 @@ from datainfra.domain.ports.archive_source import ArchiveSource
 from datainfra.domain.ports.catalog import Catalog
 from datainfra.domain.ports.clock import Clock, IdGenerator
 from datainfra.domain.ports.graph_store import EdgePage, GraphStore, NodePage, NodeUpdate
+from datainfra.domain.ports.idempotency import Claim, Claimed, Completed, IdempotencyStore, InFlight, StoredAnswer
 from datainfra.domain.ports.key_policy import KeyDecision, KeyPolicy
 from datainfra.domain.ports.query_runners import CypherQueryRunner, SqlQueryRunner
 from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
@@ -16,17 +17,23 @@ from datainfra.domain.ports.user_roles import UserRoles
 __all__ = [
     "ArchiveSource",
     "Catalog",
+    "Claim",
+    "Claimed",
     "Clock",
+    "Completed",
     "CypherQueryRunner",
     "EdgePage",
     "GraphStore",
     "IdGenerator",
+    "IdempotencyStore",
+    "InFlight",
     "KeyDecision",
     "KeyPolicy",
     "NativeTextExport",
     "NodePage",
     "NodeUpdate",
     "SqlQueryRunner",
+    "StoredAnswer",
     "TabularStore",
     "UserRoles",
 ]
