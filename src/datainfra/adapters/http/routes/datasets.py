@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 
+from datainfra.adapters.http.conventions import created
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.presenters import dataset_doc
@@ -24,7 +25,8 @@ class DatasetRoutes(Controller):
         user: CurrentUser,
     ) -> Response[DatasetOut]:
         dataset = await datasets.create(user, session_id, data.name, data.kind, data.schema)
-        return json_response(dataset_doc(dataset), 201)
+        location = f"/sessions/{dataset.session_id}/datasets/{dataset.id}"
+        return created(json_response(dataset_doc(dataset), 201), location)
 
     @get("/", summary="List the session's datasets")
     async def list_datasets(

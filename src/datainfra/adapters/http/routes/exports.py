@@ -17,6 +17,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 from litestar.response import Stream
 
+from datainfra.adapters.http.conventions import created
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Exports, Imports, query_pairs
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.formats.archive import opened_archive, session_archive
@@ -173,4 +174,4 @@ class ExportRoutes(Controller):
                 for item in imported
             ],
         }
-        return json_response(body, 201)
+        return created(json_response(body, 201), f"/sessions/{session_id}/datasets")

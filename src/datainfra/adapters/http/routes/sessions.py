@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
+from datainfra.adapters.http.conventions import created
 from datainfra.adapters.http.dependencies import CurrentUser, Sessions
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.presenters import session_doc
@@ -20,7 +21,7 @@ class SessionRoutes(Controller):
         self, data: JSONBody[SessionCreate], sessions: Sessions, user: CurrentUser
     ) -> Response[SessionOut]:
         session = await sessions.create(user, data.name, data.description)
-        return json_response(session_doc(session), 201)
+        return created(json_response(session_doc(session), 201), f"/sessions/{session.id}")
 
     @get("/", summary="List your sessions")
     async def list_sessions(self, sessions: Sessions, user: CurrentUser) -> Response[SessionList]:
