@@ -222,6 +222,27 @@ def test_head_answers_the_get_headers_without_a_body(client: TestClient, suffix:
         assert head.headers.get(name) == got.headers.get(name), name
 
 
+@pytest.mark.parametrize("what", ["dataset", "session"])
+def test_head_on_an_export_never_starts_it(client: TestClient, monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    auth = new_key(client)
+    url = tabular(client, auth)
+    write(client, auth, url, _people(5))
+    export = f"{url}/export?format=csv" if what == "dataset" else url.split("/datasets/")[0] + "/export"
+    got = client.get(export, headers=auth)
+
+    class NoPump:
+        def __init__(self, *_: object, **__: object) -> None:
+            raise AssertionError("HEAD started the export")
+
+    monkeypatch.setattr("datainfra.adapters.http.routes.exports.Pump", NoPump)
+    head = client.head(export, headers=auth)
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-type", "content-disposition", "cache-control"):
+        assert head.headers.get(name) == got.headers.get(name), name
+    problem(client.get(f"{url}/export?format=xml", headers=auth), 400)
+    assert client.head(f"{url}/export?format=xml", headers=auth).status_code == 400
+
+
 def test_head_on_a_missing_resource_is_the_same_404(client: TestClient) -> None:
     auth = new_key(client)
     head = client.head("/sessions/nope", headers=auth)
