@@ -343,9 +343,13 @@ def test_graph_node_edge_and_algorithm_pages_send_link(client: TestClient) -> No
         response = client.get(f"{url}{path}", headers=auth)
         assert response.status_code == 200, (path, response.text)
         assert _link_next(response.headers.get("link")) == response.json()["next"], path
-    algorithms = client.get(f"{url}/algorithms/degree", params={"limit": "2"}, headers=auth)
-    if algorithms.status_code == 200:
-        assert _link_next(algorithms.headers.get("link")) == algorithms.json()["next"]
+    for algorithm in ("pagerank", "degree", "connected_components"):
+        ranked = client.post(f"{url}/algorithms/{algorithm}", params={"limit": "2"}, json={}, headers=auth)
+        assert ranked.status_code == 200, ranked.text
+        link = _link_next(ranked.headers.get("link"))
+        assert link == ranked.json()["next"] and link is not None, algorithm
+        following = client.post(link, json={}, headers=auth)  # the same body, POSTed to the link
+        assert following.status_code == 200 and following.json()["offset"] == 2
 
 
 def test_a_last_page_has_no_link(client: TestClient) -> None:
