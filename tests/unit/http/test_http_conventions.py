@@ -396,3 +396,13 @@ def test_any_origin_is_granted_without_credentials(make_client: Callable[..., Te
     response = client.get("/sessions", headers={**auth, "Origin": "https://anywhere.example"})
     assert response.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-credentials" not in response.headers
+
+
+def test_the_openapi_document_declares_location_link_and_the_bearer_header(client: TestClient) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    assert "Location" in paths["/sessions"]["post"]["responses"]["201"]["headers"]
+    assert "Location" in paths["/users"]["post"]["responses"]["201"]["headers"]
+    records = paths["/sessions/{session_id}/datasets/{dataset_id}/records"]
+    assert "Location" in records["post"]["responses"]["201"]["headers"]
+    assert "Link" in records["get"]["responses"]["200"]["headers"]
+    assert "Authorization" in {p["name"] for p in paths["/sessions"]["get"]["parameters"] if p["in"] == "header"}

@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Litestar, Response
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import MutableScopeHeaders, ResponseHeader
 from litestar.exceptions import MethodNotAllowedException
 from litestar.types import ASGIApp
 
@@ -28,6 +28,18 @@ CORS_ALLOWED_HEADERS = ["X-API-Key", "Authorization", "Idempotency-Key", "If-Mat
 CORS_EXPOSED_HEADERS = ["ETag", "Location", "Link", "Retry-After", "X-Request-ID", "Content-Disposition"]
 CORS_METHODS: list[Any] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CORS_MAX_AGE_S = 600
+
+LOCATION_DOC = [
+    ResponseHeader(name="Location", documentation_only=True, description="Absolute path of what was created")
+]
+LINK_DOC = [
+    ResponseHeader(
+        name="Link",
+        documentation_only=True,
+        description='`<next>; rel="next"`, the same URL as `next`; absent on the last page',
+    )
+]
+"""For the OpenAPI document: the headers `created` and `page_response` add."""
 
 HEAD_ONLY = "datainfra.head_only"
 """Set in a GET request's scope state when the client sent HEAD: a route may skip building a body."""

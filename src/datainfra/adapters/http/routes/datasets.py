@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 
-from datainfra.adapters.http.conventions import created
+from datainfra.adapters.http.conventions import LOCATION_DOC, created
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.presenters import dataset_doc
@@ -16,7 +16,7 @@ class DatasetRoutes(Controller):
     path = "/sessions/{session_id:str}/datasets"
     tags = ["datasets"]
 
-    @post("/", summary="Create a tabular or graph dataset", status_code=201)
+    @post("/", summary="Create a tabular or graph dataset", status_code=201, response_headers=LOCATION_DOC)
     async def create(
         self,
         session_id: FromPath[str],

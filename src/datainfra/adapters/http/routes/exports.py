@@ -17,7 +17,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from datainfra.adapters.http.conventions import HEAD_ONLY, created
+from datainfra.adapters.http.conventions import HEAD_ONLY, LOCATION_DOC, created
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Exports, Imports, query_pairs
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.formats.archive import opened_archive, session_archive
@@ -163,6 +163,7 @@ class ExportRoutes(Controller):
             "dataset behind."
         ),
         status_code=201,
+        response_headers=LOCATION_DOC,
         request_max_body_size=None,
         opt={"request_body": IMPORT_BODY},
     )

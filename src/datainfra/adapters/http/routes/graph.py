@@ -10,7 +10,7 @@ from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Sche
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, JSONBody
 
-from datainfra.adapters.http.conventions import page_response
+from datainfra.adapters.http.conventions import LINK_DOC, page_response
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, query_pairs
 from datainfra.adapters.http.encoding import decode_json, decode_struct, json_response
 from datainfra.adapters.http.presenters import (
@@ -121,7 +121,7 @@ class GraphRoutes(Controller):
     path = "/sessions/{session_id:str}/datasets/{dataset_id:str}"
     tags = ["graph"]
 
-    @get("/nodes", summary="Search nodes by label and property filters")
+    @get("/nodes", summary="Search nodes by label and property filters", response_headers=LINK_DOC)
     async def nodes(
         self,
         request: Request[Any, Any, Any],
@@ -268,7 +268,7 @@ class GraphRoutes(Controller):
         dataset = await datasets.get(user, session_id, dataset_id)
         return json_response({"deleted": await graphs.delete_edges_where(dataset, query_pairs(request))})
 
-    @get("/edges", summary="List edges by type and property filters")
+    @get("/edges", summary="List edges by type and property filters", response_headers=LINK_DOC)
     async def edges(
         self,
         request: Request[Any, Any, Any],

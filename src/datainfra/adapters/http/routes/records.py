@@ -21,7 +21,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 
 from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
-from datainfra.adapters.http.conventions import created, page_response
+from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records, query_pairs
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
 from datainfra.adapters.http.formats.graphml import read_graphml
@@ -200,6 +200,7 @@ class RecordRoutes(Controller):
         "/",
         summary="Write records (all-or-nothing)",
         status_code=201,
+        response_headers=LOCATION_DOC,
         request_max_body_size=None,
         opt={"request_body": WRITE_BODY},
     )
@@ -246,7 +247,7 @@ class RecordRoutes(Controller):
         parsed = convert(document, RecordsWrite)
         return await records.insert(dataset, parsed.records, parse_on_conflict(parsed.on_conflict))
 
-    @get("/", summary="Filter, sort and page records (nodes for graph datasets)")
+    @get("/", summary="Filter, sort and page records (nodes for graph datasets)", response_headers=LINK_DOC)
     async def query(
         self,
         request: Request[Any, Any, Any],
