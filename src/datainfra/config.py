@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ class Settings:
     """Server worker processes, run by the supervisor (which also runs the local stores they share)."""
     shutdown_timeout_s: float = 30.0
     """On SIGTERM/SIGINT: how long in-flight requests may run on before they are cut off."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the API (CORS); empty: CORS off. `*` alone: any origin."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +80,7 @@ class Settings:
             local_stores=_bool(env, "DATAINFRA_LOCAL_STORES", True),
             workers=_int(env, "DATAINFRA_WORKERS", 1, 1, 64),
             shutdown_timeout_s=float(_int(env, "DATAINFRA_SHUTDOWN_TIMEOUT_S", 30, 1, 3600)),
+            cors_origins=_origins(env.get("DATAINFRA_CORS_ORIGINS", "")),
         )._checked()
 
     def _checked(self) -> Settings:
@@ -153,3 +157,22 @@ def _keys(raw: str) -> frozenset[str]:
         if not is_well_formed_key(key):
             raise SettingsError(f"ALLOWED_KEYS: key #{position} is malformed (each must match ^[A-Za-z0-9_-]{{8,64}}$)")
     return frozenset(keys)
+
+
+_ORIGIN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """DATAINFRA_CORS_ORIGINS: comma-separated `scheme://host[:port]` origins (no path, no trailing
+    slash: browsers send the origin exactly so), or `*` alone for any origin."""
+    origins = [o.strip() for o in raw.split(",") if o.strip()]
+    if "*" in origins:
+        if len(origins) > 1:
+            raise SettingsError("DATAINFRA_CORS_ORIGINS: '*' allows every origin and cannot be listed with others")
+        return ("*",)
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise SettingsError(
+                f"DATAINFRA_CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], e.g. https://app.example.com)"
+            )
+    return tuple(dict.fromkeys(origins))

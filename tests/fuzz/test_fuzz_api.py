@@ -346,6 +346,8 @@ def _fuzz_operation(operation: Any, sender: Sender) -> None:
             headers["X-API-Key"] = world.key
         elif case.headers and isinstance(case.headers.get("X-API-Key"), str):
             world.keys_seen.add(case.headers["X-API-Key"])
+        if case.headers and isinstance(case.headers.get("Authorization"), str):  # Bearer <key>: the same key
+            world.keys_seen.add(case.headers["Authorization"].strip().partition(" ")[2].strip())
         sender.send(case, label, spare, headers)
 
     one_case()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import structlog
 from litestar import Litestar
 
+from datainfra.adapters.http.conventions import HttpConventions, compression_config, cors_config
 from datainfra.adapters.http.dependencies import DEPENDENCIES
 from datainfra.adapters.http.docs import apply_documented_bodies, assets_router, openapi_config
 from datainfra.adapters.http.encoding import BoundedRequest
@@ -88,9 +89,13 @@ def create_app(container: Container) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         request_class=BoundedRequest,
         middleware=[IdempotencyMiddleware],
+        compression_config=compression_config(),
+        cors_config=cors_config(settings.cors_origins),
         debug=False,
     )
     bind_container(app, container)
+    # HEAD as GET without a body, q-value negotiation, Vary and Allow: for every route, errors included.
+    app.asgi_handler = HttpConventions(app.asgi_handler, app)
     # Outermost, around the router and its error handling: every request is timed, counted and
     # logged with the status the client got, unmatched paths included.
     app.asgi_handler = ObservabilityMiddleware(

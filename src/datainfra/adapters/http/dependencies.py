@@ -1,5 +1,6 @@
 """Litestar dependencies: services come from the DI container kept on app.state; the caller's user
-comes from the X-API-Key header (hashed at once, never logged)."""
+comes from the X-API-Key header or, the same key, `Authorization: Bearer <key>` (hashed at once,
+never logged)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 
+from datainfra.domain.errors import InvalidRequest, Unauthenticated
 from datainfra.domain.model import User
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
@@ -23,6 +25,7 @@ from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
 API_KEY_HEADER = "X-API-Key"
+AUTHORIZATION_HEADER = "Authorization"
 
 Accounts = NamedDependency[AccountService]
 Sessions = NamedDependency[SessionService]
@@ -76,6 +79,24 @@ async def provide_queries(state: State) -> QueryService:
     return await _resolve(state.container.queries())  # type: ignore[no-any-return]
 
 
+def presented_key(request: Request[Any, Any, Any]) -> str | None:
+    """The API key the request carries: X-API-Key, or `Authorization: Bearer <key>`, or both when
+    they agree. Both and different → 400; an Authorization that is not `Bearer <one token>` → 401."""
+    api_key = request.headers.get(API_KEY_HEADER)
+    authorization = request.headers.get(AUTHORIZATION_HEADER)
+    if authorization is None:
+        return api_key
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise Unauthenticated("the Authorization header must be 'Bearer <your API key>'")
+    if api_key is not None and api_key != token:
+        raise InvalidRequest(
+            "X-API-Key and Authorization carry different keys; send one of them", parameter=AUTHORIZATION_HEADER
+        )
+    return token
+
+
 async def provide_user(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[AccountService],
@@ -83,8 +104,15 @@ async def provide_user(
         str | None,
         HeaderParameter(name=API_KEY_HEADER, required=False, description="Your API key"),
     ] = None,
+    authorization: Annotated[
+        str | None,
+        HeaderParameter(
+            name=AUTHORIZATION_HEADER, required=False, description="`Bearer <your API key>`, instead of X-API-Key"
+        ),
+    ] = None,
 ) -> User:
-    user = await accounts.authenticate(api_key)
+    del api_key, authorization  # declared for the OpenAPI document; read (and checked together) below
+    user = await accounts.authenticate(presented_key(request))
     structlog.contextvars.bind_contextvars(user_id=user.id)
     request.state.user_id = user.id
     return user

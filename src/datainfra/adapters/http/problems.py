@@ -40,6 +40,19 @@ class UnsupportedMediaType(errors.InvalidRequest):
 STATUS[UnsupportedMediaType] = 415
 
 
+class MethodNotAllowed(errors.InvalidRequest):
+    """A method the route does not have (HTTP-only): the answer's Allow header lists the ones it has."""
+
+    title = "Method not allowed"
+
+    def __init__(self, detail: str, allowed: list[str]) -> None:
+        super().__init__(detail)
+        self.allowed = allowed
+
+
+STATUS[MethodNotAllowed] = 405
+
+
 def problem_type(slug: str) -> str:
     return f"urn:datainfra:problem:{slug}"
 
@@ -67,7 +80,9 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: errors.DomainError) -> 
     if isinstance(exc, errors.Conflict) and getattr(exc, "retry_after", None) is not None:
         headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
     if isinstance(exc, errors.Unauthenticated):
-        headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
+        headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key", Bearer'
+    if isinstance(exc, MethodNotAllowed):
+        headers["Allow"] = ", ".join(exc.allowed)
     return problem_response(
         status,
         exc.title,
@@ -107,7 +122,12 @@ def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> R
     return problem_response(400, "Invalid request", detail, field=field, parameter=parameter)
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    if exc.status_code == 405:
+        allow = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow", "")
+        allowed = sorted({m.strip().upper() for m in allow.split(",") if m.strip()})
+        detail = f"{request.method} is not a method of this route; it has {', '.join(allowed)}"
+        return domain_error_handler(request, MethodNotAllowed(detail, allowed))
     titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type"}
     title = titles.get(exc.status_code, "Error")
     headers = {k: v for k, v in (exc.headers or {}).items()}

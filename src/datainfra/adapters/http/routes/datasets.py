@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, JSONBody
 
+from datainfra.adapters.http.conventions import LOCATION_DOC, created
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.preconditions import IfMatchHeader, if_match
@@ -38,7 +39,12 @@ class DatasetRoutes(Controller):
     path = "/sessions/{session_id:str}/datasets"
     tags = ["datasets"]
 
-    @post("/", summary="Create a tabular or graph dataset", status_code=201, response_headers=ETAG)
+    @post(
+        "/",
+        summary="Create a tabular or graph dataset",
+        status_code=201,
+        response_headers=[*ETAG, *LOCATION_DOC],
+    )
     async def create(
         self,
         session_id: FromPath[str],
@@ -47,7 +53,8 @@ class DatasetRoutes(Controller):
         user: CurrentUser,
     ) -> Response[DatasetOut]:
         dataset = await datasets.create(user, session_id, data.name, data.kind, data.schema)
-        return _tagged(json_response(dataset_doc(dataset), 201), dataset)
+        location = f"/sessions/{dataset.session_id}/datasets/{dataset.id}"
+        return _tagged(created(json_response(dataset_doc(dataset), 201), location), dataset)
 
     @get("/", summary="List the session's datasets")
     async def list_datasets(

@@ -17,6 +17,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 from litestar.response import Stream
 
+from datainfra.adapters.http.conventions import HEAD_ONLY, LOCATION_DOC, created
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Exports, Imports, query_pairs
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.formats.archive import opened_archive, session_archive
@@ -63,13 +64,27 @@ def _disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-async def _streamed(source: AsyncIterator[bytes], media_type: str, filename: str) -> Stream:
+async def _nothing() -> AsyncIterator[bytes]:
+    yield b""
+
+
+async def _streamed(
+    request: Request[Any, Any, Any], source: AsyncIterator[bytes], media_type: str, filename: str
+) -> Stream:
+    headers = {"Content-Disposition": _disposition(filename), "Cache-Control": "no-store"}
+    if request.scope.get("state", {}).get(HEAD_ONLY):
+        # HEAD: the checks ran (dataset, format, parameters) and the headers are known; the export
+        # itself never starts (its generators are lazy and are closed unstarted).
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            await close()
+        return Stream(_nothing(), media_type=media_type, headers=headers)
     pump = Pump(source)
     await pump.start()
     return Stream(
         pump,
         media_type=media_type,
-        headers={"Content-Disposition": _disposition(filename), "Cache-Control": "no-store"},
+        headers=headers,
         background=BackgroundTask(pump.aclose),
     )
 
@@ -116,7 +131,7 @@ class ExportRoutes(Controller):
         params = query_pairs(request)
         fmt = export_format(dataset, single(params, FORMAT_PARAM))
         source = _dataset_source(dataset, fmt, params, exports)
-        return await _streamed(source, MEDIA_TYPES[(dataset.kind, fmt)], f"{dataset.name}.{fmt}")
+        return await _streamed(request, source, MEDIA_TYPES[(dataset.kind, fmt)], f"{dataset.name}.{fmt}")
 
     @get(
         "/export",
@@ -137,7 +152,7 @@ class ExportRoutes(Controller):
         for key, _ in query_pairs(request):
             raise InvalidRequest(f"a session export takes no parameters; {key!r} is not accepted", parameter=key)
         session, datasets = await exports.session(user, session_id)
-        return await _streamed(session_archive(session, datasets, exports), ZIP, f"{session.name}.zip")
+        return await _streamed(request, session_archive(session, datasets, exports), ZIP, f"{session.name}.zip")
 
     @post(
         "/import",
@@ -148,6 +163,7 @@ class ExportRoutes(Controller):
             "dataset behind."
         ),
         status_code=201,
+        response_headers=LOCATION_DOC,
         request_max_body_size=None,
         opt={"request_body": IMPORT_BODY},
     )
@@ -173,4 +189,4 @@ class ExportRoutes(Controller):
                 for item in imported
             ],
         }
-        return json_response(body, 201)
+        return created(json_response(body, 201), f"/sessions/{session_id}/datasets")

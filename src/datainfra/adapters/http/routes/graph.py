@@ -10,6 +10,7 @@ from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Sche
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, JSONBody
 
+from datainfra.adapters.http.conventions import LINK_DOC, page_response
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, query_pairs
 from datainfra.adapters.http.encoding import decode_json, decode_struct, json_response
 from datainfra.adapters.http.presenters import (
@@ -120,7 +121,7 @@ class GraphRoutes(Controller):
     path = "/sessions/{session_id:str}/datasets/{dataset_id:str}"
     tags = ["graph"]
 
-    @get("/nodes", summary="Search nodes by label and property filters")
+    @get("/nodes", summary="Search nodes by label and property filters", response_headers=LINK_DOC)
     async def nodes(
         self,
         request: Request[Any, Any, Any],
@@ -132,7 +133,7 @@ class GraphRoutes(Controller):
     ) -> Response[NodePageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         page = await graphs.find_nodes(dataset, query_pairs(request))
-        return json_response(page_doc(page, request.url.path, [node_doc(n) for n in page.items]))
+        return page_response(page_doc(page, request.url.path, [node_doc(n) for n in page.items]))
 
     @post(
         "/nodes/search",
@@ -267,7 +268,7 @@ class GraphRoutes(Controller):
         dataset = await datasets.get(user, session_id, dataset_id)
         return json_response({"deleted": await graphs.delete_edges_where(dataset, query_pairs(request))})
 
-    @get("/edges", summary="List edges by type and property filters")
+    @get("/edges", summary="List edges by type and property filters", response_headers=LINK_DOC)
     async def edges(
         self,
         request: Request[Any, Any, Any],
@@ -279,7 +280,7 @@ class GraphRoutes(Controller):
     ) -> Response[EdgePageOut]:
         dataset = await datasets.get(user, session_id, dataset_id)
         page = await graphs.find_edges(dataset, query_pairs(request))
-        return json_response(page_doc(page, request.url.path, [edge_doc(e) for e in page.items]))
+        return page_response(page_doc(page, request.url.path, [edge_doc(e) for e in page.items]))
 
     @post("/algorithms/shortest_path", summary="Shortest path, by hops or by a numeric weight", status_code=200)
     async def shortest_path(
@@ -357,7 +358,7 @@ class GraphRoutes(Controller):
             tolerance=body.tolerance,
             weight=body.weight,
         )
-        return json_response(algorithm_doc(result, request.url.path, [score_doc(i) for i in result.page.items]))
+        return page_response(algorithm_doc(result, request.url.path, [score_doc(i) for i in result.page.items]))
 
     @post(
         "/algorithms/connected_components",
@@ -377,7 +378,7 @@ class GraphRoutes(Controller):
         dataset = await datasets.get(user, session_id, dataset_id)
         body = await _optional(request, ComponentsIn)
         result = await graphs.connected_components(dataset, query_pairs(request), types=body.types)
-        return json_response(algorithm_doc(result, request.url.path, [membership_doc(i) for i in result.page.items]))
+        return page_response(algorithm_doc(result, request.url.path, [membership_doc(i) for i in result.page.items]))
 
     @post(
         "/algorithms/degree",
@@ -397,4 +398,4 @@ class GraphRoutes(Controller):
         dataset = await datasets.get(user, session_id, dataset_id)
         body = await _optional(request, DegreeIn)
         result = await graphs.degree(dataset, query_pairs(request), types=body.types, direction=body.direction)
-        return json_response(algorithm_doc(result, request.url.path, [degree_doc(i) for i in result.page.items]))
+        return page_response(algorithm_doc(result, request.url.path, [degree_doc(i) for i in result.page.items]))

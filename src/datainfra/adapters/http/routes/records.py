@@ -21,6 +21,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 
 from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
+from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records, query_pairs
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
 from datainfra.adapters.http.formats.graphml import read_graphml
@@ -185,9 +186,10 @@ def _media_type(request: Request[Any, Any, Any]) -> str:
     return (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
 
 
-def _write_result(result: WriteResult) -> Response[WriteResultOut]:
+def _write_result(dataset: Dataset, result: WriteResult) -> Response[WriteResultOut]:
+    """201, with Location: the dataset's records (a bulk write creates no single addressable thing)."""
     body = {"inserted": result.inserted, "updated": result.updated, "ignored": result.ignored}
-    return json_response(body, 201)
+    return created(json_response(body, 201), f"/sessions/{dataset.session_id}/datasets/{dataset.id}/records")
 
 
 class RecordRoutes(Controller):
@@ -198,6 +200,7 @@ class RecordRoutes(Controller):
         "/",
         summary="Write records (all-or-nothing)",
         status_code=201,
+        response_headers=LOCATION_DOC,
         request_max_body_size=None,
         opt={"request_body": WRITE_BODY},
     )
@@ -218,23 +221,23 @@ class RecordRoutes(Controller):
             if media_type == GRAPHML:
                 nodes, edges = await read_graphml(request.stream(), request.app.request_max_body_size)
                 on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
-                return _write_result(await graphs.write(dataset, nodes, edges, on_conflict))
+                return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict))
             raw = await request.body()
             document = decode_json(raw)
             if is_node_link(document):
                 nodes, edges = read_node_link(document)
                 on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
-                return _write_result(await graphs.write(dataset, nodes, edges, on_conflict))
+                return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict))
             body = decode_struct(raw, GraphWrite)
             result = await graphs.write(dataset, body.nodes, body.edges, parse_on_conflict(body.on_conflict))
-            return _write_result(result)
+            return _write_result(dataset, result)
         _require(media_type, (JSON, CSV, NDJSON))
         if media_type == JSON:
-            return _write_result(await self._write_json(dataset, await request.body(), records))
+            return _write_result(dataset, await self._write_json(dataset, await request.body(), records))
         on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
         rows: Any = csv_rows(request.stream()) if media_type == CSV else ndjson_rows(request.stream())
         result = await records.insert(dataset, rows, on_conflict, text_values=media_type == CSV)
-        return _write_result(result)
+        return _write_result(dataset, result)
 
     @staticmethod
     async def _write_json(dataset: Dataset, body: bytes, records: Records) -> WriteResult:
@@ -244,7 +247,7 @@ class RecordRoutes(Controller):
         parsed = convert(document, RecordsWrite)
         return await records.insert(dataset, parsed.records, parse_on_conflict(parsed.on_conflict))
 
-    @get("/", summary="Filter, sort and page records (nodes for graph datasets)")
+    @get("/", summary="Filter, sort and page records (nodes for graph datasets)", response_headers=LINK_DOC)
     async def query(
         self,
         request: Request[Any, Any, Any],
@@ -259,9 +262,9 @@ class RecordRoutes(Controller):
         params = query_pairs(request)
         if dataset.kind is DatasetKind.GRAPH:
             nodes = await graphs.find_nodes(dataset, params)
-            return json_response(page_doc(nodes, request.url.path, [node_doc(n) for n in nodes.items]))
+            return page_response(page_doc(nodes, request.url.path, [node_doc(n) for n in nodes.items]))
         page = await records.query(dataset, params)
-        return json_response(page_doc(page, request.url.path, page.items))
+        return page_response(page_doc(page, request.url.path, page.items))
 
     @post(
         "/search",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
+from datainfra.adapters.http.conventions import LOCATION_DOC, created
 from datainfra.adapters.http.dependencies import CurrentUser, Sessions
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.presenters import session_doc
@@ -15,12 +16,12 @@ class SessionRoutes(Controller):
     path = "/sessions"
     tags = ["sessions"]
 
-    @post("/", summary="Create a session", status_code=201)
+    @post("/", summary="Create a session", status_code=201, response_headers=LOCATION_DOC)
     async def create(
         self, data: JSONBody[SessionCreate], sessions: Sessions, user: CurrentUser
     ) -> Response[SessionOut]:
         session = await sessions.create(user, data.name, data.description)
-        return json_response(session_doc(session), 201)
+        return created(json_response(session_doc(session), 201), f"/sessions/{session.id}")
 
     @get("/", summary="List your sessions")
     async def list_sessions(self, sessions: Sessions, user: CurrentUser) -> Response[SessionList]:
