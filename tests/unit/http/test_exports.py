@@ -165,7 +165,7 @@ def test_csv_is_the_default_and_reads_back_exactly(client: TestClient, auth: dic
                 "i": int(record["i"]) if record["i"] else None,
                 "f": float(record["f"]) if record["f"] else None,
                 "n": Decimal(record["n"]) if record["n"] else None,
-                "b": {"t": True, "f": False}.get(record["b"]),
+                "b": {"true": True, "false": False}.get(record["b"]),
                 "d": dt.date.fromisoformat(record["d"]) if record["d"] else None,
                 "ts": dt.datetime.fromisoformat(record["ts"]) if record["ts"] else None,
                 "j": json.loads(record["j"], parse_float=Decimal) if record["j"] else None,
@@ -210,7 +210,7 @@ def test_record_filters_select_and_sort_apply(client: TestClient, auth: dict[str
         {"i": -5, "t": ""},
     ]
     csv_text = client.get(f"{tabular_url}/export", params={"b": "is:false", "select": "b"}, headers=auth).text
-    assert csv_text == "b\nf\n"
+    assert csv_text == "b\nfalse\n"  # true/false since issue 13 (was COPY's t/f)
 
 
 @pytest.mark.parametrize(
@@ -496,3 +496,17 @@ def test_import_refuses_what_is_not_an_archive(client: TestClient, auth: dict[st
         ),
         400,
     )
+
+
+def test_a_timestamp_reads_the_same_in_a_record_and_every_export(
+    client: TestClient, auth: dict[str, str], tabular_url: str
+) -> None:
+    """One rendering (issue 13): RFC 3339, UTC, `Z`, no fraction when zero, else exactly 6 digits."""
+    stamps = ["2026-03-04T05:06:07.891011Z", "1970-01-01T00:00:00Z"]
+    records = client.get(f"{tabular_url}/records", params={"select": "ts", "sort": "id"}, headers=auth).json()
+    assert [r["ts"] for r in records["items"]][:2] == stamps
+    for fmt in ("json", "ndjson"):
+        text = client.get(f"{tabular_url}/export", params={"format": fmt, "select": "ts"}, headers=auth).text
+        assert all(f'"ts":"{stamp}"' in text for stamp in stamps), text
+    csv_text = client.get(f"{tabular_url}/export", params={"select": "ts,b", "sort": "id"}, headers=auth).text
+    assert csv_text == f"ts,b\n{stamps[0]},true\n{stamps[1]},false\n,\n"
