@@ -138,6 +138,23 @@ def test_structured_queries_show_the_same_forms(client: TestClient[Any], tenant:
     assert rows[:4] == [list(EXPECTED[k].values()) for k in (1, 2, 3, 4)]
 
 
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [({"k": {"in": [4, 5]}}, [4.5, 4.625]), ({"k": {"in": [2, 4]}}, [3.0, "Infinity"]), ({}, [3.0, "NaN"])],
+)
+def test_structured_averages_over_special_numbers(
+    client: TestClient[Any], tenant: dict[str, Any], where: dict[str, Any], expected: list[Any]
+) -> None:
+    """avg of integers is a float, avg of numeric rounded to 6 places; NaN and infinity pass through."""
+    aggregates = [{"fn": "avg", "field": "k", "as": "k"}, {"fn": "avg", "field": "n", "as": "n"}]
+    body = {"language": "structured", "from": "odd", "where": where, "aggregates": aggregates}
+    response = client.post(f"/sessions/{tenant['sid']}/query", json=body, headers=tenant["auth"])
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"] == [expected]
+    if expected[1] == 4.625:
+        assert "4.625000]" in response.text  # a JSON number at the documented scale
+
+
 def test_exports_show_the_same_forms(client: TestClient[Any], tenant: dict[str, Any]) -> None:
     url = f"{dataset_url(tenant['sid'], tenant['did'])}/export"
     ndjson = client.get(f"{url}?format=ndjson", headers=tenant["auth"])
