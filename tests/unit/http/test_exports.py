@@ -294,6 +294,7 @@ def test_graphml_reads_back_with_networkx(client: TestClient, auth: dict[str, st
     assert a["count"] == 3 and type(a["count"]) is int
     assert a["flag"] is True
     assert a["born"] == "1815-12-10" and a["score"] == "1.50"
+    assert a["seen"] == "2026-01-02T03:04:05.500000Z"  # the one timestamp form (was +00:00, issue 13)
     assert json.loads(a["tags"]) == ["x", "y"] and json.loads(a["meta"]) == {"k": [1, "v"]}
     assert graph.nodes["c"]["ratio"] == 0.25
     edges = {key: (u, v, data) for u, v, key, data in graph.edges(keys=True, data=True)}
@@ -307,6 +308,7 @@ def test_graph_ndjson_has_one_element_per_line(client: TestClient, auth: dict[st
     kinds = [("node", "a"), ("node", "b"), ("node", "c"), ("edge", "e1"), ("edge", "e2"), ("edge", "e3")]
     assert [(x["kind"], x["id"]) for x in lines] == kinds
     assert lines[3] == {"kind": "edge", **EDGES[0]}
+    assert lines[0]["properties"]["seen"] == "2026-01-02T03:04:05.500000Z"
 
 
 @pytest.mark.parametrize("fmt", ["json", "graphml"])
