@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import uuid
 import zipfile
 from decimal import Decimal
@@ -377,6 +378,7 @@ def test_session_export_is_a_zip_with_a_manifest(client: TestClient, auth: dict[
     manifest = json.loads(files["manifest.json"])
     assert manifest["format"] == "datainfra-session-export" and manifest["format_version"] == 1
     assert manifest["session"]["id"] == session_id and manifest["session"]["name"] == "work"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", manifest["exported_at"])
     things, social = manifest["datasets"]
     assert (things["name"], things["kind"], things["file"], things["format"], things["records"]) == (
         "things",
