@@ -451,6 +451,8 @@ async def test_group_by_with_every_aggregate(tabular_store: Any, shop: dict[str,
         (["1.1234567", "2"], "1.5617284"),  # 1.56172835, half away from zero
         (["-0.0000001", "0"], "-0.0000001"),  # -0.00000005, half away from zero
         (["-0.0000001", *["0"] * 10], "0.0000000"),  # never a negative zero
+        (["1e-2500", "3e-2500"], "0." + "0" * 2500),  # numeric division stops at 1000 digits
+        (["1.5e-999", "2e-999"], "0." + "0" * 998 + "18"),  # 1.75e-999 at scale 1000
     ],
 )
 async def test_avg_of_numeric_is_rounded_to_six_places_or_the_values_scale(

@@ -258,9 +258,11 @@ def numeric_div(dividend: Decimal, divisor: int, divisor_scale: int = 0) -> Deci
     sign, digits, exponent = dividend.as_tuple()
     assert isinstance(exponent, int)
     coefficient = int("".join(map(str, digits)) or "0")
-    numerator = coefficient * 10 ** (exponent + rscale)  # exponent + rscale >= 0: rscale >= dscale
-    quotient, remainder = divmod(numerator, divisor)
-    if 2 * remainder >= divisor:
+    shift = exponent + rscale  # negative only when the dividend's scale passes the 1000 cap
+    numerator = coefficient * 10**shift if shift >= 0 else coefficient
+    denominator = divisor if shift >= 0 else divisor * 10**-shift
+    quotient, remainder = divmod(numerator, denominator)
+    if 2 * remainder >= denominator:
         quotient += 1
     return Decimal((sign if quotient else 0, tuple(int(d) for d in str(quotient)), -rscale))
 
