@@ -397,7 +397,7 @@ async def test_group_by_with_every_aggregate(tabular_store: Any, shop: dict[str,
         ("sq", "numeric"),
         ("sw", "float"),
         ("st", "numeric"),
-        ("aq", "numeric"),
+        ("aq", "float"),
         ("at", "numeric"),
         ("aw", "float"),
         ("mint", "numeric"),
@@ -405,9 +405,9 @@ async def test_group_by_with_every_aggregate(tabular_store: Any, shop: dict[str,
         ("mins", "text"),
     ]
     expected = [
-        ["open", 2, 2, 2, "2", 2.25, "7.75", "1.00000000000000000000", "3.8750000000000000", 1.125, "2.25"],
-        ["paid", 3, 3, 3, "10", 0.75, "1.5001", "3.3333333333333333", "0.75005000000000000000", 0.375, "0.0001"],
-        [None, 1, 0, 1, None, 2.0, "10", None, "10.0000000000000000", 2.0, "10"],
+        ["open", 2, 2, 2, "2", 2.25, "7.75", 1.0, "3.875000", 1.125, "2.25"],
+        ["paid", 3, 3, 3, "10", 0.75, "1.5001", 3.3333333333333335, "0.750050", 0.375, "0.0001"],
+        [None, 1, 0, 1, None, 2.0, "10", None, "10.000000", 2.0, "10"],
     ]
     shown = [
         [
@@ -418,7 +418,7 @@ async def test_group_by_with_every_aggregate(tabular_store: Any, shop: dict[str,
             None if row[4] is None else str(row[4]),
             row[5],
             str(row[6]),
-            None if row[7] is None else str(row[7]),
+            row[7],
             str(row[8]),
             row[9],
             str(row[10]),
@@ -430,25 +430,36 @@ async def test_group_by_with_every_aggregate(tabular_store: Any, shop: dict[str,
     assert [row[12] for row in result.rows] == ["open", "paid", None]
     for row in result.rows:
         assert all(type(v) is int for v in row[1:4])
-        assert all(v is None or type(v) is Decimal for v in (row[4], row[6], row[7], row[8], row[10]))
+        assert all(v is None or type(v) is Decimal for v in (row[4], row[6], row[8], row[10]))
         assert all(type(v) is float for v in (row[5], row[9]))
+        assert row[7] is None or type(row[7]) is float
 
 
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        (["1", "2"], "1.5000000000000000"),
-        (["10", "20", "40"], "23.3333333333333333"),
-        (["123456789", "987654321"], "555555555.00000000"),
-        (["0.0001", "0.0002"], "0.00015000000000000000"),
-        (["-1", "-2"], "-1.5000000000000000"),
-        (["-0.5", "0.5"], "0.00000000000000000000"),
-        (["99999999999999999999.5", "1"], "50000000000000000000.3"),
-        (["2", "2", "2"], "2.0000000000000000"),
-        (["1e-20", "3e-20"], "0.000000000000000000020000000000000000"),
+        (["1", "2"], "1.500000"),
+        (["10", "20", "40"], "23.333333"),
+        (["123456789", "987654321"], "555555555.000000"),
+        (["0.0001", "0.0002"], "0.000150"),
+        (["-1", "-2"], "-1.500000"),
+        (["-0.5", "0.5"], "0.000000"),
+        (["99999999999999999999.5", "1"], "50000000000000000000.250000"),  # PostgreSQL's avg: ...0.3
+        (["2", "2", "2"], "2.000000"),
+        (["1.50", "2.25", "3.00"], "2.250000"),
+        (["1e-20", "3e-20"], "0.00000000000000000002"),  # the values' own scale when larger
+        (["1.1234567", "2"], "1.5617284"),  # 1.56172835, half away from zero
+        (["-0.0000001", "0"], "-0.0000001"),  # -0.00000005, half away from zero
+        (["-0.0000001", *["0"] * 10], "0.0000000"),  # never a negative zero
+        (["1e-2500", "3e-2500"], "0." + "0" * 2500),  # numeric division stops at 1000 digits
+        (["1.5e-999", "2e-999"], "0." + "0" * 998 + "18"),  # 1.75e-999 at scale 1000
     ],
 )
-async def test_avg_of_numeric_has_postgresql_scale(tabular_store: Any, values: list[str], expected: str) -> None:
+async def test_avg_of_numeric_is_rounded_to_six_places_or_the_values_scale(
+    tabular_store: Any, values: list[str], expected: str
+) -> None:
+    """Issue 13, chosen on purpose (was PostgreSQL's 16 significant digits, 23.3333333333333333):
+    avg of numeric = numeric rounded half away from zero to max(6, largest scale among the values)."""
     schema = {"columns": [{"name": "v", "type": "numeric"}]}
     made = await _make(tabular_store, {"nums": (schema, [{"v": Decimal(v)} for v in values])})
     body = {
@@ -458,6 +469,26 @@ async def test_avg_of_numeric_has_postgresql_scale(tabular_store: Any, values: l
     result = await run(tabular_store, made, body)
     assert format(result.rows[0][0], "f") == expected
     assert result.rows[0][1] == sum(Decimal(v) for v in values)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([1, 2, 2], 1.6666666666666667),
+        ([10, 20, 40], 23.333333333333332),
+        ([-3, 4], 0.5),
+        ([2**62, 2**62 + 1], 4.611686018427388e18),  # the exact average, then rounded once
+        ([2**63 - 1, 2**63 - 1], 9.223372036854776e18),  # no overflow
+    ],
+)
+async def test_avg_of_integers_is_a_float(tabular_store: Any, values: list[int], expected: float) -> None:
+    """Issue 13: avg of an integer column is a float (double precision), not a 16-digit numeric."""
+    schema = {"columns": [{"name": "v", "type": "integer"}]}
+    made = await _make(tabular_store, {"ints": (schema, [{"v": v} for v in values])})
+    result = await run(tabular_store, made, {"from": "ints", "aggregates": [{"fn": "avg", "field": "v", "as": "a"}]})
+    assert columns(result) == [("a", "float")]
+    assert type(result.rows[0][0]) is float
+    assert result.rows[0][0] == expected
 
 
 async def test_aggregates_without_group_by_give_one_row_even_over_nothing(

@@ -183,7 +183,8 @@ def test_ndjson_export_is_one_json_object_a_line(rows: list[list[str | None]]) -
 
 
 def test_values_only_sql_stores_keep_their_postgres_forms() -> None:
-    """Values Python's types cannot hold come from the store as their row_to_json text."""
+    """Values Python's types cannot hold come from the store as their JSON text (a timestamptz in the
+    API's one form, see special_values) and are written as that text in both formats."""
     columns = [
         ExportColumn("f", FieldType.FLOAT),
         ExportColumn("n", FieldType.NUMERIC),
@@ -192,19 +193,19 @@ def test_values_only_sql_stores_keep_their_postgres_forms() -> None:
     ]
     rows = [
         ("NaN", "-Infinity", "infinity", "-infinity"),
-        ("Infinity", "NaN", "0044-03-15 BC", "0044-03-15T05:00:00+00:00 BC"),
-        (1e20, Decimal("1.50"), "12000-01-01", "12000-01-01T10:00:00.25+00:00"),
+        ("Infinity", "NaN", "0044-03-15 BC", "0044-03-15T05:00:00Z BC"),
+        (1e20, Decimal("1.50"), "12000-01-01", "12000-01-01T10:00:00.250000Z"),
     ]
     assert collect(tabular.csv_text(columns, pages(rows))) == (
         b"f,n,d,ts\n"
         b"NaN,-Infinity,infinity,-infinity\n"
-        b"Infinity,NaN,0044-03-15 BC,0044-03-15 05:00:00+00 BC\n"
-        b"1e+20,1.50,12000-01-01,12000-01-01 10:00:00.25+00\n"
+        b"Infinity,NaN,0044-03-15 BC,0044-03-15T05:00:00Z BC\n"
+        b"1e+20,1.50,12000-01-01,12000-01-01T10:00:00.250000Z\n"
     )
     assert collect(tabular.ndjson_text(columns, pages(rows))) == (
         b'{"f":"NaN","n":"-Infinity","d":"infinity","ts":"-infinity"}\n'
-        b'{"f":"Infinity","n":"NaN","d":"0044-03-15 BC","ts":"0044-03-15T05:00:00+00:00 BC"}\n'
-        b'{"f":1e+20,"n":1.50,"d":"12000-01-01","ts":"12000-01-01T10:00:00.25+00:00"}\n'
+        b'{"f":"Infinity","n":"NaN","d":"0044-03-15 BC","ts":"0044-03-15T05:00:00Z BC"}\n'
+        b'{"f":1e+20,"n":1.50,"d":"12000-01-01","ts":"12000-01-01T10:00:00.250000Z"}\n'
     )
 
 

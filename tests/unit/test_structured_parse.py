@@ -395,7 +395,7 @@ def test_a_graph_dataset_in_the_mapping_is_explained() -> None:
         (AggregateFn.SUM, FieldType.INTEGER, FieldType.NUMERIC),
         (AggregateFn.SUM, FieldType.NUMERIC, FieldType.NUMERIC),
         (AggregateFn.SUM, FieldType.FLOAT, FieldType.FLOAT),
-        (AggregateFn.AVG, FieldType.INTEGER, FieldType.NUMERIC),
+        (AggregateFn.AVG, FieldType.INTEGER, FieldType.FLOAT),
         (AggregateFn.AVG, FieldType.NUMERIC, FieldType.NUMERIC),
         (AggregateFn.AVG, FieldType.FLOAT, FieldType.FLOAT),
         (AggregateFn.MIN, FieldType.DATE, FieldType.DATE),

@@ -134,6 +134,8 @@ def test_non_finite_numbers_have_one_text(value: float | Decimal, text: str | No
         ("12000-01-01", FieldType.DATE, True),
         ("0044-03-15T10:00:00.5+00:00 BC", FieldType.TIMESTAMP, True),
         ("12000-01-01T10:00:00+00:00", FieldType.TIMESTAMP, True),
+        ("0044-03-15T10:00:00.500000Z BC", FieldType.TIMESTAMP, True),
+        ("12000-01-01T10:00:00Z", FieldType.TIMESTAMP, True),
         ("2024-01-01", FieldType.DATE, False),
         ("NaN", FieldType.TEXT, False),
     ],

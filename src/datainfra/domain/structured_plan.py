@@ -30,11 +30,21 @@ _ACCEPTS: dict[AggregateFn, frozenset[FieldType]] = {
 }
 
 
+AVG_MIN_SCALE = 6
+"""avg of a numeric column is rounded (half away from zero) to this many fractional digits, or to
+the largest scale among the averaged values when that is larger: 2.250000, 23.333333, never
+PostgreSQL's 16 significant digits (23.3333333333333333)."""
+
+
 def aggregate_type(fn: AggregateFn, field_type: FieldType | None) -> FieldType:
-    """The result type of an aggregate (PostgreSQL's)."""
+    """The result type of an aggregate: PostgreSQL's, except avg of integers, which is a float
+    (double precision: the exact average, correctly rounded) rather than a 16-digit numeric.
+    avg of numeric stays numeric at the scale of `AVG_MIN_SCALE`."""
     if fn in (AggregateFn.COUNT, AggregateFn.COUNT_DISTINCT):
         return FieldType.INTEGER
     assert field_type is not None
+    if fn is AggregateFn.AVG and field_type is FieldType.INTEGER:
+        return FieldType.FLOAT
     if fn in (AggregateFn.SUM, AggregateFn.AVG):
         return FieldType.FLOAT if field_type is FieldType.FLOAT else FieldType.NUMERIC
     return field_type

@@ -4,9 +4,15 @@ exports write for each typed value.
 The forms are PostgreSQL's output functions in a UTC session (the real store is the reference:
 its `COPY` fast path writes them itself and an integration test holds the two equal), written here
 once so the export writers at the HTTP edge and the in-memory store's casts share them:
-booleans true/false (t/f in CSV), shortest round-trip floats (1e+20, 1.5e-07), numerics with their
-scale, timestamps as `2026-01-02 03:04:05.5+00`, jsonb text (`{"a": [1, "x"]}`, keys by length then
-bytes), lowercase UUIDs.
+booleans true/false, shortest round-trip floats (1e+20, 1.5e-07), numerics with their scale,
+timestamps as `2026-01-02 03:04:05.5+00` (`::text`), jsonb text (`{"a": [1, "x"]}`, keys by length
+then bytes), lowercase UUIDs.
+
+One exception, on purpose: an exported timestamp (CSV and NDJSON alike) is written the one way the
+API writes timestamps everywhere, RFC 3339 in UTC with `Z` and the fraction either omitted (when
+zero) or exactly 6 digits: `2026-01-02T03:04:05Z`, `2026-01-02T03:04:05.500000Z` (what msgspec
+writes for a UTC datetime in every JSON answer). The COPY fast path selects the same text with
+`TIMESTAMP_SQL`.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from typing import Any
 
 from datainfra.domain.types import FieldType
 
-_JSON_OFFSET = re.compile(r"([+-][0-9]{2}):00(?= BC$|$)")
+_TEXT_FORM = re.compile(
+    r"^(-?[0-9]+-[0-9]{2}-[0-9]{2})[ T]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?[+-]00(?::00)?( BC)?$"
+)
 
 
 def float_text(value: float) -> str:
@@ -60,18 +68,26 @@ def timestamp_text(value: dt.datetime) -> str:
     return text + "+00"
 
 
-def timestamp_json_text(value: dt.datetime) -> str:
-    """A timestamp as row_to_json writes it: '2026-01-02T03:04:05.5+00:00'."""
-    date, _, time = timestamp_text(value).partition(" ")
-    return date + "T" + time + ":00"
+def timestamp_rfc3339(value: dt.datetime) -> str:
+    """The API's one timestamp text: RFC 3339, UTC, `Z`, no fraction when it is zero, else exactly
+    6 digits ('2026-01-02T03:04:05Z', '2026-01-02T03:04:05.500000Z'), as msgspec writes it."""
+    v = value.astimezone(dt.UTC)
+    text = f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+    if v.microsecond:
+        text += f".{v.microsecond:06d}"
+    return text + "Z"
 
 
-def timestamp_text_of_json(text: str) -> str:
-    """A timestamp Python cannot hold, which the store hands over in its row_to_json form
-    ('12000-01-01T10:00:00+00:00', '0044-03-15T05:00:00+00:00 BC', 'infinity'), back in its text form."""
-    if "T" not in text:
+def timestamp_rfc3339_of_text(text: str) -> str:
+    """A timestamptz Python cannot hold, from PostgreSQL's text for it (UTC session), in the form of
+    `timestamp_rfc3339`: '12000-01-01 10:00:00.5+00' → '12000-01-01T10:00:00.500000Z', '0044-03-15
+    05:00:00+00 BC' → '0044-03-15T05:00:00Z BC'; 'infinity' and '-infinity' stay as they are."""
+    match = _TEXT_FORM.match(text)
+    if match is None:
         return text
-    return _JSON_OFFSET.sub(r"\1", text.replace("T", " ", 1), count=1)
+    date, time, fraction, era = match.groups()
+    fraction = f".{fraction.ljust(6, '0')}" if fraction and fraction.strip("0") else ""
+    return f"{date}T{time}{fraction}Z{era or ''}"
 
 
 def json_text(value: Any) -> str:

@@ -17,6 +17,7 @@ from datainfra.domain.ports import Catalog, Clock, GraphStore, NativeTextExport,
 from datainfra.domain.query import RecordQuery, SortKey, with_tiebreak
 from datainfra.domain.tabular_schema import tabular_schema_document
 from datainfra.domain.types import FieldType
+from datainfra.domain.value_text import timestamp_rfc3339
 from datainfra.services.paging import Params, parse_query
 from datainfra.services.records import UNFILTERED_GUARD, require_tabular
 
@@ -163,7 +164,7 @@ class ExportService:
         return {
             "format": ARCHIVE_FORMAT,
             "format_version": ARCHIVE_VERSION,
-            "exported_at": self._clock.now().isoformat(),
+            "exported_at": timestamp_rfc3339(self._clock.now()),
             "session": {"id": session.id, "name": session.name, "description": session.description},
             "datasets": [_manifest_entry(entry) for entry in entries],
         }

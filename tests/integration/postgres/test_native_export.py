@@ -159,6 +159,9 @@ QUERIES = [
     RecordQuery(sort=(SortKey("id"),)),
     *(RecordQuery(select=(name,), sort=(SortKey("id"),)) for name in SCHEMA_NAMES),
     RecordQuery(select=("u", "t", "id"), sort=(SortKey("t", descending=True), SortKey("id"))),
+    # sorted by the columns exported as text: the order is still the values' own, not their text's
+    RecordQuery(sort=(SortKey("ts"), SortKey("id"))),
+    RecordQuery(select=("b", "ts"), sort=(SortKey("ts", descending=True), SortKey("b"), SortKey("id"))),
 ]
 
 
@@ -184,3 +187,30 @@ async def test_a_filtered_export_agrees_too(store_and_dataset: tuple[PostgresTab
     native = await bytes_of(store.copy_out_csv(dataset, query))
     assert native == await bytes_of(csv_text(columns(dataset, query), store.stream_rows(dataset, query)))
     assert native.count(b"\n") > 1
+
+
+async def test_exports_write_the_api_s_one_timestamp_form_and_true_false(
+    store_and_dataset: tuple[PostgresTabularStore, Dataset],
+) -> None:
+    """Chosen on purpose (was COPY's own `2026-03-04 05:06:07.891011+00` and `t`/`f`): RFC 3339 in
+    UTC with `Z`, no fraction or exactly 6 digits, the same in CSV and NDJSON; booleans true/false."""
+    store, dataset = store_and_dataset
+    query = RecordQuery(select=("ts", "b"), sort=(SortKey("id"),))
+    csv_lines = (await bytes_of(store.copy_out_csv(dataset, query))).decode().splitlines()
+    ndjson = (await bytes_of(store.copy_out_ndjson(dataset, query))).decode()
+    expected = [
+        "2026-03-04T05:06:07.891011Z",
+        "2026-03-04T05:06:07.500000Z",
+        "1970-01-01T00:00:00Z",
+        "0001-01-01T00:00:00.000001Z",
+        "2026-01-01T06:30:00Z",
+        "infinity",
+        "-infinity",
+        "0044-03-15T05:00:00Z BC",
+        "12000-01-01T10:00:00.250000Z",
+    ]
+    cells = {line.split(",")[0] for line in csv_lines[1:]}
+    assert set(expected) <= cells
+    assert all(f'"ts":"{text}"' in ndjson for text in expected)
+    assert {line.split(",")[1] for line in csv_lines[1:] if "," in line} == {"true", "false", ""}
+    assert "+00" not in "".join(csv_lines) + ndjson

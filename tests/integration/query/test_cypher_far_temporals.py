@@ -67,6 +67,22 @@ def test_values_in_range_are_unchanged(graph: Graph) -> None:
     assert rows == [["2024-02-29", "2024-01-02T03:04:05Z"]]
 
 
+def test_a_utc_datetime_reads_the_api_s_one_way(graph: Graph) -> None:
+    """Issue 13: a zoned DateTime in UTC, from Cypher or a stored timestamp property, reads as every
+    timestamp in the API does: Z, no fraction when zero, else exactly 6 digits."""
+    client, auth, sid, dataset = graph
+    rows = cypher(graph, "RETURN datetime('2024-01-02T03:04:05.5Z') AS t, [datetime('2024-01-02T03:04:05Z')] AS l")
+    assert rows["rows"] == [["2024-01-02T03:04:05.500000Z", ["2024-01-02T03:04:05Z"]]]
+    cypher(
+        graph, "CREATE (:Person {id: 'utc', name: 'utc', when: datetime('2024-01-02T03:04:05.25Z')})", read_only=False
+    )
+    node = client.get(f"{dataset_url(sid, dataset)}/nodes/utc", headers=auth)
+    assert node.status_code == 200, node.text
+    assert node.json()["properties"]["when"] == "2024-01-02T03:04:05.250000Z"
+    graphml = client.get(f"{dataset_url(sid, dataset)}/export", params={"format": "graphml"}, headers=auth)
+    assert ">2024-01-02T03:04:05.250000Z<" in graphml.text
+
+
 def test_a_stored_far_date_reads_back_on_every_path(graph: Graph) -> None:
     client, auth, sid, dataset = graph
     cypher(

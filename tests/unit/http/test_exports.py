@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import uuid
 import zipfile
 from decimal import Decimal
@@ -165,7 +166,7 @@ def test_csv_is_the_default_and_reads_back_exactly(client: TestClient, auth: dic
                 "i": int(record["i"]) if record["i"] else None,
                 "f": float(record["f"]) if record["f"] else None,
                 "n": Decimal(record["n"]) if record["n"] else None,
-                "b": {"t": True, "f": False}.get(record["b"]),
+                "b": {"true": True, "false": False}.get(record["b"]),
                 "d": dt.date.fromisoformat(record["d"]) if record["d"] else None,
                 "ts": dt.datetime.fromisoformat(record["ts"]) if record["ts"] else None,
                 "j": json.loads(record["j"], parse_float=Decimal) if record["j"] else None,
@@ -210,7 +211,7 @@ def test_record_filters_select_and_sort_apply(client: TestClient, auth: dict[str
         {"i": -5, "t": ""},
     ]
     csv_text = client.get(f"{tabular_url}/export", params={"b": "is:false", "select": "b"}, headers=auth).text
-    assert csv_text == "b\nf\n"
+    assert csv_text == "b\nfalse\n"  # true/false since issue 13 (was COPY's t/f)
 
 
 @pytest.mark.parametrize(
@@ -294,6 +295,7 @@ def test_graphml_reads_back_with_networkx(client: TestClient, auth: dict[str, st
     assert a["count"] == 3 and type(a["count"]) is int
     assert a["flag"] is True
     assert a["born"] == "1815-12-10" and a["score"] == "1.50"
+    assert a["seen"] == "2026-01-02T03:04:05.500000Z"  # the one timestamp form (was +00:00, issue 13)
     assert json.loads(a["tags"]) == ["x", "y"] and json.loads(a["meta"]) == {"k": [1, "v"]}
     assert graph.nodes["c"]["ratio"] == 0.25
     edges = {key: (u, v, data) for u, v, key, data in graph.edges(keys=True, data=True)}
@@ -307,6 +309,7 @@ def test_graph_ndjson_has_one_element_per_line(client: TestClient, auth: dict[st
     kinds = [("node", "a"), ("node", "b"), ("node", "c"), ("edge", "e1"), ("edge", "e2"), ("edge", "e3")]
     assert [(x["kind"], x["id"]) for x in lines] == kinds
     assert lines[3] == {"kind": "edge", **EDGES[0]}
+    assert lines[0]["properties"]["seen"] == "2026-01-02T03:04:05.500000Z"
 
 
 @pytest.mark.parametrize("fmt", ["json", "graphml"])
@@ -375,6 +378,7 @@ def test_session_export_is_a_zip_with_a_manifest(client: TestClient, auth: dict[
     manifest = json.loads(files["manifest.json"])
     assert manifest["format"] == "datainfra-session-export" and manifest["format_version"] == 1
     assert manifest["session"]["id"] == session_id and manifest["session"]["name"] == "work"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", manifest["exported_at"])
     things, social = manifest["datasets"]
     assert (things["name"], things["kind"], things["file"], things["format"], things["records"]) == (
         "things",
@@ -496,3 +500,17 @@ def test_import_refuses_what_is_not_an_archive(client: TestClient, auth: dict[st
         ),
         400,
     )
+
+
+def test_a_timestamp_reads_the_same_in_a_record_and_every_export(
+    client: TestClient, auth: dict[str, str], tabular_url: str
+) -> None:
+    """One rendering (issue 13): RFC 3339, UTC, `Z`, no fraction when zero, else exactly 6 digits."""
+    stamps = ["2026-03-04T05:06:07.891011Z", "1970-01-01T00:00:00Z"]
+    records = client.get(f"{tabular_url}/records", params={"select": "ts", "sort": "id"}, headers=auth).json()
+    assert [r["ts"] for r in records["items"]][:2] == stamps
+    for fmt in ("json", "ndjson"):
+        text = client.get(f"{tabular_url}/export", params={"format": fmt, "select": "ts"}, headers=auth).text
+        assert all(f'"ts":"{stamp}"' in text for stamp in stamps), text
+    csv_text = client.get(f"{tabular_url}/export", params={"select": "ts,b", "sort": "id"}, headers=auth).text
+    assert csv_text == f"ts,b\n{stamps[0]},true\n{stamps[1]},false\n,\n"

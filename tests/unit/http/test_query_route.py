@@ -120,6 +120,25 @@ def test_a_structured_query_joins_groups_and_aggregates(client: TestClient, auth
     assert '"spent"' in response.text and "12.5" in response.text
 
 
+def test_averages_keep_a_sane_scale(client: TestClient, auth: dict[str, str]) -> None:
+    """Issue 13: avg of integers is a float; avg of numeric is rounded to 6 places (or the values'
+    larger scale); neither is PostgreSQL's 36.6666666666666667."""
+    sid = create_session(client, auth)
+    schema = {"columns": [{"name": "age", "type": "integer"}, {"name": "price", "type": "numeric"}]}
+    people = create_dataset(client, auth, sid, "people", schema)
+    rows = [{"age": 36, "price": "1.50"}, {"age": 37, "price": "2.25"}, {"age": 37, "price": "3.00"}]
+    client.post(f"/sessions/{sid}/datasets/{people}/records", json={"records": rows}, headers=auth)
+    body = {
+        "language": "structured",
+        "from": "people",
+        "aggregates": [{"fn": "avg", "field": "age", "as": "age"}, {"fn": "avg", "field": "price", "as": "price"}],
+    }
+    response = post(client, auth, sid, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["columns"] == [{"name": "age", "type": "float"}, {"name": "price", "type": "numeric"}]
+    assert '"rows":[[36.666666666666664,2.250000]]' in response.text
+
+
 def test_a_structured_query_names_the_wrong_member(client: TestClient, auth: dict[str, str], sid: str) -> None:
     body = {"language": "structured", "from": "people", "where": {"age": {"between": 1}}}
     assert problem(post(client, auth, sid, body), 400)["field"].startswith("where")

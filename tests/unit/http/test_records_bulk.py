@@ -327,3 +327,30 @@ def test_a_graph_dataset_takes_json_only(client: TestClient, auth: dict[str, str
     url = graph(client, auth)
     problem(post(client, auth, url, b"id\na\n", CSV), 415)
     problem(post(client, auth, url, b'{"id": "a"}\n', NDJSON), 415)
+
+
+def test_a_csv_export_loads_back_as_it_was_and_older_boolean_spellings_still_load(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    """Issue 13: CSV exports write true/false and RFC 3339 `Z` timestamps; a CSV load takes them
+    back unchanged, and still takes t/f, yes/no, on/off, y/n and 1/0 (any case)."""
+    schema = {"columns": [{"name": "ok", "type": "boolean"}, {"name": "at", "type": "timestamp"}]}
+    source = tabular(client, auth, schema)
+    stamps = ["2026-01-02T03:04:05Z", "2026-01-02T03:04:05.500000Z"]
+    written = client.post(
+        f"{source}/records",
+        json={"records": [{"ok": True, "at": stamps[0]}, {"ok": False, "at": stamps[1]}, {"ok": None, "at": None}]},
+        headers=auth,
+    )
+    assert written.status_code == 201, written.text
+    exported = client.get(f"{source}/export", params={"select": "ok,at", "sort": "id"}, headers=auth).text
+    assert exported == f"ok,at\ntrue,{stamps[0]}\nfalse,{stamps[1]}\n,\n"
+
+    copy = tabular(client, auth, schema)
+    assert post(client, auth, copy, exported.encode(), CSV).status_code == 201
+    assert rows(client, auth, copy) == rows(client, auth, source)
+
+    spellings = ["t", "f", "TRUE", "False", "yes", "no", "on", "off", "y", "n", "1", "0"]
+    body = ("ok\n" + "\n".join(spellings) + "\n").encode()
+    assert post(client, auth, copy, body, CSV).status_code == 201
+    assert [r["ok"] for r in rows(client, auth, copy)][3:] == [True, False] * 6

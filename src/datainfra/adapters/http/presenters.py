@@ -12,13 +12,14 @@ from datainfra.domain.graph_schema import GraphSchema, graph_schema_document
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.tabular_schema import TabularSchema, tabular_schema_document
 from datainfra.domain.types import non_finite_text
+from datainfra.domain.value_text import timestamp_rfc3339
 from datainfra.services.graph_algorithms import AlgorithmPage
 from datainfra.services.graph_reads import PathSet
 from datainfra.services.paging import PageResult
 
 
 def timestamp(value: Any) -> str:
-    return str(value.isoformat().replace("+00:00", "Z"))
+    return timestamp_rfc3339(value)
 
 
 def session_doc(session: Session) -> dict[str, Any]:

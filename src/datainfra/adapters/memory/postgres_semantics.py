@@ -23,7 +23,14 @@ from typing import Any
 from datainfra.adapters.memory.semantics import compare_nullable, compare_values, matches
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.queries import QueryLimits, QueryResult
-from datainfra.domain.structured_plan import ColumnRef, OutputColumn, PlanAggregate, PlanOrder, StructuredPlan
+from datainfra.domain.structured_plan import (
+    AVG_MIN_SCALE,
+    ColumnRef,
+    OutputColumn,
+    PlanAggregate,
+    PlanOrder,
+    StructuredPlan,
+)
 from datainfra.domain.structured_query import AggregateFn, JoinType
 from datainfra.domain.tabular_schema import MigrationPlan, TabularSchema
 from datainfra.domain.types import INT64_MAX, INT64_MIN, BadValue, FieldType, parse_text
@@ -126,7 +133,9 @@ def _aggregate(aggregate: PlanAggregate, rows: list[Row]) -> Any:
             return float_avg(values)
         total = numeric_sum(values)
         assert total is not None
-        return numeric_div(total, len(values))
+        if arg.type is FieldType.INTEGER:
+            return float(numeric_div(total, len(values)))  # avg(...)::float8
+        return numeric_avg(total, len(values), max(_dscale(Decimal(v)) for v in values))
     step = smaller if fn is AggregateFn.MIN else larger
     result = values[0]
     for value in values[1:]:
@@ -237,23 +246,34 @@ def _nbase_lead(value: Decimal) -> tuple[int, int]:
     return weight, first
 
 
-def numeric_div(dividend: Decimal, divisor: int) -> Decimal:
-    """numeric_div(dividend, divisor) for a positive integer divisor (what avg does): the scale
-    PostgreSQL's select_div_scale picks (at least 16 significant digits, at least the dividend's
-    scale), rounded half away from zero."""
+def numeric_div(dividend: Decimal, divisor: int, divisor_scale: int = 0) -> Decimal:
+    """numeric_div(dividend, divisor) for a positive integer divisor written with `divisor_scale`
+    fractional digits (what avg does): the scale PostgreSQL's select_div_scale picks (at least 16
+    significant digits, at least either operand's scale), rounded half away from zero."""
     weight1, first1 = _nbase_lead(dividend)
     weight2, first2 = _nbase_lead(Decimal(divisor))
     qweight = weight1 - weight2 - (1 if first1 <= first2 else 0)
-    rscale = max(NUMERIC_MIN_SIG_DIGITS - qweight * 4, _dscale(dividend), 0)
+    rscale = max(NUMERIC_MIN_SIG_DIGITS - qweight * 4, _dscale(dividend), divisor_scale, 0)
     rscale = min(rscale, NUMERIC_MAX_DISPLAY_SCALE)
     sign, digits, exponent = dividend.as_tuple()
     assert isinstance(exponent, int)
     coefficient = int("".join(map(str, digits)) or "0")
-    numerator = coefficient * 10 ** (exponent + rscale)  # exponent + rscale >= 0: rscale >= dscale
-    quotient, remainder = divmod(numerator, divisor)
-    if 2 * remainder >= divisor:
+    shift = exponent + rscale  # negative only when the dividend's scale passes the 1000 cap
+    numerator = coefficient * 10**shift if shift >= 0 else coefficient
+    denominator = divisor if shift >= 0 else divisor * 10**-shift
+    quotient, remainder = divmod(numerator, denominator)
+    if 2 * remainder >= denominator:
         quotient += 1
     return Decimal((sign if quotient else 0, tuple(int(d) for d in str(quotient)), -rscale))
+
+
+def numeric_avg(total: Decimal, count: int, values_scale: int) -> Decimal:
+    """The structured query language's avg of numeric values (see structured_plan.AVG_MIN_SCALE),
+    as its SQL computes it: `round(sum(x) / round(count(x), s), s)`, s = greatest(max(scale(x)), 6)."""
+    scale = max(values_scale, AVG_MIN_SCALE)
+    quotient = numeric_div(total, count, scale)
+    rounded = quotient.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=_EXACT)
+    return rounded.copy_abs() if rounded.is_zero() else rounded  # numeric has no negative zero
 
 
 def smaller(current: Any, value: Any) -> Any:

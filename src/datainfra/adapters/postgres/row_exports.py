@@ -24,7 +24,8 @@ from datainfra.adapters.postgres.row_reads import selected_names, value_out
 from datainfra.adapters.postgres.sql_filters import Compiled, column, order_by
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.model import Dataset
-from datainfra.domain.query import RecordQuery
+from datainfra.domain.query import RecordQuery, SortKey
+from datainfra.domain.types import FieldType
 
 EXPORT_CHUNK = 64 * 1024
 """Bytes gathered from COPY's per-row messages before a chunk of an export is handed on."""
@@ -58,6 +59,44 @@ async def stream_rows(
         raise InvalidRequest("a LIKE pattern must not end with a backslash") from None
 
 
+_TIMESTAMP_TEXT = (
+    "CASE WHEN isfinite({c}) THEN to_char({c} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {c}) = {c}"
+    """ THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
+    " || CASE WHEN {c} < '0001-01-01 00:00:00+00' THEN ' BC' ELSE '' END ELSE {c}::text END"
+)
+"""A timestamptz in the API's one form (domain.value_text.timestamp_rfc3339; '0044-03-15T05:00:00Z BC'
+before year 1, 'infinity' / '-infinity' as they are)."""
+
+
+_ROW = sql.Identifier("datainfra$row")
+"""The exported table's alias. Aliases hold `$`, which user column names cannot: a column never
+shadows them."""
+
+
+def _exported(name: str, field_type: FieldType | None, *, csv: bool) -> sql.Composable:
+    """The SELECT item exporting column `name` under its own name: timestamps in the API's one
+    text form, CSV booleans as true/false (COPY writes t/f)."""
+    value: sql.Composable = sql.SQL("{}.{}").format(_ROW, column(name))
+    if field_type is FieldType.TIMESTAMP:
+        value = sql.SQL(_TIMESTAMP_TEXT).format(c=value)
+    elif field_type is FieldType.BOOLEAN and csv:
+        value = sql.SQL("{}::text").format(value)
+    return sql.SQL("{} AS {}").format(value, column(name))
+
+
+def _order_by(sort: Sequence[SortKey]) -> sql.Composable:
+    """`order_by` over the table's columns, named through its alias: a bare name would sort by the
+    output column of that name, which is the text of a timestamp or boolean, not its value."""
+    if not sort:
+        return sql.SQL("")
+    items = [
+        sql.SQL("{}.{}").format(_ROW, column(key.field))
+        + sql.SQL(" DESC NULLS FIRST" if key.descending else " ASC NULLS LAST")
+        for key in sort
+    ]
+    return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(items)
+
+
 def export_statement(
     dataset: Dataset, query: RecordQuery, compiled: Compiled, *, ndjson: bool
 ) -> tuple[sql.Composed, list[Any]]:
@@ -65,19 +104,17 @@ def export_statement(
     as CSV with quote and delimiter bytes that JSON text never holds (control characters are
     always escaped in it), so no line is ever quoted or escaped: each is the JSON text itself."""
     names = selected_names(dataset, query)
-    table = table_identifier(dataset)
+    types = dataset.tabular_schema.field_types
+    fields = sql.SQL(", ").join(_exported(n, types.get(n), csv=not ndjson) for n in names)
     if ndjson:
-        # Aliases hold `$`, which user column names cannot: a column never shadows them.
-        row, obj = sql.Identifier("datainfra$row"), sql.Identifier("datainfra$obj")
-        fields = sql.SQL(", ").join(sql.SQL("{}.{}").format(row, column(n)) for n in names)
+        obj = sql.Identifier("datainfra$obj")
         selected: sql.Composable = sql.SQL("(SELECT row_to_json({}) FROM (SELECT {}) AS {})").format(obj, fields, obj)
-        source: sql.Composable = sql.SQL("{} AS {}").format(table, row)
         options = sql.SQL("FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'")
     else:
-        selected = sql.SQL(", ").join(column(n) for n in names)
-        source = table
+        selected = fields
         options = sql.SQL("FORMAT csv, HEADER")
-    select = sql.SQL("SELECT {} FROM {}").format(selected, source) + compiled.where() + order_by(query.sort)
+    source = sql.SQL("{} AS {}").format(table_identifier(dataset), _ROW)
+    select = sql.SQL("SELECT {} FROM {}").format(selected, source) + compiled.where() + _order_by(query.sort)
     return sql.SQL("COPY (") + select + sql.SQL(") TO STDOUT WITH (") + options + sql.SQL(")"), compiled.params
 
 

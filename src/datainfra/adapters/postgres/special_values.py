@@ -6,8 +6,10 @@ cannot (msgspec would write null), Decimal keeps them but cannot be a JSON numbe
 cannot hold the dates at all (psycopg raises DataError). Each such value is loaded as the string
 PostgreSQL's own JSON output (row_to_json, what the NDJSON export streams) writes for it, so a
 query result, a record GET and an export show it the same: "NaN", "Infinity", "-Infinity",
-"infinity", "-infinity", "0044-03-15 BC", "12000-01-01T10:00:00+00:00". Every other value loads
-as before.
+"infinity", "-infinity", "0044-03-15 BC"; a timestamptz in the API's one timestamp form
+(`value_text.timestamp_rfc3339`: "12000-01-01T10:00:00Z", "0044-03-15T05:00:00.500000Z BC"), a
+timestamp without time zone as row_to_json writes it ("12000-01-01T10:00:00"). Every other value
+loads as before.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from psycopg import abc, pq
 from psycopg.adapt import Loader
 
 from datainfra.domain.types import non_finite_text
+from datainfra.domain.value_text import timestamp_rfc3339_of_text
 
 _OFFSET = re.compile(r"([+-][0-9]{2})((?::[0-9]{2}){0,2})(?= BC$|$)")
 
@@ -72,13 +75,21 @@ class _TimestampLoader(_Wrapping):
             return timestamp_json(bytes(data))
 
 
+class _TimestamptzLoader(_Wrapping):
+    def load(self, data: Any) -> Any:
+        try:
+            return self._base.load(data)
+        except psycopg.DataError:
+            return timestamp_rfc3339_of_text(bytes(data).decode())
+
+
 _KINDS: dict[str, type[_Wrapping]] = {
     "float4": _NumberLoader,
     "float8": _NumberLoader,
     "numeric": _NumberLoader,
     "date": _DateLoader,
     "timestamp": _TimestampLoader,
-    "timestamptz": _TimestampLoader,
+    "timestamptz": _TimestamptzLoader,
 }
 _made: dict[tuple[type[_Wrapping], type[abc.Loader]], type[_Wrapping]] = {}
 

@@ -5,7 +5,7 @@ columns quoted identifiers validated again, table and output aliases are generat
 a `$` never occurs in a user name), ORDER BY names output columns by position, and every value
 (filters, limit, offset) is a bound parameter.
 
-    SELECT <column or aggregate> AS "c$0", ...
+    SELECT <column or aggregate> AS "c$0", ...     -- avg: see domain.structured_plan.aggregate_type
     FROM <schema>.<from> AS "t$0"
     [INNER | LEFT] JOIN <schema>.<dataset> AS "t$1" ON ("t$0"."a" = "t$1"."b" AND ...) ...
     WHERE <filter>
@@ -22,8 +22,9 @@ from psycopg import sql
 
 from datainfra.adapters.postgres.identifiers import checked, table_identifier
 from datainfra.adapters.postgres.sql_filters import compile_filter
-from datainfra.domain.structured_plan import ColumnRef, PlanAggregate, PlanOrder, StructuredPlan
+from datainfra.domain.structured_plan import AVG_MIN_SCALE, ColumnRef, PlanAggregate, PlanOrder, StructuredPlan
 from datainfra.domain.structured_query import AggregateFn, JoinType
+from datainfra.domain.types import FieldType
 
 _AGGREGATE = {
     AggregateFn.COUNT: "count",
@@ -49,6 +50,13 @@ def _aggregate_sql(aggregate: PlanAggregate) -> sql.Composable:
     arg = column_sql(aggregate.arg)
     if aggregate.fn is AggregateFn.COUNT_DISTINCT:
         return sql.SQL("count(DISTINCT {})").format(arg)
+    if aggregate.fn is AggregateFn.AVG and aggregate.arg.type is FieldType.INTEGER:
+        return sql.SQL("avg({})::float8").format(arg)  # the exact numeric average, correctly rounded
+    if aggregate.fn is AggregateFn.AVG and aggregate.arg.type is FieldType.NUMERIC:
+        # The sum divided at (at least) the result scale, then rounded to it: a divisor of that
+        # scale makes numeric division keep that many digits (select_div_scale).
+        scale = sql.SQL("greatest(max(scale({})), {})").format(arg, sql.Literal(AVG_MIN_SCALE))
+        return sql.SQL("round(sum({}) / round(count({}), {}), {})").format(arg, arg, scale, scale)
     return sql.SQL(_AGGREGATE[aggregate.fn] + "({})").format(arg)
 
 

@@ -32,6 +32,7 @@ from datainfra.domain.errors import InvalidInput, InvalidRequest, PayloadTooLarg
 from datainfra.domain.graph import Edge, Node
 from datainfra.domain.json_depth import json_depth_exceeds, json_depth_refusal
 from datainfra.domain.types import MAX_JSON_VALUE_DEPTH
+from datainfra.domain.value_text import timestamp_rfc3339
 from datainfra.services.exports import ExportCounts
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
@@ -71,7 +72,9 @@ def render(value: Any, kind: str) -> str:
         return "true" if value else "false"
     if kind == "double":
         return repr(float(value))
-    if kind in ("timestamp", "date"):
+    if kind == "timestamp":
+        return timestamp_rfc3339(value)  # the API's one form: 2026-01-02T03:04:05Z, or .500000Z
+    if kind == "date":
         return str(value.isoformat())
     if kind == "json":
         return encode_json(value).decode()

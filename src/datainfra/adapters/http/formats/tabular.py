@@ -7,8 +7,10 @@ ends; NULL is an unquoted empty field; a value is quoted (inner quotes doubled) 
 holds a comma, quote, CR or LF, or is a lone backslash-dot (COPY's end marker) in a one-column
 export. NDJSON is one compact object per row as `row_to_json` writes it: keys in column order, no
 spaces, LF after every object, never a raw line break inside one. Values take the text forms of
-`domain.value_text`; a value the store could only hand over as text (NaN, infinity, a date after
-year 9999) is written as that text (a JSON string in NDJSON).
+`domain.value_text` (booleans true/false in both; timestamps in both the API's one RFC 3339 form,
+`2026-01-02T03:04:05Z` or `...05.500000Z`, which pandas' read_csv/to_datetime parses as is); a
+value the store could only hand over as text (NaN, infinity, a date after year 9999) is written as
+that text (a JSON string in NDJSON).
 """
 
 from __future__ import annotations
@@ -27,9 +29,7 @@ from datainfra.domain.value_text import (
     float_text,
     json_text,
     numeric_text,
-    timestamp_json_text,
-    timestamp_text,
-    timestamp_text_of_json,
+    timestamp_rfc3339,
 )
 from datainfra.services.exports import ExportColumn, ExportService
 
@@ -128,18 +128,14 @@ def _json_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _csv_timestamp(value: Any) -> str:
-    return timestamp_text_of_json(value) if isinstance(value, str) else timestamp_text(value)
-
-
 _CSV_CELL: dict[FieldType, Callable[[Any], str]] = {
     FieldType.TEXT: str,
     FieldType.INTEGER: str,
     FieldType.FLOAT: _as_text(float_text),
     FieldType.NUMERIC: _as_text(numeric_text),
-    FieldType.BOOLEAN: lambda value: "t" if value else "f",
+    FieldType.BOOLEAN: lambda value: "true" if value else "false",
     FieldType.DATE: _as_text(lambda value: value.isoformat()),
-    FieldType.TIMESTAMP: _csv_timestamp,
+    FieldType.TIMESTAMP: _as_text(timestamp_rfc3339),
     FieldType.JSON: json_text,
     FieldType.UUID: str,
 }
@@ -150,7 +146,7 @@ _JSON_VALUE: dict[FieldType, Callable[[Any], str]] = {
     FieldType.NUMERIC: _as_json_string(numeric_text),
     FieldType.BOOLEAN: lambda value: "true" if value else "false",
     FieldType.DATE: _as_json_string(lambda value: '"' + value.isoformat() + '"'),
-    FieldType.TIMESTAMP: _as_json_string(lambda value: '"' + timestamp_json_text(value) + '"'),
+    FieldType.TIMESTAMP: _as_json_string(lambda value: '"' + timestamp_rfc3339(value) + '"'),
     FieldType.JSON: json_text,
     FieldType.UUID: lambda value: '"' + str(value) + '"',
 }

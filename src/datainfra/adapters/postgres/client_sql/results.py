@@ -79,9 +79,13 @@ class _TextArrayLoader(ArrayLoader):
 
 def json_value(value: Any) -> Any:
     """A loaded value as the API sends it: non-finite numbers as "NaN", "Infinity", "-Infinity"
-    (JSON has no number for them; the connection's loaders already give these, see special_values)."""
+    (JSON has no number for them; the connection's loaders already give these, see special_values);
+    a zoned timestamp in UTC, so it is written the API's one way (`2026-01-02T03:04:05Z`, 6
+    fractional digits when there is a fraction) whatever time zone the statement used."""
     if isinstance(value, float | Decimal) and not isinstance(value, bool):
         return non_finite_text(value) or value
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
     if isinstance(value, list):
         return [json_value(item) for item in value]
     if isinstance(value, dict):
