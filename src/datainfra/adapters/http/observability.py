@@ -3,7 +3,11 @@
 The middleware wraps the whole Litestar handler (router and app-level error handling included), so
 unmatched paths and 405s are seen too, and the status it records is the one the client got. It logs
 the route *template* (never the concrete path with ids or the query string), and nothing from the
-headers but the request id: the API key and record contents never reach a log line."""
+headers but the request id: the API key and record contents never reach a log line.
+
+A client that closes the connection before its request body is complete (a bulk upload abandoned
+half-way) is recorded with nginx's 499 "client closed request": the answer never reaches anyone, and
+it is the client's doing, so it is neither a 5xx in the metrics nor an error in the logs."""
 
 from __future__ import annotations
 
@@ -33,6 +37,17 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 access_log = structlog.get_logger("datainfra.access")
 
 ASGIApp = Callable[[Any, Any, Any], Any]
+
+CLIENT_CLOSED_REQUEST = 499
+"""nginx's status for a client that left before its request was answered; a 4xx, so it counts as
+the client's doing, and a number log tooling already knows."""
+_CLIENT_LEFT_MID_BODY = "datainfra.client_left_mid_body"
+
+
+def client_left_mid_body(scope: Mapping[str, Any]) -> bool:
+    """Whether the client disconnected before sending all of its request body."""
+    state = scope.get("state")
+    return isinstance(state, Mapping) and bool(state.get(_CLIENT_LEFT_MID_BODY))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +183,17 @@ class ObservabilityMiddleware:
         status = 500
         header = (_REQUEST_ID_HEADER_BYTES, request_id.encode("latin-1"))
 
+        body_complete = False
+
+        async def watching_receive() -> Any:
+            nonlocal body_complete
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body_complete = True
+            elif message["type"] == "http.disconnect" and not body_complete:
+                scope.setdefault("state", {})[_CLIENT_LEFT_MID_BODY] = True
+            return message
+
         async def send_with_id(message: Any) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -176,7 +202,7 @@ class ObservabilityMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, watching_receive, send_with_id)
         finally:
             seconds = time.perf_counter() - began
             method = scope.get("method", "")

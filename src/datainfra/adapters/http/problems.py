@@ -3,6 +3,7 @@ error response, and no stack trace ever reaches a client."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -10,6 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from datainfra.adapters.http.encoding import body_field, encode_json
+from datainfra.adapters.http.observability import CLIENT_CLOSED_REQUEST, client_left_mid_body
 from datainfra.domain import errors
 
 PROBLEM_JSON = "application/problem+json"
@@ -146,13 +148,32 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return problem_response(500, "Internal error", "the service failed to handle this request; it has been logged")
 
 
+Handler = Callable[[Request[Any, Any, Any], Any], Response[bytes]]
+
+
+def unless_client_left(handler: Handler) -> Handler:
+    """A client that left mid-body gets 499, whatever its abandoned body made fail (Litestar raises a
+    500 `InternalServerException`, a store may wrap it): not logged as an error, not a 5xx."""
+
+    def handle(request: Request[Any, Any, Any], exc: Any) -> Response[bytes]:
+        if client_left_mid_body(request.scope):
+            return problem_response(
+                CLIENT_CLOSED_REQUEST,
+                "Client closed request",
+                "the client closed the connection before sending the whole request body; nothing was written",
+            )
+        return handler(request, exc)
+
+    return handle
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    errors.DomainError: domain_error_handler,
-    ValidationException: validation_handler,
-    HTTPException: http_error_handler,
-    UnicodeDecodeError: undecodable_body_handler,
-    RecursionError: undecodable_body_handler,
-    Exception: internal_error_handler,
+    errors.DomainError: unless_client_left(domain_error_handler),
+    ValidationException: unless_client_left(validation_handler),
+    HTTPException: unless_client_left(http_error_handler),
+    UnicodeDecodeError: unless_client_left(undecodable_body_handler),
+    RecursionError: unless_client_left(undecodable_body_handler),
+    Exception: unless_client_left(internal_error_handler),
 }
 
 __all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem_response"]
