@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import ResponseHeader
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.conventions import LOCATION_DOC, created
@@ -29,6 +30,15 @@ ETAG = [
         documentation_only=True,
     )
 ]
+
+
+MIGRATION_LOST = {
+    status: ResponseSpec(None, description=text, media_type="application/problem+json", generate_examples=False)
+    for status, text in [
+        (412, "If-Match names no current tag of the dataset (another migration won); nothing changed."),
+        (409, "Without If-Match: another migration changed the dataset meanwhile; nothing changed, read and retry."),
+    ]
+}
 
 
 def _tagged(response: Response[Any], dataset: Dataset) -> Response[Any]:
@@ -75,6 +85,7 @@ class DatasetRoutes(Controller):
         "/{dataset_id:str}",
         summary="Migrate the schema (add/drop/rename columns, types, nullability, indexes); If-Match: its ETag",
         response_headers=ETAG,
+        responses=MIGRATION_LOST,
     )
     async def change_schema(
         self,
