@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import uuid
@@ -158,6 +159,42 @@ async def test_update_dataset_replaces_schema_and_updated_at(catalog: Any) -> No
     await catalog.update_dataset(dataclasses.replace(dataset, schema=new_schema, updated_at=later))
     stored = await catalog.get_dataset(session.owner_id, session.id, dataset.id)
     assert stored == dataclasses.replace(dataset, schema=new_schema, updated_at=later)
+
+
+async def test_update_dataset_with_an_expected_schema_is_a_compare_and_swap(catalog: Any) -> None:
+    session = await stored_session(catalog)
+    dataset = tabular_dataset(session, SCHEMA)
+    await catalog.add_dataset(dataset)
+    later = NOW + dt.timedelta(minutes=5)
+    first = dataclasses.replace(dataset, schema=parse_tabular_schema({"columns": [{"name": "b", "type": "text"}]}))
+    second = dataclasses.replace(
+        dataset, schema=parse_tabular_schema({"columns": [{"name": "c", "type": "text"}]}), updated_at=later
+    )
+    assert await catalog.update_dataset(first, expected_schema=dataset.schema) is True
+    assert await catalog.update_dataset(second, expected_schema=dataset.schema) is False  # stale
+    assert await catalog.get_dataset(session.owner_id, session.id, dataset.id) == first
+    assert await catalog.update_dataset(second, expected_schema=first.schema) is True
+    assert await catalog.get_dataset(session.owner_id, session.id, dataset.id) == second
+    other_owner = dataclasses.replace(second, owner_id=str(uuid.uuid4()))
+    assert await catalog.update_dataset(other_owner, expected_schema=second.schema) is False
+    absent = dataclasses.replace(second, id=str(uuid.uuid4()))
+    assert await catalog.update_dataset(absent) is False
+
+
+async def test_two_updates_expecting_the_same_schema_at_once_exactly_one_wins(catalog: Any) -> None:
+    session = await stored_session(catalog)
+    dataset = tabular_dataset(session, SCHEMA)
+    await catalog.add_dataset(dataset)
+    candidates = [
+        dataclasses.replace(dataset, schema=parse_tabular_schema({"columns": [{"name": name, "type": "text"}]}))
+        for name in ("b", "c")
+    ]
+    outcomes = await asyncio.gather(
+        *(catalog.update_dataset(candidate, expected_schema=dataset.schema) for candidate in candidates)
+    )
+    assert sorted(outcomes) == [False, True]
+    winner = candidates[outcomes.index(True)]
+    assert await catalog.get_dataset(session.owner_id, session.id, dataset.id) == winner
 
 
 async def test_graph_dataset_schema_round_trips(catalog: Any) -> None:

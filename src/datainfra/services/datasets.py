@@ -1,16 +1,22 @@
-"""Datasets: a catalog entry plus its home in a store (a table or a graph namespace)."""
+"""Datasets: a catalog entry plus its home in a store (a table or a graph namespace).
+
+A migration is a compare-and-swap on the catalog entry: it first claims the new schema in the catalog,
+only if the entry still holds the schema the migration was planned from (and the If-Match tag named),
+then changes the table or graph, and puts the old schema back if that change fails. So of two
+migrations planned from the same schema exactly one proceeds, and the loser touches nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from datainfra.domain.errors import InvalidInput, NotFound
+from datainfra.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from datainfra.domain.graph_schema import GraphSchema, parse_graph_schema
 from datainfra.domain.model import Dataset, DatasetKind, Session, User
 from datainfra.domain.names import validate_name
 from datainfra.domain.ports import Catalog, Clock, GraphStore, IdGenerator, TabularStore
+from datainfra.domain.record_versions import IfMatch, check_dataset
 from datainfra.domain.tabular_schema import parse_tabular_schema, plan_migration
 
 
@@ -81,24 +87,52 @@ class DatasetService:
         return await self._graph.count_nodes(dataset)
 
     async def change_schema(
-        self, user: User, session_id: str, dataset_id: str, schema: Any, renames: Mapping[str, str] | None
+        self,
+        user: User,
+        session_id: str,
+        dataset_id: str,
+        schema: Any,
+        renames: Mapping[str, str] | None,
+        if_match: IfMatch | None = None,
     ) -> Dataset:
+        """Migrate to `schema`. With `if_match`, PreconditionFailed (and no change) unless the dataset's
+        ETag is one of its tags when the migration claims it; without, Conflict if another migration
+        changed the dataset between this one's read and its claim."""
         dataset = await self.get(user, session_id, dataset_id)
+        check_dataset(dataset, if_match)
         now = self._clock.now()
         if dataset.kind is DatasetKind.TABULAR:
             after_schema = parse_tabular_schema(schema)
             plan = plan_migration(dataset.tabular_schema, after_schema, dict(renames or {}))
             changed = replace(dataset, schema=after_schema, updated_at=now)
+            await self._claim(dataset, changed, if_match)
             if not plan.empty:
-                await self._tabular.migrate_table(changed, plan)
+                await self._undoing_claim(dataset, changed, self._tabular.migrate_table(changed, plan))
         else:
             if renames:
                 raise InvalidInput("renames apply to tabular datasets only", field="renames")
             graph_schema: GraphSchema = parse_graph_schema(schema)
             changed = replace(dataset, schema=graph_schema, updated_at=now)
-            await self._graph.migrate_graph(dataset, changed)
-        await self._catalog.update_dataset(changed)
+            await self._claim(dataset, changed, if_match)
+            await self._undoing_claim(dataset, changed, self._graph.migrate_graph(dataset, changed))
         return changed
+
+    async def _claim(self, before: Dataset, after: Dataset, if_match: IfMatch | None) -> None:
+        if await self._catalog.update_dataset(after, expected_schema=before.schema):
+            return
+        current = await self._catalog.get_dataset(before.owner_id, before.session_id, before.id)
+        if current is None:
+            raise NotFound(f"no dataset {before.id!r} in this session", parameter="dataset_id")
+        if if_match is not None:
+            raise PreconditionFailed(f"the dataset {current.name!r} has changed since the tag given in If-Match")
+        raise Conflict(f"the dataset {current.name!r} was changed by another migration meanwhile; read it and retry")
+
+    async def _undoing_claim(self, before: Dataset, after: Dataset, store_change: Awaitable[None]) -> None:
+        try:
+            await store_change
+        except BaseException:
+            await self._catalog.update_dataset(before, expected_schema=after.schema)
+            raise
 
     async def delete(self, user: User, session_id: str, dataset_id: str) -> None:
         dataset = await self.get(user, session_id, dataset_id)

@@ -94,6 +94,7 @@ def test_keys_at_the_edges_of_the_allowed_shape_are_accepted(client: TestClient,
         ("GET", "/sessions/s/datasets/d/edges"),
         ("POST", "/sessions/s/datasets/d/algorithms/shortest_path"),
         ("POST", "/users/key"),
+        ("GET", "/users/me"),
     ],
 )
 def test_every_protected_route_answers_401_without_a_key(client: TestClient, method: str, path: str) -> None:

@@ -19,6 +19,7 @@ from datainfra.domain.errors import StoreUnavailable
 ROUTES: dict[str, set[str]] = {
     "/users": {"post"},
     "/users/key": {"post"},
+    "/users/me": {"get"},
     "/sessions": {"get", "post"},
     "/sessions/{session_id}": {"get", "patch", "delete"},
     "/sessions/{session_id}/datasets": {"get", "post"},

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from datainfra.domain.auth import hash_api_key
 from tests.unit.http.api import create_dataset, create_session, dataset_url, graph, new_key, problem, tabular, write
 
 ORIGIN = "https://app.example.com"
@@ -26,8 +27,9 @@ def _people(count: int) -> list[dict[str, Any]]:
 def test_every_201_carries_the_location_of_what_it_created(client: TestClient) -> None:
     registered = client.post("/users")
     assert registered.status_code == 201
-    assert registered.headers["location"] == "/users/key"
+    assert registered.headers["location"] == "/users/me"
     auth = {"X-API-Key": registered.json()["api_key"]}
+    assert client.get(registered.headers["location"], headers=auth).json()["id"] == registered.json()["user_id"]
 
     session = client.post("/sessions", json={"name": "work"}, headers=auth)
     session_id = session.json()["id"]
@@ -48,7 +50,24 @@ def test_every_201_carries_the_location_of_what_it_created(client: TestClient) -
     assert [r["name"] for r in client.get(records.headers["location"], headers=auth).json()["items"]] == ["ada"]
 
     rotated = client.post("/users/key", headers=auth)
-    assert rotated.status_code == 201 and rotated.headers["location"] == "/users/key"
+    assert rotated.status_code == 201 and rotated.headers["location"] == "/users/me"
+    new_auth = {"X-API-Key": rotated.json()["api_key"]}
+    assert client.get(rotated.headers["location"], headers=new_auth).json()["id"] == registered.json()["user_id"]
+
+
+def test_users_me_shows_the_callers_user_and_never_the_key(client: TestClient) -> None:
+    registered = client.post("/users").json()
+    auth = {"X-API-Key": registered["api_key"]}
+    me = client.get("/users/me", headers=auth)
+    assert me.status_code == 200, me.text
+    body = me.json()
+    assert set(body) == {"id", "created_at"} and body["id"] == registered["user_id"]
+    assert body["created_at"].endswith("Z")
+    assert registered["api_key"] not in me.text and hash_api_key(registered["api_key"]) not in me.text
+    assert client.head("/users/me", headers=auth).status_code == 200
+    other = client.post("/users").json()
+    assert client.get("/users/me", headers={"X-API-Key": other["api_key"]}).json()["id"] == other["user_id"]
+    problem(client.get("/users/me"), 401)
 
 
 def test_an_import_points_at_the_datasets_it_joined(client: TestClient) -> None:

@@ -259,3 +259,10 @@ def test_dataset_etag_guards_a_migration(client: TestClient) -> None:
     problem(client.put(url, json={"schema": again}, headers={**auth, "If-Match": tag}), 412)
     columns = [c["name"] for c in client.get(url, headers=auth).json()["schema"]["columns"]]
     assert "other" not in columns and "extra" in columns
+
+
+def test_the_migration_documents_its_lost_race_answers(client: TestClient) -> None:
+    operation = client.get("/schema/openapi.json").json()["paths"]["/sessions/{session_id}/datasets/{dataset_id}"][
+        "put"
+    ]
+    assert {"409", "412"} <= set(operation["responses"])

@@ -18,6 +18,11 @@ class IssuedKeyOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     api_key: str
 
 
+class UserOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    created_at: str
+
+
 # -- sessions ------------------------------------------------------------------------------------
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from datainfra.domain.errors import Conflict, NotFound
+from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.model import Dataset, Session, User
 from datainfra.domain.ports.catalog import Catalog
+from datainfra.domain.tabular_schema import TabularSchema
 
 
 @dataclass(slots=True)
@@ -116,10 +118,17 @@ class InMemoryCatalog(Catalog):
         owned = [d for d in self._datasets.values() if d.owner_id == owner_id and d.session_id == session_id]
         return sorted(owned, key=lambda d: (d.created_at, d.id))
 
-    async def update_dataset(self, dataset: Dataset) -> None:
-        current = await self.get_dataset(dataset.owner_id, dataset.session_id, dataset.id)
-        if current is not None:
-            self._datasets[dataset.id] = replace(current, schema=dataset.schema, updated_at=dataset.updated_at)
+    async def update_dataset(
+        self, dataset: Dataset, *, expected_schema: TabularSchema | GraphSchema | None = None
+    ) -> bool:
+        # No await between the check and the write: atomic under asyncio.
+        current = self._datasets.get(dataset.id)
+        if current is None or current.owner_id != dataset.owner_id or current.session_id != dataset.session_id:
+            return False
+        if expected_schema is not None and current.schema != expected_schema:
+            return False
+        self._datasets[dataset.id] = replace(current, schema=dataset.schema, updated_at=dataset.updated_at)
+        return True
 
     async def remove_dataset(self, owner_id: str, session_id: str, dataset_id: str) -> None:
         if await self.get_dataset(owner_id, session_id, dataset_id) is not None:

@@ -220,21 +220,30 @@ class PostgresCatalog(Catalog):
             rows = await cur.fetchall()
         return [_dataset(row) for row in rows]
 
-    async def update_dataset(self, dataset: Dataset) -> None:
-        statement = sql.SQL(
-            "UPDATE {} SET definition = %s, updated_at = %s WHERE owner_id = %s AND session_id = %s AND id = %s"
-        ).format(self._t("datasets"))
-        async with self._conn() as conn:
-            await conn.execute(
-                statement,
-                (
-                    Jsonb(_schema_document(dataset)),
-                    dataset.updated_at,
-                    dataset.owner_id,
-                    dataset.session_id,
-                    dataset.id,
-                ),
+    async def update_dataset(
+        self, dataset: Dataset, *, expected_schema: TabularSchema | GraphSchema | None = None
+    ) -> bool:
+        # The row is locked (FOR UPDATE) and its schema compared as parsed, so a second update
+        # expecting the same schema waits for the first to commit and then sees the new one.
+        where = sql.SQL("owner_id = %s AND session_id = %s AND id = %s")
+        key = (dataset.owner_id, dataset.session_id, dataset.id)
+        async with self._conn() as conn, conn.transaction():
+            if expected_schema is not None:
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(
+                    sql.SQL("SELECT {} FROM {} WHERE {} FOR UPDATE").format(
+                        _DATASET_COLUMNS, self._t("datasets"), where
+                    ),
+                    key,
+                )
+                row = await cur.fetchone()
+                if row is None or _dataset(row).schema != expected_schema:
+                    return False
+            updated = await conn.execute(
+                sql.SQL("UPDATE {} SET definition = %s, updated_at = %s WHERE {}").format(self._t("datasets"), where),
+                (Jsonb(_schema_document(dataset)), dataset.updated_at, *key),
             )
+            return updated.rowcount == 1
 
     async def remove_dataset(self, owner_id: str, session_id: str, dataset_id: str) -> None:
         statement = sql.SQL("DELETE FROM {} WHERE owner_id = %s AND session_id = %s AND id = %s").format(

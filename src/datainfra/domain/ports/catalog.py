@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.model import Dataset, Session, User
+from datainfra.domain.tabular_schema import TabularSchema
 
 
 class Catalog(Protocol):
@@ -64,8 +66,13 @@ class Catalog(Protocol):
 
     async def list_datasets(self, owner_id: str, session_id: str) -> list[Dataset]: ...
 
-    async def update_dataset(self, dataset: Dataset) -> None:
-        """Replace schema and updated_at."""
+    async def update_dataset(
+        self, dataset: Dataset, *, expected_schema: TabularSchema | GraphSchema | None = None
+    ) -> bool:
+        """Replace schema and updated_at; True when it did. With `expected_schema`, a compare-and-swap:
+        only if the stored dataset still has that schema (checked and replaced atomically, so of two
+        updates expecting the same schema exactly one succeeds); False when it does not or the dataset
+        is absent."""
         ...
 
     async def remove_dataset(self, owner_id: str, session_id: str, dataset_id: str) -> None: ...

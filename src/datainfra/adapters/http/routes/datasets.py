@@ -2,7 +2,8 @@
 
 A dataset's ETag (on create, read and migrate) versions its definition, the schema a migration
 changes (domain.record_versions.dataset_etag), not the record count shown beside it; a migration
-with If-Match and a stale tag answers 412 and changes nothing."""
+with If-Match and a stale tag answers 412 and changes nothing; the service checks the tag atomically
+with the catalog update (a compare-and-swap), so of two migrations with the same tag one wins."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import ResponseHeader
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.conventions import LOCATION_DOC, created
@@ -19,7 +21,7 @@ from datainfra.adapters.http.preconditions import IfMatchHeader, if_match
 from datainfra.adapters.http.presenters import dataset_doc
 from datainfra.adapters.http.schemas import DatasetCreate, DatasetList, DatasetOut, DatasetSchemaChange
 from datainfra.domain.model import Dataset
-from datainfra.domain.record_versions import check_dataset, dataset_etag
+from datainfra.domain.record_versions import dataset_etag
 
 ETAG = [
     ResponseHeader(
@@ -28,6 +30,15 @@ ETAG = [
         documentation_only=True,
     )
 ]
+
+
+MIGRATION_LOST = {
+    status: ResponseSpec(None, description=text, media_type="application/problem+json", generate_examples=False)
+    for status, text in [
+        (412, "If-Match names no current tag of the dataset (another migration won); nothing changed."),
+        (409, "Without If-Match: another migration changed the dataset meanwhile; nothing changed, read and retry."),
+    ]
+}
 
 
 def _tagged(response: Response[Any], dataset: Dataset) -> Response[Any]:
@@ -74,6 +85,7 @@ class DatasetRoutes(Controller):
         "/{dataset_id:str}",
         summary="Migrate the schema (add/drop/rename columns, types, nullability, indexes); If-Match: its ETag",
         response_headers=ETAG,
+        responses=MIGRATION_LOST,
     )
     async def change_schema(
         self,
@@ -85,10 +97,9 @@ class DatasetRoutes(Controller):
         user: CurrentUser,
         if_match_header: IfMatchHeader = None,
     ) -> Response[DatasetOut]:
-        expected = if_match(request)
-        if expected is not None:
-            check_dataset(await datasets.get(user, session_id, dataset_id), expected)
-        dataset = await datasets.change_schema(user, session_id, dataset_id, data.schema, data.renames)
+        dataset = await datasets.change_schema(
+            user, session_id, dataset_id, data.schema, data.renames, if_match=if_match(request)
+        )
         return _tagged(json_response(dataset_doc(dataset)), dataset)
 
     @delete("/{dataset_id:str}", summary="Delete a dataset and its data", status_code=204)

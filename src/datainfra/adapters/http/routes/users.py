@@ -1,17 +1,21 @@
-"""Registration and key rotation."""
+"""Registration, key rotation, and the caller's own user (`/users/me`, what both point Location at).
+
+`/users/me` shows what the catalog keeps about a user that is not secret (id, created_at), never the
+key or its hash: a key is shown once, when it is issued."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, post
+from litestar import Request, Response, get, post
 
 from datainfra.adapters.http.conventions import LOCATION_DOC, created
 from datainfra.adapters.http.dependencies import Accounts, CurrentUser, presented_key
 from datainfra.adapters.http.encoding import json_response
-from datainfra.adapters.http.schemas import IssuedKeyOut
+from datainfra.adapters.http.presenters import timestamp
+from datainfra.adapters.http.schemas import IssuedKeyOut, UserOut
 
-KEY_PATH = "/users/key"
+ME_PATH = "/users/me"
 
 
 @post(
@@ -23,8 +27,7 @@ KEY_PATH = "/users/key"
 )
 async def register(accounts: Accounts) -> Response[IssuedKeyOut]:
     issued = await accounts.register()
-    # No user resource is readable; the new key is managed at /users/key (POST there rotates it).
-    return created(json_response({"user_id": issued.user.id, "api_key": issued.api_key}, 201), KEY_PATH)
+    return created(json_response({"user_id": issued.user.id, "api_key": issued.api_key}, 201), ME_PATH)
 
 
 @post(
@@ -39,7 +42,12 @@ async def rotate_key(
     user: CurrentUser,
 ) -> Response[IssuedKeyOut]:
     issued = await accounts.rotate_key(user, presented_key(request) or "")
-    return created(json_response({"user_id": issued.user.id, "api_key": issued.api_key}, 201), KEY_PATH)
+    return created(json_response({"user_id": issued.user.id, "api_key": issued.api_key}, 201), ME_PATH)
 
 
-ROUTES = [register, rotate_key]
+@get(ME_PATH, tags=["users"], summary="The caller's user: id and creation time (never the key)")
+async def me(user: CurrentUser) -> Response[UserOut]:
+    return json_response({"id": user.id, "created_at": timestamp(user.created_at)})
+
+
+ROUTES = [register, rotate_key, me]
