@@ -7,6 +7,15 @@ types of `domain.types` are stored as strings and read back by the schema's decl
   one key), so filters and sorts compare numbers, not texts;
 - uuid is its canonical lowercase text (its text order is PostgreSQL's uuid order);
 - json is JSON text (numbers kept exact).
+
+Values a client can store only through Cypher read back as JSON values, the same on every read path
+(graph routes, exports, Cypher results), full precision kept (issue 11):
+- a zoned date-time: a UTC datetime (the API's one timestamp form, issue 13);
+- a date: a date (`2020-01-02`);
+- a local date-time, local time or time with offset: Neo4j's text, nanoseconds kept and trailing
+  fraction zeros dropped (`2020-01-02T03:04:05.123456789`, `12:00:00`, `12:00:00+01:00`, `…Z` at 0);
+- a duration: ISO 8601 as Neo4j prints it (`P1DT2H`);
+- a point: a map `{"srid": …, "x": …, "y": …}` (and `"z"` in 3D).
 """
 
 from __future__ import annotations
@@ -18,9 +27,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from neo4j.spatial import Point
 from neo4j.time import Date as NeoDate
 from neo4j.time import DateTime as NeoDateTime
+from neo4j.time import Duration as NeoDuration
+from neo4j.time import Time as NeoTime
 
+from datainfra.adapters.neo4j.far_temporals import offset_text, time_text
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, order_key
 from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds
 from datainfra.domain.types import FieldType, non_finite_text
@@ -119,15 +132,39 @@ def decode_value(value: Any, field_type: FieldType | None) -> Any:
             return value
         return value
     if isinstance(value, NeoDateTime):
-        native = value.to_native()
-        return native.astimezone(dt.UTC) if native.tzinfo else native.replace(tzinfo=dt.UTC)
+        if value.tzinfo is None:
+            return local_datetime_text(value)
+        return value.to_native().astimezone(dt.UTC)
     if isinstance(value, NeoDate):
         return value.to_native()
+    if isinstance(value, NeoTime):
+        return time_of_day_text(value)
+    if isinstance(value, NeoDuration):
+        return value.iso_format()
+    if isinstance(value, Point):
+        return {"srid": value.srid, **dict(zip(("x", "y", "z"), value, strict=False))}
     if isinstance(value, list):
         return [decode_value(item, None) for item in value]
     if isinstance(value, float):
         return non_finite_text(value) or value  # NaN and infinities: JSON has no number for them
     return value
+
+
+def local_datetime_text(value: NeoDateTime) -> str:
+    """`2020-01-02T03:04:05.123456789`: no zone, nanoseconds kept, as Neo4j's toString writes it."""
+    date = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    return f"{date}T{time_text(_second_of_day(value), value.nanosecond)}"
+
+
+def time_of_day_text(value: NeoTime) -> str:
+    """`12:00:00` for a local time, `12:00:00+01:00` (or `Z`) for a time with an offset."""
+    text = time_text(_second_of_day(value), value.nanosecond)
+    offset = value.utc_offset()
+    return text if offset is None else text + offset_text(int(offset.total_seconds()))
+
+
+def _second_of_day(value: NeoDateTime | NeoTime) -> int:
+    return value.hour * 3600 + value.minute * 60 + int(value.second)
 
 
 def dump_json(value: Any) -> str:

@@ -287,13 +287,7 @@ class _Converter:
             return [self.value(item) for item in value]
         if isinstance(value, dict):
             return self.mapping(value)
-        if isinstance(value, NeoDuration):
-            return value.iso_format()
-        if isinstance(value, NeoTime):
-            return value.to_native()
-        if isinstance(value, Point):
-            return {"srid": value.srid, **dict(zip(("x", "y", "z"), value, strict=False))}
-        return decode_value(value, None)
+        return decode_value(value, None)  # temporals, durations and points: values.py's JSON forms
 
     def node(self, node: NeoNode) -> Node:
         if self.ns.node_label not in node.labels:
@@ -371,6 +365,8 @@ _TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
 
 
 def _type_name(value: Any) -> str:
+    if isinstance(value, NeoDateTime | NeoTime) and value.tzinfo is None:
+        return "localdatetime" if isinstance(value, NeoDateTime) else "localtime"
     return next((name for kind, name in _TYPES if isinstance(value, kind)), "any")
 
 
