@@ -224,6 +224,20 @@ def test_what_a_rewrite_carries() -> None:
     assert not rewrite("MATCH (n) RETURN n", NS).writes
 
 
+def test_leading_point_floats_and_numeric_parameters_pass_through() -> None:
+    """Issue 11 item 6: `.1` is a float and `$1` a parameter named "1", as in Neo4j; the rewriter's own
+    parameters (`_ds_...`) start with `_`, which no client parameter name may."""
+    rewritten = rewrite("RETURN .1 AS a, -.5e3 AS c, $1 AS b, $0 + 1, 'x' AS s, [1, 2][0..1] AS r", NS)
+    assert rewritten.text.startswith("RETURN .1 AS a, -.5e3 AS c, $1 AS b, $0 + 1")
+    assert "[1, 2][0..1] AS r" in rewritten.text
+    assert rewritten.client_parameters == {"0", "1"}
+    assert set(rewritten.parameters) == {"_ds_s0"}
+    assert out("MATCH (n) WHERE n.w > .5 RETURN n.a.b") == "MATCH (n:`D_X`) WHERE n.w > .5 RETURN n.a.b"
+    for refused in ("RETURN $_ds_s0", "RETURN $1a", "RETURN $`1 x`"):
+        with pytest.raises(InvalidRequest):
+            rewrite(refused, NS)
+
+
 def test_the_same_unaliased_expression_gets_the_same_alias_in_every_union_branch() -> None:
     assert out("MATCH (n) RETURN n.id UNION MATCH (n) RETURN n.id").count("AS `#c0`") == 2
 
@@ -281,7 +295,7 @@ REFUSED: list[tuple[str, str]] = [
     ("MATCH (n) RETURN 1 AS `#c0`", "reserved"),
     ("MATCH (n) SET n.`#type` = 'x'", "reserved"),
     ("MATCH (n) RETURN $_ds_s0", "parameter"),
-    ("MATCH (n) RETURN $0", "parameter"),
+    ("MATCH (n) RETURN $0x", "parameter"),
     ("MATCH (n:`Per son`) RETURN n", "must match"),
     ("MATCH (n) RETURN n.`a-b`", "must match"),
     ("MATCH (n:$($l)) RETURN n", "dynamic"),

@@ -85,3 +85,58 @@ def test_quoted_values() -> None:
 @given(st.text())
 def test_the_tokenizer_round_trips_any_text(text: str) -> None:
     assert "".join(t.text for t in tokenize(text)) == text
+
+
+# -- issue 11 item 6: floats with no digit before the point ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("RETURN .1", [(Kind.NAME, "RETURN"), (Kind.NUMBER, ".1")]),
+        ("-.5", [(Kind.SYMBOL, "-"), (Kind.NUMBER, ".5")]),
+        ("1 + .5e3", [(Kind.NUMBER, "1"), (Kind.SYMBOL, "+"), (Kind.NUMBER, ".5e3")]),
+        (".3405892687E-2", [(Kind.NUMBER, ".3405892687E-2")]),
+        ("n.prop", [(Kind.NAME, "n"), (Kind.SYMBOL, "."), (Kind.NAME, "prop")]),
+        ("a.b.c", [(Kind.NAME, "a"), (Kind.SYMBOL, "."), (Kind.NAME, "b"), (Kind.SYMBOL, "."), (Kind.NAME, "c")]),
+        ("l[1..2]", [(Kind.NAME, "l"), (Kind.SYMBOL, "["), (Kind.NUMBER, "1"), (Kind.SYMBOL, ".."), (Kind.NUMBER, "2"),
+                     (Kind.SYMBOL, "]")]),
+        ("l[..2]", [(Kind.NAME, "l"), (Kind.SYMBOL, "["), (Kind.SYMBOL, ".."), (Kind.NUMBER, "2"), (Kind.SYMBOL, "]")]),
+        ("x..y", [(Kind.NAME, "x"), (Kind.SYMBOL, ".."), (Kind.NAME, "y")]),
+        ("n.`1`", [(Kind.NAME, "n"), (Kind.SYMBOL, "."), (Kind.QUOTED, "`1`")]),
+        ("1.5.x", [(Kind.NUMBER, "1.5"), (Kind.SYMBOL, "."), (Kind.NAME, "x")]),
+        ("$1, $0", [(Kind.PARAM, "$1"), (Kind.SYMBOL, ","), (Kind.PARAM, "$0")]),
+    ],
+)  # fmt: skip
+def test_leading_point_floats_and_what_stays_a_point(text: str, expected: list[tuple[Kind, str]]) -> None:
+    assert kinds(text) == expected
+
+
+_DIGITS = st.text("0123456789", min_size=1, max_size=6)
+_NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True)
+
+
+@given(_DIGITS, st.sampled_from(["", "e3", "E-2", "e+10"]))
+def test_a_point_then_digits_is_one_float(digits: str, exponent: str) -> None:
+    literal = f".{digits}{exponent}"
+    assert kinds(f"RETURN {literal}") == [(Kind.NAME, "RETURN"), (Kind.NUMBER, literal)]
+    assert kinds(f"-{literal}") == [(Kind.SYMBOL, "-"), (Kind.NUMBER, literal)]
+
+
+@given(_NAMES, st.lists(_NAMES, min_size=1, max_size=3))
+def test_a_point_then_a_name_is_still_property_access(variable: str, keys: list[str]) -> None:
+    expected = [(Kind.NAME, variable)]
+    for key in keys:
+        expected += [(Kind.SYMBOL, "."), (Kind.NAME, key)]
+    assert kinds(".".join([variable, *keys])) == expected
+
+
+@given(_DIGITS, _DIGITS)
+def test_a_range_between_integers_stays_a_range(low: str, high: str) -> None:
+    assert kinds(f"[{low}..{high}]") == [
+        (Kind.SYMBOL, "["),
+        (Kind.NUMBER, low),
+        (Kind.SYMBOL, ".."),
+        (Kind.NUMBER, high),
+        (Kind.SYMBOL, "]"),
+    ]

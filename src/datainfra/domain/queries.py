@@ -122,9 +122,9 @@ def cypher_parameters(value: Any) -> Mapping[str, Any]:
     if len(value) > MAX_PARAMETERS:
         raise InvalidRequest(f"at most {MAX_PARAMETERS} parameters", field="parameters")
     for name in value:
-        if not name.isidentifier() or name.startswith("_"):
+        if not (name.isidentifier() or (name.isascii() and name.isdigit())) or name.startswith("_"):
             raise InvalidRequest(
-                f"parameter name {name!r} must be a letter followed by letters, digits or _",
+                f"parameter name {name!r} must be a letter followed by letters, digits or _, or digits ($1)",
                 field=f"parameters.{name}",
             )
     return dict(value)

@@ -43,8 +43,11 @@ class Token:
 _SPACE = re.compile(r"[ \t\r\n\f\v]+")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(
-    r"0[xX][0-9A-Fa-f_]+|0[oO][0-7_]+|[0-9][0-9_]*(?:\.[0-9][0-9_]*)?(?:[eE][+-]?[0-9][0-9_]*)?[A-Za-z0-9_]*"
+    r"0[xX][0-9A-Fa-f_]+|0[oO][0-7_]+|(?:[0-9][0-9_]*(?:\.[0-9][0-9_]*)?|\.[0-9][0-9_]*)"
+    r"(?:[eE][+-]?[0-9][0-9_]*)?[A-Za-z0-9_]*"
 )
+"""A number; like Neo4j's lexer (longest match), `.5` is a float wherever it stands (so `n.1` is an error there
+too), while `1..2` stays `1` `..` `2` because a `.` followed by a `.` starts no number."""
 _LINE_END = re.compile("[\n\r\x0b\x0c\x85\u2028\u2029]")
 _PARAM_NAME = re.compile(r"[A-Za-z0-9_]+")
 _MULTI_SYMBOLS = ("<>", "<=", ">=", "=~", "+=", "::", "..", "!=")

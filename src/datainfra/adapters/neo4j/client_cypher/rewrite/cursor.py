@@ -103,8 +103,8 @@ class Cursor:
             return quote(self.quoted(t))
         if t.kind is Kind.PARAM:
             name = quoted_value(t.text[1:]) if t.text.startswith("$`") else t.text[1:]
-            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
-                refuse(f"parameter ${name}: a parameter name is a letter followed by letters, digits or _")
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*|[0-9]+", name):  # never our own `_ds_...` names
+                refuse(f"parameter ${name}: a parameter name is a letter followed by letters, digits or _, or digits")
             self.collected.client_params.add(name)
             return "$" + name
         if t.kind is Kind.SYMBOL and t.text == "$":
