@@ -80,10 +80,15 @@ async def provide_queries(state: State) -> QueryService:
 
 
 def presented_key(request: Request[Any, Any, Any]) -> str | None:
-    """The API key the request carries: X-API-Key, or `Authorization: Bearer <key>`, or both when
-    they agree. Both and different → 400; an Authorization that is not `Bearer <one token>` → 401."""
-    api_key = request.headers.get(API_KEY_HEADER)
-    authorization = request.headers.get(AUTHORIZATION_HEADER)
+    """The API key the request carries (see `key_from_headers`)."""
+    return key_from_headers(request.headers.get(API_KEY_HEADER), request.headers.get(AUTHORIZATION_HEADER))
+
+
+def key_from_headers(api_key: str | None, authorization: str | None) -> str | None:
+    """The API key from the X-API-Key and Authorization header values: X-API-Key, or
+    `Authorization: Bearer <key>`, or both when they agree. Both and different → 400; an
+    Authorization that is not `Bearer <one token>` → 401. The one rule the routes and the
+    idempotency middleware read a key by."""
     if authorization is None:
         return api_key
     scheme, _, token = authorization.strip().partition(" ")

@@ -22,10 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import structlog
+from litestar.datastructures import Headers
 from litestar.types import ASGIApp, Empty, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from datainfra.adapters.http.dependencies import API_KEY_HEADER, provide_accounts
+from datainfra.adapters.http.dependencies import (
+    API_KEY_HEADER,
+    AUTHORIZATION_HEADER,
+    key_from_headers,
+    provide_accounts,
+)
 from datainfra.domain.errors import Conflict, DomainError, InvalidInput, InvalidRequest
 from datainfra.domain.ports.idempotency import Claimed, Completed, IdempotencyStore, StoredAnswer
 
@@ -73,15 +79,6 @@ def idempotency_key(headers: list[tuple[bytes, bytes]]) -> str | None:
     raise InvalidRequest(
         "Idempotency-Key must be one value of 1-255 visible ASCII characters", parameter=IDEMPOTENCY_KEY_HEADER
     )
-
-
-def _api_key(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The caller's API key as the routes read it: X-API-Key, or an Authorization bearer token."""
-    found = dict((name.lower(), value.decode("latin-1")) for name, value in headers)
-    if (key := found.get(API_KEY_HEADER.lower().encode())) is not None:
-        return key
-    scheme, _, token = found.get(b"authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _needs_user(scope: Scope) -> bool:
@@ -168,7 +165,9 @@ class IdempotencyMiddleware:
             return
         container = scope["app"].state.container
         try:
-            user = await (await provide_accounts(scope["app"].state)).authenticate(_api_key(headers))
+            presented = Headers.from_scope(scope)
+            api_key = key_from_headers(presented.get(API_KEY_HEADER), presented.get(AUTHORIZATION_HEADER))
+            user = await (await provide_accounts(scope["app"].state)).authenticate(api_key)
         except DomainError:
             await self.app(scope, receive, send)  # the route refuses the caller as it always does
             return
