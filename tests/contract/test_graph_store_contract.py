@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from datainfra.domain import algorithms
 from datainfra.domain.algorithms import ProjectedEdge, Projection
 from datainfra.domain.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from datainfra.domain.filters import Condition, FilterSpec, Operator, parse_filters
+from datainfra.domain.filters import Condition, FilterSpec, Operator, filter_term, parse_filters
 from datainfra.domain.graph import Direction, Edge, Node
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.ports.graph_store import GraphStore, NodeUpdate
-from datainfra.domain.query import CountMode, RecordQuery, SortKey, parse_sort, with_tiebreak
+from datainfra.domain.query import CountMode, RecordQuery, SortKey, check_sort, sort_keys, with_tiebreak
 from datainfra.domain.records import OnConflict, WriteResult
 from datainfra.domain.types import FieldType
 from tests.contract.conftest import graph_dataset, new_session
@@ -49,11 +49,11 @@ def edge(edge_id: str, source: str, target: str, rel_type: str = "R", **properti
 
 
 def where(*pairs: tuple[str, str], types: dict[str, FieldType] | None = None) -> FilterSpec:
-    return parse_filters(pairs, {**KEY_TYPES, **(types or {})}, open_fields=True)
+    return parse_filters([filter_term(*p) for p in pairs], {**KEY_TYPES, **(types or {})}, open_fields=True)
 
 
 def edge_where(*pairs: tuple[str, str]) -> FilterSpec:
-    return parse_filters(pairs, EDGE_KEY_TYPES, open_fields=True)
+    return parse_filters([filter_term(*p) for p in pairs], EDGE_KEY_TYPES, open_fields=True)
 
 
 def query(
@@ -65,7 +65,7 @@ def query(
     count: CountMode | None = None,
     types: dict[str, FieldType] | None = None,
 ) -> RecordQuery:
-    keys = with_tiebreak(parse_sort(sort, {}, open_fields=True), ("id",))
+    keys = with_tiebreak(check_sort(sort_keys(sort or ""), {}, open_fields=True), ("id",))
     return RecordQuery(
         filter=where(*pairs, types=types), sort=keys, limit=limit, offset=offset, after=after, count=count
     )

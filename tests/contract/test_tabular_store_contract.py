@@ -14,7 +14,7 @@ import pytest
 
 from datainfra.adapters.http.formats.tabular import csv_text, ndjson_text
 from datainfra.domain.errors import Conflict, InvalidInput
-from datainfra.domain.filters import FilterSpec, parse_filters
+from datainfra.domain.filters import FilterSpec, filter_term, parse_filters
 from datainfra.domain.model import Dataset
 from datainfra.domain.query import CountMode, RecordQuery, SortKey
 from datainfra.domain.records import OnConflict, WriteResult
@@ -86,7 +86,7 @@ async def rows_of(store: Any, dataset: Dataset, sort: tuple[SortKey, ...] | None
 
 
 def where(dataset: Dataset, *params: tuple[str, str]) -> FilterSpec:
-    return parse_filters(params, dataset.tabular_schema.field_types)
+    return parse_filters([filter_term(*p) for p in params], dataset.tabular_schema.field_types)
 
 
 def key_text(key: Any) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 from datainfra.adapters.http.bodies import csv_rows, parse_csv_record
 from datainfra.domain.errors import InvalidRequest
-from datainfra.domain.filters import Condition, IsValue, Operator, parse_condition, quote_list, split_list
+from datainfra.domain.filters import Condition, IsValue, Operator, filter_term, quote_list, split_list
+from datainfra.domain.filters import parse_condition as parse_term
 from datainfra.domain.types import INT64_MAX, INT64_MIN, FieldType
 
 # -- a reference CSV writer ------------------------------------------------------------------------
@@ -159,6 +161,12 @@ def test_a_malformed_list_names_its_parameter(text: str) -> None:
 
 
 # -- parse_condition ---------------------------------------------------------------------------------
+
+
+def parse_condition(key: str, raw: str, types: Any, *, open_fields: bool = False) -> Condition:
+    """A query parameter `key=raw` read as the edge reads it, then typed as the service types it."""
+    return parse_term(filter_term(key, raw), types, open_fields=open_fields)
+
 
 TYPES = {"age": FieldType.INTEGER, "name": FieldType.TEXT, "ok": FieldType.BOOLEAN, "doc": FieldType.JSON}
 comparisons = st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte"])

@@ -1,4 +1,5 @@
-"""FilterSpec: the typed conditions of a records query, parsed from `field=op:value` parameters.
+"""FilterSpec: the typed conditions of a records query, parsed from `field=op:value` parameters
+(FilterTerm: the syntax, read at the edge; parse_condition: typed by the schema).
 
 Semantics are SQL's, because PostgreSQL is the reference store and every adapter must agree:
 - a condition on a NULL value is false, except `is:null` (so `ne` and `nin` never match NULL);
@@ -177,36 +178,56 @@ def _normalized(node: FilterNode, *, negate: bool) -> FilterNode:
     return And(tuple(children)) if conjunction else Or(tuple(children))
 
 
-def parse_filters(
-    params: Iterable[tuple[str, str]],
-    field_types: Mapping[str, FieldType],
-    *,
-    open_fields: bool = False,
-) -> FilterSpec:
-    """`(field, "op:value")` pairs → a FilterSpec. `open_fields` accepts undeclared fields (graph
-    properties outside a strict schema), typing each value by what it looks like.
-    InvalidRequest names the offending parameter."""
-    conditions: list[Condition] = []
-    for key, raw in params:
-        conditions.append(parse_condition(key, raw, field_types, open_fields=open_fields))
-    return FilterSpec(tuple(conditions))
+@dataclass(frozen=True, slots=True)
+class FilterTerm:
+    """One filter as a query string writes it, `parameter=op:value`, its syntax checked but not yet
+    its field or value: those need the dataset's schema (`parse_condition`). `parameter` is the name
+    as written: the field, or `where.<field>` for a field named like a reserved parameter."""
+
+    parameter: str
+    op: Operator
+    text: str
+
+    @property
+    def field(self) -> str:
+        return self.parameter[6:] if self.parameter.startswith("where.") else self.parameter
+
+    @property
+    def written(self) -> str:
+        """The value as written in the query string: `op:text`."""
+        return f"{self.op.value}:{self.text}"
 
 
-def parse_condition(
-    key: str, raw: str, field_types: Mapping[str, FieldType], *, open_fields: bool = False
-) -> Condition:
-    field = key[6:] if key.startswith("where.") else key
-    field_type = field_types.get(field)
-    if field_type is None and not (open_fields and is_valid_name(field)):
-        raise InvalidRequest(f"unknown field {field!r}", parameter=key)
+def filter_term(parameter: str, raw: str) -> FilterTerm:
+    """A query parameter `parameter=raw` read as a filter; InvalidRequest names the parameter."""
     op_text, sep, value = raw.partition(":")
     if not sep:
-        raise InvalidRequest(f"expected {key}=<operator>:<value>, e.g. {key}=eq:{raw}", parameter=key)
+        raise InvalidRequest(f"expected {parameter}=<operator>:<value>, e.g. {parameter}=eq:{raw}", parameter=parameter)
     try:
         op = Operator(op_text)
     except ValueError:
         ops = " ".join(o.value for o in Operator)
-        raise InvalidRequest(f"unknown operator {op_text!r}; use one of: {ops}", parameter=key) from None
+        raise InvalidRequest(f"unknown operator {op_text!r}; use one of: {ops}", parameter=parameter) from None
+    return FilterTerm(parameter, op, value)
+
+
+def parse_filters(
+    terms: Iterable[FilterTerm],
+    field_types: Mapping[str, FieldType],
+    *,
+    open_fields: bool = False,
+) -> FilterSpec:
+    """Filter terms → a FilterSpec. `open_fields` accepts undeclared fields (graph properties
+    outside a strict schema), typing each value by what it looks like. InvalidRequest names the
+    offending parameter."""
+    return FilterSpec(tuple(parse_condition(term, field_types, open_fields=open_fields) for term in terms))
+
+
+def parse_condition(term: FilterTerm, field_types: Mapping[str, FieldType], *, open_fields: bool = False) -> Condition:
+    key, field, op, value = term.parameter, term.field, term.op, term.text
+    field_type = field_types.get(field)
+    if field_type is None and not (open_fields and is_valid_name(field)):
+        raise InvalidRequest(f"unknown field {field!r}", parameter=key)
 
     if op is Operator.IS:
         try:

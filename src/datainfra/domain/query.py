@@ -1,4 +1,5 @@
-"""Reading records: projection, sort, pagination (offset or keyset) and counting.
+"""Reading records: what a client asks of a page (PageRequest), projection, sort, pagination (offset
+or keyset) and counting.
 
 Order is PostgreSQL's: ascending puts NULLs last, descending puts them first; text compares by code
 point (the stores use the "C" collation). The key columns are always appended to the sort, so every
@@ -16,12 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datainfra.domain.errors import InvalidRequest
-from datainfra.domain.filters import FilterSpec
+from datainfra.domain.filters import FilterSpec, FilterTerm
 from datainfra.domain.json_depth import json_depth_exceeds
 from datainfra.domain.types import BadValue, FieldType, is_read_only_form, parse_text, render_text
+from datainfra.domain.where import WhereNode
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+MAX_OFFSET = 10**18 - 1
+"""An offset has at most 18 digits (beyond, no store could skip that far anyway)."""
 
 
 class CountMode(enum.StrEnum):
@@ -59,17 +63,56 @@ class RecordPage:
     total: int | None = None
 
 
-def parse_sort(
-    text: str | None, field_types: Mapping[str, FieldType], *, open_fields: bool = False
-) -> tuple[SortKey, ...]:
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """What a client asks of one page, as written and before any schema sees it (the HTTP edge
+    reads it from a query string or a search body): filters, a `where` tree, the fields selected,
+    the sort, limit and offset or a keyset cursor, and whether to count. `None` is "not given":
+    the defaults apply. `parse_query` (services.paging) checks it against a dataset's fields."""
+
+    filters: tuple[FilterTerm, ...] = ()
+    where: WhereNode | None = None
+    select: tuple[str, ...] | None = None
+    sort: tuple[SortKey, ...] = ()
+    limit: int | None = None
+    offset: int | None = None
+    cursor: str | None = None
+    count: CountMode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which records a bulk update or delete touches: the filters, ANDed; none at all only with
+    `every` (the query parameter `all=true`), so a forgotten filter never wipes a dataset."""
+
+    filters: tuple[FilterTerm, ...] = ()
+    every: bool = False
+
+
+def sort_keys(text: str) -> tuple[SortKey, ...]:
+    """`name[:asc|desc],...` → sort keys (names are checked against a schema by `check_sort`)."""
     if not text:
         return ()
     keys: list[SortKey] = []
-    named: set[str] = set()
     for part in text.split(","):
         name, _, direction = part.partition(":")
         if direction not in ("", "asc", "desc"):
             raise InvalidRequest(f"sort direction must be asc or desc, got {direction!r}", parameter="sort")
+        keys.append(SortKey(name, direction == "desc"))
+    return tuple(keys)
+
+
+def sort_text(sort: Sequence[SortKey]) -> str:
+    """The inverse of sort_keys."""
+    return ",".join(f"{k.field}:desc" if k.descending else k.field for k in sort)
+
+
+def check_sort(
+    sort: Sequence[SortKey], field_types: Mapping[str, FieldType], *, open_fields: bool = False
+) -> tuple[SortKey, ...]:
+    named: set[str] = set()
+    for key in sort:
+        name = key.field
         field_type = field_types.get(name)
         if field_type is None and not open_fields:
             raise InvalidRequest(f"unknown sort field {name!r}", parameter="sort")
@@ -78,8 +121,7 @@ def parse_sort(
         if name in named:
             raise InvalidRequest(f"sort names {name!r} twice", parameter="sort")
         named.add(name)
-        keys.append(SortKey(name, direction == "desc"))
-    return tuple(keys)
+    return tuple(sort)
 
 
 def with_tiebreak(sort: Sequence[SortKey], key: Sequence[str]) -> tuple[SortKey, ...]:
@@ -88,10 +130,14 @@ def with_tiebreak(sort: Sequence[SortKey], key: Sequence[str]) -> tuple[SortKey,
     return tuple(sort) + tuple(SortKey(name) for name in key if name not in named)
 
 
-def parse_select(text: str | None, field_names: Sequence[str]) -> tuple[str, ...] | None:
-    if text is None or text == "":
+def select_names(text: str) -> tuple[str, ...] | None:
+    """`a,b` → the names selected; an empty text selects every field (None)."""
+    return tuple(text.split(",")) if text else None
+
+
+def check_select(names: Sequence[str] | None, field_names: Sequence[str]) -> tuple[str, ...] | None:
+    if not names:
         return None
-    names = tuple(text.split(","))
     known, seen = set(field_names), set()
     for name in names:
         if name not in known:
@@ -99,35 +145,25 @@ def parse_select(text: str | None, field_names: Sequence[str]) -> tuple[str, ...
         if name in seen:  # also bounds the list by the dataset's columns
             raise InvalidRequest(f"select names {name!r} twice", parameter="select")
         seen.add(name)
-    return names
+    return tuple(names)
 
 
-def parse_limit(text: str | None) -> int:
-    if text is None:
+def page_limit(limit: int | None) -> int:
+    if limit is None:
         return DEFAULT_LIMIT
-    if not text.isdigit():
+    if limit < 0:
         raise InvalidRequest("limit must be a non-negative integer", parameter="limit")
-    limit = int(text)
     if limit > MAX_LIMIT:
         raise InvalidRequest(f"limit must be at most {MAX_LIMIT}", parameter="limit")
     return limit
 
 
-def parse_offset(text: str | None) -> int:
-    if text is None:
+def page_offset(offset: int | None) -> int:
+    if offset is None:
         return 0
-    if not text.isdigit() or len(text) > 18:
+    if not 0 <= offset <= MAX_OFFSET:
         raise InvalidRequest("offset must be a non-negative integer", parameter="offset")
-    return int(text)
-
-
-def parse_count(text: str | None) -> CountMode | None:
-    if text is None:
-        return None
-    try:
-        return CountMode(text)
-    except ValueError:
-        raise InvalidRequest("count must be exact or estimated", parameter="count") from None
+    return offset
 
 
 # -- keyset cursors -------------------------------------------------------------------------------

@@ -22,16 +22,23 @@ Semantics are SQL's three-valued ones (see `domain.filters`). The tree is bounde
 MAX_WHERE_DEPTH nested objects and arrays, MAX_WHERE_CONDITIONS conditions, MAX_WHERE_VALUES values
 in all `in`/`nin` arrays together. Every error is an InvalidRequest whose `field` is the JSON path of
 the culprit (`where.or[1].age.gte`).
+
+Two steps: `read_where` reads the JSON into the syntax tree (WhereTest / WhereAnd / WhereOr /
+WhereNot: shape, operators, bounds; no schema), which the HTTP edge does for a search body;
+`type_where` types it against the dataset's fields into the FilterNode tree the stores compile.
+`parse_where` does both, for JSON held by the domain itself (structured queries).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import And, Condition, FilterNode, IsValue, Not, Operator, Or
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.names import is_valid_name
 from datainfra.domain.types import BadValue, FieldType, coerce_json
 
@@ -42,7 +49,7 @@ MAX_WHERE_VALUES = 10_000
 COMBINATORS = frozenset({"and", "or", "not"})
 EXPLICIT_FIELD = "field"
 
-_IS_VALUES: dict[Any, IsValue] = {
+_IS_VALUES: dict[str, IsValue] = {
     "null": IsValue.NULL,
     "notnull": IsValue.NOTNULL,
     "true": IsValue.TRUE,
@@ -51,22 +58,71 @@ _IS_VALUES: dict[Any, IsValue] = {
 _OPERATORS = " ".join(op.value for op in Operator)
 
 
-def parse_where(
-    obj: Any,
-    field_types: Mapping[str, FieldType],
-    *,
-    open_fields: bool = False,
-    path: str = "where",
-) -> FilterNode | None:
-    """The JSON `where` object → a FilterNode (None for no filter). `field_types` are the declared
-    fields; `open_fields` also accepts undeclared valid names, typed by their values."""
+# -- the syntax tree -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WhereTest:
+    """One operator on one field, as written. `value` is the JSON value compared with (an array for
+    in/nin, a pattern string for like/ilike) or, for `is`, an IsValue. `field_path` is where the
+    field is named (an unknown field is reported there), `path` where the value is."""
+
+    field: str
+    op: Operator
+    value: JsonValue
+    field_path: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class WhereAnd:
+    children: tuple[WhereNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WhereOr:
+    children: tuple[WhereNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WhereNot:
+    child: WhereNode
+
+
+WhereNode: TypeAlias = "WhereTest | WhereAnd | WhereOr | WhereNot"
+"""A `where` as written, its syntax checked; typed against a schema by `type_where`."""
+
+
+def read_where(obj: object, *, path: str = "where") -> WhereNode | None:
+    """The JSON `where` object → its syntax tree (None for no filter)."""
     if obj is None:
         return None
     if not isinstance(obj, Mapping):
         raise InvalidRequest("where must be a JSON object of fields and operators", field=path)
     if not obj:
         return None
-    return _Parser(field_types, open_fields).node(obj, path, 1)
+    return _Reader().node(obj, path, 1)
+
+
+def type_where(
+    node: WhereNode | None, field_types: Mapping[str, FieldType], *, open_fields: bool = False
+) -> FilterNode | None:
+    """The syntax tree typed against the fields: `field_types` are the declared fields;
+    `open_fields` also accepts undeclared valid names, typed by their values."""
+    if node is None:
+        return None
+    return _Typer(field_types, open_fields).node(node)
+
+
+def parse_where(
+    obj: object,
+    field_types: Mapping[str, FieldType],
+    *,
+    open_fields: bool = False,
+    path: str = "where",
+) -> FilterNode | None:
+    """`read_where`, then `type_where`."""
+    return type_where(read_where(obj, path=path), field_types, open_fields=open_fields)
 
 
 def join_path(path: str, key: str) -> str:
@@ -80,16 +136,18 @@ def _quoted(key: str) -> str:
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class _Parser:
-    def __init__(self, field_types: Mapping[str, FieldType], open_fields: bool) -> None:
-        self.field_types = field_types
-        self.open_fields = open_fields
+def _too_deep(path: str) -> InvalidRequest:
+    return InvalidRequest(f"where is nested deeper than {MAX_WHERE_DEPTH} levels", field=path)
+
+
+class _Reader:
+    def __init__(self) -> None:
         self.conditions = 0
         self.values = 0
 
-    def node(self, obj: Any, path: str, depth: int) -> FilterNode:
+    def node(self, obj: object, path: str, depth: int) -> WhereNode:
         if depth > MAX_WHERE_DEPTH:
-            raise InvalidRequest(f"where is nested deeper than {MAX_WHERE_DEPTH} levels", field=path)
+            raise _too_deep(path)
         if not isinstance(obj, Mapping):
             raise InvalidRequest("expected a JSON object of fields and operators", field=path)
         if EXPLICIT_FIELD in obj:
@@ -103,7 +161,7 @@ class _Parser:
             if not ops:
                 raise InvalidRequest(f"give at least one operator for field {name!r}", field=path)
             return self.field(name, ops, path, depth)
-        parts: list[FilterNode] = []
+        parts: list[WhereNode] = []
         for key, value in obj.items():
             if not isinstance(key, str):  # pragma: no cover - JSON keys are strings
                 raise InvalidRequest("keys must be strings", field=path)
@@ -112,35 +170,32 @@ class _Parser:
                 if not isinstance(value, list):
                     raise InvalidRequest(f"{key} takes an array of where objects", field=here)
                 if depth + 1 > MAX_WHERE_DEPTH:
-                    raise InvalidRequest(f"where is nested deeper than {MAX_WHERE_DEPTH} levels", field=here)
+                    raise _too_deep(here)
                 children = tuple(self.node(item, f"{here}[{i}]", depth + 2) for i, item in enumerate(value))
-                parts.append(And(children) if key == "and" else Or(children))
+                parts.append(WhereAnd(children) if key == "and" else WhereOr(children))
             elif key == "not":
                 if not isinstance(value, Mapping):
                     raise InvalidRequest("not takes one where object", field=here)
-                parts.append(Not(self.node(value, here, depth + 1)))
+                parts.append(WhereNot(self.node(value, here, depth + 1)))
             else:
                 parts.append(self.field(key, value, here, depth))
-        return parts[0] if len(parts) == 1 else And(tuple(parts))
+        return parts[0] if len(parts) == 1 else WhereAnd(tuple(parts))
 
-    def field(self, name: str, spec: Any, path: str, depth: int) -> FilterNode:
-        field_type = self.field_types.get(name)
-        if field_type is None and not (self.open_fields and is_valid_name(name)):
-            raise InvalidRequest(f"unknown field {name!r}", field=path)
+    def field(self, name: str, spec: object, path: str, depth: int) -> WhereNode:
         if isinstance(spec, Mapping):
             if depth + 1 > MAX_WHERE_DEPTH:
-                raise InvalidRequest(f"where is nested deeper than {MAX_WHERE_DEPTH} levels", field=path)
+                raise _too_deep(path)
             if not spec:
                 raise InvalidRequest(
                     f'give at least one operator, e.g. {{"eq": ...}}; one of: {_OPERATORS}', field=path
                 )
-            parts = [self.condition(name, field_type, op, value, join_path(path, op)) for op, value in spec.items()]
-            return parts[0] if len(parts) == 1 else And(tuple(parts))
+            parts = [self.test(name, path, op, value, join_path(path, str(op))) for op, value in spec.items()]
+            return parts[0] if len(parts) == 1 else WhereAnd(tuple(parts))
         if isinstance(spec, list):
             raise InvalidRequest('an array needs an operator: {"in": [...]}', field=path)
-        return self.condition(name, field_type, Operator.EQ.value, spec, path)
+        return self.test(name, path, Operator.EQ.value, spec, path)
 
-    def condition(self, name: str, field_type: FieldType | None, op_text: Any, value: Any, path: str) -> Condition:
+    def test(self, name: str, field_path: str, op_text: str, value: Any, path: str) -> WhereTest:
         self.conditions += 1
         if self.conditions > MAX_WHERE_CONDITIONS:
             raise InvalidRequest(f"where holds more than {MAX_WHERE_CONDITIONS} conditions", field=path)
@@ -152,24 +207,17 @@ class _Parser:
         if value is None and op in (Operator.EQ, Operator.NE):
             op, value = Operator.IS, None if op is Operator.EQ else "notnull"
         if op is Operator.IS:
-            return self._is(name, field_type, value, path)
+            return WhereTest(name, op, _is_value(value, path), field_path, path)
         if value is None:
             raise InvalidRequest(f'{op.value} does not take null; use {{"is": null}} or {{"eq": null}}', field=path)
-        if field_type is FieldType.JSON:
-            raise InvalidRequest(f"json field {name!r} can only be filtered with is", field=path)
-
         if op in (Operator.LIKE, Operator.ILIKE):
-            if field_type not in (FieldType.TEXT, None):
-                raise InvalidRequest(f"{op.value} needs a text field", field=path)
             if not isinstance(value, str):
                 raise InvalidRequest(f"{op.value} takes a pattern string", field=path)
             if "\x00" in value:
                 raise InvalidRequest("a pattern must not contain NUL characters", field=path)
             if (len(value) - len(value.rstrip("\\"))) % 2 == 1:
                 raise InvalidRequest("a pattern must not end in a lone backslash (escape it as \\\\)", field=path)
-            return Condition(name, op, _text(value, path), FieldType.TEXT)
-
-        if op in (Operator.IN, Operator.NIN):
+        elif op in (Operator.IN, Operator.NIN):
             if not isinstance(value, list):
                 raise InvalidRequest(f"{op.value} takes a JSON array", field=path)
             self.values += len(value)
@@ -178,45 +226,70 @@ class _Parser:
             for i, item in enumerate(value):
                 if item is None:
                     raise InvalidRequest(f"{op.value} arrays must not hold null; use is", field=f"{path}[{i}]")
-            chosen = field_type or _common_type(value, path)
-            return Condition(name, op, tuple(_typed(v, chosen, f"{path}[{i}]") for i, v in enumerate(value)), chosen)
+        return WhereTest(name, op, value, field_path, path)
+
+
+def _is_value(value: object, path: str) -> IsValue:
+    if value is None:
+        return IsValue.NULL
+    if isinstance(value, bool):
+        return IsValue.TRUE if value else IsValue.FALSE
+    if isinstance(value, str) and value in _IS_VALUES:
+        return _IS_VALUES[value]
+    raise InvalidRequest('is takes null, "notnull", true or false', field=path)
+
+
+class _Typer:
+    def __init__(self, field_types: Mapping[str, FieldType], open_fields: bool) -> None:
+        self.field_types = field_types
+        self.open_fields = open_fields
+
+    def node(self, node: WhereNode) -> FilterNode:
+        if isinstance(node, WhereTest):
+            return self.condition(node)
+        if isinstance(node, WhereNot):
+            return Not(self.node(node.child))
+        children = tuple(self.node(child) for child in node.children)
+        return And(children) if isinstance(node, WhereAnd) else Or(children)
+
+    def condition(self, test: WhereTest) -> Condition:
+        name, op, value, path = test.field, test.op, test.value, test.path
+        field_type = self.field_types.get(name)
+        if field_type is None and not (self.open_fields and is_valid_name(name)):
+            raise InvalidRequest(f"unknown field {name!r}", field=test.field_path)
+        if op is Operator.IS:
+            is_value = IsValue(str(value))
+            boolean_test = is_value in (IsValue.TRUE, IsValue.FALSE)
+            if boolean_test and field_type not in (FieldType.BOOLEAN, None):
+                raise InvalidRequest(f"is {is_value.value} needs a boolean field", field=path)
+            return Condition(
+                name, Operator.IS, is_value, field_type or (FieldType.BOOLEAN if boolean_test else FieldType.TEXT)
+            )
+        if field_type is FieldType.JSON:
+            raise InvalidRequest(f"json field {name!r} can only be filtered with is", field=path)
+
+        if op in (Operator.LIKE, Operator.ILIKE):
+            if field_type not in (FieldType.TEXT, None):
+                raise InvalidRequest(f"{op.value} needs a text field", field=path)
+            return Condition(name, op, _typed(value, FieldType.TEXT, path), FieldType.TEXT)
+
+        if op in (Operator.IN, Operator.NIN):
+            items: list[JsonValue] = value if isinstance(value, list) else [value]
+            chosen = field_type or _common_type(items, path)
+            return Condition(name, op, tuple(_typed(v, chosen, f"{path}[{i}]") for i, v in enumerate(items)), chosen)
 
         chosen = field_type or _json_type(value, path)
         return Condition(name, op, _typed(value, chosen, path), chosen)
 
-    def _is(self, name: str, field_type: FieldType | None, value: Any, path: str) -> Condition:
-        if value is None:
-            is_value = IsValue.NULL
-        elif isinstance(value, bool):
-            is_value = IsValue.TRUE if value else IsValue.FALSE
-        elif isinstance(value, str) and value in _IS_VALUES:
-            is_value = _IS_VALUES[value]
-        else:
-            raise InvalidRequest('is takes null, "notnull", true or false', field=path)
-        boolean_test = is_value in (IsValue.TRUE, IsValue.FALSE)
-        if boolean_test and field_type not in (FieldType.BOOLEAN, None):
-            raise InvalidRequest(f"is {is_value.value} needs a boolean field", field=path)
-        return Condition(
-            name, Operator.IS, is_value, field_type or (FieldType.BOOLEAN if boolean_test else FieldType.TEXT)
-        )
 
-
-def _text(value: str, path: str) -> str:
-    try:
-        result: str = coerce_json(value, FieldType.TEXT)
-    except BadValue as exc:
-        raise InvalidRequest(str(exc), field=path) from None
-    return result
-
-
-def _typed(value: Any, field_type: FieldType, path: str) -> Any:
+def _typed(value: JsonValue, field_type: FieldType, path: str) -> Any:
     try:
         return coerce_json(value, field_type)
     except BadValue as exc:
         raise InvalidRequest(str(exc), field=path) from None
 
 
-def _json_type(value: Any, path: str) -> FieldType:
+def _json_type(value: JsonValue, path: str) -> FieldType:
     """The type of a value for an undeclared field, as undeclared graph properties are typed."""
     if isinstance(value, bool):
         return FieldType.BOOLEAN
@@ -234,7 +307,7 @@ def _json_type(value: Any, path: str) -> FieldType:
     raise InvalidRequest("compare with a string, number or boolean", field=path)
 
 
-def _common_type(items: list[Any], path: str) -> FieldType:
+def _common_type(items: list[JsonValue], path: str) -> FieldType:
     kinds = {_json_type(item, f"{path}[{i}]") for i, item in enumerate(items)}
     if kinds <= {FieldType.INTEGER}:
         return FieldType.INTEGER

@@ -14,12 +14,12 @@ from datainfra.domain.graph import Edge, Node
 from datainfra.domain.graph_schema import NODE_KEY, graph_schema_document
 from datainfra.domain.model import Dataset, DatasetKind, Session, User
 from datainfra.domain.ports import Catalog, Clock, GraphStore, NativeTextExport, TabularStore
-from datainfra.domain.query import RecordQuery, SortKey, with_tiebreak
+from datainfra.domain.query import PageRequest, RecordQuery, SortKey, with_tiebreak
 from datainfra.domain.tabular_schema import tabular_schema_document
 from datainfra.domain.types import FieldType
 from datainfra.domain.value_text import timestamp_rfc3339
-from datainfra.services.paging import Params, parse_query
-from datainfra.services.records import UNFILTERED_GUARD, require_tabular
+from datainfra.services.paging import parse_query
+from datainfra.services.records import require_tabular
 
 FORMAT_PARAM = "format"
 TABULAR_FORMATS = ("csv", "json", "ndjson")
@@ -30,7 +30,6 @@ GRAPH_PAGE = 1000
 ARCHIVE_FORMAT = "datainfra-session-export"
 ARCHIVE_VERSION = 1
 MANIFEST_FILE = "manifest.json"
-_PAGING = ("limit", "offset", "cursor", "count")
 
 
 def export_format(dataset: Dataset, text: str | None) -> str:
@@ -47,28 +46,21 @@ def export_format(dataset: Dataset, text: str | None) -> str:
     return chosen
 
 
-def tabular_export_query(dataset: Dataset, params: Params) -> RecordQuery:
+def tabular_export_query(dataset: Dataset, request: PageRequest) -> RecordQuery:
     """The records route's filters, select and sort (completed with the key, so the order is total
-    and stable); paging parameters make no sense for an export that streams every match."""
+    and stable); paging makes no sense for an export that streams every match."""
     schema = require_tabular(dataset)
-    for name in _PAGING:
-        if any(key == name for key, _ in params):
+    paging = {"limit": request.limit, "offset": request.offset, "cursor": request.cursor, "count": request.count}
+    for name, value in paging.items():
+        if value is not None:
             raise InvalidRequest(f"an export streams every matching record; {name} is not accepted", parameter=name)
     parsed = parse_query(
-        params,
+        request,
         types=schema.field_types,
         key=schema.primary_key,
         non_nullable={c.name for c in schema.columns if not c.nullable},
-        reserved={FORMAT_PARAM, UNFILTERED_GUARD},
     )
     return parsed.query
-
-
-def check_graph_export_params(params: Params) -> None:
-    """A graph export is the whole graph: filters would leave edges without their ends."""
-    for key, _ in params:
-        if key != FORMAT_PARAM:
-            raise InvalidRequest(f"a graph export holds the whole graph; {key!r} is not accepted", parameter=key)
 
 
 def default_query(dataset: Dataset) -> RecordQuery:

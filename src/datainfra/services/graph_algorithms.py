@@ -12,15 +12,13 @@ from typing import Any, Generic, TypeVar
 
 from datainfra.domain import algorithms
 from datainfra.domain.algorithms import MAX_PROJECTED_EDGES, MAX_PROJECTED_NODES, Membership, Projection
-from datainfra.domain.errors import InvalidInput, InvalidRequest
+from datainfra.domain.errors import InvalidInput
 from datainfra.domain.graph import Direction
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import validate_name
-from datainfra.domain.query import parse_limit, parse_offset
+from datainfra.domain.query import PageRequest, page_limit, page_offset
 from datainfra.services.graph_requests import GraphUseCases, direction_of, name_list, require_graph
-from datainfra.services.paging import PageResult, Params, single
-
-ALGORITHM_PARAMS = frozenset({"limit", "offset"})
+from datainfra.services.paging import PageResult
 
 T = TypeVar("T")
 
@@ -40,7 +38,7 @@ class GraphAlgorithms(GraphUseCases):
     async def pagerank(
         self,
         dataset: Dataset,
-        params: Params,
+        page: PageRequest,
         *,
         types: list[str] | None = None,
         direction: str | None = None,
@@ -50,7 +48,7 @@ class GraphAlgorithms(GraphUseCases):
         weight: str | None = None,
     ) -> AlgorithmPage[tuple[str, float]]:
         require_graph(dataset)
-        limit, offset = _algorithm_paging(params)
+        limit, offset = _algorithm_paging(page)
         alpha = algorithms.DEFAULT_DAMPING if damping is None else damping
         if not (math.isfinite(alpha) and 0 <= alpha < 1):
             raise InvalidInput("damping must be at least 0 and below 1", field="damping")
@@ -74,26 +72,26 @@ class GraphAlgorithms(GraphUseCases):
             weight=weight,
         )
         facts = {"iterations": result.iterations, "converged": result.converged}
-        return AlgorithmPage(_slice(result.ranking, params, limit, offset), facts)
+        return AlgorithmPage(_slice(result.ranking, page, limit, offset), facts)
 
     async def connected_components(
-        self, dataset: Dataset, params: Params, *, types: list[str] | None = None
+        self, dataset: Dataset, page: PageRequest, *, types: list[str] | None = None
     ) -> AlgorithmPage[Membership]:
         require_graph(dataset)
-        limit, offset = _algorithm_paging(params)
+        limit, offset = _algorithm_paging(page)
         projection = await self._project(dataset, types, None)
         members, count = await asyncio.to_thread(algorithms.weak_components, projection)
-        return AlgorithmPage(_slice(members, params, limit, offset), {"components": count})
+        return AlgorithmPage(_slice(members, page, limit, offset), {"components": count})
 
     async def degree(
-        self, dataset: Dataset, params: Params, *, types: list[str] | None = None, direction: str | None = None
+        self, dataset: Dataset, page: PageRequest, *, types: list[str] | None = None, direction: str | None = None
     ) -> AlgorithmPage[tuple[str, int]]:
         require_graph(dataset)
-        limit, offset = _algorithm_paging(params)
+        limit, offset = _algorithm_paging(page)
         way = direction_of(direction, Direction.BOTH, field="direction")
         projection = await self._project(dataset, types, None)
         ranking = await asyncio.to_thread(algorithms.degrees, projection, way)
-        return AlgorithmPage(_slice(ranking, params, limit, offset))
+        return AlgorithmPage(_slice(ranking, page, limit, offset))
 
     async def _project(self, dataset: Dataset, types: list[str] | None, weight: str | None) -> Projection:
         return await self._graph.project(
@@ -105,16 +103,15 @@ class GraphAlgorithms(GraphUseCases):
         )
 
 
-def _algorithm_paging(params: Params) -> tuple[int, int]:
-    for key, _ in params:
-        if key not in ALGORITHM_PARAMS:
-            raise InvalidRequest(f"unknown parameter {key!r}; algorithms take limit and offset", parameter=key)
-    return parse_limit(single(params, "limit")), parse_offset(single(params, "offset"))
+def _algorithm_paging(page: PageRequest) -> tuple[int, int]:
+    """An algorithm's result pages by limit and offset only (a ranked list has no fields to filter
+    or sort by); the HTTP edge takes no other parameter."""
+    return page_limit(page.limit), page_offset(page.offset)
 
 
-def _slice(ranked: Sequence[T], params: Params, limit: int, offset: int) -> PageResult[T]:
+def _slice(ranked: Sequence[T], page: PageRequest, limit: int, offset: int) -> PageResult[T]:
     """A page of a ranked result; `next` pages by offset while items remain."""
     following = None
     if limit and offset + limit < len(ranked):
-        following = [*((k, v) for k, v in params if k != "offset"), ("offset", str(offset + limit))]
+        following = PageRequest(limit=page.limit, offset=offset + limit)
     return PageResult(list(ranked[offset : offset + limit]), limit, offset, len(ranked), following)

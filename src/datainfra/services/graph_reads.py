@@ -4,7 +4,7 @@ node, the neighbourhood of a node, and shortest paths between two nodes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
@@ -12,23 +12,20 @@ from datainfra.domain.graph import MAX_PATH_DEPTH, MAX_TRAVERSAL_DEPTH, Directio
 from datainfra.domain.graph_schema import NODE_KEY
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import validate_name
-from datainfra.domain.query import parse_limit
-from datainfra.domain.where import parse_where
+from datainfra.domain.query import PageRequest, page_limit
 from datainfra.services.graph_requests import (
     EDGE_FIELDS,
-    NODE_PARAMS,
     GraphUseCases,
     direction_of,
-    labels_param,
+    label_names,
     name_list,
     node_key,
     node_types,
     require_graph,
-    types_param,
+    type_names,
 )
-from datainfra.services.paging import PageResult, Params, ParsedQuery, next_params, parse_query, single
+from datainfra.services.paging import PageResult, next_request, parse_query
 
-EDGE_PARAMS = frozenset({"type"})
 DEFAULT_PATH_DEPTH = 15
 DEFAULT_PATHS = 50
 MAX_PATHS = 1000
@@ -43,35 +40,30 @@ class PathSet:
 
 
 class GraphReads(GraphUseCases):
-    async def find_nodes(self, dataset: Dataset, params: Params, *, where: Any = None) -> PageResult[Node]:
-        """Nodes by label and filters. `where` is a JSON where tree (domain.where) ANDed with the
-        parameter filters; its errors name their JSON path under `where`."""
+    async def find_nodes(self, dataset: Dataset, labels: Sequence[str], request: PageRequest) -> PageResult[Node]:
+        """Nodes carrying every one of `labels` (the parameter `label`) that match the request's
+        filters and `where` tree (its errors name their JSON path under `where`)."""
         schema = require_graph(dataset)
-        labels = labels_param(params)
-        types = node_types(schema, labels)
+        wanted = label_names(labels)
+        types = node_types(schema, wanted)
         parsed = parse_query(
-            params,
+            request,
             types=types,
             key=(NODE_KEY,),
             non_nullable={NODE_KEY},
-            reserved=NODE_PARAMS,
             open_fields=not schema.strict,
             selectable=[NODE_KEY, *types] if schema.strict else None,
         )
-        tree = parse_where(where, types, open_fields=not schema.strict)
-        if tree is not None:
-            query = parsed.query
-            parsed = ParsedQuery(replace(query, filter=replace(query.filter, where=tree)), parsed.keyset)
         if parsed.query.select is not None:
             raise InvalidRequest("select is not supported on nodes", parameter="select")
-        page = await self._graph.find_nodes(dataset, labels, parsed.query)
+        page = await self._graph.find_nodes(dataset, wanted, parsed.query)
         last = _node_sort_values(page.items[-1], parsed.query.sort) if page.items else None
         return PageResult(
             items=page.items,
             limit=parsed.query.limit,
             offset=parsed.query.offset,
             total=page.total,
-            next_params=next_params(params, parsed, page.has_more, last, types),
+            next=next_request(request, parsed, page.has_more, last, types),
         )
 
     async def get_node(self, dataset: Dataset, node_id: str) -> Node:
@@ -81,35 +73,41 @@ class GraphReads(GraphUseCases):
             raise NotFound(f"no node {node_id!r} in this dataset", parameter="node_id")
         return node
 
-    async def neighbors(self, dataset: Dataset, node_id: str, params: Params) -> Subgraph:
+    async def neighbors(
+        self,
+        dataset: Dataset,
+        node_id: str,
+        *,
+        direction: Direction | None = None,
+        types: Sequence[str] = (),
+        depth: int | None = None,
+        limit: int | None = None,
+    ) -> Subgraph:
+        """The nodes and edges within `depth` hops (default 1) of a node, walking `direction`
+        (default both) along edges of `types` (all when none); problems name their parameter."""
         require_graph(dataset)
-        allowed = {"direction", "type", "depth", "limit"}
-        for key, _ in params:
-            if key not in allowed:
-                raise InvalidRequest(f"unknown parameter {key!r}", parameter=key)
-        direction = direction_of(single(params, "direction"), Direction.BOTH, parameter="direction")
-        depth_text = single(params, "depth") or "1"
-        if not depth_text.isdigit() or not 1 <= int(depth_text) <= MAX_TRAVERSAL_DEPTH:
+        hops = 1 if depth is None else depth
+        if not 1 <= hops <= MAX_TRAVERSAL_DEPTH:
             raise InvalidRequest(f"depth must be 1..{MAX_TRAVERSAL_DEPTH}", parameter="depth")
         return await self._graph.neighbors(
             dataset,
             node_key(node_id, index=None, field="node_id"),
-            direction=direction,
-            types=types_param(params),
-            depth=int(depth_text),
-            limit=parse_limit(single(params, "limit")),
+            direction=Direction.BOTH if direction is None else direction,
+            types=type_names(types),
+            depth=hops,
+            limit=page_limit(limit),
         )
 
-    async def find_edges(self, dataset: Dataset, params: Params) -> PageResult[Edge]:
+    async def find_edges(self, dataset: Dataset, types: Sequence[str], request: PageRequest) -> PageResult[Edge]:
+        """Edges of `types` (the parameter `type`; all when none) that match the request's filters."""
         schema = require_graph(dataset)
-        types_filter = types_param(params)
-        types = {**schema.edge_property_types(types_filter or None), **EDGE_FIELDS}
+        types_filter = type_names(types)
+        field_types = {**schema.edge_property_types(types_filter or None), **EDGE_FIELDS}
         parsed = parse_query(
-            params,
-            types=types,
+            request,
+            types=field_types,
             key=("id",),
             non_nullable=set(EDGE_FIELDS),
-            reserved=EDGE_PARAMS,
             open_fields=not schema.strict,
         )
         if parsed.query.select is not None:
@@ -121,7 +119,7 @@ class GraphReads(GraphUseCases):
             limit=parsed.query.limit,
             offset=parsed.query.offset,
             total=page.total,
-            next_params=next_params(params, parsed, page.has_more, last, types),
+            next=next_request(request, parsed, page.has_more, last, field_types),
         )
 
     async def shortest_path(

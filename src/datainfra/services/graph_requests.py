@@ -4,10 +4,11 @@ and the typed filters of node and edge searches. Also the base of the graph use-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from datainfra.domain.errors import InvalidInput, InvalidRequest
-from datainfra.domain.filters import FilterSpec, split_list
+from datainfra.domain.filters import FilterSpec, FilterTerm, parse_filters
 from datainfra.domain.graph import Direction
 from datainfra.domain.graph_limits import MAX_LABELS_PER_NODE, check_labels
 from datainfra.domain.graph_schema import NODE_KEY, GraphSchema
@@ -15,11 +16,8 @@ from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.names import validate_name
 from datainfra.domain.ports import GraphStore, IdGenerator
 from datainfra.domain.types import FieldType
-from datainfra.services.paging import Params, parse_filter_only
-from datainfra.services.records import UNFILTERED_GUARD
 
 MAX_KEY_LENGTH = 512
-NODE_PARAMS = frozenset({"label", UNFILTERED_GUARD})
 EDGE_FIELDS = {"id": FieldType.TEXT, "source": FieldType.TEXT, "target": FieldType.TEXT}
 
 
@@ -69,32 +67,30 @@ def node_labels(values: Any, field: str, index: int) -> tuple[str, ...]:
     return labels
 
 
-def labels_param(params: Params) -> tuple[str, ...]:
+def label_names(values: Sequence[str]) -> tuple[str, ...]:
+    """The labels a node search or bulk change is limited to (the parameter `label`)."""
     labels: list[str] = []
-    for key, value in params:
-        if key == "label":
-            for label in split_list(value, "label"):
-                try:
-                    labels.append(validate_name(label, what="label", field="label"))
-                except InvalidInput as exc:
-                    raise InvalidRequest(exc.detail, parameter="label") from None
-                if len(labels) > MAX_LABELS_PER_NODE:
-                    raise InvalidRequest(
-                        f"a label filter may name at most {MAX_LABELS_PER_NODE} labels (a node has at most as many)",
-                        parameter="label",
-                    )
+    for label in values:
+        try:
+            labels.append(validate_name(label, what="label", field="label"))
+        except InvalidInput as exc:
+            raise InvalidRequest(exc.detail, parameter="label") from None
+        if len(labels) > MAX_LABELS_PER_NODE:
+            raise InvalidRequest(
+                f"a label filter may name at most {MAX_LABELS_PER_NODE} labels (a node has at most as many)",
+                parameter="label",
+            )
     return tuple(dict.fromkeys(labels))
 
 
-def types_param(params: Params, name: str = "type") -> tuple[str, ...]:
+def type_names(values: Sequence[str], parameter: str = "type") -> tuple[str, ...]:
+    """The relationship types an edge search, delete or walk is limited to (the parameter `type`)."""
     types: list[str] = []
-    for key, value in params:
-        if key == name:
-            for item in split_list(value, name):
-                try:
-                    types.append(validate_name(item, what="relationship type", field=name))
-                except InvalidInput as exc:
-                    raise InvalidRequest(exc.detail, parameter=name) from None
+    for item in values:
+        try:
+            types.append(validate_name(item, what="relationship type", field=parameter))
+        except InvalidInput as exc:
+            raise InvalidRequest(exc.detail, parameter=parameter) from None
     return tuple(dict.fromkeys(types))
 
 
@@ -105,8 +101,8 @@ def node_types(schema: GraphSchema, labels: tuple[str, ...]) -> dict[str, FieldT
     return types
 
 
-def node_filter(schema: GraphSchema, params: Params, labels: tuple[str, ...]) -> FilterSpec:
-    return parse_filter_only(params, node_types(schema, labels), NODE_PARAMS, open_fields=not schema.strict)
+def node_filter(schema: GraphSchema, filters: Sequence[FilterTerm], labels: tuple[str, ...]) -> FilterSpec:
+    return parse_filters(filters, node_types(schema, labels), open_fields=not schema.strict)
 
 
 def declared_labels(schema: GraphSchema) -> tuple[str, ...]:
@@ -114,15 +110,11 @@ def declared_labels(schema: GraphSchema) -> tuple[str, ...]:
     return tuple(label.name for label in schema.node_labels)
 
 
-def direction_of(
-    value: str | None, default: Direction, *, parameter: str | None = None, field: str | None = None
-) -> Direction:
+def direction_of(value: str | None, default: Direction, *, field: str) -> Direction:
+    """A body's direction member (None: the default)."""
     if value is None:
         return default
     try:
         return Direction(value)
     except ValueError:
-        detail = "direction must be out, in or both"
-        if parameter:
-            raise InvalidRequest(detail, parameter=parameter) from None
-        raise InvalidInput(detail, field=field) from None
+        raise InvalidInput("direction must be out, in or both", field=field) from None

@@ -7,29 +7,28 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from datainfra.domain.errors import InvalidInput, NotFound
-from datainfra.domain.filters import Condition, FilterSpec, Operator
+from datainfra.domain.filters import Condition, FilterSpec, Operator, parse_filters
 from datainfra.domain.graph import Edge, Node
 from datainfra.domain.graph_schema import GraphSchema
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import validate_name
 from datainfra.domain.ports.graph_store import NodeUpdate
+from datainfra.domain.query import Selection
 from datainfra.domain.records import OnConflict, WriteResult
 from datainfra.domain.types import FieldType
 from datainfra.services.graph_requests import (
     EDGE_FIELDS,
     GraphUseCases,
     declared_labels,
-    labels_param,
+    label_names,
     node_filter,
     node_key,
     node_labels,
     require_graph,
-    types_param,
+    type_names,
 )
-from datainfra.services.paging import Params, parse_filter_only
-from datainfra.services.records import UNFILTERED_GUARD, guard_unfiltered
-
-EDGE_DELETE_PARAMS = frozenset({"type", UNFILTERED_GUARD})
+from datainfra.services.records import guard_unfiltered
 
 
 class GraphWrites(GraphUseCases):
@@ -98,27 +97,31 @@ class GraphWrites(GraphUseCases):
             updates.append(NodeUpdate(node_key(raw["id"], index=i, field=f"{where}.id"), {**typed, **removed}, labels))
         return await self._graph.update_nodes(dataset, updates)
 
-    async def update_nodes_where(self, dataset: Dataset, params: Params, changes: Any) -> int:
+    async def update_nodes_where(
+        self, dataset: Dataset, labels: Sequence[str], selection: Selection, changes: Mapping[str, JsonValue]
+    ) -> int:
+        """Set (null: remove) `changes` on every node carrying `labels` that matches the selection."""
         schema = require_graph(dataset)
-        labels = labels_param(params)
-        spec = node_filter(schema, params, labels)
-        guard_unfiltered(params, not spec.empty or bool(labels))
-        if not isinstance(changes, Mapping) or not changes:
+        wanted = label_names(labels)
+        spec = node_filter(schema, selection.filters, wanted)
+        guard_unfiltered(selection, not spec.empty or bool(wanted))
+        if not changes:
             raise InvalidInput("set must be an object naming at least one property", field="set")
         removed = {k: None for k, v in changes.items() if v is None}
         try:
-            typed = schema.coerce_node_properties(labels or declared_labels(schema), changes, 0)
+            typed = schema.coerce_node_properties(wanted or declared_labels(schema), changes, 0)
         except InvalidInput as exc:
             exc.index, exc.field = None, f"set.{exc.field}" if exc.field else "set"
             raise
-        return await self._graph.update_nodes_where(dataset, labels, spec, {**typed, **removed})
+        return await self._graph.update_nodes_where(dataset, wanted, spec, {**typed, **removed})
 
-    async def delete_nodes_where(self, dataset: Dataset, params: Params) -> int:
+    async def delete_nodes_where(self, dataset: Dataset, labels: Sequence[str], selection: Selection) -> int:
+        """Delete every node carrying `labels` that matches the selection, and its edges."""
         schema = require_graph(dataset)
-        labels = labels_param(params)
-        spec = node_filter(schema, params, labels)
-        guard_unfiltered(params, not spec.empty or bool(labels))
-        return await self._graph.delete_nodes_where(dataset, labels, spec)
+        wanted = label_names(labels)
+        spec = node_filter(schema, selection.filters, wanted)
+        guard_unfiltered(selection, not spec.empty or bool(wanted))
+        return await self._graph.delete_nodes_where(dataset, wanted, spec)
 
     async def delete_node(self, dataset: Dataset, node_id: str) -> None:
         """Delete one node and every edge touching it; NotFound when there is no such node."""
@@ -133,13 +136,13 @@ class GraphWrites(GraphUseCases):
         if not await self._graph.delete_edges_where(dataset, (), _id_is(key)):
             raise NotFound(f"no edge {edge_id!r} in this dataset", parameter="edge_id")
 
-    async def delete_edges_where(self, dataset: Dataset, params: Params) -> int:
-        """Edges of `type` matching the filters; neither given needs all=true, as for records."""
+    async def delete_edges_where(self, dataset: Dataset, types: Sequence[str], selection: Selection) -> int:
+        """Edges of `types` matching the selection; neither given needs all=true, as for records."""
         schema = require_graph(dataset)
-        types_filter = types_param(params)
-        types = {**schema.edge_property_types(types_filter or None), **EDGE_FIELDS}
-        spec = parse_filter_only(params, types, EDGE_DELETE_PARAMS, open_fields=not schema.strict)
-        guard_unfiltered(params, not spec.empty or bool(types_filter))
+        types_filter = type_names(types)
+        field_types = {**schema.edge_property_types(types_filter or None), **EDGE_FIELDS}
+        spec = parse_filters(selection.filters, field_types, open_fields=not schema.strict)
+        guard_unfiltered(selection, not spec.empty or bool(types_filter))
         return await self._graph.delete_edges_where(dataset, types_filter, spec)
 
 

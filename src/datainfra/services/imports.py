@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,7 +21,6 @@ from datainfra.domain.types import BadValue, FieldType, parse_text
 from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ARCHIVE_FORMAT, ARCHIVE_VERSION, GRAPH_FORMATS
 from datainfra.services.graphs import GraphService
-from datainfra.services.paging import Params
 from datainfra.services.records import RecordService
 
 RENAME_PARAM = "rename"
@@ -46,12 +45,10 @@ class ImportedDataset:
     counts: dict[str, int]
 
 
-def parse_renames(params: Params) -> dict[str, str]:
-    """Repeated `rename=old:new` query parameters."""
+def parse_renames(values: Sequence[str]) -> dict[str, str]:
+    """The values of the repeated `rename=old:new` query parameter."""
     renames: dict[str, str] = {}
-    for key, value in params:
-        if key != RENAME_PARAM:
-            raise InvalidRequest(f"unknown parameter {key!r}; an import takes rename=old:new", parameter=key)
+    for value in values:
         old, sep, new = value.partition(":")
         if not sep or not old or not new:
             raise InvalidRequest("rename must be old:new", parameter=RENAME_PARAM)

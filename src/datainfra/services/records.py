@@ -8,8 +8,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
+from datainfra.domain.filters import parse_filters
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.domain.ports import TabularStore
+from datainfra.domain.query import PageRequest, Selection
 from datainfra.domain.record_versions import (
     IfMatch,
     RecordChange,
@@ -21,22 +24,13 @@ from datainfra.domain.record_versions import (
 from datainfra.domain.records import OnConflict, Record, WriteResult
 from datainfra.domain.tabular_schema import TabularSchema
 from datainfra.domain.types import FieldType
-from datainfra.domain.where import parse_where
-from datainfra.services.paging import (
-    PageResult,
-    Params,
-    ParsedQuery,
-    next_params,
-    parse_filter_only,
-    parse_query,
-    single,
-    sort_values,
-)
+from datainfra.services.paging import PageResult, next_request, parse_query, sort_values
 
 UNFILTERED_GUARD = "all"
 
 
 def parse_on_conflict(value: str | None) -> OnConflict:
+    """A body's on_conflict member (None: error)."""
     try:
         return OnConflict(value or "error")
     except ValueError:
@@ -49,13 +43,12 @@ def require_tabular(dataset: Dataset) -> TabularSchema:
     return dataset.tabular_schema
 
 
-def guard_unfiltered(params: Params, filtered: bool) -> None:
+def guard_unfiltered(selection: Selection, filtered: bool) -> None:
     """Touching every row needs `all=true`, so a forgotten filter never wipes a table."""
-    flag = single(params, UNFILTERED_GUARD)
-    if flag not in (None, "true", "false"):
-        raise InvalidRequest("all must be true or false", parameter=UNFILTERED_GUARD)
-    if not filtered and flag != "true":
-        raise InvalidRequest("no filter given: add filters, or all=true to act on every record", parameter="all")
+    if not filtered and not selection.every:
+        raise InvalidRequest(
+            "no filter given: add filters, or all=true to act on every record", parameter=UNFILTERED_GUARD
+        )
 
 
 async def typed_records(
@@ -99,21 +92,17 @@ class RecordService:
             dataset, typed_records(schema, raw, text_values=text_values), on_conflict
         )
 
-    async def query(self, dataset: Dataset, params: Params, *, where: Any = None) -> PageResult[Record]:
-        """A page of records. `where` is a JSON where tree (domain.where) ANDed with the parameter
-        filters; its errors name their JSON path under `where`."""
+    async def query(self, dataset: Dataset, request: PageRequest) -> PageResult[Record]:
+        """A page of records. The request's `where` tree is ANDed with its filters; its errors name
+        their JSON path under `where`."""
         schema = require_tabular(dataset)
         types = schema.field_types
         parsed = parse_query(
-            params,
+            request,
             types=types,
             key=schema.primary_key,
             non_nullable={c.name for c in schema.columns if not c.nullable},
-            reserved={UNFILTERED_GUARD},
         )
-        tree = parse_where(where, types)
-        if tree is not None:
-            parsed = ParsedQuery(replace(parsed.query, filter=replace(parsed.query.filter, where=tree)), parsed.keyset)
         query = parsed.query
         wanted = query.select
         if wanted is not None:
@@ -127,7 +116,7 @@ class RecordService:
             limit=query.limit,
             offset=query.offset,
             total=page.total,
-            next_params=next_params(params, parsed, page.has_more, last, types),
+            next=next_request(request, parsed, page.has_more, last, types),
         )
 
     async def update_by_key(self, dataset: Dataset, records: Sequence[Any]) -> int:
@@ -141,10 +130,10 @@ class RecordService:
             typed.append(record)
         return await self._tabular.update_by_key(dataset, typed)
 
-    async def update_where(self, dataset: Dataset, params: Params, changes: Any) -> int:
+    async def update_where(self, dataset: Dataset, selection: Selection, changes: Mapping[str, JsonValue]) -> int:
         schema = require_tabular(dataset)
-        spec = parse_filter_only(params, schema.field_types, {UNFILTERED_GUARD})
-        guard_unfiltered(params, not spec.empty)
+        spec = parse_filters(selection.filters, schema.field_types)
+        guard_unfiltered(selection, not spec.empty)
         typed = schema.coerce_record(changes, 0, partial=True)
         for name in schema.primary_key:
             if name in typed:
@@ -153,10 +142,10 @@ class RecordService:
             raise InvalidInput("set must name at least one field", field="set")
         return await self._tabular.update_where(dataset, spec, typed)
 
-    async def delete_where(self, dataset: Dataset, params: Params) -> int:
+    async def delete_where(self, dataset: Dataset, selection: Selection) -> int:
         schema = require_tabular(dataset)
-        spec = parse_filter_only(params, schema.field_types, {UNFILTERED_GUARD})
-        guard_unfiltered(params, not spec.empty)
+        spec = parse_filters(selection.filters, schema.field_types)
+        guard_unfiltered(selection, not spec.empty)
         return await self._tabular.delete_where(dataset, spec)
 
     # -- one record by its key (ETags, If-Match checked atomically by the store) -----------------

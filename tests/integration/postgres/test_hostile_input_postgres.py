@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.domain.errors import DomainError, InvalidInput
-from datainfra.domain.filters import parse_filters
+from datainfra.domain.filters import filter_term, parse_filters
 from datainfra.domain.names import NAME_PATTERN, is_valid_name
 from datainfra.domain.query import RecordQuery, SortKey
 from datainfra.domain.records import OnConflict
@@ -107,7 +107,7 @@ async def test_any_valid_names_and_values_round_trip_exactly(
         for column in schema.columns[1:]:
             if column.type is FieldType.TEXT:
                 for value in {r[column.name] for r in rows if r[column.name] is not None}:
-                    spec = parse_filters([(column.name, "eq:" + value)], schema.field_types)
+                    spec = parse_filters([filter_term(column.name, "eq:" + value)], schema.field_types)
                     found = await store.query(dataset, RecordQuery(filter=spec, limit=100))
                     assert len(found.items) == sum(1 for r in rows if r[column.name] == value)
     finally:

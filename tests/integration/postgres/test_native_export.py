@@ -18,7 +18,7 @@ from psycopg import sql
 from datainfra.adapters.http.formats.tabular import csv_text, ndjson_text
 from datainfra.adapters.postgres.identifiers import table_identifier
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
-from datainfra.domain.filters import parse_filters
+from datainfra.domain.filters import filter_term, parse_filters
 from datainfra.domain.model import Dataset
 from datainfra.domain.ports import NativeTextExport
 from datainfra.domain.query import RecordQuery, SortKey
@@ -182,7 +182,8 @@ async def test_a_filtered_export_agrees_too(store_and_dataset: tuple[PostgresTab
     store, dataset = store_and_dataset
     types = dataset.tabular_schema.field_types
     query = RecordQuery(
-        filter=parse_filters([("t", "like:%a%"), ("i", "is:notnull")], types), sort=(SortKey("f"), SortKey("id"))
+        filter=parse_filters([filter_term("t", "like:%a%"), filter_term("i", "is:notnull")], types),
+        sort=(SortKey("f"), SortKey("id")),
     )
     native = await bytes_of(store.copy_out_csv(dataset, query))
     assert native == await bytes_of(csv_text(columns(dataset, query), store.stream_rows(dataset, query)))

@@ -16,7 +16,7 @@ from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, connection, open_pool
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout
-from datainfra.domain.filters import parse_filters
+from datainfra.domain.filters import filter_term, parse_filters
 from datainfra.domain.model import Session
 from datainfra.domain.query import CountMode, RecordQuery, SortKey
 from datainfra.domain.records import OnConflict
@@ -44,7 +44,7 @@ async def test_an_equality_filter_on_an_indexed_column_uses_the_index(
     dataset = dataset_for(session, INDEXED)
     await store.create_table(dataset)
     await store.insert_records(dataset, stream({"code": f"c{i:05d}", "n": i} for i in range(20_000)), OnConflict.ERROR)
-    query = RecordQuery(filter=parse_filters([("code", "eq:c01234")], dataset.tabular_schema.field_types))
+    query = RecordQuery(filter=parse_filters([filter_term("code", "eq:c01234")], dataset.tabular_schema.field_types))
     statement, params, _ = store.page_statement(dataset, query)
     async with postgres_pool.connection() as conn:
         await conn.execute(

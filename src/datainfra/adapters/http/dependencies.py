@@ -1,6 +1,8 @@
 """Litestar dependencies: services come from the DI container kept on app.state; the caller's user
 comes from the X-API-Key header or, the same key, `Authorization: Bearer <key>` (hashed at once,
-never logged)."""
+never logged); the session and the dataset a path names are resolved through their owner, once,
+here (`session: PathSession`, `dataset: PathDataset`): another user's ids are 404, and the user is
+authenticated first."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ import structlog
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import HeaderParameter
+from litestar.params import FromPath, HeaderParameter, SkipValidation
 
 from datainfra.domain.errors import InvalidRequest, Unauthenticated
-from datainfra.domain.model import User
+from datainfra.domain.model import Dataset, Session, User
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ExportService
@@ -36,11 +38,10 @@ Exports = NamedDependency[ExportService]
 Imports = NamedDependency[ImportService]
 Queries = NamedDependency[QueryService]
 CurrentUser = NamedDependency[User]
-
-
-def query_pairs(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
-    """The query string as (name, value) pairs, repeats kept in order: what the services parse."""
-    return list(request.query_params.multi_items())
+PathSession = NamedDependency[SkipValidation[Session]]
+"""The session of the path's `session_id`, the caller's own (a domain value: not re-validated)."""
+PathDataset = NamedDependency[SkipValidation[Dataset]]
+"""The dataset of the path's `session_id` and `dataset_id`, the caller's own (not re-validated)."""
 
 
 async def _resolve(value: Any) -> Any:
@@ -123,6 +124,16 @@ async def provide_user(
     return user
 
 
+async def provide_session(session_id: FromPath[str], sessions: Sessions, user: CurrentUser) -> Session:
+    return await sessions.get(user, session_id)
+
+
+async def provide_dataset(
+    session_id: FromPath[str], dataset_id: FromPath[str], datasets: Datasets, user: CurrentUser
+) -> Dataset:
+    return await datasets.get(user, session_id, dataset_id)
+
+
 DEPENDENCIES = {
     "accounts": Provide(provide_accounts),
     "sessions": Provide(provide_sessions),
@@ -133,4 +144,6 @@ DEPENDENCIES = {
     "imports": Provide(provide_imports),
     "queries": Provide(provide_queries),
     "user": Provide(provide_user),
+    "session": Provide(provide_session),
+    "dataset": Provide(provide_dataset),
 }

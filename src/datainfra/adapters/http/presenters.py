@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
 
+from datainfra.adapters.http.query_strings import page_url
 from datainfra.domain.algorithms import Membership
 from datainfra.domain.graph import Edge, Node, Path, Subgraph
 from datainfra.domain.graph_schema import GraphSchema, graph_schema_document
@@ -127,10 +127,14 @@ def algorithm_doc(result: AlgorithmPage[Any], path: str, items: Sequence[Any]) -
     return {**page_doc(result.page, path, items), **result.facts}
 
 
-def page_doc(page: PageResult[Any], path: str, items: Sequence[Any]) -> dict[str, Any]:
+def page_doc(
+    page: PageResult[Any], path: str, items: Sequence[Any], scope: Sequence[tuple[str, str]] = ()
+) -> dict[str, Any]:
+    """A page (items, limit, offset, total, next); `next` is the URL of the following page, `scope`
+    the parameters beside its PageRequest that stay (label, type)."""
     doc: dict[str, Any] = {"items": list(items), "limit": page.limit, "offset": page.offset}
     if page.total is not None:
         doc["total"] = page.total
-    if page.next_params is not None:
-        doc["next"] = f"{path}?{urlencode(page.next_params)}"
+    if page.next is not None:
+        doc["next"] = page_url(path, page.next, scope)
     return doc

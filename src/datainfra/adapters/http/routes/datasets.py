@@ -15,7 +15,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.conventions import LOCATION_DOC, created
-from datainfra.adapters.http.dependencies import CurrentUser, Datasets
+from datainfra.adapters.http.dependencies import CurrentUser, Datasets, PathDataset
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.preconditions import IfMatchHeader, if_match
 from datainfra.adapters.http.presenters import dataset_doc
@@ -75,10 +75,7 @@ class DatasetRoutes(Controller):
         return json_response({"items": items})
 
     @get("/{dataset_id:str}", summary="Read a dataset, with its record count", response_headers=ETAG)
-    async def read(
-        self, session_id: FromPath[str], dataset_id: FromPath[str], datasets: Datasets, user: CurrentUser
-    ) -> Response[DatasetOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
+    async def read(self, dataset: PathDataset, datasets: Datasets) -> Response[DatasetOut]:
         return _tagged(json_response(dataset_doc(dataset, await datasets.count(dataset))), dataset)
 
     @put(

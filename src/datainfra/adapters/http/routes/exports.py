@@ -18,7 +18,7 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from datainfra.adapters.http.conventions import HEAD_ONLY, LOCATION_DOC, created
-from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Exports, Imports, query_pairs
+from datainfra.adapters.http.dependencies import CurrentUser, Exports, Imports, PathDataset
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.formats.archive import opened_archive, session_archive
 from datainfra.adapters.http.formats.graphml import graphml
@@ -27,18 +27,17 @@ from datainfra.adapters.http.formats.jsonlines import ndjson_to_array
 from datainfra.adapters.http.formats.pump import Pump
 from datainfra.adapters.http.formats.tabular import tabular_text
 from datainfra.adapters.http.problems import UnsupportedMediaType
-from datainfra.domain.errors import InvalidRequest
-from datainfra.domain.model import Dataset, DatasetKind
-from datainfra.services.exports import (
-    FORMAT_PARAM,
-    ExportCounts,
-    ExportService,
-    check_graph_export_params,
-    export_format,
-    tabular_export_query,
+from datainfra.adapters.http.query_strings import (
+    ExportQuery,
+    GraphExportQuery,
+    ImportQuery,
+    SessionExportQuery,
+    export_request,
+    query_of,
 )
+from datainfra.domain.model import Dataset, DatasetKind
+from datainfra.services.exports import ExportCounts, ExportService, export_format, tabular_export_query
 from datainfra.services.imports import parse_renames
-from datainfra.services.paging import single
 
 ZIP = "application/zip"
 MEDIA_TYPES = {
@@ -89,13 +88,21 @@ async def _streamed(
     )
 
 
-def _dataset_source(dataset: Dataset, fmt: str, params: list[tuple[str, str]], exports: ExportService) -> Any:
+def _dataset_source(request: Request[Any, Any, Any], dataset: Dataset, exports: ExportService) -> tuple[str, Any]:
+    """The export's format and its byte source (lazy: nothing is read before the first chunk)."""
     if dataset.kind is DatasetKind.TABULAR:
-        query = tabular_export_query(dataset, params)
+        rows, filters = query_of(request, ExportQuery)
+        fmt = export_format(dataset, rows.format)
+        query = tabular_export_query(dataset, export_request(rows, filters))
         if fmt == "json":
-            return ndjson_to_array(tabular_text(exports, dataset, query, "ndjson"))
-        return tabular_text(exports, dataset, query, fmt)
-    check_graph_export_params(params)
+            return fmt, ndjson_to_array(tabular_text(exports, dataset, query, "ndjson"))
+        return fmt, tabular_text(exports, dataset, query, fmt)
+    graph, _ = query_of(request, GraphExportQuery)
+    fmt = export_format(dataset, graph.format)
+    return fmt, _graph_source(dataset, fmt, exports)
+
+
+def _graph_source(dataset: Dataset, fmt: str, exports: ExportService) -> Any:
     counts = ExportCounts()
     if fmt == "graphml":
         return graphml(dataset.name, lambda: exports.nodes(dataset), lambda: exports.edges(dataset), counts)
@@ -117,20 +124,10 @@ class ExportRoutes(Controller):
             "row, unquoted empty = NULL). Graph exports hold the whole graph. An unknown or unfitting format "
             "is a 400 listing the valid ones."
         ),
+        opt={"query": ExportQuery},
     )
-    async def export_dataset(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        exports: Exports,
-        user: CurrentUser,
-    ) -> Stream:
-        dataset = await datasets.get(user, session_id, dataset_id)
-        params = query_pairs(request)
-        fmt = export_format(dataset, single(params, FORMAT_PARAM))
-        source = _dataset_source(dataset, fmt, params, exports)
+    async def export_dataset(self, request: Request[Any, Any, Any], dataset: PathDataset, exports: Exports) -> Stream:
+        fmt, source = _dataset_source(request, dataset, exports)
         return await _streamed(request, source, MEDIA_TYPES[(dataset.kind, fmt)], f"{dataset.name}.{fmt}")
 
     @get(
@@ -141,6 +138,7 @@ class ExportRoutes(Controller):
             "rows in key order, then manifest.json: session, datasets with kinds, schemas and counts, and the "
             "format version. POST /sessions/{id}/import reads it back."
         ),
+        opt={"query": SessionExportQuery},
     )
     async def export_session(
         self,
@@ -149,8 +147,7 @@ class ExportRoutes(Controller):
         exports: Exports,
         user: CurrentUser,
     ) -> Stream:
-        for key, _ in query_pairs(request):
-            raise InvalidRequest(f"a session export takes no parameters; {key!r} is not accepted", parameter=key)
+        query_of(request, SessionExportQuery)
         session, datasets = await exports.session(user, session_id)
         return await _streamed(request, session_archive(session, datasets, exports), ZIP, f"{session.name}.zip")
 
@@ -165,7 +162,7 @@ class ExportRoutes(Controller):
         status_code=201,
         response_headers=LOCATION_DOC,
         request_max_body_size=None,
-        opt={"request_body": IMPORT_BODY},
+        opt={"request_body": IMPORT_BODY, "query": ImportQuery},
     )
     async def import_session(
         self,
@@ -177,7 +174,8 @@ class ExportRoutes(Controller):
         media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if media_type != ZIP:
             raise UnsupportedMediaType(f"Content-Type {media_type or 'none'!r} is not accepted here; use {ZIP}")
-        renames = parse_renames(query_pairs(request))
+        query, _ = query_of(request, ImportQuery)
+        renames = parse_renames(query.rename or [])
         await imports.session(user, session_id)  # 404 before the body is read
         limit = request.app.request_max_body_size
         async with opened_archive(request.stream(), limit if isinstance(limit, int) else None) as archive:

@@ -11,7 +11,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.conventions import LINK_DOC, page_response
-from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, query_pairs
+from datainfra.adapters.http.dependencies import Graphs, PathDataset
 from datainfra.adapters.http.encoding import decode_json, decode_struct, json_response
 from datainfra.adapters.http.presenters import (
     algorithm_doc,
@@ -25,13 +25,21 @@ from datainfra.adapters.http.presenters import (
     score_doc,
     subgraph_doc,
 )
-from datainfra.adapters.http.routes.records import (
-    NODE_SEARCH_MEMBERS,
-    SearchPageOut,
-    run_search,
-    search_body,
-    search_request,
+from datainfra.adapters.http.query_strings import (
+    AlgorithmQuery,
+    EdgeFilterQuery,
+    EdgePageQuery,
+    NeighborsQuery,
+    NodePageQuery,
+    SearchQuery,
+    names,
+    page_request,
+    query_of,
+    repeated,
+    selection,
 )
+from datainfra.adapters.http.requests import NodeSearch
+from datainfra.adapters.http.routes.records import SearchPageOut, node_page, run_search, search_body, search_nodes
 from datainfra.adapters.http.schemas import (
     AllShortestPathsIn,
     ComponentPageOut,
@@ -51,6 +59,9 @@ from datainfra.adapters.http.schemas import (
 )
 from datainfra.domain.algorithms import MAX_PROJECTED_EDGES, MAX_PROJECTED_NODES
 from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.graph import Direction, Subgraph
+from datainfra.domain.model import Dataset
+from datainfra.domain.query import PageRequest
 
 B = TypeVar("B")
 
@@ -117,182 +128,126 @@ async def _optional(request: Request[Any, Any, Any], shape: type[B]) -> B:
     return result
 
 
+async def _neighbors(request: Request[Any, Any, Any], dataset: Dataset, node_id: str, graphs: Graphs) -> Subgraph:
+    query, _ = query_of(request, NeighborsQuery)
+    return await graphs.neighbors(
+        dataset,
+        node_id,
+        direction=None if query.direction is None else Direction(query.direction),
+        types=names(query.type, "type"),
+        depth=query.depth,
+        limit=query.limit,
+    )
+
+
+def _algorithm_page(request: Request[Any, Any, Any]) -> PageRequest:
+    query, _ = query_of(request, AlgorithmQuery)
+    return PageRequest(limit=query.limit, offset=query.offset)
+
+
 class GraphRoutes(Controller):
     path = "/sessions/{session_id:str}/datasets/{dataset_id:str}"
     tags = ["graph"]
 
-    @get("/nodes", summary="Search nodes by label and property filters", response_headers=LINK_DOC)
+    @get(
+        "/nodes",
+        summary="Search nodes by label and property filters",
+        response_headers=LINK_DOC,
+        opt={"query": NodePageQuery},
+    )
     async def nodes(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
     ) -> Response[NodePageOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
-        page = await graphs.find_nodes(dataset, query_pairs(request))
-        return page_response(page_doc(page, request.url.path, [node_doc(n) for n in page.items]))
+        return await node_page(request, dataset, graphs)
 
     @post(
         "/nodes/search",
         summary="Search nodes by label and a JSON where",
         status_code=200,
-        opt={"request_body": NODE_SEARCH_BODY},
+        opt={"request_body": NODE_SEARCH_BODY, "body": {"application/json": NodeSearch}, "query": SearchQuery},
     )
     async def search_nodes(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
     ) -> Response[SearchPageOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
-        body, params = await search_request(request, NODE_SEARCH_MEMBERS)
-        return await run_search(body, lambda: graphs.find_nodes(dataset, params, where=body.get("where")), node_doc)
+        return await run_search(request, NodeSearch, search_nodes(graphs, dataset), node_doc)
 
     # A node may be called "search": the static /nodes/search path takes precedence over
     # /nodes/{node_id} in the router (which does not backtrack), so GET and DELETE of it, and its
     # neighbours, would answer 405 or 404. These serve that node as the {node_id} routes do.
 
     @get("/nodes/search", summary="Read the node whose id is 'search' (as GET /nodes/{node_id})")
-    async def node_named_search(
-        self,
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
-    ) -> Response[NodeOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
+    async def node_named_search(self, dataset: PathDataset, graphs: Graphs) -> Response[NodeOut]:
         return json_response(node_doc(await graphs.get_node(dataset, "search")))
 
-    @get("/nodes/search/neighbors", summary="Walk from the node whose id is 'search' (as /nodes/{node_id}/neighbors)")
+    @get(
+        "/nodes/search/neighbors",
+        summary="Walk from the node whose id is 'search' (as /nodes/{node_id}/neighbors)",
+        opt={"query": NeighborsQuery},
+    )
     async def neighbors_of_node_named_search(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
     ) -> Response[SubgraphOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
-        return json_response(subgraph_doc(await graphs.neighbors(dataset, "search", query_pairs(request))))
+        return json_response(subgraph_doc(await _neighbors(request, dataset, "search", graphs)))
 
     @delete(
         "/nodes/search", summary="Delete the node whose id is 'search' (as DELETE /nodes/{node_id})", status_code=204
     )
-    async def delete_node_named_search(
-        self,
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
-    ) -> None:
-        dataset = await datasets.get(user, session_id, dataset_id)
+    async def delete_node_named_search(self, dataset: PathDataset, graphs: Graphs) -> None:
         await graphs.delete_node(dataset, "search")
 
     @get("/nodes/{node_id:str}", summary="Read one node by its id")
-    async def node(
-        self,
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        node_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
-    ) -> Response[NodeOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
+    async def node(self, node_id: FromPath[str], dataset: PathDataset, graphs: Graphs) -> Response[NodeOut]:
         return json_response(node_doc(await graphs.get_node(dataset, node_id)))
 
-    @get("/nodes/{node_id:str}/neighbors", summary="Walk from a node: direction, types, depth, limit")
+    @get(
+        "/nodes/{node_id:str}/neighbors",
+        summary="Walk from a node: direction, types, depth, limit",
+        opt={"query": NeighborsQuery},
+    )
     async def neighbors(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        node_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], node_id: FromPath[str], dataset: PathDataset, graphs: Graphs
     ) -> Response[SubgraphOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
-        subgraph = await graphs.neighbors(dataset, node_id, query_pairs(request))
-        return json_response(subgraph_doc(subgraph))
+        return json_response(subgraph_doc(await _neighbors(request, dataset, node_id, graphs)))
 
     @delete("/nodes/{node_id:str}", summary="Delete one node and every edge touching it", status_code=204)
-    async def delete_node(
-        self,
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        node_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
-    ) -> None:
-        dataset = await datasets.get(user, session_id, dataset_id)
+    async def delete_node(self, node_id: FromPath[str], dataset: PathDataset, graphs: Graphs) -> None:
         await graphs.delete_node(dataset, node_id)
 
     @delete("/edges/{edge_id:str}", summary="Delete one edge by its id", status_code=204)
-    async def delete_edge(
-        self,
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        edge_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
-    ) -> None:
-        dataset = await datasets.get(user, session_id, dataset_id)
+    async def delete_edge(self, edge_id: FromPath[str], dataset: PathDataset, graphs: Graphs) -> None:
         await graphs.delete_edge(dataset, edge_id)
 
     @delete(
         "/edges",
         summary="Delete the edges of `type` matching the filters (all=true for every edge)",
         status_code=200,
+        opt={"query": EdgeFilterQuery},
     )
     async def delete_edges(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
     ) -> Response[DeletedOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
-        return json_response({"deleted": await graphs.delete_edges_where(dataset, query_pairs(request))})
+        query, filters = query_of(request, EdgeFilterQuery)
+        count = await graphs.delete_edges_where(dataset, names(query.type, "type"), selection(query, filters))
+        return json_response({"deleted": count})
 
-    @get("/edges", summary="List edges by type and property filters", response_headers=LINK_DOC)
+    @get(
+        "/edges",
+        summary="List edges by type and property filters",
+        response_headers=LINK_DOC,
+        opt={"query": EdgePageQuery},
+    )
     async def edges(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
     ) -> Response[EdgePageOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
-        page = await graphs.find_edges(dataset, query_pairs(request))
-        return page_response(page_doc(page, request.url.path, [edge_doc(e) for e in page.items]))
+        query, filters = query_of(request, EdgePageQuery)
+        page = await graphs.find_edges(dataset, names(query.type, "type"), page_request(query, filters))
+        items = [edge_doc(e) for e in page.items]
+        return page_response(page_doc(page, request.url.path, items, repeated("type", query.type)))
 
     @post("/algorithms/shortest_path", summary="Shortest path, by hops or by a numeric weight", status_code=200)
     async def shortest_path(
-        self,
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        data: JSONBody[ShortestPathIn],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, data: JSONBody[ShortestPathIn], dataset: PathDataset, graphs: Graphs
     ) -> Response[PathOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
         path = await graphs.shortest_path(
             dataset,
             source=data.source,
@@ -310,15 +265,8 @@ class GraphRoutes(Controller):
         status_code=200,
     )
     async def all_shortest_paths(
-        self,
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        data: JSONBody[AllShortestPathsIn],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, data: JSONBody[AllShortestPathsIn], dataset: PathDataset, graphs: Graphs
     ) -> Response[PathsOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
         found = await graphs.all_shortest_paths(
             dataset,
             source=data.source,
@@ -335,22 +283,16 @@ class GraphRoutes(Controller):
         "/algorithms/pagerank",
         summary="PageRank of every node, by score descending then id",
         status_code=200,
-        opt={"request_body": PAGERANK_BODY},
+        opt={"request_body": PAGERANK_BODY, "query": AlgorithmQuery},
     )
     async def pagerank(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
     ) -> Response[ScorePageOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
+        page = _algorithm_page(request)
         body = await _optional(request, PageRankIn)
         result = await graphs.pagerank(
             dataset,
-            query_pairs(request),
+            page,
             types=body.types,
             direction=body.direction,
             damping=body.damping,
@@ -364,38 +306,26 @@ class GraphRoutes(Controller):
         "/algorithms/connected_components",
         summary="Weakly connected components, by component (its smallest node id) then id",
         status_code=200,
-        opt={"request_body": COMPONENTS_BODY},
+        opt={"request_body": COMPONENTS_BODY, "query": AlgorithmQuery},
     )
     async def connected_components(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
     ) -> Response[ComponentPageOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
+        page = _algorithm_page(request)
         body = await _optional(request, ComponentsIn)
-        result = await graphs.connected_components(dataset, query_pairs(request), types=body.types)
+        result = await graphs.connected_components(dataset, page, types=body.types)
         return page_response(algorithm_doc(result, request.url.path, [membership_doc(i) for i in result.page.items]))
 
     @post(
         "/algorithms/degree",
         summary="Degree of every node, by degree descending then id",
         status_code=200,
-        opt={"request_body": DEGREE_BODY},
+        opt={"request_body": DEGREE_BODY, "query": AlgorithmQuery},
     )
     async def degree(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
     ) -> Response[DegreePageOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
+        page = _algorithm_page(request)
         body = await _optional(request, DegreeIn)
-        result = await graphs.degree(dataset, query_pairs(request), types=body.types, direction=body.direction)
+        result = await graphs.degree(dataset, page, types=body.types, direction=body.direction)
         return page_response(algorithm_doc(result, request.url.path, [degree_doc(i) for i in result.page.items]))

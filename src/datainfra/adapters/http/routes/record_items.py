@@ -20,9 +20,9 @@ from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
-from litestar.params import FromPath, PathParameter
+from litestar.params import PathParameter
 
-from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Records
+from datainfra.adapters.http.dependencies import PathDataset, Records
 from datainfra.adapters.http.encoding import decode_json, encode_json
 from datainfra.adapters.http.preconditions import IfMatchHeader, IfNoneMatchHeader, if_match, key_parts, none_match
 from datainfra.adapters.http.problems import UnsupportedMediaType
@@ -108,15 +108,11 @@ class RecordItemRoutes(Controller):
     async def read(
         self,
         request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
         key: KeyPath,
-        datasets: Datasets,
+        dataset: PathDataset,
         records: Records,
-        user: CurrentUser,
         if_none_match: IfNoneMatchHeader = None,
     ) -> Response[dict[str, Any]]:
-        dataset = await datasets.get(user, session_id, dataset_id)
         versioned = await records.get_one(dataset, _key(request, dataset, key))
         if none_match(request, versioned.etag):
             not_modified: Response[Any] = Response(b"", status_code=304, headers={"ETag": versioned.etag})
@@ -133,15 +129,11 @@ class RecordItemRoutes(Controller):
     async def replace(
         self,
         request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
         key: KeyPath,
-        datasets: Datasets,
+        dataset: PathDataset,
         records: Records,
-        user: CurrentUser,
         if_match_header: IfMatchHeader = None,
     ) -> Response[dict[str, Any]]:
-        dataset = await datasets.get(user, session_id, dataset_id)
         record_key = _key(request, dataset, key)
         body = await _object_body(request, (JSON,))
         return _record_response(await records.replace_one(dataset, record_key, body, if_match(request)))
@@ -156,15 +148,11 @@ class RecordItemRoutes(Controller):
     async def modify(
         self,
         request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
         key: KeyPath,
-        datasets: Datasets,
+        dataset: PathDataset,
         records: Records,
-        user: CurrentUser,
         if_match_header: IfMatchHeader = None,
     ) -> Response[dict[str, Any]]:
-        dataset = await datasets.get(user, session_id, dataset_id)
         record_key = _key(request, dataset, key)
         body = await _object_body(request, (MERGE_PATCH, JSON))
         return _record_response(await records.patch_one(dataset, record_key, body, if_match(request)))
@@ -178,13 +166,9 @@ class RecordItemRoutes(Controller):
     async def remove(
         self,
         request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
         key: KeyPath,
-        datasets: Datasets,
+        dataset: PathDataset,
         records: Records,
-        user: CurrentUser,
         if_match_header: IfMatchHeader = None,
     ) -> None:
-        dataset = await datasets.get(user, session_id, dataset_id)
         await records.delete_one(dataset, _key(request, dataset, key), if_match(request))

@@ -11,23 +11,43 @@ POST for the following page (the same search with `cursor` or `offset` moved on)
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
-from litestar.params import FromPath
 
 from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
 from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
-from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records, query_pairs
+from datainfra.adapters.http.dependencies import Graphs, PathDataset, Records
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
 from datainfra.adapters.http.formats.graphml import read_graphml
 from datainfra.adapters.http.formats.graphs import is_node_link, read_node_link
 from datainfra.adapters.http.presenters import node_doc, page_doc
 from datainfra.adapters.http.problems import UnsupportedMediaType
+from datainfra.adapters.http.query_strings import (
+    NodeFilterQuery,
+    NodePageQuery,
+    RecordFilterQuery,
+    RecordPageQuery,
+    SearchQuery,
+    WriteQuery,
+    names,
+    page_request,
+    query_of,
+    repeated,
+    selection,
+)
+from datainfra.adapters.http.requests import (
+    NodeSearch,
+    RecordSearch,
+    next_search,
+    read_search,
+    search_labels,
+    search_request,
+)
 from datainfra.adapters.http.schemas import (
     DeletedOut,
     GraphWrite,
@@ -38,11 +58,14 @@ from datainfra.adapters.http.schemas import (
     WriteResultOut,
 )
 from datainfra.domain.errors import DomainError, InvalidRequest
-from datainfra.domain.filters import quote_list
+from datainfra.domain.graph import Node
 from datainfra.domain.model import Dataset, DatasetKind
-from datainfra.domain.records import WriteResult
-from datainfra.services.paging import PageResult, Params
+from datainfra.domain.records import OnConflict, WriteResult
+from datainfra.services.graphs import GraphService
+from datainfra.services.paging import PageResult
 from datainfra.services.records import parse_on_conflict
+
+S = TypeVar("S", bound=RecordSearch)
 
 CSV = "text/csv"
 NDJSON = "application/x-ndjson"
@@ -73,10 +96,6 @@ UPDATE_BODY = RequestBody(
     "record matching the query-string filters (all=true to update every record).",
     content={JSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))},
 )
-
-
-SEARCH_MEMBERS = frozenset({"where", "select", "sort", "limit", "offset", "cursor", "count"})
-NODE_SEARCH_MEMBERS = SEARCH_MEMBERS | {"label"}
 
 
 def search_body(description: str, label: bool) -> RequestBody:
@@ -123,47 +142,18 @@ class SearchPageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """The body to POST for the following page; absent on the last page."""
 
 
-async def search_request(request: Request[Any, Any, Any], members: frozenset[str]) -> tuple[dict[str, Any], Params]:
-    """A search body (empty = every default) and the query parameters it stands for."""
-    for name in request.query_params:
-        raise InvalidRequest("a search takes its parameters in the JSON body, not the query string", parameter=name)
-    raw = await request.body()
-    body = decode_json(raw) if raw.strip() else {}
-    if not isinstance(body, dict):
-        raise InvalidRequest("a search body is a JSON object", field=None)
-    params: list[tuple[str, str]] = []
-    for key, value in body.items():
-        if key not in members:
-            raise InvalidRequest(f"unknown member {key!r}; a search takes {', '.join(sorted(members))}", field=key)
-        if key == "where" or value is None:
-            continue
-        if key in ("select", "sort", "label"):
-            params.append((key, _joined(value, key)))
-        elif key in ("limit", "offset"):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidRequest(f"{key} must be a non-negative integer", field=key)
-            params.append((key, str(value)))
-        else:
-            if not isinstance(value, str):
-                raise InvalidRequest(f"{key} must be a string", field=key)
-            params.append((key, value))
-    return body, params
-
-
-def _joined(value: Any, key: str) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return quote_list(value) if key == "label" else ",".join(value)
-    raise InvalidRequest(f"{key} must be a string or an array of strings", field=key)
-
-
 async def run_search(
-    body: Mapping[str, Any], find: Callable[[], Awaitable[PageResult[Any]]], present: Callable[[Any], Any]
+    request: Request[Any, Any, Any],
+    shape: type[S],
+    find: Callable[[S], Awaitable[PageResult[Any]]],
+    present: Callable[[Any], Any],
 ) -> Response[SearchPageOut]:
-    """Run a search; a problem with a member names it as a body field, and `next` is a body."""
+    """Read the search body and run the search; a problem with a member names it as a body field,
+    and `next` is the body of the following page."""
+    query_of(request, SearchQuery)
+    body = read_search(await request.body(), shape)
     try:
-        page = await find()
+        page = await find(body)
     except DomainError as exc:
         if exc.parameter is not None and exc.field is None:
             exc.field, exc.parameter = exc.parameter, None
@@ -171,15 +161,19 @@ async def run_search(
     doc: dict[str, Any] = {"items": [present(item) for item in page.items], "limit": page.limit, "offset": page.offset}
     if page.total is not None:
         doc["total"] = page.total
-    if page.next_params is not None:
-        following = {k: v for k, v in body.items() if k not in ("cursor", "offset")}
-        for key, value in page.next_params:
-            if key == "cursor":
-                following["cursor"] = value
-            elif key == "offset":
-                following["offset"] = int(value)
-        doc["next"] = following
+    if page.next is not None:
+        doc["next"] = next_search(body, page.next)
     return json_response(doc)
+
+
+def search_nodes(graphs: GraphService, dataset: Dataset) -> Callable[[NodeSearch], Awaitable[PageResult[Node]]]:
+    return lambda body: graphs.find_nodes(dataset, search_labels(body), search_request(body))
+
+
+def on_conflict_of(request: Request[Any, Any, Any]) -> OnConflict:
+    """on_conflict from the query string (bodies that are not JSON documents of records)."""
+    query, _ = query_of(request, WriteQuery)
+    return parse_on_conflict(query.on_conflict)
 
 
 def _media_type(request: Request[Any, Any, Any]) -> str:
@@ -202,39 +196,29 @@ class RecordRoutes(Controller):
         status_code=201,
         response_headers=LOCATION_DOC,
         request_max_body_size=None,
-        opt={"request_body": WRITE_BODY},
+        opt={"request_body": WRITE_BODY, "query": WriteQuery},
     )
     async def write(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        records: Records,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
     ) -> Response[WriteResultOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
         media_type = _media_type(request)
         if dataset.kind is DatasetKind.GRAPH:
             _require(media_type, (JSON, GRAPHML))
             if media_type == GRAPHML:
                 nodes, edges = await read_graphml(request.stream(), request.app.request_max_body_size)
-                on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
-                return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict))
+                return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict_of(request)))
             raw = await request.body()
             document = decode_json(raw)
             if is_node_link(document):
                 nodes, edges = read_node_link(document)
-                on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
-                return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict))
+                return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict_of(request)))
             body = decode_struct(raw, GraphWrite)
             result = await graphs.write(dataset, body.nodes, body.edges, parse_on_conflict(body.on_conflict))
             return _write_result(dataset, result)
         _require(media_type, (JSON, CSV, NDJSON))
         if media_type == JSON:
             return _write_result(dataset, await self._write_json(dataset, await request.body(), records))
-        on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
+        on_conflict = on_conflict_of(request)
         rows: Any = csv_rows(request.stream()) if media_type == CSV else ndjson_rows(request.stream())
         result = await records.insert(dataset, rows, on_conflict, text_values=media_type == CSV)
         return _write_result(dataset, result)
@@ -247,60 +231,44 @@ class RecordRoutes(Controller):
         parsed = convert(document, RecordsWrite)
         return await records.insert(dataset, parsed.records, parse_on_conflict(parsed.on_conflict))
 
-    @get("/", summary="Filter, sort and page records (nodes for graph datasets)", response_headers=LINK_DOC)
+    @get(
+        "/",
+        summary="Filter, sort and page records (nodes for graph datasets)",
+        response_headers=LINK_DOC,
+        opt={"query": RecordPageQuery},
+    )
     async def query(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        records: Records,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
     ) -> Response[RecordPageOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
-        params = query_pairs(request)
         if dataset.kind is DatasetKind.GRAPH:
-            nodes = await graphs.find_nodes(dataset, params)
-            return page_response(page_doc(nodes, request.url.path, [node_doc(n) for n in nodes.items]))
-        page = await records.query(dataset, params)
+            return await node_page(request, dataset, graphs)
+        query, filters = query_of(request, RecordPageQuery)
+        page = await records.query(dataset, page_request(query, filters))
         return page_response(page_doc(page, request.url.path, page.items))
 
     @post(
         "/search",
         summary="Search records (nodes for graph datasets) with a JSON where",
         status_code=200,
-        opt={"request_body": SEARCH_BODY},
+        opt={"request_body": SEARCH_BODY, "body": {JSON: NodeSearch}, "query": SearchQuery},
     )
     async def search(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        records: Records,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
     ) -> Response[SearchPageOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
         if dataset.kind is DatasetKind.GRAPH:
-            body, params = await search_request(request, NODE_SEARCH_MEMBERS)
-            return await run_search(body, lambda: graphs.find_nodes(dataset, params, where=body.get("where")), node_doc)
-        body, params = await search_request(request, SEARCH_MEMBERS)
-        return await run_search(body, lambda: records.query(dataset, params, where=body.get("where")), lambda r: r)
+            return await run_search(request, NodeSearch, search_nodes(graphs, dataset), node_doc)
+        return await run_search(
+            request, RecordSearch, lambda body: records.query(dataset, search_request(body)), lambda r: r
+        )
 
-    @put("/", summary="Update records by key, or every record matching the filters", opt={"request_body": UPDATE_BODY})
+    @put(
+        "/",
+        summary="Update records by key, or every record matching the filters",
+        opt={"request_body": UPDATE_BODY, "query": RecordFilterQuery},
+    )
     async def update(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        records: Records,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
     ) -> Response[UpdatedOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
         _require(_media_type(request), (JSON,))
         body = decode_struct(await request.body(), RecordsUpdate)
         if (body.records is None) == (body.set is None):
@@ -308,29 +276,44 @@ class RecordRoutes(Controller):
         graph = dataset.kind is DatasetKind.GRAPH
         if body.records is not None:
             count = await (graphs.update_nodes if graph else records.update_by_key)(dataset, body.records)
+        elif graph:
+            nodes, filters = query_of(request, NodeFilterQuery)
+            count = await graphs.update_nodes_where(
+                dataset, names(nodes.label, "label"), selection(nodes, filters), body.set or {}
+            )
         else:
-            params = query_pairs(request)
-            count = await (graphs.update_nodes_where if graph else records.update_where)(dataset, params, body.set)
+            rows, filters = query_of(request, RecordFilterQuery)
+            count = await records.update_where(dataset, selection(rows, filters), body.set or {})
         return json_response({"updated": count})
 
-    @delete("/", summary="Delete the records matching the filters (all=true for every record)", status_code=200)
+    @delete(
+        "/",
+        summary="Delete the records matching the filters (all=true for every record)",
+        status_code=200,
+        opt={"query": RecordFilterQuery},
+    )
     async def remove(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: FromPath[str],
-        dataset_id: FromPath[str],
-        datasets: Datasets,
-        records: Records,
-        graphs: Graphs,
-        user: CurrentUser,
+        self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
     ) -> Response[DeletedOut]:
-        dataset = await datasets.get(user, session_id, dataset_id)
-        params = query_pairs(request)
         if dataset.kind is DatasetKind.GRAPH:
-            count = await graphs.delete_nodes_where(dataset, params)
-        else:
-            count = await records.delete_where(dataset, params)
-        return json_response({"deleted": count})
+            return await delete_nodes(request, dataset, graphs)
+        rows, filters = query_of(request, RecordFilterQuery)
+        return json_response({"deleted": await records.delete_where(dataset, selection(rows, filters))})
+
+
+async def node_page(request: Request[Any, Any, Any], dataset: Dataset, graphs: GraphService) -> Response[Any]:
+    """GET .../nodes (and GET .../records of a graph dataset)."""
+    query, filters = query_of(request, NodePageQuery)
+    page = await graphs.find_nodes(dataset, names(query.label, "label"), page_request(query, filters))
+    items = [node_doc(n) for n in page.items]
+    return page_response(page_doc(page, request.url.path, items, repeated("label", query.label)))
+
+
+async def delete_nodes(request: Request[Any, Any, Any], dataset: Dataset, graphs: GraphService) -> Response[Any]:
+    """DELETE .../records of a graph dataset."""
+    query, filters = query_of(request, NodeFilterQuery)
+    count = await graphs.delete_nodes_where(dataset, names(query.label, "label"), selection(query, filters))
+    return json_response({"deleted": count})
 
 
 def _require(media_type: str, allowed: tuple[str, ...]) -> None:

@@ -6,7 +6,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.conventions import LOCATION_DOC, created
-from datainfra.adapters.http.dependencies import CurrentUser, Sessions
+from datainfra.adapters.http.dependencies import CurrentUser, PathSession, Sessions
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.presenters import session_doc
 from datainfra.adapters.http.schemas import SessionCreate, SessionList, SessionOut, SessionPatch
@@ -29,8 +29,8 @@ class SessionRoutes(Controller):
         return json_response({"items": items})
 
     @get("/{session_id:str}", summary="Read a session")
-    async def read(self, session_id: FromPath[str], sessions: Sessions, user: CurrentUser) -> Response[SessionOut]:
-        return json_response(session_doc(await sessions.get(user, session_id)))
+    async def read(self, session: PathSession) -> Response[SessionOut]:
+        return json_response(session_doc(session))
 
     @patch("/{session_id:str}", summary="Change a session's name or description")
     async def update(
