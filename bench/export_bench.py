@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import psycopg
@@ -78,6 +79,7 @@ class Measure:
     first_byte: float
     size: int
     rss_growth_mb: float = 0.0
+    rss_peak_mb: float = 0.0
 
 
 def load_rows(url: str, session_id: str, rows: int) -> None:
@@ -139,7 +141,7 @@ def api_export(api: Api, url: str, fmt: str) -> Measure:
                     first = time.perf_counter() - began
                 size += len(chunk)
         seconds = time.perf_counter() - began
-    return Measure(seconds, first, size, (rss[1] - rss[0]) / 1024)
+    return Measure(seconds, first, size, (rss[1] - rss[0]) / 1024, rss[1] / 1024)
 
 
 async def run_export(config: BenchConfig, api: Api, pg_url: str, report: Report) -> None:
@@ -162,11 +164,14 @@ def _run_export(config: BenchConfig, api: Api, pg_url: str, report: Report) -> N
     load_rows(pg_url, session_id, rows)
     export_url = f"{api.base_url}/sessions/{session_id}/datasets/{dataset_id}/export"
     growth = 0.0
+    peak_mb = 0.0
+    before_mb = _rss_kb(api.worker_pids()) / 1024
     for fmt, name in (("csv", "export_csv"), ("ndjson", "export_ndjson")):
         say(f"export: {fmt}, raw COPY TO STDOUT and through the API")
         raw = raw_copy(pg_url, session_id, ndjson=fmt == "ndjson")
         got = api_export(api, export_url, fmt)
         growth = max(growth, got.rss_growth_mb)
+        peak_mb = max(peak_mb, got.rss_peak_mb)
         detail = {
             "rows": rows,
             "api_seconds": round(got.seconds, 3),
@@ -176,4 +181,11 @@ def _run_export(config: BenchConfig, api: Api, pg_url: str, report: Report) -> N
             "api_first_byte_ms": round(got.first_byte * 1000, 1),
         }
         report.add(measured(name, rows / got.seconds, rows / raw.seconds, detail=detail))
-    report.add(measured("export_rss_growth", growth, None, detail={"rows": rows, "workers": len(api.worker_pids())}))
+    rss: dict[str, Any] = {
+        "rows": rows,
+        "workers": len(api.worker_pids()),
+        "rss_before_mb": round(before_mb, 1),
+        "rss_peak_mb": round(peak_mb, 1),
+        "measured": "peak of the workers' summed RSS during each export over the sum just before it",
+    }
+    report.add(measured("export_rss_growth", growth, None, detail=rss))
