@@ -169,12 +169,15 @@ metric values live in files there (one per process), which `/metrics` sums over 
 
 
 @contextlib.contextmanager
-def metrics_dir(settings: Settings) -> Iterator[Path]:
-    """The run's shared metrics directory, empty at start: the operator's PROMETHEUS_MULTIPROC_DIR
-    (wiped of an earlier run's values, kept afterwards), else a fresh temporary one (removed at the
-    end). A stale value file would add another run's counts to this run's."""
-    if settings.metrics_dir is not None:
-        where = settings.metrics_dir.expanduser().absolute()
+def metrics_dir(settings: Settings, *, data_dir_claimed: bool = False) -> Iterator[Path]:
+    """The run's shared metrics directory, empty of values at start: the operator's
+    PROMETHEUS_MULTIPROC_DIR, else `<data dir>/metrics` when this run holds the data dir (so a killed
+    run leaves nothing elsewhere), both wiped of an earlier run's value files and kept afterwards; else
+    a fresh temporary directory, removed at the end. A stale value file would add another run's counts
+    to this run's."""
+    if settings.metrics_dir is not None or data_dir_claimed:
+        chosen = settings.metrics_dir if settings.metrics_dir is not None else settings.data_dir / "metrics"
+        where = chosen.expanduser().absolute()
         try:
             where.mkdir(parents=True, exist_ok=True)
             for stale in where.glob("*.db"):
@@ -219,10 +222,11 @@ def supervise(
     with contextlib.ExitStack() as stack:
         # The data dir first: a second run on it usually has the same port too, and "it is in use
         # by process N" says more than "the port is taken".
-        if uses_data_dir(settings):
+        claimed = uses_data_dir(settings)
+        if claimed:
             stack.enter_context(data_dir_claimed(settings.data_dir))
         sock = stack.enter_context(bound_socket(settings.host, settings.port))
-        shared_metrics = stack.enter_context(metrics_dir(settings))
+        shared_metrics = stack.enter_context(metrics_dir(settings, data_dir_claimed=claimed))
         env = stack.enter_context(local_stores(settings))
         env[METRICS_DIR_ENV] = str(shared_metrics)
         os.environ.update(env)  # the workers are spawned with this environment

@@ -40,6 +40,16 @@ def test_an_operator_metrics_dir_is_wiped_of_an_earlier_runs_values_and_kept(tmp
     assert where.is_dir()
 
 
+def test_a_run_holding_the_data_dir_keeps_its_metrics_there_wiped_at_start(tmp_path: Path) -> None:
+    settings = Settings.from_env({"DATAINFRA_DATA_DIR": str(tmp_path / "data")})
+    (tmp_path / "data" / "metrics").mkdir(parents=True)
+    (tmp_path / "data" / "metrics" / "counter_9.db").write_bytes(b"a killed run's")
+    with metrics_dir(settings, data_dir_claimed=True) as chosen:
+        assert chosen == (tmp_path / "data" / "metrics").absolute()
+        assert not any(chosen.iterdir())
+    assert chosen.is_dir()
+
+
 def test_without_one_each_run_gets_a_fresh_directory_removed_at_the_end() -> None:
     with metrics_dir(Settings.from_env({})) as first, metrics_dir(Settings.from_env({})) as second:
         assert first != second and first.is_dir() and not any(first.iterdir())
