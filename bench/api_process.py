@@ -31,28 +31,39 @@ class Api:
     base_url: str
     api_key: str
     pid: int
+    """The supervisor (`python -m datainfra`); its workers serve the requests."""
     log_path: Path
 
     @property
     def headers(self) -> dict[str, str]:
         return {"X-API-Key": self.api_key}
 
+    def worker_pids(self) -> list[int]:
+        """The serving processes now (a replaced worker has a new pid)."""
+        return workers_of(self.pid) or [self.pid]
+
 
 @contextlib.contextmanager
-def api_process(servers: Servers, *, profile_path: Path | None = None) -> Iterator[Api]:
+def api_process(servers: Servers, *, profile_path: Path | None = None, workers: int | None = None) -> Iterator[Api]:
+    """`python -m datainfra` on the run's stores, with `workers` workers (None: its default, one per core).
+    Without a Neo4j (it failed to start) the API points at an address nobody listens on: graph routes 503."""
     port = free_port()
     log_path = servers.work_dir / "api.log"
+    neo4j = servers.neo4j
     env = os.environ | {
         "DATAINFRA_HOST": "127.0.0.1",
         "DATAINFRA_PORT": str(port),
         "DATAINFRA_DATABASE_URL": servers.postgres_url,
-        "DATAINFRA_NEO4J_URI": servers.neo4j.uri,
-        "DATAINFRA_NEO4J_USER": servers.neo4j.user,
-        "DATAINFRA_NEO4J_PASSWORD": servers.neo4j.password,
+        "DATAINFRA_NEO4J_URI": neo4j.uri if neo4j is not None else "bolt://127.0.0.1:9",
+        "DATAINFRA_NEO4J_USER": neo4j.user if neo4j is not None else "neo4j",
+        "DATAINFRA_NEO4J_PASSWORD": neo4j.password if neo4j is not None else "unused",
         "DATAINFRA_LOG_LEVEL": "WARNING",
         "DATAINFRA_DATA_DIR": str(servers.work_dir / "api-data"),
     }
     env.pop("ALLOWED_KEYS", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if workers is not None:
+        env["DATAINFRA_WORKERS"] = str(workers)
     command = [sys.executable]
     if profile_path is not None:
         command += ["-m", "cProfile", "-o", str(profile_path)]
@@ -67,8 +78,7 @@ def api_process(servers: Servers, *, profile_path: Path | None = None) -> Iterat
         response = httpx.post(f"{base_url}/users", timeout=30.0)
         if response.status_code != 201:
             raise ApiProcessError(f"POST /users answered {response.status_code}: {response.text}")
-        worker = _worker_of(process.pid)
-        yield Api(base_url=base_url, api_key=response.json()["api_key"], pid=worker, log_path=log_path)
+        yield Api(base_url=base_url, api_key=response.json()["api_key"], pid=process.pid, log_path=log_path)
         if process.poll() is not None:
             raise ApiProcessError(
                 f"the API process exited during the run (code {process.returncode})\n{_log_end(log_path)}"
@@ -77,17 +87,18 @@ def api_process(servers: Servers, *, profile_path: Path | None = None) -> Iterat
         _stop(process)
 
 
-def _worker_of(supervisor: int) -> int:
-    """The serving process: `python -m datainfra` is a supervisor whose one worker (a spawned
-    multiprocessing child) serves the requests, so its RSS is the one to measure."""
+def workers_of(supervisor: int) -> list[int]:
+    """The serving processes: `python -m datainfra` is a supervisor whose workers (spawned
+    multiprocessing children) serve the requests, so their RSS is the one to measure."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        with contextlib.suppress(OSError, IndexError):
+        with contextlib.suppress(OSError, IndexError, ValueError):
             parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             if parent == supervisor and b"spawn_main" in (entry / "cmdline").read_bytes():
-                return int(entry.name)
-    return supervisor
+                found.append(int(entry.name))
+    return found
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:

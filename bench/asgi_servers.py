@@ -199,11 +199,11 @@ def main() -> int:
     what = "GET /health" if os.environ.get("ASGI_BENCH_TARGET") == "health" else "filtered GET (grp=eq:<g>&limit=50)"
     print(f"\n{what}, {rows} rows, {seconds:g}s per level, {os.cpu_count()} CPUs shared")
     print(f"{'server':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, result in results:
-        if isinstance(result, str):
-            print(f"{name:<44} {result}")
+    for name, outcome in results:
+        if isinstance(outcome, str):
+            print(f"{name:<44} {outcome}")
         else:
-            print(f"{name:<44} {result.rate:8.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f}")
+            print(f"{name:<44} {outcome.rate:8.0f} {outcome.p50_ms:8.2f} {outcome.p99_ms:8.2f}")
     return 0
 
 

@@ -1,9 +1,12 @@
 """What a run measures and how big it is, read from the environment once.
 
-BENCH_SCALE multiplies the default sizes (1,000,000 rows; 200,000 nodes; 1,000,000 edges), so
-`BENCH_SCALE=0.01 make bench` is a quick smoke run; BENCH_ROWS / BENCH_NODES / BENCH_EDGES set a
-size outright. BENCH_DATABASE_URL / BENCH_NEO4J_URI (+ _USER, _PASSWORD) reuse running servers
-instead of starting throwaway ones."""
+BENCH_SCALE multiplies the default sizes (1,000,000 rows; 600,000 lineitem rows; 200,000 nodes;
+1,000,000 edges), so `BENCH_SCALE=0.01 make bench` is a quick smoke run; BENCH_ROWS /
+BENCH_LINEITEM_ROWS / BENCH_EXPORT_ROWS / BENCH_NODES / BENCH_EDGES set a size outright.
+BENCH_PHASES picks phases (uploads, get, lineitem, export, graph, sql; `tabular` = uploads,get);
+BENCH_WORKERS the API's workers (default: its own default, one per core); BENCH_RESULTS_DIR where
+the summary goes (default bench/results). BENCH_DATABASE_URL / BENCH_NEO4J_URI (+ _USER, _PASSWORD)
+reuse running servers instead of starting throwaway ones."""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from bench.figures import PHASES
 
 
 class BenchConfigError(ValueError):
@@ -50,8 +56,46 @@ class BenchConfig:
     durable: bool = False
     """BENCH_PG_DURABLE=1: keep fsync/synchronous_commit on in the embedded PostgreSQL."""
     seed: int = 20_240_601
-    phases: tuple[str, ...] = ("tabular", "graph")
-    """BENCH_PHASES: which parts run (comma-separated: tabular, graph)."""
+    phases: tuple[str, ...] = PHASES
+    """BENCH_PHASES: which parts run (comma-separated, see PHASES); the others' figures are listed as not run."""
+    lineitem_rows: int = 600_000
+    export_rows: int = 1_000_000
+    sql_queries: int = 200
+    """Samples of the SQL endpoint's SELECT 1 (API and raw)."""
+    sql_runs: int = 5
+    """Executions of TPC-H Q1 (API and raw) watched for parallel workers."""
+    workers: int | None = None
+    """BENCH_WORKERS: the API's worker processes; None: `python -m datainfra`'s default (one per core)."""
+    results_dir: Path | None = None
+    """BENCH_RESULTS_DIR; None: bench/results."""
+    scale: float = 1.0
+
+    def as_json(self) -> dict[str, Any]:
+        """What a later run needs to know to compare itself with this one (no credentials)."""
+        return {
+            "scale": self.scale,
+            "rows": self.rows,
+            "lineitem_rows": self.lineitem_rows,
+            "export_rows": self.export_rows,
+            "json_chunk": self.json_chunk,
+            "clients": list(self.clients),
+            "get_seconds": self.get_seconds,
+            "page_limit": self.page_limit,
+            "index": list(self.index),
+            "groups": self.groups,
+            "nodes": self.nodes,
+            "edges": self.edges,
+            "graph_chunk": self.graph_chunk,
+            "unwind_batch": self.unwind_batch,
+            "graph_queries": self.graph_queries,
+            "sql_queries": self.sql_queries,
+            "sql_runs": self.sql_runs,
+            "workers": self.workers,
+            "phases": list(self.phases),
+            "seed": self.seed,
+            "configured_stores": self.database_url is not None or self.neo4j_uri is not None,
+            "durable": self.durable,
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BenchConfig:
@@ -87,7 +131,14 @@ class BenchConfig:
             profile_path=Path(env["BENCH_PROFILE"]).absolute() if env.get("BENCH_PROFILE") else None,
             durable=(env.get("BENCH_PG_DURABLE") or "").strip() in ("1", "true", "yes"),
             seed=_int(env, "BENCH_SEED", 20_240_601),
-            phases=_phases(env.get("BENCH_PHASES") or "tabular,graph"),
+            phases=_phases(env.get("BENCH_PHASES") or ",".join(PHASES)),
+            lineitem_rows=sized("BENCH_LINEITEM_ROWS", 600_000, 100),
+            export_rows=_int(env, "BENCH_EXPORT_ROWS", rows),
+            sql_queries=_int(env, "BENCH_SQL_QUERIES", 50 if small else 200),
+            sql_runs=_int(env, "BENCH_SQL_RUNS", 3 if small else 5),
+            workers=_int(env, "BENCH_WORKERS", 1) if (env.get("BENCH_WORKERS") or "").strip() else None,
+            results_dir=Path(env["BENCH_RESULTS_DIR"]).absolute() if env.get("BENCH_RESULTS_DIR") else None,
+            scale=scale,
         )
 
 
@@ -125,11 +176,12 @@ def _clients(raw: str) -> tuple[int, ...]:
 
 
 def _phases(raw: str) -> tuple[str, ...]:
-    phases = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
-    unknown = set(phases) - {"tabular", "graph"}
-    if unknown or not phases:
-        raise BenchConfigError(f"BENCH_PHASES={raw!r}: choose from tabular, graph")
-    return phases
+    named = [p.strip().lower() for p in raw.split(",") if p.strip()]
+    expanded = [q for p in named for q in (("uploads", "get") if p == "tabular" else (p,))]
+    unknown = set(expanded) - set(PHASES)
+    if unknown or not expanded:
+        raise BenchConfigError(f"BENCH_PHASES={raw!r}: choose from {', '.join(PHASES)} (tabular = uploads,get)")
+    return tuple(p for p in PHASES if p in expanded)
 
 
 def _index(raw: str) -> tuple[str, ...]:

@@ -1,15 +1,12 @@
-"""Issue 6: exporting a large table through the API (CSV and NDJSON, one streamed GET) against
-`COPY ... TO STDOUT` read through raw psycopg in the same run, and the API process's memory while
-it exports (peak RSS growth over its RSS before the request, sampled from /proc/<pid>/status).
-
-Run: `python -m bench.export_bench`. Sizes: BENCH_EXPORT_ROWS (comma-separated, default
-250000,1000000: memory must stay flat as the size grows). Stores as in the other benchmarks
-(BENCH_DATABASE_URL / BENCH_NEO4J_* to reuse running servers, else throwaway ones)."""
+"""Exporting a large table through the API (CSV and NDJSON, one streamed GET) against
+`COPY ... TO STDOUT` read through raw psycopg in the same run, and the API's memory while it exports
+(peak RSS growth over its RSS before the request, summed over the API's worker processes, sampled
+from /proc/<pid>/status). Size: BENCH_EXPORT_ROWS (default: BENCH_ROWS)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import os
 import random
 import threading
 import time
@@ -17,18 +14,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import psycopg
 from psycopg import sql
 
-from bench.api_process import Api, api_process
+from bench.api_process import Api
 from bench.config import BenchConfig
-from bench.servers import bench_servers
+from bench.figures import measured
+from bench.report import Report, say
 from datainfra.adapters.postgres.identifiers import session_schema_name
 
-SPEED_TARGET = 0.7
-RSS_TARGET_MB = 100.0
 SCHEMA = {
     "columns": [
         {"name": "name", "type": "text", "nullable": False},
@@ -42,23 +39,28 @@ SCHEMA = {
 COLUMNS = ("id", "name", "grp", "score", "price", "flag", "at")
 
 
-def _rss_kb(pid: int, field: str = "VmRSS") -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
+def _rss_kb(pids: list[int], field: str = "VmRSS") -> int:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith(field + ":"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
 
 
 @contextmanager
-def peak_rss(pid: int, every: float = 0.01) -> Iterator[list[int]]:
-    """[baseline kB, peak kB] of the process while the block runs."""
-    result = [_rss_kb(pid), 0]
+def peak_rss(pids: list[int], every: float = 0.01) -> Iterator[list[int]]:
+    """[baseline kB, peak kB] of the processes' summed RSS while the block runs."""
+    result = [_rss_kb(pids), 0]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            result[1] = max(result[1], _rss_kb(pid))
+            result[1] = max(result[1], _rss_kb(pids))
             stop.wait(every)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -68,7 +70,7 @@ def peak_rss(pid: int, every: float = 0.01) -> Iterator[list[int]]:
     finally:
         stop.set()
         thread.join()
-        result[1] = max(result[1], _rss_kb(pid))
+        result[1] = max(result[1], _rss_kb(pids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class Measure:
     first_byte: float
     size: int
     rss_growth_mb: float = 0.0
+    rss_peak_mb: float = 0.0
 
 
 def load_rows(url: str, session_id: str, rows: int) -> None:
@@ -127,7 +130,7 @@ def raw_copy(url: str, session_id: str, ndjson: bool) -> Measure:
 
 
 def api_export(api: Api, url: str, fmt: str) -> Measure:
-    with httpx.Client(timeout=600.0) as client, peak_rss(api.pid) as rss:
+    with httpx.Client(timeout=600.0) as client, peak_rss(api.worker_pids()) as rss:
         began = time.perf_counter()
         first = 0.0
         size = 0
@@ -138,42 +141,51 @@ def api_export(api: Api, url: str, fmt: str) -> Measure:
                     first = time.perf_counter() - began
                 size += len(chunk)
         seconds = time.perf_counter() - began
-    return Measure(seconds, first, size, (rss[1] - rss[0]) / 1024)
+    return Measure(seconds, first, size, (rss[1] - rss[0]) / 1024, rss[1] / 1024)
 
 
-def main() -> None:
-    config = BenchConfig.from_env()
-    scale = float(os.environ.get("BENCH_SCALE") or 1)
-    default_sizes = f"{max(1000, int(250_000 * scale))},{max(1000, int(1_000_000 * scale))}"
-    sizes = [int(s) for s in (os.environ.get("BENCH_EXPORT_ROWS") or default_sizes).split(",") if s.strip()]
-    print(f"Issue 6 - streaming export (targets: API >= {SPEED_TARGET}x raw COPY; RSS growth < {RSS_TARGET_MB} MB)")
-    with bench_servers(config) as servers, api_process(servers) as api:
-        base = api.base_url
-        for rows in sizes:
-            with httpx.Client(base_url=base, headers=api.headers, timeout=120.0) as client:
-                session_id = client.post("/sessions", json={"name": f"export {rows}"}).json()["id"]
-                created = client.post(
-                    f"/sessions/{session_id}/datasets", json={"name": "big", "kind": "tabular", "schema": SCHEMA}
-                )
-                created.raise_for_status()
-                dataset_id = created.json()["id"]
-            load_rows(servers.postgres_url, session_id, rows)
-            export_url = f"{base}/sessions/{session_id}/datasets/{dataset_id}/export"
-            raw_csv = raw_copy(servers.postgres_url, session_id, ndjson=False)
-            raw_ndjson = raw_copy(servers.postgres_url, session_id, ndjson=True)
-            for fmt, raw in (("csv", raw_csv), ("ndjson", raw_ndjson)):
-                got = api_export(api, export_url, fmt)
-                ratio = raw.seconds / got.seconds
-                vs_csv = raw_csv.seconds / got.seconds
-                verdict = "ok" if ratio >= SPEED_TARGET and got.rss_growth_mb < RSS_TARGET_MB else "MISSED"
-                print(
-                    f"{rows:>9,} rows {fmt:<6}  raw COPY {raw.seconds:6.2f}s ({raw.size / 1e6:7.1f} MB)  "
-                    f"API {got.seconds:6.2f}s ({got.size / 1e6:7.1f} MB, first byte {got.first_byte * 1000:5.0f} ms)  "
-                    f"{ratio:4.2f}x same-format COPY, {vs_csv:4.2f}x CSV COPY  "
-                    f"API RSS growth {got.rss_growth_mb:6.1f} MB  [{verdict}]",
-                    flush=True,
-                )
+async def run_export(config: BenchConfig, api: Api, pg_url: str, report: Report) -> None:
+    """The export figures (run in a thread: the measurement is blocking I/O and a sampling thread)."""
+    await asyncio.to_thread(_run_export, config, api, pg_url, report)
 
 
-if __name__ == "__main__":
-    main()
+def _run_export(config: BenchConfig, api: Api, pg_url: str, report: Report) -> None:
+    rows = config.export_rows
+    with httpx.Client(base_url=api.base_url, headers=api.headers, timeout=120.0) as client:
+        response = client.post("/sessions", json={"name": f"export {rows}"})
+        response.raise_for_status()
+        session_id = response.json()["id"]
+        created = client.post(
+            f"/sessions/{session_id}/datasets", json={"name": "big", "kind": "tabular", "schema": SCHEMA}
+        )
+        created.raise_for_status()
+        dataset_id = created.json()["id"]
+    say(f"export: filling a {rows:,}-row table by raw COPY")
+    load_rows(pg_url, session_id, rows)
+    export_url = f"{api.base_url}/sessions/{session_id}/datasets/{dataset_id}/export"
+    growth = 0.0
+    peak_mb = 0.0
+    before_mb = _rss_kb(api.worker_pids()) / 1024
+    for fmt, name in (("csv", "export_csv"), ("ndjson", "export_ndjson")):
+        say(f"export: {fmt}, raw COPY TO STDOUT and through the API")
+        raw = raw_copy(pg_url, session_id, ndjson=fmt == "ndjson")
+        got = api_export(api, export_url, fmt)
+        growth = max(growth, got.rss_growth_mb)
+        peak_mb = max(peak_mb, got.rss_peak_mb)
+        detail = {
+            "rows": rows,
+            "api_seconds": round(got.seconds, 3),
+            "raw_seconds": round(raw.seconds, 3),
+            "api_bytes": got.size,
+            "raw_bytes": raw.size,
+            "api_first_byte_ms": round(got.first_byte * 1000, 1),
+        }
+        report.add(measured(name, rows / got.seconds, rows / raw.seconds, detail=detail))
+    rss: dict[str, Any] = {
+        "rows": rows,
+        "workers": len(api.worker_pids()),
+        "rss_before_mb": round(before_mb, 1),
+        "rss_peak_mb": round(peak_mb, 1),
+        "measured": "peak of the workers' summed RSS during each export over the sum just before it",
+    }
+    report.add(measured("export_rss_growth", growth, None, detail=rss))

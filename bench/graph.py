@@ -19,14 +19,12 @@ import msgspec
 import neo4j
 
 from bench.config import BenchConfig
+from bench.figures import measured
 from bench.load import LoadResult, sample
 from bench.report import Report, say
 from bench.servers import Servers
-from bench.tabular import _expect, create_dataset
+from bench.uploads import create_dataset, expect, new_session
 
-SECTION_LOAD = "Issue 4 - graph load"
-SECTION_READ = "Issue 4 - graph reads (sequential, one client)"
-LOAD_TARGET = 0.6
 SCHEMA = {
     "node_labels": [{"name": "Item", "properties": [{"name": "v", "type": "integer"}]}],
     "relationship_types": [{"name": "LINK", "properties": [{"name": "w", "type": "float"}]}],
@@ -151,7 +149,7 @@ class RawGraph:
 async def _post_all(client: httpx.AsyncClient, path: str, bodies: Sequence[bytes]) -> None:
     for body in bodies:
         response = await client.post(path, content=body, headers={"content-type": "application/json"})
-        _expect(response, 201)
+        expect(response, 201)
 
 
 async def run_graph(config: BenchConfig, client: httpx.AsyncClient, servers: Servers, report: Report) -> None:
@@ -167,9 +165,9 @@ async def run_graph(config: BenchConfig, client: httpx.AsyncClient, servers: Ser
         f"{config.graph_chunk:,} items, UNWIND batches of {config.unwind_batch:,}, own label, id uniqueness constraint"
     )
 
-    response = await client.post("/sessions", json={"name": "bench-graph"})
-    _expect(response, 201)
-    session_id = response.json()["id"]
+    if servers.neo4j is None:
+        raise RuntimeError(servers.neo4j_error or "no Neo4j")
+    session_id = await new_session(client, "bench-graph")
     dataset_id = await create_dataset(client, session_id, "bench_graph", "graph", SCHEMA)
     warm_id = await create_dataset(client, session_id, "bench_warmup", "graph", SCHEMA)
     base = f"/sessions/{session_id}/datasets"
@@ -204,21 +202,20 @@ async def run_graph(config: BenchConfig, client: httpx.AsyncClient, servers: Ser
             raw_total_s = time.perf_counter() - began
 
             nodes, edges = config.nodes, config.edges
-            report.rate(SECTION_LOAD, "nodes", nodes / api_nodes_s, nodes / raw_nodes_s, "nodes/s")
-            report.rate(
-                SECTION_LOAD,
-                "edges",
-                edges / (api_total_s - api_nodes_s),
-                edges / (raw_total_s - raw_nodes_s),
-                "edges/s",
-            )
-            report.rate(
-                SECTION_LOAD,
-                "nodes + edges",
-                (nodes + edges) / api_total_s,
-                (nodes + edges) / raw_total_s,
-                "items/s",
-                LOAD_TARGET,
+            report.add(
+                measured(
+                    "graph_load",
+                    (nodes + edges) / api_total_s,
+                    (nodes + edges) / raw_total_s,
+                    detail={
+                        "nodes": nodes,
+                        "edges": edges,
+                        "api_nodes_per_s": round(nodes / api_nodes_s, 1),
+                        "raw_nodes_per_s": round(nodes / raw_nodes_s, 1),
+                        "api_edges_per_s": round(edges / (api_total_s - api_nodes_s), 1),
+                        "raw_edges_per_s": round(edges / (raw_total_s - raw_nodes_s), 1),
+                    },
+                )
             )
             await _reads(config, client, f"{base}/{dataset_id}", raw, report)
         finally:
@@ -230,18 +227,28 @@ async def run_graph(config: BenchConfig, client: httpx.AsyncClient, servers: Ser
                     await client.delete(f"{base}/{dataset}")
 
 
+def distinct_pairs(rng: random.Random, nodes: int, count: int) -> list[tuple[str, str]]:
+    """`count` (source, target) pairs whose two ends always differ (raw shortestPath raises on a pair
+    of one node with itself); with fewer than two nodes there is no such pair."""
+    if nodes < 2:
+        raise ValueError("shortest paths need at least two nodes (BENCH_NODES)")
+    pairs = []
+    for _ in range(count):
+        source = rng.randrange(nodes)
+        target = rng.randrange(nodes - 1)
+        pairs.append((_node_id(source), _node_id(target if target < source else target + 1)))
+    return pairs
+
+
 async def _reads(config: BenchConfig, client: httpx.AsyncClient, base: str, raw: RawGraph, report: Report) -> None:
     rng = random.Random(config.seed + 2)
     starts = [_node_id(rng.randrange(config.nodes)) for _ in range(config.graph_queries + 3)]
-    pairs = [
-        (_node_id(rng.randrange(config.nodes)), _node_id(rng.randrange(config.nodes)))
-        for _ in range(config.graph_queries + 3)
-    ]
+    pairs = distinct_pairs(rng, config.nodes, config.graph_queries + 3)
     found = 0
 
     async def api_neighbours(i: int) -> None:
         response = await client.get(f"{base}/nodes/{starts[i]}/neighbors", params={"direction": "out", "depth": 2})
-        _expect(response, 200)
+        expect(response, 200)
 
     async def raw_neighbours(i: int) -> None:
         await raw.two_hops(starts[i])
@@ -250,7 +257,7 @@ async def _reads(config: BenchConfig, client: httpx.AsyncClient, base: str, raw:
         nonlocal found
         source, target = pairs[i]
         response = await client.post(f"{base}/algorithms/shortest_path", json={"source": source, "target": target})
-        _expect(response, 200)
+        expect(response, 200)
         if i >= 0 and response.json()["found"]:
             found += 1
 
@@ -259,20 +266,25 @@ async def _reads(config: BenchConfig, client: httpx.AsyncClient, base: str, raw:
 
     say(f"graph: {config.graph_queries} 2-hop neighbour calls and shortest paths, API and raw")
     results: dict[str, tuple[LoadResult, LoadResult]] = {
-        "2-hop neighbours (out): p50 / p99": (
+        "graph_2hop_p50": (
             await sample(api_neighbours, config.graph_queries),
             await sample(raw_neighbours, config.graph_queries),
         ),
-        "shortest path (hops, out): p50 / p99": (
+        "graph_shortest_path_p50": (
             await sample(api_path, config.graph_queries),
             await sample(raw_path, config.graph_queries),
         ),
     }
-    for metric, (api_result, raw_result) in results.items():
-        report.latency(
-            SECTION_READ, metric, (api_result.p50_ms, api_result.p99_ms), (raw_result.p50_ms, raw_result.p99_ms)
-        )
+    for name, (api_result, raw_result) in results.items():
+        detail = {
+            "api_p99_ms": round(api_result.p99_ms, 3),
+            "raw_p99_ms": round(raw_result.p99_ms, 3),
+            "samples": config.graph_queries,
+        }
+        if name == "graph_shortest_path_p50":
+            detail["pairs_with_a_path"] = found
+        report.add(measured(name, api_result.p50_ms, raw_result.p50_ms, detail=detail))
     report.notes.append(
-        f"graph reads: random start nodes / node pairs; {found}/{config.graph_queries} pairs had a path "
-        "; raw = the bare Cypher (DISTINCT 2-hop ids; shortestPath node ids)"
+        f"graph reads: random start nodes / distinct node pairs; {found}/{config.graph_queries} pairs had a path; "
+        "raw = the bare Cypher (DISTINCT 2-hop ids; shortestPath node ids)"
     )

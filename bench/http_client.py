@@ -48,11 +48,23 @@ class KeepAliveClient:
 
     async def get(self, target: str) -> bytes:
         """The body of a 200 answer to `GET target`; any other status raises HttpStatusError."""
+        return await self.request(b"GET", target)
+
+    async def post_json(self, target: str, body: bytes) -> bytes:
+        """The body of a 200 answer to `POST target` with a JSON body."""
+        return await self.request(b"POST", target, body)
+
+    async def request(self, method: bytes, target: str, body: bytes | None = None) -> bytes:
         if self._writer is None:
             await self._connect()
         reader, writer = self._reader, self._writer
         assert reader is not None and writer is not None
-        writer.write(b"GET " + target.encode("ascii") + b" HTTP/1.1\r\n" + self._head)
+        head = method + b" " + target.encode("ascii") + b" HTTP/1.1\r\n"
+        if body is None:
+            writer.write(head + self._head)
+        else:
+            framing = b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n"
+            writer.write(head + framing + self._head + body)
         status_line = await reader.readline()
         if not status_line:
             raise ConnectionError("the server closed the connection")

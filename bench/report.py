@@ -1,96 +1,141 @@
-"""The results table: each figure beside the raw-driver figure of the same run, the ratio, the
-issue's target and PASS/SHORT. A SHORT is information, never a failure of the run."""
+"""The results: a table on stdout (each figure beside the raw-driver figure of the same run, the ratio,
+the issue's target, PASS / SHORT / FAILED) and the machine-readable summary `bench/results/latest.json`
+with a dated copy beside it. A SHORT is information, never a failure of the run; a FAILED figure is
+one whose phase raised (or did not run), with the error."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import sys
-from dataclasses import asdict, dataclass, field
-from typing import TextIO
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from bench.figures import TARGETS, Figure, failed
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+"""Where summaries go unless BENCH_RESULTS_DIR says otherwise (local artefacts: git ignores them)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    section: str
-    metric: str
-    api: str
-    raw: str = "-"
-    ratio: float | None = None
-    target: str = "-"
-    status: str = ""
-    """PASS, SHORT, or empty when the issue sets no target."""
+@dataclass(slots=True)
+class PhaseResult:
+    name: str
+    status: str
+    """ok, failed or skipped."""
+    seconds: float
+    error: str | None = None
 
 
 @dataclass
 class Report:
-    rows: list[Row] = field(default_factory=list)
+    figures: dict[str, Figure] = field(default_factory=dict)
+    phases: list[PhaseResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
-    def add(self, row: Row) -> None:
-        self.rows.append(row)
+    def add(self, figure: Figure) -> None:
+        self.figures[figure.name] = figure
 
-    def rate(
-        self, section: str, metric: str, api: float, raw: float, unit: str, min_ratio: float | None = None
-    ) -> float:
-        """A throughput row; returns the ratio api/raw."""
-        ratio = api / raw if raw > 0 else 0.0
-        target = f">= {min_ratio:g}x raw" if min_ratio is not None else "-"
-        status = "" if min_ratio is None else ("PASS" if ratio >= min_ratio else "SHORT")
-        self.add(Row(section, metric, f"{api:,.0f} {unit}", f"{raw:,.0f} {unit}", ratio, target, status))
-        return ratio
+    def fail_missing(self, phase: str, error: str) -> None:
+        """Every figure of `phase` not yet measured becomes a failed one saying why."""
+        for target in TARGETS:
+            if target.phase == phase and target.name not in self.figures:
+                self.add(failed(target.name, error))
 
-    def latency(
-        self,
-        section: str,
-        metric: str,
-        api_ms: tuple[float, float],
-        raw_ms: tuple[float, float] | None = None,
-        max_p99_ms: float | None = None,
-    ) -> None:
-        """A p50/p99 row (milliseconds); the target, when given, is on the API's p99."""
-        api = f"{api_ms[0]:.2f} / {api_ms[1]:.2f} ms"
-        raw = f"{raw_ms[0]:.2f} / {raw_ms[1]:.2f} ms" if raw_ms is not None else "-"
-        ratio = raw_ms[1] / api_ms[1] if raw_ms is not None and api_ms[1] > 0 else None
-        if max_p99_ms is None:
-            self.add(Row(section, metric, api, raw, ratio))
-        else:
-            status = "PASS" if api_ms[1] < max_p99_ms else "SHORT"
-            self.add(Row(section, metric, api, raw, ratio, f"p99 < {max_p99_ms:g} ms", status))
+    def ordered(self) -> list[Figure]:
+        """Every target's figure in the issue's order (a figure never reported is listed as failed)."""
+        return [self.figures.get(t.name) or failed(t.name, "never measured") for t in TARGETS]
+
+    @property
+    def any_failed(self) -> bool:
+        return any(p.status == "failed" for p in self.phases)
 
     def render(self, out: TextIO = sys.stdout) -> None:
-        headers: tuple[str, ...] = ("metric", "API", "raw driver", "ratio", "target", "")
-        cells: list[tuple[str, ...]] = [
-            (r.metric, r.api, r.raw, f"{r.ratio:.2f}x" if r.ratio is not None else "-", r.target, r.status)
-            for r in self.rows
-        ]
-        sections: dict[str, list[tuple[str, ...]]] = {}
-        for row, cell in zip(self.rows, cells, strict=True):
-            sections.setdefault(row.section, []).append(cell)
-        widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
+        headers = ("figure", "API", "raw driver", "api/raw", "target", "")
+        rows = [_cells(f) for f in self.ordered()]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
         def line(values: tuple[str, ...]) -> str:
             parts = [values[0].ljust(widths[0])] + [v.rjust(w) for v, w in zip(values[1:4], widths[1:4], strict=True)]
-            parts += [values[4].ljust(widths[4]), values[5]]
-            return "  ".join(parts).rstrip()
+            return "  ".join([*parts, values[4].ljust(widths[4]), values[5]]).rstrip()
 
         rule = "-" * len(line(headers))
         print(rule, file=out)
         print(line(headers), file=out)
-        for section, section_cells in sections.items():
-            print(rule, file=out)
-            print(section, file=out)
-            for cell in section_cells:
-                print(line(cell), file=out)
+        phase = None
+        for figure, row in zip(self.ordered(), rows, strict=True):
+            if figure.phase != phase:
+                phase = figure.phase
+                print(rule, file=out)
+                print(f"{phase}: {figure.title.split(',')[0]}", file=out)
+            print(line(row), file=out)
+            if figure.error:
+                print(f"    error: {figure.error}", file=out)
         print(rule, file=out)
-        shorts = sum(1 for r in self.rows if r.status == "SHORT")
-        passes = sum(1 for r in self.rows if r.status == "PASS")
-        print(f"{passes} PASS, {shorts} SHORT (ratio = API / raw; for latency rows, raw p99 / API p99)", file=out)
+        figures = self.ordered()
+        met = sum(1 for f in figures if f.met)
+        broken = sum(1 for f in figures if f.error)
+        print(
+            f"{met} PASS, {len(figures) - met - broken} SHORT, {broken} FAILED of {len(figures)} "
+            "(api/raw: throughput ratio, or for latencies the API's over the raw driver's)",
+            file=out,
+        )
+        for result in self.phases:
+            suffix = f": {result.error}" if result.error else ""
+            print(f"phase {result.name}: {result.status} in {result.seconds:.0f}s{suffix}", file=out)
         for note in self.notes:
             print(f"note: {note}", file=out)
         out.flush()
 
-    def to_json(self) -> str:
-        return json.dumps({"rows": [asdict(r) for r in self.rows], "notes": self.notes}, indent=2)
+    def summary(self, config: dict[str, Any]) -> dict[str, Any]:
+        finished = dt.datetime.now(dt.UTC)
+        return {
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "finished_at": finished.isoformat(timespec="seconds"),
+            "seconds": round((finished - self.started_at).total_seconds(), 1),
+            "machine": {"cpus": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0))},
+            "config": config,
+            "figures": [f.as_json() for f in self.ordered()],
+            "phases": [
+                {"name": p.name, "status": p.status, "seconds": round(p.seconds, 1)}
+                | ({"error": p.error} if p.error else {})
+                for p in self.phases
+            ],
+            "notes": self.notes,
+        }
+
+    def write(self, directory: Path, config: dict[str, Any]) -> Path:
+        """`latest.json` and a dated copy (`bench-<UTC time>.json`) in `directory`; the latest's path."""
+        directory.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.summary(config), indent=2) + "\n"
+        stamp = self.started_at.strftime("%Y%m%dT%H%M%SZ")
+        (directory / f"bench-{stamp}.json").write_text(text, encoding="utf-8")
+        latest = directory / "latest.json"
+        partial = directory / ".latest.json.tmp"
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(latest)
+        return latest
+
+
+def _cells(figure: Figure) -> tuple[str, ...]:
+    if figure.error:
+        return (figure.name, "-", "-", "-", figure.target, "FAILED")
+    return (
+        figure.name,
+        _value(figure.api, figure.unit),
+        _value(figure.raw, figure.unit),
+        f"{figure.ratio:.2f}x" if figure.ratio is not None else "-",
+        figure.target,
+        "PASS" if figure.met else "SHORT",
+    )
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.2f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
 
 
 def say(message: str) -> None:

@@ -1,5 +1,10 @@
-"""One benchmark run: start the stores and the API, measure issue 3 (tabular) and issue 4 (graph),
-print the table. Exit status 0 whatever the ratios; 1 only when something failed."""
+"""One benchmark run: start the stores and the API, run every phase, print the table and write the
+summary (bench/results/latest.json and a dated copy).
+
+Phases run one after another, each bounded by BENCH_PHASE_TIMEOUT. A phase that raises (or times
+out) is reported as failed: each of its figures not yet measured gets `met: false` and the error,
+and the next phase runs. Exit status: 0 when every phase ran to its end (whatever the ratios), 1 when
+one failed or the stores/API did not start (the summary is written all the same), 2 on a bad BENCH_*."""
 
 from __future__ import annotations
 
@@ -8,56 +13,114 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 
 from bench.api_process import Api, api_process
 from bench.config import BenchConfig, BenchConfigError
+from bench.export_bench import run_export
+from bench.figures import PHASES
 from bench.graph import run_graph
-from bench.report import Report, say
+from bench.lineitem import run_uploads_lineitem
+from bench.report import RESULTS_DIR, PhaseResult, Report, say
 from bench.servers import Servers, bench_servers
-from bench.tabular import run_tabular
-
-T = TypeVar("T")
-
-
-async def _phase(name: str, work: Awaitable[T], timeout: float) -> T:
-    try:
-        return await asyncio.wait_for(work, timeout)
-    except TimeoutError:
-        raise RuntimeError(f"the {name} phase did not finish within {timeout:g}s") from None
+from bench.sql_bench import run_sql
+from bench.tabular import filled_6col, run_filtered_get, run_uploads_6col
+from bench.uploads import Loaded
 
 
-async def measure(config: BenchConfig, servers: Servers, api: Api) -> Report:
-    report = Report()
+class Run:
+    """The phases of one run and what they hand each other (the tables the uploads filled)."""
+
+    def __init__(self, config: BenchConfig, servers: Servers, api: Api, client: httpx.AsyncClient) -> None:
+        self.config, self.servers, self.api, self.client = config, servers, api, client
+        self.table_6col: Loaded | None = None
+        self.lineitem: Loaded | None = None
+
+    def phases(self) -> dict[str, Callable[[Report], Awaitable[None]]]:
+        # The export runs first, on a fresh API: after the uploads the workers' heaps have grown
+        # already, and RSS growth measured then would hide what an export costs.
+        return {
+            "export": self.export,
+            "uploads": self.uploads,
+            "get": self.get,
+            "lineitem": self.uploads_lineitem,
+            "graph": self.graph,
+            "sql": self.sql,
+        }
+
+    @property
+    def pg_url(self) -> str:
+        return self.servers.postgres_url
+
+    async def uploads(self, report: Report) -> None:
+        self.table_6col = await run_uploads_6col(self.config, self.client, self.pg_url, report)
+
+    async def get(self, report: Report) -> None:
+        table = self.table_6col or await filled_6col(self.config, self.client, self.pg_url)
+        await run_filtered_get(self.config, self.api, self.pg_url, table, report)
+
+    async def uploads_lineitem(self, report: Report) -> None:
+        self.lineitem = await run_uploads_lineitem(self.config, self.client, self.pg_url, report)
+
+    async def export(self, report: Report) -> None:
+        await run_export(self.config, self.api, self.pg_url, report)
+
+    async def graph(self, report: Report) -> None:
+        await run_graph(self.config, self.client, self.servers, report)
+
+    async def sql(self, report: Report) -> None:
+        await run_sql(self.config, self.api, self.client, self.pg_url, report, self.lineitem)
+
+
+async def measure(config: BenchConfig, servers: Servers, api: Api, report: Report) -> None:
     async with httpx.AsyncClient(base_url=api.base_url, headers=api.headers, timeout=None) as client:
-        if "tabular" in config.phases:
-            tabular = run_tabular(config, api, client, servers.postgres_url, report)
-            await _phase("tabular", tabular, config.phase_timeout)
-        if "graph" in config.phases:
-            await _phase("graph", run_graph(config, client, servers, report), config.phase_timeout)
-    return report
+        run = Run(config, servers, api, client)
+        for name, phase in run.phases().items():
+            if name not in config.phases:
+                report.phases.append(PhaseResult(name, "skipped", 0.0))
+                report.fail_missing(name, "not run (BENCH_PHASES)")
+                continue
+            began = time.perf_counter()
+            try:
+                await asyncio.wait_for(phase(report), config.phase_timeout)
+            except Exception as exc:
+                error = _describe(exc, config)
+                say(f"phase {name} FAILED: {error}")
+                traceback.print_exc(file=sys.stderr)
+                report.phases.append(PhaseResult(name, "failed", time.perf_counter() - began, error))
+                report.fail_missing(name, f"phase {name} failed: {error}")
+            else:
+                report.phases.append(PhaseResult(name, "ok", time.perf_counter() - began))
+                report.fail_missing(name, f"phase {name} did not measure it")
 
 
-def run(config: BenchConfig) -> Report:
-    """Start everything, measure, stop everything; the report of the run."""
+def _describe(exc: BaseException, config: BenchConfig) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"did not finish within {config.phase_timeout:g}s (BENCH_PHASE_TIMEOUT)"
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def run(config: BenchConfig, report: Report) -> None:
+    """Start everything, measure, stop everything; what was measured is in `report`."""
     began = time.perf_counter()
     say("starting PostgreSQL and Neo4j" + (" (configured)" if config.database_url or config.neo4j_uri else ""))
     with bench_servers(config) as servers:
         say(f"stores ready in {servers.startup_seconds:.1f}s; starting the API")
-        with api_process(servers, profile_path=config.profile_path) as api:
-            report = asyncio.run(measure(config, servers, api))
+        if servers.neo4j_error:
+            say(servers.neo4j_error)
+        with api_process(servers, profile_path=config.profile_path, workers=config.workers) as api:
+            workers = len(api.worker_pids())
+            asyncio.run(measure(config, servers, api, report))
     report.notes.append(
         f"machine: {os.cpu_count()} CPU(s) shared by the API, PostgreSQL, Neo4j and this client; "
-        "API = `python -m datainfra` (one uvicorn worker, default pool sizes); "
+        f"API = `python -m datainfra` with {workers} worker(s), default pool sizes; "
         f"run took {time.perf_counter() - began:.0f}s"
     )
     if config.profile_path is not None:
         report.notes.append(f"cProfile stats of the API process: {config.profile_path}")
-    return report
 
 
 def main() -> int:
@@ -66,16 +129,25 @@ def main() -> int:
     except BenchConfigError as exc:
         print(f"bench: configuration error: {exc}", file=sys.stderr)
         return 2
+    report = Report()
+    status = 0
     try:
-        report = run(config)
+        run(config, report)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
         traceback.print_exc()
-        print(f"bench: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        error = f"the run stopped: {type(exc).__name__}: {exc}"[:2000]
+        print(f"bench: FAILED: {error}", file=sys.stderr)
+        for phase in PHASES:
+            report.fail_missing(phase, error)
+        status = 1
+    if report.any_failed:
+        status = 1
     report.render()
+    latest = report.write(config.results_dir or RESULTS_DIR, config.as_json())
+    say(f"summary written to {latest}")
     output = os.environ.get("BENCH_OUTPUT")
     if output:
-        Path(output).write_text(report.to_json() + "\n", encoding="utf-8")
-    return 0
+        Path(output).write_text(latest.read_text(encoding="utf-8"), encoding="utf-8")
+    return status

@@ -28,11 +28,13 @@ from datainfra.local_stores.postgres import EmbeddedPostgres
 @dataclass(frozen=True, slots=True)
 class Servers:
     postgres_url: str
-    neo4j: Neo4jEndpoint
+    neo4j: Neo4jEndpoint | None
+    """None when Neo4j did not start (neo4j_error says why): the graph phase fails, the others run."""
     work_dir: Path
     started_locally: bool
     """True when both stores are this run's own (no cleanup of data needed afterwards)."""
     startup_seconds: float
+    neo4j_error: str | None = None
 
 
 @contextlib.contextmanager
@@ -44,10 +46,16 @@ def bench_servers(config: BenchConfig) -> Iterator[Servers]:
             pg_future = pool.submit(_postgres, stack, config, work_dir)
             neo_future = pool.submit(_neo4j, stack, config, work_dir)
             postgres_url = pg_future.result()
-            endpoint = neo_future.result()
+            endpoint: Neo4jEndpoint | None = None
+            neo4j_error = None
+            try:
+                endpoint = neo_future.result()
+            except Exception as exc:  # the graph phase reports it; the tabular phases still run
+                neo4j_error = f"Neo4j did not start: {type(exc).__name__}: {exc}"[:2000]
             yield Servers(
                 postgres_url=postgres_url,
                 neo4j=endpoint,
+                neo4j_error=neo4j_error,
                 work_dir=work_dir,
                 started_locally=config.database_url is None and config.neo4j_uri is None,
                 startup_seconds=time.perf_counter() - began,

@@ -12,6 +12,18 @@ from pathlib import Path
 
 from datainfra.domain.auth import is_well_formed_key
 
+MAX_WORKERS = 64
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's count), at most
+    MAX_WORKERS: the default number of workers."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cores))
+
 
 class SettingsError(ValueError):
     """A setting that cannot be used; the message names the environment variable."""
@@ -46,8 +58,13 @@ class Settings:
     """One log line per request (method, route template, status, duration, request id, user id)."""
     local_stores: bool = True
     """False (the container image): never start a store here; both URLs are then required."""
-    workers: int = 1
-    """Server worker processes, run by the supervisor (which also runs the local stores they share)."""
+    workers: int = field(default_factory=available_cores)
+    """Server worker processes, run by the supervisor (which also runs the local stores they share);
+    by default one per core this process may run on."""
+    metrics_dir: Path | None = None
+    """PROMETHEUS_MULTIPROC_DIR: where the workers' metric values live, so `/metrics` answers the sum
+    over every worker whichever one serves the scrape. The supervisor sets it for its workers (a fresh
+    directory per run, or this one wiped at start when the operator names it); None: one process's own."""
     shutdown_timeout_s: float = 30.0
     """On SIGTERM/SIGINT: how long in-flight requests may run on before they are cut off."""
     cors_origins: tuple[str, ...] = ()
@@ -78,7 +95,8 @@ class Settings:
             log_level=_choice(env, "DATAINFRA_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
             access_log=_bool(env, "DATAINFRA_ACCESS_LOG", True),
             local_stores=_bool(env, "DATAINFRA_LOCAL_STORES", True),
-            workers=_int(env, "DATAINFRA_WORKERS", 1, 1, 64),
+            workers=_int(env, "DATAINFRA_WORKERS", available_cores(), 1, MAX_WORKERS),
+            metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
             shutdown_timeout_s=float(_int(env, "DATAINFRA_SHUTDOWN_TIMEOUT_S", 30, 1, 3600)),
             cors_origins=_origins(env.get("DATAINFRA_CORS_ORIGINS", "")),
         )._checked()

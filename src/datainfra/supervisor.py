@@ -5,7 +5,9 @@ local Neo4j when DATAINFRA_NEO4J_URI is unset and Java is there), hands their UR
 to the serving processes through the environment, and runs uvicorn's own `Multiprocess` supervisor
 even for one worker: a worker that dies (a segfault in a C extension, an OOM kill) is replaced
 within about a second, and the stores, owned here, live on. On SIGINT/SIGTERM the workers stop first
-(finishing in-flight requests within DATAINFRA_SHUTDOWN_TIMEOUT_S), then the stores.
+(finishing in-flight requests within DATAINFRA_SHUTDOWN_TIMEOUT_S), then the stores. The workers
+(by default one per core) share one metrics directory (prometheus_client's multiprocess mode), so
+`/metrics` counts every worker's requests whichever worker answers it.
 
 If this process is killed outright (SIGKILL), each worker gets SIGTERM from the kernel
 (PR_SET_PDEATHSIG, set in the worker by `die_with_parent`), so none keeps the port; the stores are
@@ -25,9 +27,11 @@ import ctypes
 import errno
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -159,6 +163,38 @@ def local_stores(settings: Settings) -> Iterator[dict[str, str]]:
         yield env
 
 
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's own switch: set in a process's environment before it imports the library, its
+metric values live in files there (one per process), which `/metrics` sums over every worker."""
+
+
+@contextlib.contextmanager
+def metrics_dir(settings: Settings, *, data_dir_claimed: bool = False) -> Iterator[Path]:
+    """The run's shared metrics directory, empty of values at start: the operator's
+    PROMETHEUS_MULTIPROC_DIR, else `<data dir>/metrics` when this run holds the data dir (so a killed
+    run leaves nothing elsewhere), both wiped of an earlier run's value files and kept afterwards; else
+    a fresh temporary directory, removed at the end. A stale value file would add another run's counts
+    to this run's."""
+    if settings.metrics_dir is not None or data_dir_claimed:
+        chosen = settings.metrics_dir if settings.metrics_dir is not None else settings.data_dir / "metrics"
+        where = chosen.expanduser().absolute()
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            for stale in where.glob("*.db"):
+                stale.unlink()
+        except OSError as exc:
+            raise StartRefused(
+                f"cannot prepare the metrics dir {where}: {exc.strerror}; set {METRICS_DIR_ENV} to a writable directory"
+            ) from None
+        yield where
+        return
+    where = Path(tempfile.mkdtemp(prefix="datainfra-metrics-"))
+    try:
+        yield where
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
 def _stopped(stop: Any, event: str) -> None:
     stop()
     log.info(event)
@@ -186,10 +222,13 @@ def supervise(
     with contextlib.ExitStack() as stack:
         # The data dir first: a second run on it usually has the same port too, and "it is in use
         # by process N" says more than "the port is taken".
-        if uses_data_dir(settings):
+        claimed = uses_data_dir(settings)
+        if claimed:
             stack.enter_context(data_dir_claimed(settings.data_dir))
         sock = stack.enter_context(bound_socket(settings.host, settings.port))
+        shared_metrics = stack.enter_context(metrics_dir(settings, data_dir_claimed=claimed))
         env = stack.enter_context(local_stores(settings))
+        env[METRICS_DIR_ENV] = str(shared_metrics)
         os.environ.update(env)  # the workers are spawned with this environment
         config = uvicorn.Config(app, **options)
         supervisor = Multiprocess(config, sockets=[sock])  # takes over SIGINT/SIGTERM

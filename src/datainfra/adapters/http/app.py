@@ -117,4 +117,4 @@ def bind_container(app: Litestar, container: Container) -> None:
     settings = container.settings()
     configure_logging(json_lines=settings.log_format == "json", level=settings.log_level)
     app.state.container = container
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(multiprocess_dir=settings.metrics_dir)

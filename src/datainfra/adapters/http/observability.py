@@ -16,10 +16,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -99,9 +100,15 @@ class _PoolCollector(Collector):
 
 @dataclass(slots=True)
 class Metrics:
-    """One registry per app (tests build many apps in one process; the global registry would clash)."""
+    """One registry per app (tests build many apps in one process; the global registry would clash).
+
+    With `multiprocess_dir` (the supervisor's PROMETHEUS_MULTIPROC_DIR, set in the environment before
+    the worker started, so prometheus_client keeps every value in a file there) the exposition is
+    the sum over all the run's workers, whichever worker answers the scrape; the pool gauges are the
+    answering worker's own."""
 
     registry: CollectorRegistry = field(default_factory=lambda: CollectorRegistry(auto_describe=True))
+    multiprocess_dir: Path | None = None
     requests: Counter = field(init=False)
     latency: Histogram = field(init=False)
     store_errors: Counter = field(init=False)
@@ -131,6 +138,17 @@ class Metrics:
         )
         self.pool = _PoolCollector()
         self.registry.register(self.pool)
+
+    def exposition(self) -> bytes:
+        """The text exposition format: this process's registry, or every worker's values summed."""
+        if self.multiprocess_dir is None:
+            return bytes(generate_latest(self.registry))
+        from prometheus_client import multiprocess
+
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined, path=str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
+        combined.register(self.pool)
+        return bytes(generate_latest(combined))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         labels = (method, route, str(status))

@@ -1,4 +1,4 @@
-"""Prometheus metrics in the text exposition format."""
+"""Prometheus metrics in the text exposition format (summed over the workers of a run)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
-from prometheus_client import generate_latest
 
 from datainfra.adapters.http.observability import Metrics, PoolStats
 
@@ -19,7 +18,7 @@ TEXT_FORMAT = "text/plain; version=0.0.4"
 async def metrics(state: State) -> Response[bytes]:
     collected: Metrics = state.metrics
     collected.pool.latest = await _pool_stats(state.container)
-    return Response(content=generate_latest(collected.registry), media_type=TEXT_FORMAT)
+    return Response(content=collected.exposition(), media_type=TEXT_FORMAT)
 
 
 async def _pool_stats(container: Any) -> PoolStats | None:
