@@ -36,7 +36,7 @@ from datainfra.adapters.postgres.row_exports import TIMESTAMP_TEXT
 from datainfra.adapters.postgres.row_reads import page_statement, selected_names, value_out
 from datainfra.adapters.postgres.sql_filters import column, compile_filter
 from datainfra.domain.errors import InvalidRequest
-from datainfra.domain.filters import And, Condition, FilterNode, FilterSpec, Not, Operator
+from datainfra.domain.filters import And, Condition, FilterNode, FilterSpec, Not, Operator, normalized
 from datainfra.domain.model import Dataset
 from datainfra.domain.ports.json_pages import JsonPage, JsonPages, PageGuard
 from datainfra.domain.query import RecordQuery
@@ -121,6 +121,44 @@ def _with_select(query: RecordQuery, select: tuple[str, ...]) -> RecordQuery:
     )
 
 
+def bound_params(query: RecordQuery) -> list[Any]:
+    """The parameters of `json_page_statement` (after the guard's) without composing it: the same
+    values in the order sql_filters compiles them. A statement's text is cached only after this
+    agreed with the composed statement's parameters (PostgresJsonPages.page), so a compiler change
+    this does not follow costs speed, never correctness."""
+    params: list[Any] = [query.limit] * (1 + len(query.sort))
+    for condition in query.filter.conditions:
+        params += _condition_params(condition)
+    if query.filter.where is not None:
+        _tree_params(normalized(query.filter.where), params)
+    if query.after is not None and query.sort:
+        if len({key.descending for key in query.sort}) == 1:
+            params += list(query.after)
+        else:
+            for i in range(len(query.sort)):
+                params += [*query.after[:i], query.after[i]]
+    return [*params, query.limit + 1, query.offset]
+
+
+def _condition_params(condition: Condition) -> list[Any]:
+    if condition.op is Operator.IS:
+        return []
+    if condition.op in (Operator.IN, Operator.NIN):
+        return [list(condition.value)]
+    return [condition.value]
+
+
+def _tree_params(node: FilterNode, params: list[Any]) -> None:
+    if isinstance(node, Condition):
+        params += _condition_params(node)
+    elif isinstance(node, Not):
+        assert isinstance(node.child, Condition)
+        params += _condition_params(node.child)
+    else:
+        for child in node.children:
+            _tree_params(child, params)
+
+
 def query_shape(query: RecordQuery) -> Hashable:
     """What a page statement's text depends on besides the dataset: everything but the values."""
     return (
@@ -166,13 +204,16 @@ class PostgresJsonPages(JsonPages):
         dataset = guard.dataset
         async with connection(self._pool) as conn:
             unicode_ilike = conn.info.server_version >= 170000
-            statement, params = json_page_statement(dataset, query, self._catalog_schema, unicode_ilike=unicode_ilike)
             key = (dataset.id, dataset.updated_at, query_shape(query), unicode_ilike)
-            text = self._statements.get(key)
-            if text is None:
-                if len(self._statements) >= STATEMENT_CACHE_SIZE:
-                    self._statements.clear()
-                text = self._statements[key] = statement.as_bytes(conn)
+            text: bytes | sql.Composed | None = self._statements.get(key)
+            if text is not None:
+                params = bound_params(query)
+            else:
+                text, params = json_page_statement(dataset, query, self._catalog_schema, unicode_ilike=unicode_ilike)
+                if params == bound_params(query):
+                    if len(self._statements) >= STATEMENT_CACHE_SIZE:
+                        self._statements.clear()
+                    self._statements[key] = text.as_bytes(conn)
             cur = conn.cursor()
             try:
                 await cur.execute(text, [*self._guard_params(guard), *params])

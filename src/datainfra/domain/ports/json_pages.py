@@ -39,8 +39,9 @@ class JsonPages(Protocol):
     - `page(guard, query)` answers what `TabularStore.query(guard.dataset, query)` answers for a
       query without `count`, with the items already written as JSON, or None when the guard does not
       hold at the moment of the read: the key is revoked, rotated or unknown, the dataset is gone
-      (dropped, its session deleted), or its catalog entry differs from `guard.dataset` in any way
-      (migrated). The guard and the rows are read together (one statement, one snapshot), so a change
+      (dropped, its session deleted) or its table is, or its catalog entry differs from
+      `guard.dataset` in any way (migrated). The guard and the rows are read together (one statement,
+      one snapshot), so a change
       committed before the call is always seen. On None nothing of the page is returned.
     - JSON forms: each value decodes (numbers exactly: integers as integers, floats as floats,
       numerics as exact decimals) to what the API's JSON encoder writes for the typed value
