@@ -80,7 +80,10 @@ def worker(postgres_runtime: Any, schema: str) -> Iterator[tuple[TestClient[Any]
 def two_workers(postgres_runtime: Any) -> Iterator[tuple[tuple[TestClient[Any], Counting], ...]]:
     schema = f"catalog_test_{uuid.uuid4().hex[:16]}"
     with ExitStack() as stack:
-        yield stack.enter_context(worker(postgres_runtime, schema)), stack.enter_context(worker(postgres_runtime, schema))
+        yield (
+            stack.enter_context(worker(postgres_runtime, schema)),
+            stack.enter_context(worker(postgres_runtime, schema)),
+        )
 
 
 def test_the_answers_are_the_routes(two_workers: Any) -> None:
