@@ -126,6 +126,12 @@ def test_head_and_bearer_keys_take_the_fast_path_too(client: TestClient) -> None
     assert head.headers["content-length"] == str(len(bearer.content))
     assert bearer.content == client.get(f"{url}/records?limit=3", headers=auth).content
     assert len(bearer.json()["items"]) == 3
+    assert spy.answered == 3
+    # counted under the route's own template, as the route's answers are
+    route = 'route="/sessions/{session_id}/datasets/{dataset_id}/records"'
+    metrics = client.get("/metrics").text
+    assert f'datainfra_http_requests_total{{method="GET",{route},status="200"}} 2.0' in metrics
+    assert f'datainfra_http_requests_total{{method="HEAD",{route},status="200"}} 1.0' in metrics
 
 
 def test_what_the_fast_path_declines_the_route_answers(client: TestClient) -> None:
