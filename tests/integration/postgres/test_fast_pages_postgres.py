@@ -4,9 +4,11 @@ and the dataset (the page statement re-checks both). And its answers are the rou
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 
 from datainfra.adapters.http.app import create_app
+from datainfra.adapters.memory.graph_store import InMemoryGraphStore
 from datainfra.adapters.postgres.catalog import PostgresCatalog
 from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.migrations import migrate_catalog
@@ -21,7 +24,7 @@ from datainfra.adapters.postgres.page_json import PostgresJsonPages
 from datainfra.adapters.postgres.pool import close_pool, open_pool
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.config import Settings
-from datainfra.containers import build_memory_container
+from datainfra.containers import build_container, build_memory_container
 from datainfra.domain.ports import JsonPages, PageGuard
 from datainfra.domain.ports.json_pages import JsonPage
 from datainfra.domain.query import RecordQuery
@@ -141,3 +144,26 @@ def test_a_migration_on_one_worker_shows_on_the_other_at_once(two_workers: Any) 
     assert {item["extra"] for item in items} == {7}
     assert two.get(f"{url}/records", headers=auth).status_code == 200
     assert pages.answered == 2  # before; then the route answered once, and the new version is cached
+
+
+def test_the_production_wiring_takes_the_fast_path(postgres_url: str, tmp_path: Path) -> None:
+    """build_container as `python -m datainfra` builds it (the pool an async resource)."""
+    calls: list[bool] = []
+    container = build_container(Settings(database_url=postgres_url, data_dir=tmp_path))
+    container.graph_store.override(providers.Object(InMemoryGraphStore()))
+    with TestClient(create_app(container)) as client:  # type: ignore[arg-type]
+        pages = client.blocking_portal.call(_resolved, container.json_pages)  # type: ignore[union-attr]
+        spy = Counting(pages)
+        with container.json_pages.override(providers.Object(spy)):
+            container.record_pages.reset()
+            auth = new_key(client)
+            url = tabular(client, auth, SCHEMA)
+            write(client, auth, url, {"records": RECORDS})
+            for _ in range(3):
+                calls.append(client.get(f"{url}/records?limit=5", headers=auth).status_code == 200)
+    assert all(calls) and spy.answered == 3
+
+
+async def _resolved(provider: Any) -> Any:
+    value = provider()
+    return await value if inspect.isawaitable(value) else value

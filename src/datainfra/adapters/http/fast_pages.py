@@ -15,8 +15,9 @@ gzipped as Litestar's compression would (from GZIP_MINIMUM_BYTES, when the clien
 from __future__ import annotations
 
 import gzip
+import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,7 +54,7 @@ class FastRecordPages:
     """ASGI wrapper; `pages` answers the app's RecordPages at the moment of use (it lives in the
     container on app.state, which tests rebind), or None to switch the fast path off."""
 
-    def __init__(self, app: ASGIApp, pages: Callable[[], RecordPages | None]) -> None:
+    def __init__(self, app: ASGIApp, pages: Callable[[], RecordPages | Awaitable[RecordPages] | None]) -> None:
         self.app = app
         self.pages = pages
 
@@ -78,6 +79,8 @@ class FastRecordPages:
             elif name == b"origin":
                 return False
         pages = self.pages()
+        if inspect.isawaitable(pages):  # a provider with async resources beneath answers a future
+            pages = await pages
         if pages is None:
             return False
         try:
