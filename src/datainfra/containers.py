@@ -10,21 +10,24 @@ from datainfra.adapters.key_policies import key_policy_for
 from datainfra.adapters.memory.catalog import InMemoryCatalog
 from datainfra.adapters.memory.graph_store import InMemoryGraphStore
 from datainfra.adapters.memory.idempotency import InMemoryIdempotencyStore
+from datainfra.adapters.memory.page_json import InMemoryJsonPages
 from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
 from datainfra.adapters.memory.user_roles import InMemoryUserRoles
 from datainfra.adapters.postgres.catalog import PostgresCatalog
 from datainfra.adapters.postgres.idempotency import PostgresIdempotencyStore
+from datainfra.adapters.postgres.page_json import PostgresJsonPages
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.adapters.system_clock import SystemClock, UuidGenerator
 from datainfra.adapters.unavailable import UnavailableCypherRunner, UnavailableSqlRunner
 from datainfra.config import Settings
-from datainfra.domain.ports import Catalog, Clock, IdempotencyStore, IdGenerator, TabularStore, UserRoles
+from datainfra.domain.ports import Catalog, Clock, IdempotencyStore, IdGenerator, JsonPages, TabularStore, UserRoles
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ExportService
 from datainfra.services.graphs import GraphService
 from datainfra.services.imports import ImportService
 from datainfra.services.queries import QueryService
+from datainfra.services.record_pages import RecordPages
 from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
@@ -48,6 +51,7 @@ class Container(containers.DeclarativeContainer):
     tabular_store: providers.Singleton[TabularStore] = providers.Singleton(
         PostgresTabularStore, postgres_pool, user_roles
     )
+    json_pages: providers.Singleton[JsonPages] = providers.Singleton(PostgresJsonPages, postgres_pool)
     graph_store = providers.Resource(resources.graph_store, settings)
     sql_runner = providers.Singleton(resources.sql_runner, postgres_pool, user_roles)
     cypher_runner = providers.Singleton(resources.cypher_runner, graph_store, settings)
@@ -60,6 +64,8 @@ class Container(containers.DeclarativeContainer):
     exports = providers.Factory(ExportService, catalog, tabular_store, graph_store, clock)
     imports = providers.Factory(ImportService, catalog, datasets, records, graphs)
     queries = providers.Factory(QueryService, datasets, sql_runner, cypher_runner, tabular_store)
+    # One per process: it holds the caches of the hot GET path (services/record_pages.py).
+    record_pages = providers.Singleton(RecordPages, catalog, key_policy, json_pages)
 
 
 def build_container(settings: Settings) -> Container:
@@ -77,6 +83,7 @@ def build_memory_container(settings: Settings) -> Container:
     container.idempotency.override(providers.Singleton(InMemoryIdempotencyStore))
     container.user_roles.override(providers.Singleton(InMemoryUserRoles))
     container.tabular_store.override(providers.Singleton(InMemoryTabularStore))
+    container.json_pages.override(providers.Singleton(InMemoryJsonPages, container.catalog, container.tabular_store))
     container.graph_store.override(providers.Singleton(InMemoryGraphStore))
     container.sql_runner.override(providers.Singleton(UnavailableSqlRunner, MEMORY_HAS_NO_SQL))
     container.cypher_runner.override(providers.Singleton(UnavailableCypherRunner, MEMORY_HAS_NO_CYPHER))

@@ -24,6 +24,7 @@ from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
 from datainfra.adapters.postgres.idempotency import PostgresIdempotencyStore
 from datainfra.adapters.postgres.migrations import migrate_catalog
+from datainfra.adapters.postgres.page_json import PostgresJsonPages
 from datainfra.adapters.postgres.pool import close_pool, open_pool
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.config import Settings
@@ -51,6 +52,7 @@ def real_app_client(
                 container.user_roles.override(providers.Object(roles)),
                 container.idempotency.override(providers.Object(PostgresIdempotencyStore(pool, schema=schema))),
                 container.tabular_store.override(providers.Object(PostgresTabularStore(pool, roles))),
+                container.json_pages.override(providers.Object(PostgresJsonPages(pool, catalog_schema=schema))),
                 container.graph_store.override(providers.Object(graph)),
                 container.sql_runner.override(providers.Object(PostgresSqlRunner(pool, roles))),
                 container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver))),

@@ -15,6 +15,7 @@ from datainfra.adapters.http.conventions import HttpConventions, compression_con
 from datainfra.adapters.http.dependencies import DEPENDENCIES
 from datainfra.adapters.http.docs import apply_documented_bodies, assets_router, openapi_config
 from datainfra.adapters.http.encoding import BoundedRequest
+from datainfra.adapters.http.fast_pages import FastRecordPages
 from datainfra.adapters.http.idempotency import IdempotencyMiddleware
 from datainfra.adapters.http.observability import Metrics, ObservabilityMiddleware, counting_store_errors
 from datainfra.adapters.http.problems import EXCEPTION_HANDLERS
@@ -94,6 +95,8 @@ def create_app(container: Container) -> Litestar:
         debug=False,
     )
     bind_container(app, container)
+    # The hot GET of records, answered before the router when it is the plain case (fast_pages.py).
+    app.asgi_handler = FastRecordPages(app.asgi_handler, lambda: app.state.container.record_pages())
     # HEAD as GET without a body, q-value negotiation, Vary and Allow: for every route, errors included.
     app.asgi_handler = HttpConventions(app.asgi_handler, app)
     # Outermost, around the router and its error handling: every request is timed, counted and

@@ -59,7 +59,7 @@ async def stream_rows(
         raise InvalidRequest("a LIKE pattern must not end with a backslash") from None
 
 
-_TIMESTAMP_TEXT = (
+TIMESTAMP_TEXT = (
     "CASE WHEN isfinite({c}) THEN to_char({c} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {c}) = {c}"
     """ THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
     " || CASE WHEN {c} < '0001-01-01 00:00:00+00' THEN ' BC' ELSE '' END ELSE {c}::text END"
@@ -78,7 +78,7 @@ def _exported(name: str, field_type: FieldType | None, *, csv: bool) -> sql.Comp
     text form, CSV booleans as true/false (COPY writes t/f)."""
     value: sql.Composable = sql.SQL("{}.{}").format(_ROW, column(name))
     if field_type is FieldType.TIMESTAMP:
-        value = sql.SQL(_TIMESTAMP_TEXT).format(c=value)
+        value = sql.SQL(TIMESTAMP_TEXT).format(c=value)
     elif field_type is FieldType.BOOLEAN and csv:
         value = sql.SQL("{}::text").format(value)
     return sql.SQL("{} AS {}").format(value, column(name))

@@ -9,6 +9,7 @@ from datainfra.domain.ports.catalog import Catalog
 from datainfra.domain.ports.clock import Clock, IdGenerator
 from datainfra.domain.ports.graph_store import EdgePage, GraphStore, NodePage, NodeUpdate
 from datainfra.domain.ports.idempotency import Claim, Claimed, Completed, IdempotencyStore, InFlight, StoredAnswer
+from datainfra.domain.ports.json_pages import JsonPage, JsonPages, PageGuard
 from datainfra.domain.ports.key_policy import KeyDecision, KeyPolicy
 from datainfra.domain.ports.query_runners import CypherQueryRunner, SqlQueryRunner
 from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
@@ -27,11 +28,14 @@ __all__ = [
     "IdGenerator",
     "IdempotencyStore",
     "InFlight",
+    "JsonPage",
+    "JsonPages",
     "KeyDecision",
     "KeyPolicy",
     "NativeTextExport",
     "NodePage",
     "NodeUpdate",
+    "PageGuard",
     "SqlQueryRunner",
     "StoredAnswer",
     "TabularStore",
