@@ -12,12 +12,13 @@ DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run test test-unit lint fmt bench clean up down logs compose-check
+.PHONY: help install install-dev run test test-unit tck lint fmt bench clean up down logs compose-check
 
 help:
 	@echo "make run    start the API (http://127.0.0.1:8000, docs at /schema)"
 	@echo "make test   lint, then every test (starts its own PostgreSQL and Neo4j)"
 	@echo "make test-unit   the fast loop: every test that needs no server (no PostgreSQL, no Neo4j started)"
+	@echo "make tck    the openCypher TCK (../shared/tck) straight on Neo4j and through the query endpoint: the table"
 	@echo "make lint   ruff, mypy, import contracts"
 	@echo "make fmt    format the code"
 	@echo "make bench  benchmarks: API vs raw drivers (BENCH_SCALE=0.01 for a quick run)"
@@ -69,6 +70,12 @@ test: lint
 test-unit: $(DEV_STAMP)
 	@DATAINFRA_TEST_NO_SERVERS=1 $(BIN)/python -m pytest -m "not postgres and not neo4j" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-unit: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The openCypher TCK (issue 11): every scenario of ../shared/tck (or $$DATAINFRA_TCK_DIR) straight on a
+# Neo4j the test starts and through the query endpoint; prints the per-folder table and writes
+# build/tck-report.json (each scenario that differs, with its cause). `make test` runs it too.
+tck: $(DEV_STAMP)
+	@$(BIN)/python -m pytest tests/tck -m neo4j -p no:cacheprovider -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -134,6 +134,7 @@ REFUSED = [
     (op("Create", f"(n:{D}:Person)"), "node outside"),
     (op("Create", f"(n:{D}), (a)-[r:KNOWS]->(n)"), "relationship outside"),
     (op("Create", f"(n:{D}), (a)-[r]->(n)"), "relationship outside"),
+    (op("Create", f"(a)-[r:{R} {{x: [1]}}]->(b), (a)<-[s:KNOWS {{x: [1]}}]-(b)"), "relationship outside"),
     (op("Merge", "CREATE (n:Person {`#id`: $x}), ON CREATE SET n.x = 1"), "node outside"),
     (op("LockingMerge", "CREATE (a)-[r:KNOWS]->(b), LOCK(a)"), "relationship outside"),
     (op("Merge", f"CREATE (n:{D} {{`#id`: $x}}), ON CREATE SET n:Admin"), "labels"),
@@ -166,6 +167,8 @@ ALLOWED_WRITES = [
     op("Create", f"(n:{D}:{L}Person {{name: $x, `#id`: randomUUID(), `#labels`: $autolist_0}})"),
     op("Create", f"(a)-[anon_0:{R} {{`#type`: $t, `#id`: randomUUID()}}]->(b)"),
     op("Create", f"(b:{D} {{`#id`: randomUUID()}}), (a)-[r:{R} {{`#type`: $t}}]->(b)"),
+    # a list in a created relationship's properties is not a relationship (the TCK's movie graph)
+    op("Create", f"(a)-[r:{R} {{roles: [$_ds_s0], `#type`: $t}}]->(b), (b)<-[s:{R} {{x: [1, [2]]}}]-(a)"),
     op("Merge", f"CREATE (n:{D}:{L}P {{`#id`: toString($x)}}), ON CREATE SET n.`#labels` = $autolist_0"),
     op(
         "LockingMerge",

@@ -291,7 +291,8 @@ def _check_created_node(operator: str, inside: list[Token], ns: Namespace) -> No
 
 def _check_created_relationships(operator: str, entry: list[Token], ns: Namespace) -> None:
     for k, token in enumerate(entry):
-        if token.kind is Kind.SYMBOL and token.text == "[":
+        after_dash = k > 0 and entry[k - 1].kind is Kind.SYMBOL and entry[k - 1].text == "-"
+        if token.kind is Kind.SYMBOL and token.text == "[" and after_dash:  # not a list in a property map
             types = _labels_after_colon(_before_properties(entry[k + 1 : _group_end(entry, k)]))
             if types != [ns.rel_type]:
                 _refuse(f"this query would create a relationship outside its dataset (plan operator {operator})")

@@ -39,7 +39,12 @@ from neo4j.time import DateTime as NeoDateTime
 from neo4j.time import Duration as NeoDuration
 from neo4j.time import Time as NeoTime
 
-from datainfra.adapters.neo4j.client_cypher.budget import RANGE_LIMIT_MARKER, range_refusal
+from datainfra.adapters.neo4j.client_cypher.budget import (
+    GUARD_LIMIT_MARKER,
+    RANGE_LIMIT_MARKER,
+    guard_refusal,
+    range_refusal,
+)
 from datainfra.adapters.neo4j.client_cypher.plan_check import check_plan
 from datainfra.adapters.neo4j.client_cypher.rewrite import ORDER_KEY_PARAM_PREFIX, RewrittenQuery, rewrite
 from datainfra.adapters.neo4j.driver import translated_errors
@@ -424,6 +429,8 @@ def _translated(query: RewrittenQuery) -> Iterator[None]:
                 ) from exc
             if RANGE_LIMIT_MARKER in (exc.message or ""):
                 raise InvalidRequest(range_refusal(None), field="query") from exc
+            if GUARD_LIMIT_MARKER in (exc.message or ""):
+                raise InvalidRequest(guard_refusal(), field="query") from exc
             if code.startswith(("Neo.ClientError.Statement.", "Neo.ClientError.Schema.", "Neo.ClientError.Request.")):
                 raise InvalidRequest(
                     scrub(exc.message or "the graph store refused the query", query), field="query"
@@ -464,6 +471,8 @@ _SCRUBS = (
     (re.compile(r"`?#[nrk]\d*`?"), "_"),
     (re.compile(r"\$?_ds_o_([A-Za-z0-9_]+)"), r"$\1"),
     (re.compile(r"\b(Node|Relationship)\(\d+\)"), r"\1"),
+    (re.compile(r"\b([Nn]ode|[Rr]elationship) with id \d+"), r"\1"),  # an id of the shared store
+    (re.compile(r"\$?`?_ds_[A-Za-z0-9_]+`?"), "(a value of the query)"),  # any other parameter of ours
     (re.compile(r"'?\d+:[0-9a-f-]{36}:\d+'?"), "..."),
 )
 
@@ -474,7 +483,9 @@ def scrub(message: str, query: RewrittenQuery) -> str:
     names to the client's (or away)."""
     text = _POSITION.sub("", message.strip().split("\n", 1)[0])
     for name in sorted(query.literals, key=len, reverse=True):
-        text = text.replace("$" + name, query.literals[name])
+        literal = query.literals[name]
+        text = text.replace("$" + name, literal).replace(f"parameter '{name}'", f"value {literal}")
+        text = text.replace(f"'{name}'", literal).replace(name, literal)
     for alias, original in query.columns.items():
         text = text.replace(f"`{alias}`", original).replace(alias, original)
     for pattern, replacement in _SCRUBS:
