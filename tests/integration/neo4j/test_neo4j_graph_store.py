@@ -29,7 +29,7 @@ from datainfra.adapters.neo4j.graph_rows import node_match
 from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
 from datainfra.adapters.neo4j.namespacing import Namespace
 from datainfra.domain.errors import InvalidInput, PayloadTooLarge, StoreTimeout, StoreUnavailable
-from datainfra.domain.filters import parse_filters
+from datainfra.domain.filters import filter_term, parse_filters
 from datainfra.domain.graph import Direction, Edge, Node
 from datainfra.domain.graph_schema import parse_graph_schema
 from datainfra.domain.model import Dataset
@@ -139,7 +139,7 @@ async def test_filtered_node_search_scans_a_label_or_seeks_an_index(store: Neo4j
 
     async def plan(labels: tuple[str, ...], *pairs: tuple[str, str]) -> str:
         params = cypher_filters.Params()
-        spec = parse_filters(pairs, {**types, "id": FieldType.TEXT}, open_fields=True)
+        spec = parse_filters([filter_term(*p) for p in pairs], {**types, "id": FieldType.TEXT}, open_fields=True)
         text = node_match(ns, labels, spec, params) + " RETURN n"
         async with neo4j_driver.session() as session:
             result = await session.run("EXPLAIN " + text, params.values)
@@ -187,7 +187,7 @@ async def test_typed_values_round_trip_and_numeric_compares_as_numbers(store: Ne
     types = {**dataset.graph_schema.node_property_types(("Person",)), "id": FieldType.TEXT}
 
     async def ids(*pairs: tuple[str, str], sort: tuple[SortKey, ...] = (SortKey("id"),)) -> list[str]:
-        spec = parse_filters(pairs, types, open_fields=True)
+        spec = parse_filters([filter_term(*p) for p in pairs], types, open_fields=True)
         page = await store.find_nodes(dataset, ("Person",), RecordQuery(filter=spec, sort=sort))
         return [n.id for n in page.items]
 
@@ -207,7 +207,7 @@ async def test_hostile_names_are_refused_and_hostile_values_stay_data(store: Neo
     )
     got = await store.get_node(dataset, hostile)
     assert got is not None and got.properties == {"note": hostile}
-    spec = parse_filters([("note", "like:a.*b")], {"id": FieldType.TEXT}, open_fields=True)
+    spec = parse_filters([filter_term("note", "like:a.*b")], {"id": FieldType.TEXT}, open_fields=True)
     page = await store.find_nodes(dataset, (), RecordQuery(filter=spec))
     assert [n.id for n in page.items] == ["plain"]
     with pytest.raises(InvalidInput):

@@ -36,7 +36,7 @@ class TabularStore(Protocol):
       says whether another row follows; `total` is set when `count` asks for it (`estimated` may be
       approximate, `exact` is exact). `select` limits the columns returned (else every column).
       The names in `select` and `sort` were checked where the domain built the query
-      (domain.query.parse_select / parse_sort): stores trust them.
+      (domain.query.check_select / check_sort): stores trust them.
     - Filters follow SQL semantics as documented in domain.filters.
     - Raises `StoreUnavailable` when the server cannot be reached, `StoreTimeout` past its statement
       time limit.
