@@ -99,6 +99,11 @@ class RecordService:
             dataset, typed_records(schema, raw, text_values=text_values), on_conflict
         )
 
+    async def insert_csv(self, dataset: Dataset, body: AsyncIterable[bytes], on_conflict: OnConflict) -> WriteResult:
+        """A CSV body as it arrives (domain.csv_records' dialect): the store reads it (TabularStore.insert_csv)."""
+        require_tabular(dataset)
+        return await self._tabular.insert_csv(dataset, body, on_conflict)
+
     async def query(self, dataset: Dataset, params: Params, *, where: Any = None) -> PageResult[Record]:
         """A page of records. `where` is a JSON where tree (domain.where) ANDed with the parameter
         filters; its errors name their JSON path under `where`."""

@@ -20,7 +20,7 @@ from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Sche
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 
-from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
+from datainfra.adapters.http.bodies import ndjson_rows
 from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records, query_pairs
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
@@ -235,8 +235,9 @@ class RecordRoutes(Controller):
         if media_type == JSON:
             return _write_result(dataset, await self._write_json(dataset, await request.body(), records))
         on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
-        rows: Any = csv_rows(request.stream()) if media_type == CSV else ndjson_rows(request.stream())
-        result = await records.insert(dataset, rows, on_conflict, text_values=media_type == CSV)
+        if media_type == CSV:
+            return _write_result(dataset, await records.insert_csv(dataset, request.stream(), on_conflict))
+        result = await records.insert(dataset, ndjson_rows(request.stream()), on_conflict)
         return _write_result(dataset, result)
 
     @staticmethod
