@@ -50,8 +50,10 @@ class BenchConfig:
     durable: bool = False
     """BENCH_PG_DURABLE=1: keep fsync/synchronous_commit on in the embedded PostgreSQL."""
     seed: int = 20_240_601
-    phases: tuple[str, ...] = ("tabular", "graph")
-    """BENCH_PHASES: which parts run (comma-separated: tabular, graph)."""
+    phases: tuple[str, ...] = ("tabular", "loads", "graph")
+    """BENCH_PHASES: which parts run (comma-separated: tabular, loads, graph)."""
+    load_repeats: int = 2
+    """BENCH_LOAD_REPEATS: tries of each upload in the loads phase (the best one counts)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BenchConfig:
@@ -87,7 +89,8 @@ class BenchConfig:
             profile_path=Path(env["BENCH_PROFILE"]).absolute() if env.get("BENCH_PROFILE") else None,
             durable=(env.get("BENCH_PG_DURABLE") or "").strip() in ("1", "true", "yes"),
             seed=_int(env, "BENCH_SEED", 20_240_601),
-            phases=_phases(env.get("BENCH_PHASES") or "tabular,graph"),
+            phases=_phases(env.get("BENCH_PHASES") or "tabular,loads,graph"),
+            load_repeats=_int(env, "BENCH_LOAD_REPEATS", 2),
         )
 
 
@@ -126,9 +129,9 @@ def _clients(raw: str) -> tuple[int, ...]:
 
 def _phases(raw: str) -> tuple[str, ...]:
     phases = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
-    unknown = set(phases) - {"tabular", "graph"}
+    unknown = set(phases) - {"tabular", "loads", "graph"}
     if unknown or not phases:
-        raise BenchConfigError(f"BENCH_PHASES={raw!r}: choose from tabular, graph")
+        raise BenchConfigError(f"BENCH_PHASES={raw!r}: choose from tabular, loads, graph")
     return phases
 
 

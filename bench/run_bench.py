@@ -17,6 +17,7 @@ import httpx
 from bench.api_process import Api, api_process
 from bench.config import BenchConfig, BenchConfigError
 from bench.graph import run_graph
+from bench.loads import run_loads
 from bench.report import Report, say
 from bench.servers import Servers, bench_servers
 from bench.tabular import run_tabular
@@ -37,6 +38,8 @@ async def measure(config: BenchConfig, servers: Servers, api: Api) -> Report:
         if "tabular" in config.phases:
             tabular = run_tabular(config, api, client, servers.postgres_url, report)
             await _phase("tabular", tabular, config.phase_timeout)
+        if "loads" in config.phases:
+            await _phase("loads", run_loads(config, client, servers.postgres_url, report), config.phase_timeout)
         if "graph" in config.phases:
             await _phase("graph", run_graph(config, client, servers, report), config.phase_timeout)
     return report
