@@ -11,10 +11,13 @@ from typing import Any
 import msgspec
 
 from datainfra.adapters.http.encoding import check_depth
+from datainfra.adapters.http.typed_records import typed_ndjson
 from datainfra.domain.csv_records import csv_rows, line_batches, parse_csv_record
 from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.records import Record
+from datainfra.domain.tabular_schema import TabularSchema
 
-__all__ = ["csv_rows", "ndjson_rows", "parse_csv_record"]
+__all__ = ["csv_rows", "ndjson_record", "ndjson_rows", "parse_csv_record", "typed_ndjson_rows"]
 
 _ndjson = msgspec.json.Decoder(float_hook=Decimal)
 
@@ -26,18 +29,33 @@ async def _lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
             yield line.removesuffix("\r")
 
 
+def ndjson_record(line: str, index: int) -> dict[str, Any]:
+    """One non-blank NDJSON line → its object (400 naming the line's index otherwise)."""
+    check_depth(line, f"line {index + 1}", index=index)
+    try:
+        value = _ndjson.decode(line)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"line {index + 1} is not valid JSON: {exc}", index=index) from None
+    if not isinstance(value, dict):
+        raise InvalidRequest("each NDJSON line must be a JSON object", index=index)
+    return value
+
+
 async def ndjson_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, Any]]:
     """NDJSON body → one dict per non-empty line."""
     index = 0
     async for line in _lines(chunks):
         if not line.strip():
             continue
-        check_depth(line, f"line {index + 1}", index=index)
-        try:
-            value = _ndjson.decode(line)
-        except msgspec.DecodeError as exc:
-            raise InvalidRequest(f"line {index + 1} is not valid JSON: {exc}", index=index) from None
-        if not isinstance(value, dict):
-            raise InvalidRequest("each NDJSON line must be a JSON object", index=index)
-        yield value
+        yield ndjson_record(line, index)
         index += 1
+
+
+def typed_ndjson_rows(schema: TabularSchema, chunks: AsyncIterable[bytes]) -> AsyncIterator[Record]:
+    """NDJSON body → typed, complete records (adapters/http/typed_records.py), a line the typed
+    decoder refuses read by `ndjson_record` and `coerce_record`, with their errors."""
+
+    def generic(line: str, index: int) -> Record:
+        return schema.coerce_record(ndjson_record(line, index), index, fill_defaults=True)
+
+    return typed_ndjson(schema, _lines(chunks), generic)

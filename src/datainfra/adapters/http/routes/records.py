@@ -20,7 +20,7 @@ from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Sche
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 
-from datainfra.adapters.http.bodies import ndjson_rows
+from datainfra.adapters.http.bodies import typed_ndjson_rows
 from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
 from datainfra.adapters.http.dependencies import CurrentUser, Datasets, Graphs, Records, query_pairs
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
@@ -37,6 +37,7 @@ from datainfra.adapters.http.schemas import (
     UpdatedOut,
     WriteResultOut,
 )
+from datainfra.adapters.http.typed_records import typed_json
 from datainfra.domain.errors import DomainError, InvalidRequest
 from datainfra.domain.filters import quote_list
 from datainfra.domain.model import Dataset, DatasetKind
@@ -237,11 +238,15 @@ class RecordRoutes(Controller):
         on_conflict = parse_on_conflict(request.query_params.get("on_conflict"))
         if media_type == CSV:
             return _write_result(dataset, await records.insert_csv(dataset, request.stream(), on_conflict))
-        result = await records.insert(dataset, ndjson_rows(request.stream()), on_conflict)
+        rows = typed_ndjson_rows(dataset.tabular_schema, request.stream())
+        result = await records.insert_typed(dataset, rows, on_conflict)
         return _write_result(dataset, result)
 
     @staticmethod
     async def _write_json(dataset: Dataset, body: bytes, records: Records) -> WriteResult:
+        typed = typed_json(dataset.tabular_schema, body)
+        if typed is not None:
+            return await records.insert_typed(dataset, typed[0], parse_on_conflict(typed[1]))
         document = decode_json(body)
         if isinstance(document, list):
             return await records.insert(dataset, document, parse_on_conflict(None))
