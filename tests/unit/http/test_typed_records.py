@@ -175,6 +175,9 @@ def test_the_common_body_takes_the_typed_path_with_its_on_conflict() -> None:
         b'[{"t": "a", "i": 1e3}]',
         b'[{"t": "a", "n": "1_000"}]',
         b'[{"t": "a", "n": "NaN"}]',
+        b'[{"t": "a", "n": 1e131072}]',
+        b'[{"t": "a", "n": 1e-16384}]',
+        b'[{"t": "a", "n": 0.' + b"0" * 16384 + b"1}]",
         b'[{"t": "a", "d": " 2024-01-02"}]',
         b'{"records": [], "on_conflict": "merge"}',
         b"[1]",
@@ -196,3 +199,16 @@ def test_the_generated_key_stays_absent_unless_given() -> None:
 def test_a_required_numeric_null_goes_the_generic_way() -> None:
     assert typed_json(KEYED, b'[{"k": 1, "v": null}]') is None
     assert typed_json(KEYED, b'[{"k": 1, "v": 2}]') == ([{"k": 1, "v": Decimal(2)}], None)
+
+
+def test_numbers_typed_in_c_are_the_domain_s_numbers() -> None:
+    typed = typed_json(KEYED, b'[{"k": 1, "v": -0}, {"k": 2, "v": -0.0}, {"k": 3, "v": 1.50}, {"k": 4, "v": 1e3}]')
+
+    assert typed is not None
+    assert [str(r["v"]) for r in typed[0]] == ["0", "-0.0", "1.50", "1E+3"]
+    assert [str(r["v"]) for r in generic(KEYED, b'[{"v": -0}, {"v": -0.0}, {"v": 1.50}, {"v": 1e3}]') or []] == [
+        "0",
+        "-0.0",
+        "1.50",
+        "1E+3",
+    ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
@@ -52,22 +53,52 @@ class _Refused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class RecordDecoder:
-    """The decoders of one schema: a bare array of records, `{"records", "on_conflict"}`, one line."""
+class _Shape:
+    """One Struct type's decoders (a bare array of records, `{"records", "on_conflict"}`, one line)
+    and the columns it leaves as raw JSON text: (name, converter, nullable)."""
 
     bare: msgspec.json.Decoder[Any]
     document: msgspec.json.Decoder[Any]
     line: msgspec.json.Decoder[Any]
-    generated: str | None
     raw: tuple[tuple[str, Callable[[Any], Any], bool], ...]
-    """(name, converter, nullable) of the columns read as raw JSON text."""
 
-    def records(self, rows: Any) -> list[Record]:
+
+_DIGITS = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_RUN = b"0" * 41
+"""No run of 41 digits in a body: a number in it has at most 80 significant digits."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDecoder:
+    """The decoders of one schema. `native` types numeric columns in C (msgspec's Decimal, exact
+    from a JSON number): used when `strings` finds no numeric column given a JSON string (which
+    Python's Decimal reads more leniently than the domain: `1_000`, `NaN`) and the numbers' sizes
+    are checked cheaply; `exact` reads numeric columns as raw text like the generic path."""
+
+    native: _Shape | None
+    exact: _Shape
+    strings: re.Pattern[bytes] | None
+    numeric: tuple[str, ...]
+    generated: str | None
+
+    def _shape(self, text: bytes) -> _Shape:
+        if self.native is None:
+            return self.exact
+        if self.strings is not None and self.strings.search(text):
+            return self.exact
+        if len(text) > 40 and _LONG_RUN in text.translate(_DIGITS):
+            return self.exact
+        return self.native
+
+    def records(self, rows: Any, shape: _Shape) -> list[Record]:
         to_dict = msgspec.structs.asdict
         records = [to_dict(row) for row in rows]
-        if self.raw:
+        if shape.raw:
             for record in records:
-                self._convert(record)
+                _convert(record, shape.raw)
+        if shape is self.native:
+            for record in records:
+                self._check_numbers(record)
         if self.generated is not None:
             name = self.generated
             for record in records:
@@ -75,42 +106,45 @@ class RecordDecoder:
                     del record[name]
         return records
 
-    def _convert(self, record: Record) -> None:
-        for name, convert, nullable in self.raw:
-            raw = record[name]
-            if not isinstance(raw, msgspec.Raw):
-                continue  # the column's default
-            value = _generic.decode(raw)
+    def _check_numbers(self, record: Record) -> None:
+        """Numeric's digit limits, as the domain checks them, for values msgspec read: a body without
+        a 41-digit run holds numbers of at most 80 digits, so only a value whose magnitude is near a
+        limit needs the full check."""
+        for name in self.numeric:
+            value = record[name]
             if value is None:
-                if not nullable:
-                    raise _Refused
-                record[name] = None
                 continue
-            try:
-                record[name] = convert(value)
-            except Exception:
-                raise _Refused from None
+            magnitude = value.adjusted()
+            if magnitude < -16_000 or magnitude > 131_000:
+                JSON_COERCERS[FieldType.NUMERIC](value)
+            elif not value and value.is_signed() and value.as_tuple().exponent == 0:
+                record[name] = Decimal(0)  # an integer -0: an int to the generic path, so 0
 
     def decode(self, body: bytes) -> tuple[list[Record], str | None]:
         """The body's typed records and its on_conflict; `_Refused` when the generic path must decide."""
         if b"\\u0000" in body:  # NUL in a text value: msgspec would take it, the domain does not
             raise _Refused
         start = body.lstrip()[:1]
+        shape = self._shape(body)
         try:
             if start == b"[":
-                return self.records(self.bare.decode(body)), None
-            document = self.document.decode(body)
-            return self.records(document.records), document.on_conflict
+                return self.records(shape.bare.decode(body), shape), None
+            document = shape.document.decode(body)
+            return self.records(document.records, shape), document.on_conflict
         except Exception:  # msgspec's errors and the domain's converters' alike
             raise _Refused from None
 
-    def decode_line(self, line: bytes | str) -> Record:
-        if "\\u0000" in (line if isinstance(line, str) else line.decode("utf-8", "replace")):
+    def decode_line(self, line: str) -> Record:
+        if "\\u0000" in line:
             raise _Refused
         try:
-            record = msgspec.structs.asdict(self.line.decode(line))
-            if self.raw:
-                self._convert(record)
+            data = line.encode()
+            shape = self._shape(data)
+            record = msgspec.structs.asdict(shape.line.decode(data))
+            if shape.raw:
+                _convert(record, shape.raw)
+            if shape is self.native:
+                self._check_numbers(record)
         except Exception:
             raise _Refused from None
         if self.generated is not None and record[self.generated] is None:
@@ -118,12 +152,26 @@ class RecordDecoder:
         return record
 
 
-def _field(column: Column) -> tuple[Any, ...]:
-    if column.type in _RAW:  # null arrives raw too: `_convert` reads it
-        annotation: Any = msgspec.Raw
+def _convert(record: Record, raw_columns: tuple[tuple[str, Callable[[Any], Any], bool], ...]) -> None:
+    for name, convert, nullable in raw_columns:
+        raw = record[name]
+        if not isinstance(raw, msgspec.Raw):
+            continue  # the column's default
+        value = _generic.decode(raw)
+        if value is None:
+            if not nullable:
+                raise _Refused
+            record[name] = None
+            continue
+        record[name] = convert(value)
+
+
+def _field(column: Column, native_numeric: bool) -> tuple[Any, ...]:
+    if column.type in _RAW and not (native_numeric and column.type is FieldType.NUMERIC):
+        annotation: Any = msgspec.Raw  # null arrives raw too: `_convert` reads it
         absent: Any = msgspec.Raw(b"null")
     else:
-        base = _NATIVE[column.type]
+        base = Decimal if column.type is FieldType.NUMERIC else _NATIVE[column.type]
         absent = None
         nullable = column.nullable or column.generated or column.default is not None
         annotation = base | None if nullable else base
@@ -137,24 +185,44 @@ def _field(column: Column) -> tuple[Any, ...]:
     return (column.name, annotation, default)
 
 
-@lru_cache(maxsize=256)
-def _decoder(schema: _Keyed) -> RecordDecoder:
-    fields = [_field(c) for c in schema.columns]
-    row = msgspec.defstruct("Record", fields, forbid_unknown_fields=True, kw_only=True)
+def _shape_of(columns: tuple[Column, ...], native_numeric: bool) -> _Shape:
+    row = msgspec.defstruct(
+        "Record", [_field(c, native_numeric) for c in columns], forbid_unknown_fields=True, kw_only=True
+    )
     document = msgspec.defstruct(
         "Records",
         [("records", list[row]), ("on_conflict", Literal["error", "update", "ignore"] | None, None)],  # type: ignore[valid-type]
         forbid_unknown_fields=True,
         kw_only=True,
     )
-    generated = next((c.name for c in schema.columns if c.generated), None)
-    raw = tuple((c.name, JSON_COERCERS[c.type], c.nullable) for c in schema.columns if c.type in _RAW)
-    return RecordDecoder(
+    raw = tuple(
+        (c.name, JSON_COERCERS[c.type], c.nullable)
+        for c in columns
+        if c.type in _RAW and not (native_numeric and c.type is FieldType.NUMERIC)
+    )
+    return _Shape(
         bare=msgspec.json.Decoder(list[row]),  # type: ignore[valid-type]
         document=msgspec.json.Decoder(document),
         line=msgspec.json.Decoder(row),
-        generated=generated,
         raw=raw,
+    )
+
+
+@lru_cache(maxsize=256)
+def _decoder(schema: _Keyed) -> RecordDecoder:
+    columns = schema.columns
+    numeric = tuple(c.name for c in columns if c.type is FieldType.NUMERIC)
+    strings = None
+    if numeric:
+        names = b"|".join(re.escape(n.encode()) for n in numeric)
+        # Also matches such a key-like text inside a string value: that only costs the exact path.
+        strings = re.compile(rb'"(?:' + names + rb')"\s*:\s*"')
+    return RecordDecoder(
+        native=_shape_of(columns, True) if numeric else None,
+        exact=_shape_of(columns, False),
+        strings=strings,
+        numeric=numeric,
+        generated=next((c.name for c in columns if c.generated), None),
     )
 
 
