@@ -218,6 +218,19 @@ async def test_indexes_count_records_not_lines_after_quoted_line_breaks_and_blan
     assert (caught.value.index, caught.value.field) == (2, "shipdate")
 
 
+async def test_the_first_wrong_record_is_named_whoever_finds_it(tabular_store: Any) -> None:
+    """Record 1 is wrong in a way only PostgreSQL checks (a month 13, canonical in form), record 3 in
+    one the grammar check finds before sending it: record 1 is named, as in the body."""
+    dataset = await make(tabular_store, LINEITEM)
+    body = HEADER + b"1,1,,,,,2024-01-01,\n2,1,,,,,2024-13-01,\n3,1,,,,,,\n4,1,,,,,epoch,\n"
+
+    with pytest.raises(InvalidInput) as caught:
+        await load(tabular_store, dataset, body)
+
+    assert (caught.value.index, caught.value.field) == (1, "shipdate")
+    assert await tabular_store.count(dataset) == 0
+
+
 async def test_a_null_in_a_required_column_names_index_and_field(tabular_store: Any) -> None:
     dataset = await make(tabular_store, LINEITEM)
 

@@ -33,7 +33,7 @@ from datainfra.adapters.postgres.pool import answer_within, dump_json
 from datainfra.adapters.postgres.row_writes import STAGING, create_staging, upsert_from_staging
 from datainfra.adapters.postgres.sql_filters import column
 from datainfra.domain.csv_records import check_header, parse_csv_record, still_quoted
-from datainfra.domain.errors import InvalidInput, InvalidRequest
+from datainfra.domain.errors import DomainError, InvalidInput, InvalidRequest
 from datainfra.domain.model import Dataset
 from datainfra.domain.records import OnConflict, WriteResult
 from datainfra.domain.tabular_schema import TabularSchema
@@ -102,6 +102,9 @@ class CsvCopier:
         """Records handed to COPY so far: the next record's index."""
         self._carry = b""
         self._types = dict(zip(plan.columns, plan.types, strict=True))
+        self.failure: DomainError | None = None
+        """The first record found wrong here; `feed` returns the records before it, and it is raised
+        once COPY has taken them (a record COPY refuses among those comes first, as in the body)."""
 
     def feed(self, chunk: bytes, *, final: bool = False) -> bytes:
         """The bytes to send to COPY for `chunk` (and what was carried from before); a record not yet
@@ -111,29 +114,32 @@ class CsvCopier:
         pos = 0
         size = len(buffer)
         canonical = self.plan.canonical
-        while pos < size:
-            if canonical is not None:
-                matched = canonical.match(buffer, pos)  # the pattern matches the empty run too
-                end = matched.end() if matched else pos
-                if end > pos:
-                    records = buffer.count(b"\n", pos, end)
-                    if self.index == 0:
-                        self._first_record()
-                    self.index += records
-                    out.append(buffer[pos:end])
-                    pos = end
-                    if pos == size:
-                        break
-            end = self._record_end(buffer, pos, final)
-            if end < 0:
-                break
-            rendered = self._parsed(buffer[pos:end])
-            if rendered is not None:
-                out.append(rendered)
-            pos = end
-        self._carry = buffer[pos:]
-        if final and self._carry:  # only an unterminated quoted field is left over
-            raise InvalidRequest("the CSV body ends inside a quoted field", index=self.index)
+        try:
+            while pos < size:
+                if canonical is not None:
+                    matched = canonical.match(buffer, pos)  # the pattern matches the empty run too
+                    end = matched.end() if matched else pos
+                    if end > pos:
+                        records = buffer.count(b"\n", pos, end)
+                        if self.index == 0:
+                            self._first_record()
+                        self.index += records
+                        out.append(buffer[pos:end])
+                        pos = end
+                        if pos == size:
+                            break
+                end = self._record_end(buffer, pos, final)
+                if end < 0:
+                    break
+                rendered = self._parsed(buffer[pos:end])
+                if rendered is not None:
+                    out.append(rendered)
+                pos = end
+            self._carry = buffer[pos:]
+            if final and self._carry:  # only an unterminated quoted field is left over
+                raise InvalidRequest("the CSV body ends inside a quoted field", index=self.index)
+        except DomainError as exc:  # sent after what precedes it, so COPY can judge that first
+            self.failure = exc
         return b"".join(out)
 
     def _first_record(self) -> None:
@@ -172,9 +178,9 @@ class CsvCopier:
         width = len(self.plan.columns)
         if len(cells) != width:
             raise InvalidRequest(f"row has {len(cells)} cells, the header has {width}", index=index)
+        record = self.schema.coerce_text_record(dict(zip(self.plan.columns, cells, strict=True)), index)
         if index == 0:
             self._first_record()
-        record = self.schema.coerce_text_record(dict(zip(self.plan.columns, cells, strict=True)), index)
         self.index += 1
         return b",".join(_cell(record[name], self._types[name]) for name in self.plan.columns) + self.plan.eol
 
@@ -289,13 +295,16 @@ async def copy_csv(
     try:
         with answer_within(conn, None):
             async with conn.cursor().copy(statement) as copy:
-                if rest:
-                    await _write(copy, copier.feed(rest))
-                async for chunk in chunks:
+                async for chunk in _body(rest, chunks):
                     await _write(copy, copier.feed(chunk))
-                await _write(copy, copier.feed(b"", final=True))
+                    if copier.failure is not None:
+                        break
+                else:
+                    await _write(copy, copier.feed(b"", final=True))
     except psycopg.Error as exc:
         raise _refusal(exc, schema, dataset.name) from None
+    if copier.failure is not None:
+        raise copier.failure
     await conn.execute("SELECT set_config('statement_timeout', %s, true)", [limit])
     count = copier.index
     if not upsert:
@@ -304,6 +313,13 @@ async def copy_csv(
     if on_conflict is OnConflict.IGNORE:
         return WriteResult(inserted=inserted, ignored=count - inserted)
     return WriteResult(inserted=inserted, updated=count - inserted)
+
+
+async def _body(rest: bytes, chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    if rest:
+        yield rest
+    async for chunk in chunks:
+        yield chunk
 
 
 async def _write(copy: Any, data: bytes) -> None:
