@@ -92,6 +92,20 @@ class RecordService:
             dataset, typed_records(schema, raw, text_values=text_values), on_conflict
         )
 
+    async def insert_typed(
+        self, dataset: Dataset, records: AsyncIterable[Record] | Sequence[Record], on_conflict: OnConflict
+    ) -> WriteResult:
+        """Records already typed and completed by the schema's own rules: exactly what `typed_records`
+        makes of the body they came from (the HTTP edge's typed decoders, adapters/http/typed_records.py,
+        are held to that by tests), so they go to the store as they are."""
+        require_tabular(dataset)
+        return await self._tabular.insert_records(dataset, _as_stream(records), on_conflict)
+
+    async def insert_csv(self, dataset: Dataset, body: AsyncIterable[bytes], on_conflict: OnConflict) -> WriteResult:
+        """A CSV body as it arrives (domain.csv_records' dialect): the store reads it (TabularStore.insert_csv)."""
+        require_tabular(dataset)
+        return await self._tabular.insert_csv(dataset, body, on_conflict)
+
     async def query(self, dataset: Dataset, request: PageRequest) -> PageResult[Record]:
         """A page of records. The request's `where` tree is ANDed with its filters; its errors name
         their JSON path under `where`."""
@@ -201,6 +215,15 @@ class RecordService:
     ) -> VersionedRecord:
         record = await self._tabular.update_record(dataset, key, change, expected)
         return VersionedRecord(record, record_etag(dataset.tabular_schema, record))
+
+
+async def _as_stream(records: AsyncIterable[Record] | Sequence[Record]) -> AsyncIterator[Record]:
+    if isinstance(records, Sequence):
+        for record in records:
+            yield record
+        return
+    async for record in records:
+        yield record
 
 
 def _unindexed(coerce: Callable[[], Record]) -> Record:

@@ -17,6 +17,7 @@ from typing import Any
 
 from datainfra.adapters.memory.postgres_semantics import evaluate_structured, migrate_rows
 from datainfra.adapters.memory.semantics import after_key, matches, order_records
+from datainfra.domain.csv_records import typed_csv_records
 from datainfra.domain.errors import Conflict, InvalidInput, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
@@ -226,6 +227,9 @@ class InMemoryTabularStore(TabularStore):
                 raise InvalidInput(f"field {column.name!r} must not be null", index=index, field=column.name)
             row[column.name] = value
         return row
+
+    async def insert_csv(self, dataset: Dataset, body: AsyncIterable[bytes], on_conflict: OnConflict) -> WriteResult:
+        return await self.insert_records(dataset, typed_csv_records(dataset.tabular_schema, body), on_conflict)
 
     async def update_by_key(self, dataset: Dataset, records: Sequence[Record]) -> int:
         async with self._lock:

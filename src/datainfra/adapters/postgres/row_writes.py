@@ -29,7 +29,7 @@ from datainfra.domain.records import OnConflict, Record, WriteResult
 from datainfra.domain.tabular_schema import Column, TabularSchema
 from datainfra.domain.types import FieldType
 
-_STAGING = sql.Identifier("pg_temp", "datainfra$staging")
+STAGING = sql.Identifier("pg_temp", "datainfra$staging")
 _ORDINAL = "$i"
 """Staging column holding each record's index in the request (user names cannot contain `$`)."""
 _UPSERT_LOCK = 0x64_61_74_61  # "data": the advisory-lock class of upserts, the dataset's id hashed beside it
@@ -205,65 +205,18 @@ class BulkWriter:
     async def _ensure_staging(self) -> None:
         if self.staging_ready:
             return
-        definitions = [column(c.name) + sql.SQL(" ") + column_type(c.type) for c in self.schema.columns] + [
-            sql.SQL("{} bigint NOT NULL").format(sql.Identifier(_ORDINAL))
-        ]
-        await self.conn.execute(
-            sql.SQL("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP").format(
-                sql.Identifier("datainfra$staging"), sql.SQL(", ").join(definitions)
-            )
-        )
+        await create_staging(self.conn, self.schema)
         self.staging_ready = True
 
     async def _upsert(self, columns: tuple[str, ...], first: int, records: list[Record]) -> None:
         await self._ensure_staging()
-        await self._copy_rows(_STAGING, columns, first, records, ordinal=True)
-        key = self.schema.primary_key
-        cols = sql.SQL(", ").join(column(n) for n in columns)
-        ordinal = sql.Identifier(_ORDINAL)
-        has_key = all(n in columns for n in key)
-        key_cols = sql.SQL(", ").join(column(n) for n in key)
-        # Rows go in key order wherever the key is given, so concurrent upserts of overlapping keys take
-        # their row locks in one order and never deadlock one another.
-        if self.on_conflict is OnConflict.IGNORE:
-            order = sql.SQL(", ").join([column(n) for n in key] + [ordinal]) if has_key else ordinal
-            source: sql.Composed = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, _STAGING, order)
-            action: sql.Composable = sql.SQL("ON CONFLICT DO NOTHING")
-        else:
-            if has_key:
-                # Two records of one run with the same key: the later one wins, as if applied in turn.
-                source = sql.SQL("SELECT DISTINCT ON ({}) {} FROM {} ORDER BY {}, {} DESC").format(
-                    key_cols, cols, _STAGING, key_cols, ordinal
-                )
-            else:
-                source = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, _STAGING, ordinal)
-            given = [n for n in columns if n not in key] or list(key[:1])
-            action = sql.SQL("ON CONFLICT ({}) DO UPDATE SET {}").format(
-                key_cols,
-                sql.SQL(", ").join(sql.SQL("{} = EXCLUDED.{}").format(column(n), column(n)) for n in given),
-            )
-        statement = sql.SQL(
-            "WITH written AS (INSERT INTO {} ({}) {} {} RETURNING (xmax = 0) AS inserted) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
-        ).format(self.table, cols, source, action)
-        try:
-            cur = await self.conn.execute(statement)
-        except pg_errors.UniqueViolation as exc:
-            raise conflict_from(exc, self.schema, self.dataset.name) from None
-        except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
-            raise InvalidInput(str(exc.diag.message_primary or exc), field=column_of(exc)) from None
-        except psycopg.OperationalError as exc:
-            if is_limit(exc):
-                raise limit_exceeded(exc, self.schema, self.dataset.name) from None
-            raise
-        row = await cur.fetchone()
-        inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
-        await self.conn.execute(sql.SQL("TRUNCATE {}").format(_STAGING))
+        await self._copy_rows(STAGING, columns, first, records, ordinal=True)
+        inserted = await upsert_from_staging(self.conn, self.dataset, columns, self.on_conflict)
+        await self.conn.execute(sql.SQL("TRUNCATE {}").format(STAGING))
         if self.on_conflict is OnConflict.IGNORE:
             self.result += WriteResult(inserted=inserted, ignored=len(records) - inserted)
         else:
             self.result += WriteResult(inserted=inserted, updated=len(records) - inserted)
-            del updated
 
     async def finish(self) -> None:
         """Write a held-back single batch; move the generated key's sequence past explicit ids written."""
@@ -282,6 +235,76 @@ class BulkWriter:
             ).format(seq),
             [seq.as_string(self.conn), self.max_explicit_id, self.max_explicit_id],
         )
+
+
+async def upsert_from_staging(
+    conn: psycopg.AsyncConnection[Any], dataset: Dataset, columns: tuple[str, ...], on_conflict: OnConflict
+) -> int:
+    """One INSERT ... SELECT ... ON CONFLICT of the staging table's rows (`STAGING`, with their
+    order in `_ORDINAL`) into the dataset's table; the number of rows inserted (the rest were
+    updated, or ignored)."""
+    schema = dataset.tabular_schema
+    key = schema.primary_key
+    cols = sql.SQL(", ").join(column(n) for n in columns)
+    ordinal = sql.Identifier(_ORDINAL)
+    has_key = all(n in columns for n in key)
+    key_cols = sql.SQL(", ").join(column(n) for n in key)
+    # Rows go in key order wherever the key is given, so concurrent upserts of overlapping keys take
+    # their row locks in one order and never deadlock one another.
+    if on_conflict is OnConflict.IGNORE:
+        order = sql.SQL(", ").join([column(n) for n in key] + [ordinal]) if has_key else ordinal
+        source: sql.Composed = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, STAGING, order)
+        action: sql.Composable = sql.SQL("ON CONFLICT DO NOTHING")
+    else:
+        if has_key:
+            # Two records of one run with the same key: the later one wins, as if applied in turn.
+            source = sql.SQL("SELECT DISTINCT ON ({}) {} FROM {} ORDER BY {}, {} DESC").format(
+                key_cols, cols, STAGING, key_cols, ordinal
+            )
+        else:
+            source = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, STAGING, ordinal)
+        given = [n for n in columns if n not in key] or list(key[:1])
+        action = sql.SQL("ON CONFLICT ({}) DO UPDATE SET {}").format(
+            key_cols,
+            sql.SQL(", ").join(sql.SQL("{} = EXCLUDED.{}").format(column(n), column(n)) for n in given),
+        )
+    statement = sql.SQL(
+        "WITH written AS (INSERT INTO {} ({}) {} {} RETURNING (xmax = 0) AS inserted) "
+        "SELECT count(*) FILTER (WHERE inserted) FROM written"
+    ).format(table_identifier(dataset), cols, source, action)
+    try:
+        cur = await conn.execute(statement)
+    except pg_errors.UniqueViolation as exc:
+        raise conflict_from(exc, schema, dataset.name) from None
+    except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
+        raise InvalidInput(str(exc.diag.message_primary or exc), field=column_of(exc)) from None
+    except psycopg.OperationalError as exc:
+        if is_limit(exc):
+            raise limit_exceeded(exc, schema, dataset.name) from None
+        raise
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def create_staging(
+    conn: psycopg.AsyncConnection[Any], schema: TabularSchema, *, numbered: bool = False, not_null: bool = False
+) -> None:
+    """The transaction's staging table: every column of `schema` (NOT NULL ones so when `not_null`)
+    and the records' order, given by the writer or (`numbered`) counted by the server itself."""
+    definitions = [
+        column(c.name)
+        + sql.SQL(" ")
+        + column_type(c.type)
+        + (sql.SQL(" NOT NULL") if not_null and not c.nullable and not c.generated else sql.SQL(""))
+        for c in schema.columns
+    ]
+    order = "bigint GENERATED ALWAYS AS IDENTITY" if numbered else "bigint NOT NULL"
+    definitions.append(sql.SQL("{} " + order).format(sql.Identifier(_ORDINAL)))
+    await conn.execute(
+        sql.SQL("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP").format(
+            sql.Identifier("datainfra$staging"), sql.SQL(", ").join(definitions)
+        )
+    )
 
 
 async def update_by_key(conn: psycopg.AsyncConnection[Any], dataset: Dataset, records: Sequence[Record]) -> int:

@@ -17,7 +17,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from datainfra.adapters.postgres import row_exports, row_writes, table_ddl
+from datainfra.adapters.postgres import csv_copy, row_exports, row_writes, table_ddl
 from datainfra.adapters.postgres.identifiers import (
     primary_key_name,
     session_schema_name,
@@ -29,6 +29,7 @@ from datainfra.adapters.postgres.row_reads import fetch_by_key, fetch_page, page
 from datainfra.adapters.postgres.sql_filters import Compiled, column, compile_filter
 from datainfra.adapters.postgres.structured_sql import compile_structured
 from datainfra.adapters.postgres.table_ddl import column_definition, create_index
+from datainfra.domain.csv_records import typed_csv_records
 from datainfra.domain.errors import Conflict, InvalidRequest, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
@@ -136,6 +137,18 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
                 await writer.write(batch)
             await writer.finish()
             return writer.result
+
+    async def insert_csv(self, dataset: Dataset, body: AsyncIterable[bytes], on_conflict: OnConflict) -> WriteResult:
+        chunks = aiter(body)
+        header, eol, head, rest = await csv_copy.split_header(chunks)
+        if header is None:
+            raise InvalidRequest("the CSV body has no header row")
+        schema = dataset.tabular_schema
+        if not csv_copy.copies(schema, header):
+            records = typed_csv_records(schema, csv_copy.replay(head + rest, chunks))
+            return await self.insert_records(dataset, records, on_conflict)
+        async with self._conn() as conn, conn.transaction():
+            return await csv_copy.copy_csv(conn, dataset, header, eol, rest, chunks, on_conflict)
 
     async def update_by_key(self, dataset: Dataset, records: Sequence[Record]) -> int:
         async with self._conn() as conn, conn.transaction():

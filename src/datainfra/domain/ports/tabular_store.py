@@ -68,6 +68,16 @@ class TabularStore(Protocol):
         self, dataset: Dataset, records: AsyncIterable[Record], on_conflict: OnConflict
     ) -> WriteResult: ...
 
+    async def insert_csv(self, dataset: Dataset, body: AsyncIterable[bytes], on_conflict: OnConflict) -> WriteResult:
+        """A CSV body (the dialect of `domain.csv_records`: UTF-8, a header row, RFC 4180, an unquoted
+        empty cell is NULL) written exactly as `insert_records` writes `typed_csv_records(schema, body)`:
+        the same values (each cell read by `domain.types.parse_text`, nothing more lenient), the same
+        results and errors (malformed CSV: InvalidRequest; a bad cell: InvalidInput naming the data
+        row's 0-based index and the field; an unknown header column: InvalidInput naming it at index
+        0), all-or-nothing, and memory bounded whatever the body's size. (PostgreSQL streams the body
+        into COPY, checking only what its own grammar would read differently.)"""
+        ...
+
     async def update_by_key(self, dataset: Dataset, records: Sequence[Record]) -> int:
         """Each record holds the full key plus the columns to set. A key that matches no row raises
         `InvalidInput` with that record's index (and nothing changes). Returns the rows updated."""

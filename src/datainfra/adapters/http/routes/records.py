@@ -19,7 +19,7 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
-from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
+from datainfra.adapters.http.bodies import typed_ndjson_rows
 from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
 from datainfra.adapters.http.dependencies import Graphs, PathDataset, Records
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
@@ -57,6 +57,7 @@ from datainfra.adapters.http.schemas import (
     UpdatedOut,
     WriteResultOut,
 )
+from datainfra.adapters.http.typed_records import typed_json
 from datainfra.domain.errors import DomainError, InvalidRequest
 from datainfra.domain.graph import Node
 from datainfra.domain.model import Dataset, DatasetKind
@@ -219,12 +220,17 @@ class RecordRoutes(Controller):
         if media_type == JSON:
             return _write_result(dataset, await self._write_json(dataset, await request.body(), records))
         on_conflict = on_conflict_of(request)
-        rows: Any = csv_rows(request.stream()) if media_type == CSV else ndjson_rows(request.stream())
-        result = await records.insert(dataset, rows, on_conflict, text_values=media_type == CSV)
+        if media_type == CSV:
+            return _write_result(dataset, await records.insert_csv(dataset, request.stream(), on_conflict))
+        rows = typed_ndjson_rows(dataset.tabular_schema, request.stream())
+        result = await records.insert_typed(dataset, rows, on_conflict)
         return _write_result(dataset, result)
 
     @staticmethod
     async def _write_json(dataset: Dataset, body: bytes, records: Records) -> WriteResult:
+        typed = typed_json(dataset.tabular_schema, body)
+        if typed is not None:
+            return await records.insert_typed(dataset, typed[0], parse_on_conflict(typed[1]))
         document = decode_json(body)
         if isinstance(document, list):
             return await records.insert(dataset, document, parse_on_conflict(None))
