@@ -213,7 +213,7 @@ async def _run_read(
         await rows.aclose()  # after a break: cancels the statement and reads what was already sent
     if columns is None:  # no row came, and with it no description: ask for the statement's
         columns = await _described(conn)
-    await conn.execute("COMMIT")
+    # no COMMIT: a read changes nothing, and the reset ends the transaction (ROLLBACK) after the answer
     return QueryResult(columns=columns, rows=kept.rows, truncated=kept.truncated)
 
 
