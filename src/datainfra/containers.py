@@ -53,7 +53,7 @@ class Container(containers.DeclarativeContainer):
     )
     json_pages: providers.Singleton[JsonPages] = providers.Singleton(PostgresJsonPages, postgres_pool)
     graph_store = providers.Resource(resources.graph_store, settings)
-    sql_runner = providers.Singleton(resources.sql_runner, postgres_pool, user_roles)
+    sql_runner = providers.Resource(resources.sql_runner, postgres_pool, user_roles)
     cypher_runner = providers.Singleton(resources.cypher_runner, graph_store, settings)
 
     accounts = providers.Factory(AccountService, catalog, key_policy, user_roles, clock, ids)

@@ -120,14 +120,19 @@ def user_roles(pool: AsyncConnectionPool, settings: Settings) -> UserRoles:
     return PostgresUserRoles(pool, limits=limits)
 
 
-def sql_runner(pool: AsyncConnectionPool, roles: UserRoles) -> SqlQueryRunner:
-    """Client SQL runs as each user's own role, on connections of its own (not the pool's)."""
+async def sql_runner(pool: AsyncConnectionPool, roles: UserRoles) -> AsyncIterator[SqlQueryRunner]:
+    """Client SQL runs as each user's own role, on connections of its own (not the pool's), some
+    kept between that role's requests: closed when the app stops."""
     from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
     from datainfra.adapters.postgres.client_sql.runner import PostgresSqlRunner
 
     if not isinstance(roles, PostgresUserRoles):  # wiring error: client SQL logs in as PostgreSQL roles
         raise TypeError(f"client SQL needs PostgreSQL's user roles, not {type(roles).__name__}")
-    return PostgresSqlRunner(pool, roles)
+    runner = PostgresSqlRunner(pool, roles)
+    try:
+        yield runner
+    finally:
+        await runner.close()
 
 
 def cypher_runner(store: GraphStore, settings: Settings) -> CypherQueryRunner:

@@ -46,6 +46,7 @@ def real_app_client(
         driver = open_driver(neo4j_runtime.settings())
         graph = Neo4jGraphStore(driver)
         roles = PostgresUserRoles(pool, catalog_schema=schema)
+        runner = PostgresSqlRunner(pool, roles)
         try:
             with (
                 container.catalog.override(providers.Object(PostgresCatalog(pool, schema=schema))),
@@ -54,10 +55,11 @@ def real_app_client(
                 container.tabular_store.override(providers.Object(PostgresTabularStore(pool, roles))),
                 container.json_pages.override(providers.Object(PostgresJsonPages(pool, catalog_schema=schema))),
                 container.graph_store.override(providers.Object(graph)),
-                container.sql_runner.override(providers.Object(PostgresSqlRunner(pool, roles))),
+                container.sql_runner.override(providers.Object(runner)),
                 container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver))),
             ):
                 yield client
         finally:
+            portal.call(runner.close)
             portal.call(close_driver, driver)
             portal.call(close_pool, pool)

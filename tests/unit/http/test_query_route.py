@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
+from datainfra.adapters.http.query_requests import QUERY_EXAMPLES, QueryResultOut
 from tests.unit.http.api import create_dataset, create_session, problem
 
 
@@ -146,3 +148,44 @@ def test_a_structured_query_names_the_wrong_member(client: TestClient, auth: dic
     assert "graph" in problem(post(client, auth, sid, body), 400)["detail"]
     body = {"language": "structured", "from": "people", "read_only": False}
     assert problem(post(client, auth, sid, body), 400)["field"] == "read_only"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"language": "sql", "query": "SELECT 1", "dataset": "people"}, "dataset"),
+        ({"language": "cypher", "query": "RETURN 1", "dataset": "social", "from": "x"}, "from"),
+        ({"language": "structured", "from": "people", "query": "SELECT 1"}, "query"),
+        ({"language": "structured", "from": "people", "parameters": [1]}, "parameters"),
+        (
+            {"language": "structured", "from": "people", "join": [{"dataset": "x", "on": {}, "how": "left"}]},
+            "join[0].how",
+        ),
+        ({"language": "structured", "from": "people", "aggregates": [{"fn": "median", "as": "m"}]}, "aggregates[0].fn"),
+        ({"language": "structured", "from": "people", "limit": 10_001}, "limit"),
+        ({"language": "structured"}, "from"),
+    ],
+)
+def test_unknown_or_wrong_members_are_refused_by_name(
+    client: TestClient, auth: dict[str, str], sid: str, body: dict[str, Any], field: str
+) -> None:
+    assert problem(post(client, auth, sid, body), 400).get("field") == field
+
+
+def test_the_documented_examples_are_accepted(client: TestClient, auth: dict[str, str]) -> None:
+    sid = create_session(client, auth)
+    schema = {"columns": [{"name": "age", "type": "integer"}, {"name": "city", "type": "text"}]}
+    create_dataset(client, auth, sid, "people", schema)
+    create_dataset(client, auth, sid, "social", {"node_labels": [{"name": "Person"}]}, kind="graph")
+    for example in QUERY_EXAMPLES:
+        response = post(client, auth, sid, example)
+        expected = 200 if example["language"] == "structured" else 503  # raw SQL and Cypher: real stores only
+        assert response.status_code == expected, response.text
+
+
+def test_the_answer_has_the_documented_shape(client: TestClient, auth: dict[str, str], sid: str) -> None:
+    response = post(client, auth, sid, {"language": "structured", "from": "people", "max_rows": 5})
+    assert response.status_code == 200, response.text
+    document = msgspec.json.decode(response.content, type=QueryResultOut)
+    assert "name" in [c.name for c in document.columns] and document.rows == [] and document.row_count == 0
+    assert "affected" not in response.json()

@@ -11,17 +11,17 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 
 from datainfra.adapters.http.dependencies import CurrentUser, Queries
-from datainfra.adapters.http.encoding import decode_json, json_response
+from datainfra.adapters.http.encoding import decode_struct, json_response
 from datainfra.adapters.http.presenters import edge_doc, node_doc, path_item_doc
-from datainfra.domain.errors import InvalidRequest
+from datainfra.adapters.http.query_requests import QueryBody, QueryResultOut, query_request
 from datainfra.domain.graph import Edge, Node, Path
-from datainfra.domain.queries import MAX_QUERY_BYTES, QueryResult
+from datainfra.domain.queries import MAX_QUERY_BYTES
 
 MAX_QUERY_BODY_BYTES = 1024 * 1024
 """The whole request (query text, at most MAX_QUERY_BYTES, plus its parameters)."""
 
 _S = OpenAPIType.STRING
-QUERY_BODY = RequestBody(
+QUERY_BODY = RequestBody(  # until the OpenAPI document is built from opt["body"] (QueryBody): then delete
     required=True,
     description=(
         "language: sql | cypher | structured. sql: one SELECT/INSERT/UPDATE/DELETE (WITH allowed) over the "
@@ -60,30 +60,17 @@ class QueryRoutes(Controller):
         summary="Run one SQL statement, one Cypher query or a structured query over your session",
         status_code=200,
         request_max_body_size=MAX_QUERY_BODY_BYTES,
-        opt={"request_body": QUERY_BODY},
+        opt={"body": {"application/json": QueryBody}, "request_body": QUERY_BODY},
     )
     async def run(
         self, request: Request[Any, Any, Any], session_id: FromPath[str], queries: Queries, user: CurrentUser
-    ) -> Response[Any]:
+    ) -> Response[QueryResultOut]:
         started = time.perf_counter()
-        body = decode_json(await request.body())  # beyond MAX_QUERY_BODY_BYTES: a 413 problem
-        if not isinstance(body, dict):
-            raise InvalidRequest("the request body must be a JSON object")
-        result = await queries.run(user, session_id, body)
-        return json_response(result_doc(result, (time.perf_counter() - started) * 1000))
-
-
-def result_doc(result: QueryResult, elapsed_ms: float) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "columns": [{"name": c.name, "type": c.type} for c in result.columns],
-        "rows": [[_cell(value) for value in row] for row in result.rows],
-        "row_count": result.row_count,
-        "truncated": result.truncated,
-        "elapsed_ms": round(elapsed_ms, 3),
-    }
-    if result.affected is not None:
-        doc["affected"] = result.affected
-    return doc
+        body = decode_struct(await request.body(), QueryBody)  # beyond MAX_QUERY_BODY_BYTES: a 413 problem
+        result = await queries.run(user, session_id, query_request(body))
+        rows = [[_cell(value) for value in row] for row in result.rows]
+        document = QueryResultOut.of(result, rows, (time.perf_counter() - started) * 1000)
+        return json_response(document)  # our encoder: exact numbers (Decimal as a JSON number)
 
 
 def _cell(value: Any) -> Any:

@@ -9,25 +9,42 @@ Two lines of defence, each enough on its own for what it covers:
    refuses what safe mode does not allow (other statement types, functions outside an allowlist,
    catalog relations, session-state changes).
 
-Each request gets a fresh connection, closed at its end: nothing a statement does (settings,
-temp tables, prepared statements, locks, LISTEN) can outlive it. The time limit is the server's
-statement_timeout, so a runaway statement is cancelled in the database, not just abandoned.
+Connections are the role's own logins, kept between requests of that role only and reset with
+DISCARD ALL before reuse (client_sql.connections): nothing a statement does (settings, temp tables,
+prepared statements, cursors, locks, LISTEN) reaches the next request. What a request runs under is
+set at its start, inside its own transaction (`BEGIN READ ONLY|READ WRITE; SET LOCAL search_path,
+statement_timeout`, one round trip). The time limit is the server's statement_timeout, so a runaway
+statement is cancelled in the database, not just abandoned.
+
+A read is streamed (libpq's chunked-rows mode) by a plain statement, not a server-side cursor: a
+cursor's plan is never parallel, a plain statement's is exactly what PostgreSQL plans for the same
+text sent by any client. Once the row cap or the byte budget bites, the rest is cancelled.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Iterator, Sequence
+from typing import Any, cast
 
 import psycopg
+from psycopg import capabilities, sql
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.generators import execute
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from datainfra.adapters.postgres.client_sql.connections import RoleConnections
 from datainfra.adapters.postgres.client_sql.guard import GuardedStatement, check_statement
-from datainfra.adapters.postgres.client_sql.results import approximate_size, columns_of, json_value, load_as_text
+from datainfra.adapters.postgres.client_sql.results import (
+    approximate_size,
+    columns_of,
+    json_value,
+    load_as_text,
+    type_name,
+)
 from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
 from datainfra.adapters.postgres.errors import scrub
 from datainfra.adapters.postgres.identifiers import session_schema_name
@@ -49,19 +66,33 @@ from datainfra.domain.errors import (
 )
 from datainfra.domain.model import Session
 from datainfra.domain.ports import SqlQueryRunner
-from datainfra.domain.queries import QueryLimits, QueryResult
+from datainfra.domain.queries import MAX_TIMEOUT_MS, QueryLimits, QueryResult, ResultColumn
 
 MAX_RESULT_BYTES = 32 * 1024 * 1024
 """About this much result text per request; `truncated` says when the budget (or max_rows) cut it."""
 
+STREAM_CHUNK_ROWS = 64
+"""Rows libpq hands over at a time while a read streams (the byte budget is checked per row)."""
+
+_REUSABLE = (TransactionStatus.IDLE, TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
 
 class PostgresSqlRunner(SqlQueryRunner):
-    """SqlQueryRunner on PostgreSQL: the statement is guarded, then runs on a fresh connection of its
-    own, logged in as the session owner's role (`roles`), on the pool's server and database."""
+    """SqlQueryRunner on PostgreSQL: the statement is guarded, then runs on a connection logged in as
+    the session owner's role (`roles`), on the pool's server and database: one kept from an earlier
+    request of that role and reset since (`connections`), or a new login."""
 
-    def __init__(self, pool: AsyncConnectionPool, roles: PostgresUserRoles, *, connect_timeout: int = 5) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        roles: PostgresUserRoles,
+        *,
+        connect_timeout: int = 5,
+        connections: RoleConnections | None = None,
+    ) -> None:
         self._roles = roles
         self._connect_timeout = connect_timeout
+        self._connections = connections or RoleConnections()
         if not isinstance(pool.conninfo, str):
             raise StoreUnavailable("the query runner needs the pool's connection string")
         self._server = {
@@ -70,6 +101,10 @@ class PostgresSqlRunner(SqlQueryRunner):
             if key not in ("user", "password", "options", "application_name", "connect_timeout", "passfile")
         }
         """The pool's server and database; each query connects there as the user's role instead."""
+
+    async def close(self) -> None:
+        """Close the connections kept for later requests."""
+        await self._connections.close()
 
     async def run_sql(self, session: Session, text: str, parameters: Sequence[Any], limits: QueryLimits) -> QueryResult:
         statement = check_statement(text, read_only=limits.read_only)
@@ -80,24 +115,52 @@ class PostgresSqlRunner(SqlQueryRunner):
                 field="parameters",
             )
         values = [_bindable(value) for value in parameters]
-        conn = await self._connect(session, limits)
+        role, conn = await self._begin(session, limits)
         try:
             with _client_errors():
                 if statement.writes:
                     return await _run_write(conn, statement, values, limits)
                 return await _run_read(conn, statement, values, limits)
         finally:
-            await conn.close()
+            reusable = not conn.closed and conn.info.transaction_status in _REUSABLE
+            self._connections.give_back(role, conn, reusable=reusable)
 
-    async def _connect(self, session: Session, limits: QueryLimits) -> psycopg.AsyncConnection[Any]:
+    async def _begin(self, session: Session, limits: QueryLimits) -> tuple[str, psycopg.AsyncConnection[Any]]:
+        """A connection of the owner's role inside this request's transaction, its limits set."""
+        role, _ = await self._roles.credentials(session.owner_id)
+        start = sql.SQL("BEGIN {}; SET LOCAL search_path = {}; SET LOCAL statement_timeout = {}").format(
+            sql.SQL("READ ONLY" if limits.read_only else "READ WRITE"),
+            sql.Identifier(session_schema_name(session.id)),
+            sql.Literal(limits.timeout_ms),
+        )
+        kept = await self._connections.take(role)
+        if kept is not None:
+            try:
+                _answer_within(kept, limits)
+                await kept.execute(start)
+                return role, kept
+            except psycopg.Error:  # the server closed it meanwhile (restart, idle timeout): log in anew
+                self._connections.give_back(role, kept, reusable=False)
+        conn = await self._connect(session)
+        try:
+            _answer_within(conn, limits)
+            with translate_errors():
+                await conn.execute(start)
+        except BaseException:
+            self._connections.give_back(role, conn, reusable=False)
+            raise
+        return role, conn
+
+    async def _connect(self, session: Session) -> psycopg.AsyncConnection[Any]:
+        """A new login as the owner's role. Its startup options are what DISCARD ALL returns to: the
+        role's limits, UTC, read-only transactions by default and only pg_catalog on the path."""
         for attempt in (1, 2):
             role, password = await self._roles.credentials(session.owner_id)
             settings = [
                 *(f"{name}={value}" for name, value in self._roles.limits.connection_settings()),
-                f"search_path={session_schema_name(session.id)}",
-                f"statement_timeout={limits.timeout_ms}",  # after the role's ceiling: this one counts
+                "search_path=pg_catalog",
                 "TimeZone=UTC",
-                f"default_transaction_read_only={'on' if limits.read_only else 'off'}",
+                "default_transaction_read_only=on",
             ]
             conninfo = make_conninfo(
                 "",
@@ -107,11 +170,11 @@ class PostgresSqlRunner(SqlQueryRunner):
                 options=" ".join(f"-c {item}" for item in settings),
                 application_name="datainfra-query",
                 connect_timeout=self._connect_timeout,
-                **tcp_options(answer_timeout_for(limits.timeout_ms)),
+                **tcp_options(answer_timeout_for(MAX_TIMEOUT_MS)),
             )
             try:
                 conn = await AnsweringConnection.connect(
-                    conninfo, autocommit=True, cursor_factory=psycopg.AsyncRawCursor
+                    conninfo, autocommit=True, prepare_threshold=None, cursor_factory=psycopg.AsyncRawCursor
                 )
             except psycopg.OperationalError as exc:
                 message = str(exc)
@@ -124,7 +187,6 @@ class PostgresSqlRunner(SqlQueryRunner):
                     continue
                 raise StoreUnavailable("PostgreSQL is not available for queries right now") from exc
             register_value_conversions(conn)
-            conn.answer_timeout = answer_timeout_for(limits.timeout_ms)
             load_as_text(conn)
             return conn
         raise StoreUnavailable("PostgreSQL refused the user's role")  # pragma: no cover - loop returns or raises
@@ -133,17 +195,46 @@ class PostgresSqlRunner(SqlQueryRunner):
 async def _run_read(
     conn: psycopg.AsyncConnection[Any], statement: GuardedStatement, values: list[Any], limits: QueryLimits
 ) -> QueryResult:
-    """A read goes through a server-side cursor, fetched in batches sized from the rows seen so far,
-    so at most max_rows + 1 rows, and about MAX_RESULT_BYTES, ever leave the server."""
+    """A read streams as a plain statement (so its plan is the one any client would get, parallel
+    where PostgreSQL chooses it); at most max_rows + 1 rows and about MAX_RESULT_BYTES are kept,
+    and the rest is cancelled once a cap bites."""
     kept = _Kept(limits.max_rows)
-    async with conn.transaction():
-        cursor = psycopg.AsyncRawServerCursor(conn, "datainfra_query")
-        await cursor.execute(statement.text, values)
-        columns = columns_of(conn, cursor.description)
-        while (rows := await cursor.fetchmany(kept.next_batch())) and kept.extend(rows):
-            pass
-        await cursor.close()
+    cursor = conn.cursor()
+    chunk = min(STREAM_CHUNK_ROWS, limits.max_rows + 1) if capabilities.has_stream_chunked() else 1
+    rows = cast(AsyncGenerator[Any, None], cursor.stream(statement.text, values, size=chunk))
+    columns: tuple[ResultColumn, ...] | None = None
+    try:
+        async for row in rows:
+            if columns is None:
+                columns = columns_of(conn, cursor.description)
+            if not kept.extend((row,)):
+                break
+    finally:
+        await rows.aclose()  # after a break: cancels the statement and reads what was already sent
+    if columns is None:  # no row came, and with it no description: ask for the statement's
+        columns = await _described(conn)
+    # no COMMIT: a read changes nothing, and the reset ends the transaction (ROLLBACK) after the answer
     return QueryResult(columns=columns, rows=kept.rows, truncated=kept.truncated)
+
+
+def _answer_within(conn: psycopg.AsyncConnection[Any], limits: QueryLimits) -> None:
+    """Every wait for the server within the request's time limit (plus a grace)."""
+    if isinstance(conn, AnsweringConnection):
+        conn.answer_timeout = answer_timeout_for(limits.timeout_ms)
+
+
+async def _described(conn: psycopg.AsyncConnection[Any]) -> tuple[ResultColumn, ...]:
+    """The result columns of the statement just run (the unnamed one), one more round trip."""
+    conn.pgconn.send_describe_prepared(b"")
+    results = await conn.wait(execute(conn.pgconn))
+    described = results[-1]
+    if described.status != ExecStatus.COMMAND_OK:
+        raise psycopg.OperationalError("PostgreSQL did not describe the statement")
+    encoding = conn.info.encoding
+    return tuple(
+        ResultColumn(name=(described.fname(i) or b"").decode(encoding), type=type_name(conn, described.ftype(i)))
+        for i in range(described.nfields)
+    )
 
 
 async def _run_write(
@@ -151,12 +242,12 @@ async def _run_write(
 ) -> QueryResult:
     """A write runs to its end and commits; RETURNING rows past the caps are dropped (truncated)."""
     kept = _Kept(limits.max_rows)
-    async with conn.transaction():
-        cursor = conn.cursor()
-        await cursor.execute(statement.text, values)
-        columns = columns_of(conn, cursor.description)
-        rows = await cursor.fetchmany(limits.max_rows + 1) if cursor.description else []
-        affected = cursor.rowcount if cursor.rowcount >= 0 else None
+    cursor = conn.cursor()
+    await cursor.execute(statement.text, values)
+    columns = columns_of(conn, cursor.description)
+    rows = await cursor.fetchmany(limits.max_rows + 1) if cursor.description else []
+    affected = cursor.rowcount if cursor.rowcount >= 0 else None
+    await conn.execute("COMMIT")
     kept.extend(rows)
     return QueryResult(columns=columns, rows=kept.rows, truncated=kept.truncated, affected=affected)
 
