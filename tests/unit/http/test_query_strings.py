@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from litestar.handlers import HTTPRouteHandler
+from litestar.testing import TestClient
 
 from datainfra.adapters.http.query_strings import (
     AlgorithmQuery,
@@ -47,6 +48,8 @@ from datainfra.domain.graph import MAX_TRAVERSAL_DEPTH
 from datainfra.domain.query import MAX_LIMIT, CountMode, PageRequest, SortKey
 from datainfra.domain.where import WhereNot, WhereTest
 from tests.support.hypothesis_budget import examples
+from tests.unit.http.api import new_key, tabular
+from tests.unit.http.api import problem as problem_doc
 
 ALL_SHAPES: list[type[QueryParameters]] = [
     RecordPageQuery,
@@ -315,3 +318,32 @@ def test_every_query_field_is_documented_with_an_example() -> None:
             meta = field.type.types[0] if isinstance(field.type, mi.UnionType) else field.type
             assert isinstance(meta, mi.Metadata), (shape, field.name)
             assert {"description", "examples"} <= set(meta.extra_json_schema or {}), (shape, field.name)
+
+
+# -- through the app: what changed for clients ------------------------------------------------------
+
+
+def test_a_non_ascii_digit_is_a_400_not_a_500(client: TestClient, auth: dict[str, str]) -> None:
+    url = tabular(client, auth)
+    for query in ("limit=²", "offset=١٢", f"limit={'9' * 5000}"):
+        doc = problem_doc(client.get(f"{url}/records?{query}", headers=auth), 400)
+        assert doc["parameter"] == query.split("=")[0], doc
+
+
+def test_a_bad_on_conflict_in_the_query_string_is_a_400_naming_the_parameter(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    url = tabular(client, auth)
+    response = client.post(
+        f"{url}/records?on_conflict=merge", content=b"id\n1\n", headers={**auth, "content-type": "text/csv"}
+    )
+    assert problem_doc(response, 400)["parameter"] == "on_conflict"
+
+
+def test_the_path_dataset_is_resolved_after_the_key_and_through_its_owner(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    url = tabular(client, auth)
+    problem_doc(client.get(f"{url}/records?limit=x"), 401)
+    problem_doc(client.get(f"{url}/records?limit=x", headers=new_key(client)), 404)
+    problem_doc(client.get(f"{url}/records?limit=x", headers=auth), 400)
