@@ -1,16 +1,19 @@
-"""Issue 10: schemathesis against the API on the real stores, every operation, a bounded budget, and
-not one server error.
+"""Issues 10 and 13: schemathesis against the API on the real stores, every operation, a bounded
+budget: not one server error, and every answer as the document says (its status, media type, body
+schema and headers).
 
 The API runs as `python -m datainfra` (tests/fuzz/api_process.py) on a database of its own and the
 run's Neo4j; its OpenAPI document (/schema/openapi.json) is loaded as a client would. Every
 operation of the document gets EXAMPLES_PER_OPERATION cases, positive and negative, from
 schemathesis; most of them are then pointed at the seeded session and datasets (tests/fuzz/world.py)
 and many get query parameters and bodies of tests/fuzz/realistic.py, where the document says too
-little. The only check is schemathesis's `not_a_server_error` (the document itself is incomplete,
-issue 13, so no conformance check is asked for). Deterministic: a fixed seed, no example database.
+little. Every answer goes through schemathesis's checks `not_a_server_error`,
+`status_code_conformance`, `content_type_conformance`, `response_schema_conformance` and
+`response_headers_conformance` (CHECKS). Deterministic: a fixed seed, no example database.
 
-A failure lists every 5xx (and every request left unanswered) with its operation, a curl command
-that reproduces it, the answer, and the server's log lines for its request id."""
+A failure lists every 5xx, every answer the document does not describe (and every request left
+unanswered) with its operation, the check, a curl command that reproduces it, the answer, and the
+server's log lines for its request id."""
 
 from __future__ import annotations
 
@@ -30,6 +33,12 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.fuzz import edges
 from tests.fuzz import realistic as r
@@ -52,6 +61,16 @@ REALISTIC = 60
 """Per cent of cases whose body and query string are replaced by realistic.py's (where it has some)."""
 OUR_KEY = 90
 """Per cent of cases sent with the world's API key (the rest keep schemathesis's header, or none)."""
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+MAX_REPORTED = 40
+"""Failures shown in full (all are counted)."""
 
 schemathesis.serializer.alias("application/zip", "application/octet-stream")
 schemathesis.serializer.alias(["text/csv", "application/x-ndjson", "application/graphml+xml"], "text/plain")
@@ -99,6 +118,7 @@ class Sent:
     curl: str
     answer: str
     request_id: str | None
+    check: str = "no answer"
 
 
 @dataclass
@@ -106,6 +126,7 @@ class Tally:
     sent: int = 0
     by_operation: dict[str, dict[int, int]] = field(default_factory=dict)
     failures: list[Sent] = field(default_factory=list)
+    by_check: dict[str, int] = field(default_factory=dict)
     samples: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     waiting_s: float = 0.0
 
@@ -292,6 +313,7 @@ class Sender:
         except requests.RequestException as exc:
             self.tally.record(label, 0)
             self.tally.failures.append(Sent(label, None, curl(), f"no answer: {exc!r}", None))
+            self.tally.by_check["no answer"] = self.tally.by_check.get("no answer", 0) + 1
             if not self.api.alive():
                 raise AssertionError(
                     f"the API process died ({self.api.process.returncode}) on {label}:\n{curl()}"
@@ -299,13 +321,16 @@ class Sender:
             return
         self.tally.record(label, response.status_code)
         self.tally.waiting_s += response.elapsed
-        if response.status_code >= 500:
-            try:
-                case.validate_response(response, checks=[not_a_server_error], headers=headers)
-            except (Exception, BaseExceptionGroup):  # schemathesis's FailureGroup: it is a server error
-                answer = response.content[:600].decode("utf-8", "replace")
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (Exception, BaseExceptionGroup) as exc:  # schemathesis's FailureGroup: one failure per check
+            answer = response.content[:600].decode("utf-8", "replace")
+            for failure in getattr(exc, "exceptions", [exc]):
+                check = f"{type(failure).__name__}: {getattr(failure, 'title', '')}"
+                self.tally.by_check[check] = self.tally.by_check.get(check, 0) + 1
+                detail = f"{getattr(failure, 'message', str(failure))}\n  answer: {answer}"
                 self.tally.failures.append(
-                    Sent(label, response.status_code, curl(), answer, _header(response, "x-request-id"))
+                    Sent(label, response.status_code, curl(), detail, _header(response, "x-request-id"), check)
                 )
         if os.environ.get("FUZZ_SAMPLES"):
             kept = self.tally.samples.setdefault((label, response.status_code), [])
@@ -440,9 +465,10 @@ def _server_lines(api: RunningApi, request_id: str | None) -> str:
 
 
 def _report(tally: Tally, api: RunningApi) -> str:
-    out = [f"{len(tally.failures)} server errors or unanswered requests in {tally.sent} requests:"]
-    for sent in tally.failures:
-        out.append(f"\n- {sent.label} -> {sent.status or 'no answer'}\n  {sent.curl}\n  answer: {sent.answer}")
+    out = [f"{len(tally.failures)} failed checks or unanswered requests in {tally.sent} requests:"]
+    out += [f"  {count} x {check}" for check, count in sorted(tally.by_check.items())]
+    for sent in tally.failures[:MAX_REPORTED]:
+        out.append(f"\n- {sent.label} -> {sent.status or 'no answer'} [{sent.check}]\n  {sent.curl}\n  {sent.answer}")
         lines = _server_lines(api, sent.request_id)
         if lines:
             out.append(f"  server log:\n{lines}")
@@ -450,7 +476,7 @@ def _report(tally: Tally, api: RunningApi) -> str:
 
 
 @pytest.mark.timeout(900)
-def test_schemathesis_finds_no_server_error_on_any_operation(
+def test_schemathesis_finds_every_answer_as_documented_on_every_operation(
     postgres_runtime: Any, neo4j_runtime: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     begun = time.monotonic()
@@ -484,7 +510,9 @@ def test_schemathesis_finds_no_server_error_on_any_operation(
                     f"\nfuzz: {tally.sent} requests ({fuzzed} fuzzed, the rest the edge-value sweep) on "
                     f"{len(operations)} operations in {elapsed:.0f} s "
                     f"(seed {SEED}; {ready_s:.0f} s to start, {cleaning_s:.0f} s to clean up), "
-                    f"{len(tally.failures)} server errors or unanswered requests"
+                    f"{len(tally.failures)} failed checks or unanswered requests "
+                    f"({', '.join(f'{n} {c}' for c, n in sorted(tally.by_check.items())) or 'none'}; checks: "
+                    f"{', '.join(check.__name__ for check in CHECKS)})"
                 )
             print("statuses by operation:")
             for label, counts in sorted(tally.by_operation.items()):

@@ -456,7 +456,7 @@ class StructuredQueryIn(
     limit: Annotated[int, Meta(ge=0, le=10_000)] | None = None
     offset: Annotated[int, Meta(ge=0)] | None = None
     parameters: Any = None
-    read_only: Literal[True] = True
+    read_only: Annotated[bool, Meta(description="Always true: a structured query only reads.")] = True
     timeout_ms: Timeout | None = None
     max_rows: MaxRows | None = None
 

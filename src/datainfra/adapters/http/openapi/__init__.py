@@ -16,7 +16,7 @@ routes. Everything a route reads or answers by itself is declared beside its han
 - `opt["errors"]`: the error statuses the route adds to those of its class (see `problems.py`).
 
 Each module below does one job over the drafted document: components.py (msgspec types → JSON
-Schema components), parameters.py, bodies.py, responses.py, problems.py, security.py."""
+Schema components), parameters.py, bodies.py, responses.py, problems.py, security.py, operation_ids.py."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from typing import Any
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 
-from datainfra.adapters.http.openapi import bodies, parameters, problems, responses, security
+from datainfra.adapters.http.openapi import bodies, operation_ids, parameters, problems, responses, security
 from datainfra.adapters.http.openapi.components import Components
 from datainfra.adapters.http.openapi.walk import operations
 
@@ -41,6 +41,7 @@ def finish_document(app: Litestar) -> dict[str, Any]:
         responses.document(operation, components)
         problems.document(operation, components)
         security.document(operation)
+        operation_ids.document(operation)
     security.schemes(document)
     components.finish()
     return document

@@ -52,6 +52,22 @@ class Components:
 
     def finish(self) -> None:
         self.document["components"]["schemas"] = dict(sorted(self.schemas.items()))
+        _items_everywhere(self.document["components"]["schemas"])
+        _items_everywhere(self.document.get("paths", {}))
+
+
+def _items_everywhere(node: Any) -> None:
+    """`{"type": "array"}` (msgspec's `list[Any]`) says `"items": {}` too: the same meaning, and code
+    generators require it."""
+    if isinstance(node, dict):
+        if node.get("type") == "array" and "items" not in node and "prefixItems" not in node:
+            node["items"] = {}
+        for key, value in node.items():
+            if key not in ("example", "examples"):
+                _items_everywhere(value)
+    elif isinstance(node, list):
+        for item in node:
+            _items_everywhere(item)
 
 
 def take_examples(schema: dict[str, Any]) -> list[Any]:
