@@ -77,6 +77,7 @@ schemathesis.serializer.alias(["text/csv", "application/x-ndjson", "application/
 
 DS = "/sessions/{session_id}/datasets/{dataset_id}"
 LAST = [  # run after everything else, in this order: they remove or replace what the others read
+    f"DELETE {DS}/records/{{key}}",
     f"PUT {DS}",
     f"DELETE {DS}/records",
     f"DELETE {DS}/edges",
@@ -89,6 +90,8 @@ LAST = [  # run after everything else, in this order: they remove or replace wha
     "POST /users/key",
 ]
 GRAPH_ONLY = ("/edges", "/nodes", "/algorithms/")
+RECORD_KEYS = [str(i) for i in range(1, len(r.TABLE_ROWS) + 1)]
+"""The generated keys (`id`) of the seeded rows."""
 MORE = {
     f"POST {DS}/records",
     f"PUT {DS}/records",
@@ -238,6 +241,8 @@ def _realistic(
         if kind == "tabular":
             return None, draw(r.changed_table_schema()), json_type
         return None, {"schema": draw(r.graph_schema())}, json_type
+    if label in (f"PUT {DS}/records/{{key}}", f"PATCH {DS}/records/{{key}}"):
+        return None, draw(r.table_row()), json_type
     if label == "POST /sessions/{session_id}/query":
         return None, draw(r.query_body()), json_type
     if label == "POST /sessions/{session_id}/import":
@@ -268,6 +273,8 @@ def _shape(case: Any, world: World, draw: Callable[..., Any]) -> tuple[str, str 
             params["node_id"] = draw(r.node_ids)
         if "edge_id" in params:
             params["edge_id"] = draw(st.one_of(st.sampled_from(r.EDGE_IDS), st.text(max_size=8)))
+        if "key" in params:  # the seeded rows' generated keys, or anything
+            params["key"] = draw(st.one_of(st.sampled_from(RECORD_KEYS), st.text(max_size=8)))
     if _percent(draw) < REALISTIC:
         query, body, media_type = _realistic(label, kind, world, draw)
         if query is not None:

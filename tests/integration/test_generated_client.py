@@ -173,8 +173,25 @@ def test_a_generated_client_walks_the_readme(api: RunningApi, client_package: Mo
 
 def test_a_generated_client_reads_a_problem_document(api: RunningApi, client_package: ModuleType) -> None:
     models = _module("models")
-    client = client_package.AuthenticatedClient(base_url=api.base_url, token="dik_not_a_key_of_anyone")
+    client = client_package.AuthenticatedClient(base_url=api.base_url, token="short")  # not a key's shape
     answer = _module("api.sessions.session_list_sessions").sync_detailed(client=client)
     assert answer.status_code == 401
     assert isinstance(answer.parsed, models.ProblemOut), answer.parsed
     assert answer.parsed.status == 401 and answer.parsed.title
+
+
+def test_the_query_endpoints_prefilled_example_is_accepted(api: RunningApi) -> None:
+    """The one example tests/unit/http/test_openapi_document.py cannot send: SQL needs PostgreSQL."""
+    document = requests.get(f"{api.base_url}/schema/openapi.json", timeout=30).json()
+    media = document["paths"]["/sessions/{session_id}/query"]["post"]["requestBody"]["content"]["application/json"]
+    examples = [example["value"] for example in media["examples"].values()]
+    key = requests.post(f"{api.base_url}/users", timeout=30).json()["api_key"]
+    headers = {"X-API-Key": key}
+    session = requests.post(f"{api.base_url}/sessions", json={"name": "examples"}, headers=headers, timeout=30).json()
+    assert examples
+    for example in examples:
+        answer = requests.post(
+            f"{api.base_url}/sessions/{session['id']}/query", json=example, headers=headers, timeout=30
+        )
+        assert answer.status_code == 200, (example, answer.text)
+        assert answer.json()["rows"] == [[42]]

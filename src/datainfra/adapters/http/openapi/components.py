@@ -52,22 +52,25 @@ class Components:
 
     def finish(self) -> None:
         self.document["components"]["schemas"] = dict(sorted(self.schemas.items()))
-        _items_everywhere(self.document["components"]["schemas"])
-        _items_everywhere(self.document.get("paths", {}))
+        _spelled_out(self.document["components"]["schemas"])
+        _spelled_out(self.document.get("paths", {}))
 
 
-def _items_everywhere(node: Any) -> None:
-    """`{"type": "array"}` (msgspec's `list[Any]`) says `"items": {}` too: the same meaning, and code
-    generators require it."""
+def _spelled_out(node: Any) -> None:
+    """What msgspec leaves implicit, said: `{"type": "array"}` (a `list[Any]`) gets `"items": {}`,
+    an enum of strings `"type": "string"`. The same meaning; code generators and docs UIs need it."""
     if isinstance(node, dict):
         if node.get("type") == "array" and "items" not in node and "prefixItems" not in node:
             node["items"] = {}
+        enum = node.get("enum")
+        if isinstance(enum, list) and enum and "type" not in node and all(isinstance(v, str) for v in enum):
+            node["type"] = "string"
         for key, value in node.items():
             if key not in ("example", "examples"):
-                _items_everywhere(value)
+                _spelled_out(value)
     elif isinstance(node, list):
         for item in node:
-            _items_everywhere(item)
+            _spelled_out(item)
 
 
 def take_examples(schema: dict[str, Any]) -> list[Any]:

@@ -21,6 +21,8 @@ FILTER_EXAMPLES = {
     "nodes": "?age=gte:30&name=ilike:a%25&email=is:notnull",
     "edges": "?weight=gt:0.5&since=lt:2020",
 }
+FILTER_PREFILLED = {"records": {"age": "gte:30"}, "nodes": {"age": "gte:30"}, "edges": {"since": "gte:1900"}}
+"""What the docs UI pre-fills: the examples' story (the `people` dataset, the `friends` graph)."""
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -89,6 +91,7 @@ def filter_parameter(target: str, reserved: list[str]) -> dict[str, Any]:
             "Conditions AND together; a condition on NULL is false except `is:null`. Repeat a field for a range "
             f"(`age=gte:18&age=lt:65`). Example: `{FILTER_EXAMPLES.get(target, '?name=eq:x')}`."
         ),
+        "example": FILTER_PREFILLED.get(target, {}),
         "schema": {
             "type": "object",
             "propertyNames": {
