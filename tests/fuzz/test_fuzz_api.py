@@ -132,6 +132,7 @@ class Tally:
     by_check: dict[str, int] = field(default_factory=dict)
     samples: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     waiting_s: float = 0.0
+    checking_s: float = 0.0
 
     def record(self, label: str, status: int) -> None:
         self.sent += 1
@@ -328,6 +329,7 @@ class Sender:
             return
         self.tally.record(label, response.status_code)
         self.tally.waiting_s += response.elapsed
+        checking = time.monotonic()
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except (Exception, BaseExceptionGroup) as exc:  # schemathesis's FailureGroup: one failure per check
@@ -339,6 +341,8 @@ class Sender:
                 self.tally.failures.append(
                     Sent(label, response.status_code, curl(), detail, _header(response, "x-request-id"), check)
                 )
+        finally:
+            self.tally.checking_s += time.monotonic() - checking
         if os.environ.get("FUZZ_SAMPLES"):
             kept = self.tally.samples.setdefault((label, response.status_code), [])
             if len(kept) < 3:
@@ -524,7 +528,7 @@ def test_schemathesis_finds_every_answer_as_documented_on_every_operation(
             print("statuses by operation:")
             for label, counts in sorted(tally.by_operation.items()):
                 print(f"  {label}: {json.dumps(dict(sorted(counts.items())))}")
-            print(f"fuzz: {tally.waiting_s:.0f} s of it waiting for answers")
+            print(f"fuzz: {tally.waiting_s:.0f} s of it waiting for answers, {tally.checking_s:.0f} s checking them")
             if os.environ.get("FUZZ_SAMPLES"):
                 for (label, status), kept in sorted(tally.samples.items()):
                     print(f"== {label} {status}\n    " + "\n    ".join(kept))
