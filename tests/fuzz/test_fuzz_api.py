@@ -1,16 +1,19 @@
-"""Issue 10: schemathesis against the API on the real stores, every operation, a bounded budget, and
-not one server error.
+"""Issues 10 and 13: schemathesis against the API on the real stores, every operation, a bounded
+budget: not one server error, and every answer as the document says (its status, media type, body
+schema and headers).
 
 The API runs as `python -m datainfra` (tests/fuzz/api_process.py) on a database of its own and the
 run's Neo4j; its OpenAPI document (/schema/openapi.json) is loaded as a client would. Every
 operation of the document gets EXAMPLES_PER_OPERATION cases, positive and negative, from
 schemathesis; most of them are then pointed at the seeded session and datasets (tests/fuzz/world.py)
 and many get query parameters and bodies of tests/fuzz/realistic.py, where the document says too
-little. The only check is schemathesis's `not_a_server_error` (the document itself is incomplete,
-issue 13, so no conformance check is asked for). Deterministic: a fixed seed, no example database.
+little. Every answer goes through schemathesis's checks `not_a_server_error`,
+`status_code_conformance`, `content_type_conformance`, `response_schema_conformance` and
+`response_headers_conformance` (CHECKS). Deterministic: a fixed seed, no example database.
 
-A failure lists every 5xx (and every request left unanswered) with its operation, a curl command
-that reproduces it, the answer, and the server's log lines for its request id."""
+A failure lists every 5xx, every answer the document does not describe (and every request left
+unanswered) with its operation, the check, a curl command that reproduces it, the answer, and the
+server's log lines for its request id."""
 
 from __future__ import annotations
 
@@ -30,6 +33,12 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.fuzz import edges
 from tests.fuzz import realistic as r
@@ -53,11 +62,22 @@ REALISTIC = 60
 OUR_KEY = 90
 """Per cent of cases sent with the world's API key (the rest keep schemathesis's header, or none)."""
 
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+MAX_REPORTED = 40
+"""Failures shown in full (all are counted)."""
+
 schemathesis.serializer.alias("application/zip", "application/octet-stream")
 schemathesis.serializer.alias(["text/csv", "application/x-ndjson", "application/graphml+xml"], "text/plain")
 
 DS = "/sessions/{session_id}/datasets/{dataset_id}"
 LAST = [  # run after everything else, in this order: they remove or replace what the others read
+    f"DELETE {DS}/records/{{key}}",
     f"PUT {DS}",
     f"DELETE {DS}/records",
     f"DELETE {DS}/edges",
@@ -70,6 +90,8 @@ LAST = [  # run after everything else, in this order: they remove or replace wha
     "POST /users/key",
 ]
 GRAPH_ONLY = ("/edges", "/nodes", "/algorithms/")
+RECORD_KEYS = [str(i) for i in range(1, len(r.TABLE_ROWS) + 1)]
+"""The generated keys (`id`) of the seeded rows."""
 MORE = {
     f"POST {DS}/records",
     f"PUT {DS}/records",
@@ -99,6 +121,7 @@ class Sent:
     curl: str
     answer: str
     request_id: str | None
+    check: str = "no answer"
 
 
 @dataclass
@@ -106,8 +129,10 @@ class Tally:
     sent: int = 0
     by_operation: dict[str, dict[int, int]] = field(default_factory=dict)
     failures: list[Sent] = field(default_factory=list)
+    by_check: dict[str, int] = field(default_factory=dict)
     samples: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     waiting_s: float = 0.0
+    checking_s: float = 0.0
 
     def record(self, label: str, status: int) -> None:
         self.sent += 1
@@ -217,6 +242,8 @@ def _realistic(
         if kind == "tabular":
             return None, draw(r.changed_table_schema()), json_type
         return None, {"schema": draw(r.graph_schema())}, json_type
+    if label in (f"PUT {DS}/records/{{key}}", f"PATCH {DS}/records/{{key}}"):
+        return None, draw(r.table_row()), json_type
     if label == "POST /sessions/{session_id}/query":
         return None, draw(r.query_body()), json_type
     if label == "POST /sessions/{session_id}/import":
@@ -247,6 +274,8 @@ def _shape(case: Any, world: World, draw: Callable[..., Any]) -> tuple[str, str 
             params["node_id"] = draw(r.node_ids)
         if "edge_id" in params:
             params["edge_id"] = draw(st.one_of(st.sampled_from(r.EDGE_IDS), st.text(max_size=8)))
+        if "key" in params:  # the seeded rows' generated keys, or anything
+            params["key"] = draw(st.one_of(st.sampled_from(RECORD_KEYS), st.text(max_size=8)))
     if _percent(draw) < REALISTIC:
         query, body, media_type = _realistic(label, kind, world, draw)
         if query is not None:
@@ -292,6 +321,7 @@ class Sender:
         except requests.RequestException as exc:
             self.tally.record(label, 0)
             self.tally.failures.append(Sent(label, None, curl(), f"no answer: {exc!r}", None))
+            self.tally.by_check["no answer"] = self.tally.by_check.get("no answer", 0) + 1
             if not self.api.alive():
                 raise AssertionError(
                     f"the API process died ({self.api.process.returncode}) on {label}:\n{curl()}"
@@ -299,14 +329,20 @@ class Sender:
             return
         self.tally.record(label, response.status_code)
         self.tally.waiting_s += response.elapsed
-        if response.status_code >= 500:
-            try:
-                case.validate_response(response, checks=[not_a_server_error], headers=headers)
-            except (Exception, BaseExceptionGroup):  # schemathesis's FailureGroup: it is a server error
-                answer = response.content[:600].decode("utf-8", "replace")
+        checking = time.monotonic()
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (Exception, BaseExceptionGroup) as exc:  # schemathesis's FailureGroup: one failure per check
+            answer = response.content[:600].decode("utf-8", "replace")
+            for failure in getattr(exc, "exceptions", [exc]):
+                check = f"{type(failure).__name__}: {getattr(failure, 'title', '')}"
+                self.tally.by_check[check] = self.tally.by_check.get(check, 0) + 1
+                detail = f"{getattr(failure, 'message', str(failure))}\n  answer: {answer}"
                 self.tally.failures.append(
-                    Sent(label, response.status_code, curl(), answer, _header(response, "x-request-id"))
+                    Sent(label, response.status_code, curl(), detail, _header(response, "x-request-id"), check)
                 )
+        finally:
+            self.tally.checking_s += time.monotonic() - checking
         if os.environ.get("FUZZ_SAMPLES"):
             kept = self.tally.samples.setdefault((label, response.status_code), [])
             if len(kept) < 3:
@@ -440,9 +476,10 @@ def _server_lines(api: RunningApi, request_id: str | None) -> str:
 
 
 def _report(tally: Tally, api: RunningApi) -> str:
-    out = [f"{len(tally.failures)} server errors or unanswered requests in {tally.sent} requests:"]
-    for sent in tally.failures:
-        out.append(f"\n- {sent.label} -> {sent.status or 'no answer'}\n  {sent.curl}\n  answer: {sent.answer}")
+    out = [f"{len(tally.failures)} failed checks or unanswered requests in {tally.sent} requests:"]
+    out += [f"  {count} x {check}" for check, count in sorted(tally.by_check.items())]
+    for sent in tally.failures[:MAX_REPORTED]:
+        out.append(f"\n- {sent.label} -> {sent.status or 'no answer'} [{sent.check}]\n  {sent.curl}\n  {sent.answer}")
         lines = _server_lines(api, sent.request_id)
         if lines:
             out.append(f"  server log:\n{lines}")
@@ -450,7 +487,7 @@ def _report(tally: Tally, api: RunningApi) -> str:
 
 
 @pytest.mark.timeout(900)
-def test_schemathesis_finds_no_server_error_on_any_operation(
+def test_schemathesis_finds_every_answer_as_documented_on_every_operation(
     postgres_runtime: Any, neo4j_runtime: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     begun = time.monotonic()
@@ -484,12 +521,14 @@ def test_schemathesis_finds_no_server_error_on_any_operation(
                     f"\nfuzz: {tally.sent} requests ({fuzzed} fuzzed, the rest the edge-value sweep) on "
                     f"{len(operations)} operations in {elapsed:.0f} s "
                     f"(seed {SEED}; {ready_s:.0f} s to start, {cleaning_s:.0f} s to clean up), "
-                    f"{len(tally.failures)} server errors or unanswered requests"
+                    f"{len(tally.failures)} failed checks or unanswered requests "
+                    f"({', '.join(f'{n} {c}' for c, n in sorted(tally.by_check.items())) or 'none'}; checks: "
+                    f"{', '.join(check.__name__ for check in CHECKS)})"
                 )
             print("statuses by operation:")
             for label, counts in sorted(tally.by_operation.items()):
                 print(f"  {label}: {json.dumps(dict(sorted(counts.items())))}")
-            print(f"fuzz: {tally.waiting_s:.0f} s of it waiting for answers")
+            print(f"fuzz: {tally.waiting_s:.0f} s of it waiting for answers, {tally.checking_s:.0f} s checking them")
             if os.environ.get("FUZZ_SAMPLES"):
                 for (label, status), kept in sorted(tally.samples.items()):
                     print(f"== {label} {status}\n    " + "\n    ".join(kept))

@@ -424,4 +424,10 @@ def test_the_openapi_document_declares_location_link_and_the_bearer_header(clien
     records = paths["/sessions/{session_id}/datasets/{dataset_id}/records"]
     assert "Location" in records["post"]["responses"]["201"]["headers"]
     assert "Link" in records["get"]["responses"]["200"]["headers"]
-    assert "Authorization" in {p["name"] for p in paths["/sessions"]["get"]["parameters"] if p["in"] == "header"}
+    document = client.get("/schema/openapi.json").json()
+    assert document["components"]["securitySchemes"]["Bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["Bearer"]["description"],
+    }
+    assert {"Bearer": []} in paths["/sessions"]["get"]["security"]

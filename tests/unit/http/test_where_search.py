@@ -232,12 +232,13 @@ def test_record_search_problems(
 
 
 def test_the_openapi_document_describes_the_search_bodies(client: TestClient) -> None:
-    paths = client.get("/schema/openapi.json").json()["paths"]
+    document = client.get("/schema/openapi.json").json()
     for path in (
         "/sessions/{session_id}/datasets/{dataset_id}/nodes/search",
         "/sessions/{session_id}/datasets/{dataset_id}/records/search",
     ):
-        operation = paths[path]["post"]
-        properties = operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        operation = document["paths"][path]["post"]
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        properties = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]["properties"]
         assert "where" in properties
         assert "200" in operation["responses"]

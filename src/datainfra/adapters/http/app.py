@@ -13,11 +13,12 @@ from litestar import Litestar
 
 from datainfra.adapters.http.conventions import HttpConventions, compression_config, cors_config
 from datainfra.adapters.http.dependencies import DEPENDENCIES
-from datainfra.adapters.http.docs import apply_documented_bodies, assets_router, openapi_config
+from datainfra.adapters.http.docs import assets_router, openapi_config
 from datainfra.adapters.http.encoding import BoundedRequest
 from datainfra.adapters.http.fast_pages import FastRecordPages
 from datainfra.adapters.http.idempotency import IdempotencyMiddleware
 from datainfra.adapters.http.observability import Metrics, ObservabilityMiddleware, counting_store_errors
+from datainfra.adapters.http.openapi import finish_document
 from datainfra.adapters.http.problems import EXCEPTION_HANDLERS
 from datainfra.adapters.http.routes.datasets import DatasetRoutes
 from datainfra.adapters.http.routes.exports import ExportRoutes
@@ -104,7 +105,7 @@ def create_app(container: Container) -> Litestar:
     app.asgi_handler = ObservabilityMiddleware(
         app.asgi_handler, lambda: app.state.metrics, log_requests=settings.access_log
     )
-    apply_documented_bodies(app)
+    finish_document(app)
     return app
 
 

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import swagger_ui
-from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 ASSETS_PATH = "/schema/assets"
@@ -24,7 +21,8 @@ def openapi_config(version: str) -> OpenAPIConfig:
         version=version,
         description=(
             "Multi-tenant data infrastructure: sessions of tabular (PostgreSQL) and graph (Neo4j) datasets. "
-            "Authenticate with the X-API-Key header. Errors are RFC 9457 problem documents."
+            "Authenticate with the X-API-Key header (or Authorization: Bearer, the same key). Errors are RFC 9457 "
+            "problem documents (application/problem+json)."
         ),
         path="/schema",
         render_plugins=[
@@ -36,32 +34,8 @@ def openapi_config(version: str) -> OpenAPIConfig:
                 favicon=f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/favicon-32x32.png'>",
             )
         ],
-        components=Components(
-            security_schemes={"ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header")}
-        ),
-        security=[{"ApiKey": []}],
     )
-
-
-_PATH_CONVERTER = re.compile(r":[a-z]+}")
 
 
 def assets_router() -> Any:
     return create_static_files_router(path=ASSETS_PATH, directories=[ASSETS_DIR], include_in_schema=False)
-
-
-def apply_documented_bodies(app: Litestar) -> None:
-    """Routes that read their body raw (to stream it) carry its OpenAPI description in opt."""
-    schema = app.openapi_schema
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", []):
-            body = handler.opt.get("request_body")
-            if body is None:
-                continue
-            item = (schema.paths or {}).get(_PATH_CONVERTER.sub("}", route.path))
-            if item is None:
-                continue
-            for method in handler.http_methods:
-                operation = getattr(item, method.lower(), None)
-                if operation is not None:
-                    operation.request_body = body

@@ -5,10 +5,63 @@ Bodies are strict: unknown fields are rejected. Free-form parts (schemas, record
 
 from __future__ import annotations
 
+import copyreg
 from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
+
+from datainfra.adapters.http.query_requests import QueryBody
+from datainfra.adapters.http.requests import NodeSearch
+from datainfra.domain.queries import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_MS, MAX_MAX_ROWS, MAX_QUERY_BYTES, MAX_TIMEOUT_MS
+
+_META_FIELDS = [
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "multiple_of",
+    "pattern",
+    "min_length",
+    "max_length",
+    "tz",
+    "title",
+    "description",
+    "examples",
+    "extra_json_schema",
+    "extra",
+]
+
+
+def _meta_again(fields: dict[str, Any]) -> Meta:
+    return Meta(**fields)
+
+
+def _reduce_meta(meta: Meta) -> tuple[Any, tuple[dict[str, Any]]]:
+    return _meta_again, ({name: getattr(meta, name) for name in _META_FIELDS if getattr(meta, name) is not None},)
+
+
+# Litestar deep-copies each handler's `opt`, where the documented types (Annotated with a Meta) are
+# kept; msgspec's Meta cannot be pickled, so copying rebuilds it from its fields (it is immutable).
+copyreg.pickle(Meta, _reduce_meta)
+
+# -- problems ------------------------------------------------------------------------------------
+
+
+class ProblemOut(msgspec.Struct, frozen=True, kw_only=True, rename={"type_": "type"}):
+    """An RFC 9457 problem document: every error the API answers (`application/problem+json`).
+    `field`, `parameter`, `index` and `key` say where the problem is, when it is somewhere."""
+
+    type_: Annotated[str, Meta(description="urn:datainfra:problem:<slug of the title>")]
+    title: str
+    status: int
+    detail: str
+    field: Annotated[str, Meta(description="The body member (or column) at fault.")] | UnsetType = UNSET
+    parameter: Annotated[str, Meta(description="The query parameter or header at fault.")] | UnsetType = UNSET
+    index: Annotated[int, Meta(description="The record (or line) at fault, from 0.")] | UnsetType = UNSET
+    key: Annotated[Any, Meta(description="The key at fault: column → value, a list, or a value.")] | UnsetType = UNSET
+    valid: Annotated[list[str], Meta(description="The values that would be accepted.")] | UnsetType = UNSET
+
 
 # -- users ---------------------------------------------------------------------------------------
 
@@ -281,3 +334,143 @@ class HealthOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 class ReadyOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     status: str
     stores: dict[str, str]
+
+
+# -- search pages ------------------------------------------------------------------------------
+
+
+class SearchPageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    items: list[dict[str, Any]]
+    limit: int
+    offset: int
+    total: int | None = None
+    next: Annotated[dict[str, Any], Meta(description="The body to POST for the following page.")] | None = None
+
+
+# -- the query endpoint --------------------------------------------------------------------------
+
+QueryBodyDoc = Annotated[
+    QueryBody,
+    Meta(
+        description=(
+            "language: sql | cypher | structured. sql: values as $1, $2 ... from `parameters` (a JSON array); "
+            "cypher: over the graph `dataset`, values as $name from `parameters` (a JSON object); structured: "
+            "from, select, where, group_by, aggregates, join, order_by, limit, offset. read_only (default true), "
+            f"timeout_ms (default {DEFAULT_TIMEOUT_MS}, at most {MAX_TIMEOUT_MS}), max_rows (default "
+            f"{DEFAULT_MAX_ROWS}, at most {MAX_MAX_ROWS}); the query text is at most {MAX_QUERY_BYTES} bytes."
+        ),
+        examples=[
+            {"language": "sql", "query": "SELECT $1::int + 1 AS answer", "parameters": [41], "timeout_ms": 5000},
+        ],
+    ),
+]
+"""What the document shows of the query body (QueryBody, decoded as it is), with an example it accepts."""
+
+
+# -- import --------------------------------------------------------------------------------------
+
+
+class ImportedDatasetOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    name: str
+    kind: Literal["tabular", "graph"]
+    records: int | UnsetType = UNSET
+    nodes: int | UnsetType = UNSET
+    edges: int | UnsetType = UNSET
+
+
+class ImportOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    session_id: str
+    datasets: list[ImportedDatasetOut]
+
+
+# -- documented bodies: what the docs UI pre-fills, each accepted by the API -------------------------
+# One story: a session, a tabular dataset `people` (id, name, age), its records; a graph dataset's
+# nodes and edges. tests/unit/http/test_openapi_document.py sends every example.
+
+PEOPLE_SCHEMA = {
+    "columns": [
+        {"name": "id", "type": "integer", "nullable": False},
+        {"name": "name", "type": "text"},
+        {"name": "age", "type": "integer"},
+    ],
+    "primary_key": ["id"],
+}
+SessionCreateBody = Annotated[SessionCreate, Meta(examples=[{"name": "demo", "description": "a first session"}])]
+SessionPatchBody = Annotated[SessionPatch, Meta(examples=[{"description": "renamed and described"}])]
+DatasetCreateBody = Annotated[
+    DatasetCreate,
+    Meta(
+        examples=[
+            {"name": "people", "kind": "tabular", "schema": PEOPLE_SCHEMA},
+            {"name": "friends", "kind": "graph", "schema": {}},
+        ]
+    ),
+]
+DatasetSchemaChangeBody = Annotated[
+    DatasetSchemaChange,
+    Meta(
+        examples=[
+            {"schema": {**PEOPLE_SCHEMA, "columns": [*PEOPLE_SCHEMA["columns"], {"name": "city", "type": "text"}]}}
+        ]
+    ),
+]
+RecordsWriteBody = Annotated[
+    RecordsWrite,
+    Meta(
+        examples=[
+            {
+                "records": [{"id": 1, "name": "Ada", "age": 36}, {"id": 2, "name": "Alan", "age": 41}],
+                "on_conflict": "update",
+            }
+        ]
+    ),
+]
+RecordListBody = Annotated[list[dict[str, Any]], Meta(description="Records, on_conflict from the query string.")]
+GraphWriteBody = Annotated[
+    GraphWrite,
+    Meta(
+        description='{"nodes", "edges", "on_conflict"?}: nodes {"id", "labels", "properties"}, edges {"source", '
+        '"target", "type", "properties", "id"?}.',
+        examples=[
+            {
+                "nodes": [
+                    {"id": "ada", "labels": ["Person"], "properties": {"name": "Ada", "age": 36}},
+                    {"id": "alan", "labels": ["Person"], "properties": {"name": "Alan", "age": 41}},
+                ],
+                "edges": [{"source": "ada", "target": "alan", "type": "KNOWS", "properties": {"since": 1936}}],
+                "on_conflict": "update",
+            }
+        ],
+    ),
+]
+NodeLinkBody = Annotated[
+    dict[str, Any],
+    Meta(description="A node-link JSON document (as GET .../export?format=json writes it, or networkx makes it)."),
+]
+CsvBody = Annotated[str, Meta(description="A header row, then one record per line (RFC 4180; unquoted empty = NULL).")]
+NdjsonBody = Annotated[str, Meta(description="One JSON record (graph: node or edge) per line.")]
+GraphmlBody = Annotated[str, Meta(description="A GraphML document (as GET .../export?format=graphml writes it).")]
+RecordsUpdateBody = Annotated[
+    RecordsUpdate,
+    Meta(
+        description='{"records": [...]} updates by primary key (node id for graphs); {"set": {...}} updates every '
+        "record matching the query-string filters (all=true to update every record).",
+        examples=[{"records": [{"id": 1, "age": 37}]}],
+    ),
+]
+SearchBody = Annotated[NodeSearch, Meta(examples=[{"where": {"age": {"gte": 30}}, "sort": ["age:desc"], "limit": 10}])]
+NodeSearchBody = Annotated[NodeSearch, Meta(examples=[{"where": {"age": {"gte": 30}}, "limit": 10}])]
+RecordBody = Annotated[dict[str, Any], Meta(description="column → value", examples=[{"name": "Ada", "age": 37}])]
+ZipBody = bytes
+PageRankBody = Annotated[PageRankIn, Meta(examples=[{"damping": 0.85, "iterations": 100}])]
+ComponentsBody = Annotated[ComponentsIn, Meta(examples=[{}])]
+DegreeBody = Annotated[DegreeIn, Meta(examples=[{"direction": "both"}])]
+ShortestPathBody = Annotated[ShortestPathIn, Meta(examples=[{"source": "ada", "target": "alan", "direction": "both"}])]
+AllShortestPathsBody = Annotated[
+    AllShortestPathsIn, Meta(examples=[{"source": "ada", "target": "alan", "direction": "both", "limit": 10}])
+]
+
+NodeLinkOut = Annotated[dict[str, Any], Meta(description="Graph datasets: the node-link document (nodes, edges).")]
+RecordArrayOut = Annotated[list[dict[str, Any]], Meta(description="Tabular datasets: every matching record.")]
+TextOut = str

@@ -19,7 +19,14 @@ from datainfra.adapters.http.dependencies import CurrentUser, Datasets, PathData
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.preconditions import IfMatchHeader, if_match
 from datainfra.adapters.http.presenters import dataset_doc
-from datainfra.adapters.http.schemas import DatasetCreate, DatasetList, DatasetOut, DatasetSchemaChange
+from datainfra.adapters.http.schemas import (
+    DatasetCreate,
+    DatasetCreateBody,
+    DatasetList,
+    DatasetOut,
+    DatasetSchemaChange,
+    DatasetSchemaChangeBody,
+)
 from datainfra.domain.model import Dataset
 from datainfra.domain.record_versions import dataset_etag
 
@@ -55,6 +62,7 @@ class DatasetRoutes(Controller):
         summary="Create a tabular or graph dataset",
         status_code=201,
         response_headers=[*ETAG, *LOCATION_DOC],
+        opt={"body": {"application/json": DatasetCreateBody}},
     )
     async def create(
         self,
@@ -83,6 +91,7 @@ class DatasetRoutes(Controller):
         summary="Migrate the schema (add/drop/rename columns, types, nullability, indexes); If-Match: its ETag",
         response_headers=ETAG,
         responses=MIGRATION_LOST,
+        opt={"body": {"application/json": DatasetSchemaChangeBody}, "errors": (412,)},
     )
     async def change_schema(
         self,

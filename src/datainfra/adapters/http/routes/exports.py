@@ -12,8 +12,6 @@ from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
-from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 from litestar.response import Stream
 
@@ -35,6 +33,7 @@ from datainfra.adapters.http.query_strings import (
     export_request,
     query_of,
 )
+from datainfra.adapters.http.schemas import ImportOut, NodeLinkOut, RecordArrayOut, TextOut, ZipBody
 from datainfra.domain.model import Dataset, DatasetKind
 from datainfra.services.exports import ExportCounts, ExportService, export_format, tabular_export_query
 from datainfra.services.imports import parse_renames
@@ -50,11 +49,13 @@ MEDIA_TYPES = {
 }
 
 
-IMPORT_BODY = RequestBody(
-    required=True,
-    description="A session archive made by GET /sessions/{id}/export (Content-Type: application/zip).",
-    content={ZIP: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary"))},  # type: ignore[arg-type]
-)
+EXPORTS = {
+    "text/csv": TextOut,
+    "application/json": (RecordArrayOut, NodeLinkOut),
+    "application/x-ndjson": TextOut,
+    "application/graphml+xml": TextOut,
+}
+IMPORT_DOC = "A session archive made by GET /sessions/{id}/export (Content-Type: application/zip)."
 
 
 def _disposition(filename: str) -> str:
@@ -124,7 +125,7 @@ class ExportRoutes(Controller):
             "row, unquoted empty = NULL). Graph exports hold the whole graph. An unknown or unfitting format "
             "is a 400 listing the valid ones."
         ),
-        opt={"query": ExportQuery},
+        opt={"query": ExportQuery, "response": EXPORTS},
     )
     async def export_dataset(self, request: Request[Any, Any, Any], dataset: PathDataset, exports: Exports) -> Stream:
         fmt, source = _dataset_source(request, dataset, exports)
@@ -138,7 +139,7 @@ class ExportRoutes(Controller):
             "rows in key order, then manifest.json: session, datasets with kinds, schemas and counts, and the "
             "format version. POST /sessions/{id}/import reads it back."
         ),
-        opt={"query": SessionExportQuery},
+        opt={"query": SessionExportQuery, "response": {ZIP: ZipBody}},
     )
     async def export_session(
         self,
@@ -162,7 +163,13 @@ class ExportRoutes(Controller):
         status_code=201,
         response_headers=LOCATION_DOC,
         request_max_body_size=None,
-        opt={"request_body": IMPORT_BODY, "query": ImportQuery},
+        opt={
+            "body": {ZIP: ZipBody},
+            "body_description": IMPORT_DOC,
+            "response": {"application/json": ImportOut},
+            "errors": (409, 415),
+            "query": ImportQuery,
+        },
     )
     async def import_session(
         self,

@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Schema
-from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.conventions import LINK_DOC, page_response
@@ -39,21 +37,28 @@ from datainfra.adapters.http.query_strings import (
     selection,
 )
 from datainfra.adapters.http.requests import NodeSearch
-from datainfra.adapters.http.routes.records import SearchPageOut, node_page, run_search, search_body, search_nodes
+from datainfra.adapters.http.routes.records import node_page, run_search, search_nodes
 from datainfra.adapters.http.schemas import (
+    AllShortestPathsBody,
     AllShortestPathsIn,
     ComponentPageOut,
+    ComponentsBody,
     ComponentsIn,
+    DegreeBody,
     DegreeIn,
     DegreePageOut,
     DeletedOut,
     EdgePageOut,
     NodeOut,
     NodePageOut,
+    NodeSearchBody,
+    PageRankBody,
     PageRankIn,
     PathOut,
     PathsOut,
     ScorePageOut,
+    SearchPageOut,
+    ShortestPathBody,
     ShortestPathIn,
     SubgraphOut,
 )
@@ -70,47 +75,30 @@ _LIMITS = (
     f"{MAX_PROJECTED_NODES} nodes and {MAX_PROJECTED_EDGES} edges, else 413. Results are paged with "
     "the query parameters limit (default 50, at most 1000) and offset; `next` links the following page."
 )
-_TYPES = Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING), description="Relationship types.")
-_DIRECTION = Schema(type=OpenAPIType.STRING, enum=["out", "in", "both"])
-
-
-def _optional_body(description: str, properties: dict[str, Schema | Reference]) -> RequestBody:
-    return RequestBody(
-        required=False,
-        description=description,
-        content={"application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT, properties=properties))},
-    )
-
-
-PAGERANK_BODY = _optional_body(
+PAGERANK_DOC = (
     "Optional. direction: out (default) follows edges, in walks them backwards, both ignores direction. "
     "damping (default 0.85, 0 <= d < 1), iterations (default 100, at most 1000), tolerance (default 1e-6): "
     "networkx.pagerank's power iteration; dangling nodes spread their rank uniformly. weight: a numeric edge "
-    "property weighting the edges (edges lacking it are left out). " + _LIMITS,
-    {
-        "types": _TYPES,
-        "direction": _DIRECTION,
-        "damping": Schema(type=OpenAPIType.NUMBER),
-        "iterations": Schema(type=OpenAPIType.INTEGER),
-        "tolerance": Schema(type=OpenAPIType.NUMBER),
-        "weight": Schema(type=OpenAPIType.STRING),
-    },
+    "property weighting the edges (edges lacking it are left out). " + _LIMITS
 )
-COMPONENTS_BODY = _optional_body(
-    "Optional. Weakly connected components: each node's component is named by the smallest node id in it. " + _LIMITS,
-    {"types": _TYPES},
+COMPONENTS_DOC = (
+    "Optional. Weakly connected components: each node's component is named by the smallest node id in it. " + _LIMITS
 )
-DEGREE_BODY = _optional_body(
-    "Optional. direction: both (default; a self-loop counts twice), out or in. " + _LIMITS,
-    {"types": _TYPES, "direction": _DIRECTION},
-)
-
-
-NODE_SEARCH_BODY = search_body(
+DEGREE_DOC = "Optional. direction: both (default; a self-loop counts twice), out or in. " + _LIMITS
+NODE_SEARCH_DOC = (
     "Optional. What GET .../nodes takes as query parameters (label, sort, limit, offset, cursor, count), plus "
-    "where. The answer is the page GET gives, with `next` the body to POST for the following page.",
-    label=True,
+    "where. The answer is the page GET gives, with `next` the body to POST for the following page."
 )
+
+
+def _algorithm(body: Any, description: str) -> dict[str, Any]:
+    """An algorithm's documentation: an optional JSON body; 413 past the projection's limits."""
+    return {
+        "body": {"application/json": body},
+        "body_required": False,
+        "body_description": description,
+        "errors": (413,),
+    }
 
 
 async def _optional(request: Request[Any, Any, Any], shape: type[B]) -> B:
@@ -164,7 +152,12 @@ class GraphRoutes(Controller):
         "/nodes/search",
         summary="Search nodes by label and a JSON where",
         status_code=200,
-        opt={"request_body": NODE_SEARCH_BODY, "body": {"application/json": NodeSearch}, "query": SearchQuery},
+        opt={
+            "body": {"application/json": NodeSearchBody},
+            "body_required": False,
+            "body_description": NODE_SEARCH_DOC,
+            "query": SearchQuery,
+        },
     )
     async def search_nodes(
         self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
@@ -244,7 +237,12 @@ class GraphRoutes(Controller):
         items = [edge_doc(e) for e in page.items]
         return page_response(page_doc(page, request.url.path, items, repeated("type", query.type)))
 
-    @post("/algorithms/shortest_path", summary="Shortest path, by hops or by a numeric weight", status_code=200)
+    @post(
+        "/algorithms/shortest_path",
+        summary="Shortest path, by hops or by a numeric weight",
+        status_code=200,
+        opt={"body": {"application/json": ShortestPathBody}, "errors": (413,)},
+    )
     async def shortest_path(
         self, data: JSONBody[ShortestPathIn], dataset: PathDataset, graphs: Graphs
     ) -> Response[PathOut]:
@@ -263,6 +261,7 @@ class GraphRoutes(Controller):
         "/algorithms/all_shortest_paths",
         summary="Every shortest path (by hops, or by a numeric weight), in node-id order",
         status_code=200,
+        opt={"body": {"application/json": AllShortestPathsBody}, "errors": (413,)},
     )
     async def all_shortest_paths(
         self, data: JSONBody[AllShortestPathsIn], dataset: PathDataset, graphs: Graphs
@@ -283,7 +282,7 @@ class GraphRoutes(Controller):
         "/algorithms/pagerank",
         summary="PageRank of every node, by score descending then id",
         status_code=200,
-        opt={"request_body": PAGERANK_BODY, "query": AlgorithmQuery},
+        opt=_algorithm(PageRankBody, PAGERANK_DOC) | {"query": AlgorithmQuery},
     )
     async def pagerank(
         self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
@@ -306,7 +305,7 @@ class GraphRoutes(Controller):
         "/algorithms/connected_components",
         summary="Weakly connected components, by component (its smallest node id) then id",
         status_code=200,
-        opt={"request_body": COMPONENTS_BODY, "query": AlgorithmQuery},
+        opt=_algorithm(ComponentsBody, COMPONENTS_DOC) | {"query": AlgorithmQuery},
     )
     async def connected_components(
         self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
@@ -320,7 +319,7 @@ class GraphRoutes(Controller):
         "/algorithms/degree",
         summary="Degree of every node, by degree descending then id",
         status_code=200,
-        opt={"request_body": DEGREE_BODY, "query": AlgorithmQuery},
+        opt=_algorithm(DegreeBody, DEGREE_DOC) | {"query": AlgorithmQuery},
     )
     async def degree(
         self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs

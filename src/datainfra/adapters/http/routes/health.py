@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.schemas import HealthOut, ReadyOut
@@ -24,7 +25,12 @@ async def health() -> Response[HealthOut]:
     return json_response({"status": "ok"})
 
 
-@get("/ready", tags=["health"], summary="200 when every configured store answers, else 503")
+@get(
+    "/ready",
+    tags=["health"],
+    summary="200 when every configured store answers, else 503",
+    responses={503: ResponseSpec(ReadyOut, description="A configured store does not answer; `stores` says which.")},
+)
 async def ready(state: State) -> Response[ReadyOut]:
     container = state.container
     stores: dict[str, Any] = {

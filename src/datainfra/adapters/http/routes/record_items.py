@@ -18,14 +18,13 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, patch, put
 from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
-from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import PathParameter
 
 from datainfra.adapters.http.dependencies import PathDataset, Records
 from datainfra.adapters.http.encoding import decode_json, encode_json
 from datainfra.adapters.http.preconditions import IfMatchHeader, IfNoneMatchHeader, if_match, key_parts, none_match
 from datainfra.adapters.http.problems import UnsupportedMediaType
+from datainfra.adapters.http.schemas import RecordBody
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.model import Dataset
 from datainfra.domain.record_versions import RecordKey, parse_record_key
@@ -39,19 +38,16 @@ ETAG = [
     )
 ]
 
-RECORD = Schema(type=OpenAPIType.OBJECT, description="column → value")
-PUT_BODY = RequestBody(
-    required=True,
-    description="Every non-key column: one left out takes its default (NULL when it has none; a NOT NULL column "
-    "without default must be given). Key columns may be given only with the URL's values.",
-    content={JSON: OpenAPIMediaType(schema=RECORD)},
+PUT_DOC = (
+    "Every non-key column: one left out takes its default (NULL when it has none; a NOT NULL column "
+    "without default must be given). Key columns may be given only with the URL's values."
 )
-PATCH_BODY = RequestBody(
-    required=True,
-    description="A JSON merge patch (RFC 7396): each member sets its column (null sets NULL), columns left out "
-    "keep their value, an object for a json column merges into the object stored there.",
-    content={MERGE_PATCH: OpenAPIMediaType(schema=RECORD), JSON: OpenAPIMediaType(schema=RECORD)},
+PATCH_DOC = (
+    "A JSON merge patch (RFC 7396): each member sets its column (null sets NULL), columns left out "
+    "keep their value, an object for a json column merges into the object stored there."
 )
+PUT_BODY = {"body": {JSON: RecordBody}, "body_description": PUT_DOC, "errors": (412, 415)}
+PATCH_BODY = {"body": {MERGE_PATCH: RecordBody, JSON: RecordBody}, "body_description": PATCH_DOC, "errors": (412, 415)}
 
 KeyPath = Annotated[
     str,
@@ -123,7 +119,7 @@ class RecordItemRoutes(Controller):
         "/",
         summary="Replace one record's non-key columns (If-Match: its ETag)",
         response_headers=ETAG,
-        opt={"request_body": PUT_BODY},
+        opt=PUT_BODY,
         responses=_problems(NOT_FOUND, BAD_KEY, STALE),
     )
     async def replace(
@@ -142,7 +138,7 @@ class RecordItemRoutes(Controller):
         "/",
         summary="Merge-patch one record (If-Match: its ETag)",
         response_headers=ETAG,
-        opt={"request_body": PATCH_BODY},
+        opt=PATCH_BODY,
         responses=_problems(NOT_FOUND, BAD_KEY, STALE),
     )
     async def modify(

@@ -14,10 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.openapi.spec import OpenAPIMediaType, Reference, RequestBody, Schema
-from litestar.openapi.spec.enums import OpenAPIType
 
 from datainfra.adapters.http.bodies import typed_ndjson_rows
 from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
@@ -49,11 +46,21 @@ from datainfra.adapters.http.requests import (
     search_request,
 )
 from datainfra.adapters.http.schemas import (
+    CsvBody,
     DeletedOut,
+    GraphmlBody,
     GraphWrite,
+    GraphWriteBody,
+    NdjsonBody,
+    NodeLinkBody,
+    RecordListBody,
     RecordPageOut,
     RecordsUpdate,
+    RecordsUpdateBody,
     RecordsWrite,
+    RecordsWriteBody,
+    SearchBody,
+    SearchPageOut,
     UpdatedOut,
     WriteResultOut,
 )
@@ -73,74 +80,25 @@ NDJSON = "application/x-ndjson"
 JSON = "application/json"
 GRAPHML = "application/graphml+xml"
 
-WRITE_BODY = RequestBody(
-    required=True,
-    description=(
-        'Tabular: {"records": [{...}], "on_conflict": "error"|"update"|"ignore"} or a bare JSON array; or a '
-        "text/csv body (header row; unquoted empty cell = NULL) or an application/x-ndjson body, streamed; "
-        "on_conflict then comes from the query string. "
-        'Graph: {"nodes": [{"id", "labels", "properties"}], "edges": [{"source", "target", "type", '
-        '"properties", "id"?}], "on_conflict"?}; or a networkx node-link JSON document (as GET .../export?format=json '
-        "writes it), or an application/graphml+xml body (as format=graphml writes it), on_conflict then from "
-        "the query string."
-    ),
-    content={
-        JSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT)),
-        CSV: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
-        NDJSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
-        GRAPHML: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
-    },
+WRITE_DOC = (
+    'Tabular: {"records": [{...}], "on_conflict": "error"|"update"|"ignore"} or a bare JSON array; or a '
+    "text/csv body (header row; unquoted empty cell = NULL) or an application/x-ndjson body, streamed; "
+    "on_conflict then comes from the query string. "
+    'Graph: {"nodes": [{"id", "labels", "properties"}], "edges": [{"source", "target", "type", '
+    '"properties", "id"?}], "on_conflict"?}; or a networkx node-link JSON document (as GET .../export?format=json '
+    "writes it), or an application/graphml+xml body (as format=graphml writes it), on_conflict then from "
+    "the query string."
 )
-UPDATE_BODY = RequestBody(
-    required=True,
-    description='{"records": [...]} updates by primary key (node id for graphs); {"set": {...}} updates every '
-    "record matching the query-string filters (all=true to update every record).",
-    content={JSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))},
-)
-
-
-def search_body(description: str, label: bool) -> RequestBody:
-    strings = Schema(
-        one_of=[Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING))]
-    )
-    properties: dict[str, Schema | Reference] = {
-        "where": Schema(
-            type=OpenAPIType.OBJECT,
-            description='Filters as JSON: {"age": {"gte": 28}, "name": {"ilike": "a%"}} ANDs its members; '
-            '{"or": [...]}, {"and": [...]}, {"not": {...}} group them; {"city": "Paris"} is eq, {"city": null} is '
-            'null; a field named and/or/not/field is written {"field": "or", "eq": 1}. Operators: eq ne gt gte lt '
-            "lte like ilike in nin is.",
-        ),
-        "select": strings,
-        "sort": strings,
-        "limit": Schema(type=OpenAPIType.INTEGER),
-        "offset": Schema(type=OpenAPIType.INTEGER),
-        "cursor": Schema(type=OpenAPIType.STRING),
-        "count": Schema(type=OpenAPIType.STRING, enum=["exact", "estimated"]),
-    }
-    if label:
-        properties["label"] = strings
-    return RequestBody(
-        required=False,
-        description=description,
-        content={JSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT, properties=properties))},
-    )
-
-
-SEARCH_BODY = search_body(
+WRITE_BODY = {
+    JSON: (RecordsWriteBody, RecordListBody, GraphWriteBody, NodeLinkBody),
+    CSV: CsvBody,
+    NDJSON: NdjsonBody,
+    GRAPHML: GraphmlBody,
+}
+SEARCH_DOC = (
     "Optional. What GET takes as query parameters (select, sort, limit, offset, cursor, count; label for graph "
-    "datasets), plus where. The answer is the page GET gives, with `next` the body to POST for the following page.",
-    label=True,
+    "datasets), plus where. The answer is the page GET gives, with `next` the body to POST for the following page."
 )
-
-
-class SearchPageOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    items: list[dict[str, Any]]
-    limit: int
-    offset: int
-    total: int | None = None
-    next: dict[str, Any] | None = None
-    """The body to POST for the following page; absent on the last page."""
 
 
 async def run_search(
@@ -197,7 +155,7 @@ class RecordRoutes(Controller):
         status_code=201,
         response_headers=LOCATION_DOC,
         request_max_body_size=None,
-        opt={"request_body": WRITE_BODY, "query": WriteQuery},
+        opt={"body": WRITE_BODY, "body_description": WRITE_DOC, "errors": (415,), "query": WriteQuery},
     )
     async def write(
         self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
@@ -256,7 +214,7 @@ class RecordRoutes(Controller):
         "/search",
         summary="Search records (nodes for graph datasets) with a JSON where",
         status_code=200,
-        opt={"request_body": SEARCH_BODY, "body": {JSON: NodeSearch}, "query": SearchQuery},
+        opt={"body": {JSON: SearchBody}, "body_required": False, "body_description": SEARCH_DOC, "query": SearchQuery},
     )
     async def search(
         self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
@@ -270,7 +228,7 @@ class RecordRoutes(Controller):
     @put(
         "/",
         summary="Update records by key, or every record matching the filters",
-        opt={"request_body": UPDATE_BODY, "query": RecordFilterQuery},
+        opt={"body": {JSON: RecordsUpdateBody}, "errors": (415,), "query": RecordFilterQuery},
     )
     async def update(
         self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs

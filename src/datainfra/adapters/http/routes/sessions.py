@@ -9,14 +9,27 @@ from datainfra.adapters.http.conventions import LOCATION_DOC, created
 from datainfra.adapters.http.dependencies import CurrentUser, PathSession, Sessions
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.presenters import session_doc
-from datainfra.adapters.http.schemas import SessionCreate, SessionList, SessionOut, SessionPatch
+from datainfra.adapters.http.schemas import (
+    SessionCreate,
+    SessionCreateBody,
+    SessionList,
+    SessionOut,
+    SessionPatch,
+    SessionPatchBody,
+)
 
 
 class SessionRoutes(Controller):
     path = "/sessions"
     tags = ["sessions"]
 
-    @post("/", summary="Create a session", status_code=201, response_headers=LOCATION_DOC)
+    @post(
+        "/",
+        summary="Create a session",
+        status_code=201,
+        response_headers=LOCATION_DOC,
+        opt={"body": {"application/json": SessionCreateBody}},
+    )
     async def create(
         self, data: JSONBody[SessionCreate], sessions: Sessions, user: CurrentUser
     ) -> Response[SessionOut]:
@@ -32,7 +45,11 @@ class SessionRoutes(Controller):
     async def read(self, session: PathSession) -> Response[SessionOut]:
         return json_response(session_doc(session))
 
-    @patch("/{session_id:str}", summary="Change a session's name or description")
+    @patch(
+        "/{session_id:str}",
+        summary="Change a session's name or description",
+        opt={"body": {"application/json": SessionPatchBody}},
+    )
     async def update(
         self,
         session_id: FromPath[str],

@@ -24,6 +24,7 @@ ME_PATH = "/users/me"
     summary="Register: a new user with a fresh API key",
     status_code=201,
     response_headers=LOCATION_DOC,
+    opt={"errors": (403, 503, 504)},
 )
 async def register(accounts: Accounts) -> Response[IssuedKeyOut]:
     issued = await accounts.register()
