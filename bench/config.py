@@ -52,8 +52,9 @@ class BenchConfig:
     seed: int = 20_240_601
     phases: tuple[str, ...] = ("tabular", "loads", "graph")
     """BENCH_PHASES: which parts run (comma-separated: tabular, loads, graph)."""
-    load_repeats: int = 2
-    """BENCH_LOAD_REPEATS: tries of each upload in the loads phase (the best one counts)."""
+    load_repeats: int = 1
+    """BENCH_LOAD_REPEATS: tries of each upload in the loads phase (the best one counts; 1 keeps
+    `BENCH_SCALE=0.3 make bench` short, 2+ steadies the figures on a shared machine)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BenchConfig:
@@ -90,7 +91,7 @@ class BenchConfig:
             durable=(env.get("BENCH_PG_DURABLE") or "").strip() in ("1", "true", "yes"),
             seed=_int(env, "BENCH_SEED", 20_240_601),
             phases=_phases(env.get("BENCH_PHASES") or "tabular,loads,graph"),
-            load_repeats=_int(env, "BENCH_LOAD_REPEATS", 2),
+            load_repeats=_int(env, "BENCH_LOAD_REPEATS", 1),
         )
 
 
