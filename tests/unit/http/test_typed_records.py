@@ -131,13 +131,14 @@ def test_a_typed_json_body_is_what_the_generic_path_makes_of_it(records: list[st
         assert same(typed[0], expected), body
 
 
-@given(RECORDS)
+@given(RECORDS, st.integers(1, 80), st.booleans())
 @settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_typed_ndjson_lines_are_what_the_generic_path_makes_of_them(records: list[str]) -> None:
-    body = "\n".join(records).encode()
+def test_typed_ndjson_lines_are_what_the_generic_path_makes_of_them(records: list[str], size: int, crlf: bool) -> None:
+    body = ("\r\n" if crlf else "\n").join(records).encode()
 
     async def chunks() -> AsyncIterator[bytes]:
-        yield body
+        for start in range(0, len(body), size):
+            yield body[start : start + size]
 
     async def read() -> list[dict[str, Any]]:
         return [r async for r in typed_ndjson_rows(SCHEMA, chunks())]
@@ -212,3 +213,21 @@ def test_numbers_typed_in_c_are_the_domain_s_numbers() -> None:
         "1.50",
         "1E+3",
     ]
+
+
+@pytest.mark.parametrize("size", [1, 5, 64, 10_000])
+def test_an_ndjson_error_names_its_line_whatever_the_chunks(size: int) -> None:
+    lines = [b'{"t": "a", "i": %d}' % i for i in range(50)]
+    lines[37] = b'{"t": "a", "i": "x"}'
+    body = b"\n".join(lines) + b"\n"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), size):
+            yield body[start : start + size]
+
+    async def read() -> list[dict[str, Any]]:
+        return [r async for r in typed_ndjson_rows(SCHEMA, chunks())]
+
+    with pytest.raises(DomainError) as caught:
+        asyncio.run(read())
+    assert (caught.value.index, caught.value.field) == (37, "i")

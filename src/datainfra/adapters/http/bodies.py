@@ -52,10 +52,20 @@ async def ndjson_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, A
 
 
 def typed_ndjson_rows(schema: TabularSchema, chunks: AsyncIterable[bytes]) -> AsyncIterator[Record]:
-    """NDJSON body → typed, complete records (adapters/http/typed_records.py), a line the typed
-    decoder refuses read by `ndjson_record` and `coerce_record`, with their errors."""
+    """NDJSON body → typed, complete records (adapters/http/typed_records.py); a block of lines the
+    typed decoder refuses is read line by line by `ndjson_record` and `coerce_record`, with their
+    errors and indexes."""
 
-    def generic(line: str, index: int) -> Record:
-        return schema.coerce_record(ndjson_record(line, index), index, fill_defaults=True)
+    async def generic(block: bytes, index: int) -> AsyncIterator[Record]:
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest("the body is not valid UTF-8") from None
+        for line in text.split("\n"):
+            line = line.removesuffix("\r")
+            if not line.strip():
+                continue
+            yield schema.coerce_record(ndjson_record(line, index), index, fill_defaults=True)
+            index += 1
 
-    return typed_ndjson(schema, _lines(chunks), generic)
+    return typed_ndjson(schema, chunks, generic)

@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from datainfra.adapters.http.encoding import check_depth
+from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds
 from datainfra.domain.records import Record
 from datainfra.domain.tabular_schema import Column, TabularSchema
 from datainfra.domain.types import INT64_MAX, INT64_MIN, JSON_COERCERS, FieldType
@@ -134,22 +135,21 @@ class RecordDecoder:
         except Exception:  # msgspec's errors and the domain's converters' alike
             raise _Refused from None
 
-    def decode_line(self, line: str) -> Record:
-        if "\\u0000" in line:
-            raise _Refused
+    def decode_block(self, block: bytes) -> list[Record] | None:
+        """The records of complete NDJSON lines, one object per line; None when the generic path
+        must read them (a blank line, two objects on a line, anything the typed decoder refuses)."""
+        if b"\\u0000" in block or _TWO_ON_A_LINE.search(block):
+            return None
+        if json_depth_exceeds(block, MAX_JSON_DEPTH):
+            return None
+        shape = self._shape(block)
         try:
-            data = line.encode()
-            shape = self._shape(data)
-            record = msgspec.structs.asdict(shape.line.decode(data))
-            if shape.raw:
-                _convert(record, shape.raw)
-            if shape is self.native:
-                self._check_numbers(record)
+            rows = shape.line.decode_lines(block)
+            if len(rows) != block.count(b"\n"):
+                return None
+            return self.records(rows, shape)
         except Exception:
-            raise _Refused from None
-        if self.generated is not None and record[self.generated] is None:
-            del record[self.generated]
-        return record
+            return None
 
 
 def _convert(record: Record, raw_columns: tuple[tuple[str, Callable[[Any], Any], bool], ...]) -> None:
@@ -260,20 +260,42 @@ def typed_json(schema: TabularSchema, body: bytes) -> tuple[list[Record], str | 
         return None
 
 
+_TWO_ON_A_LINE = re.compile(rb"}[ \t\r]*{")
+_BOM = b"\xef\xbb\xbf"
+
+
 async def typed_ndjson(
-    schema: TabularSchema, lines: AsyncIterable[str], generic: Callable[[str, int], Record]
+    schema: TabularSchema, chunks: AsyncIterable[bytes], generic: Callable[[bytes, int], AsyncIterator[Record]]
 ) -> AsyncIterator[Record]:
-    """NDJSON lines → typed, complete records; a line the typed decoder refuses goes to `generic`
-    (the edge's own decode and the schema's coerce_record, with their errors and index)."""
+    """NDJSON body → typed, complete records. The complete lines of each chunk are decoded at once
+    (`decode_lines`) when they are exactly one object per line and the typed decoder takes them all;
+    otherwise that block goes to `generic(block, index)` (the edge's own line reader and the schema's
+    coerce_record, with their errors and indexes)."""
     decoder = decoder_for(schema)
     index = 0
-    async for line in lines:
-        if not line.strip():
+    pending = b""
+    first = True
+    async for chunk in chunks:
+        data = pending + chunk if pending else chunk
+        if first and len(data) >= len(_BOM):
+            data = data.removeprefix(_BOM)
+            first = False
+        cut = data.rfind(b"\n") + 1
+        pending = data[cut:]
+        if not cut:
             continue
-        check_depth(line, f"line {index + 1}", index=index)
-        try:
-            record = decoder.decode_line(line)
-        except _Refused:
-            record = generic(line, index)
-        yield record
-        index += 1
+        block = data[:cut]
+        records = decoder.decode_block(block)
+        if records is None:
+            async for record in generic(block, index):
+                yield record
+                index += 1
+            continue
+        for record in records:
+            yield record
+        index += len(records)
+    if first:
+        pending = pending.removeprefix(_BOM)
+    if pending.strip():
+        async for record in generic(pending, index):
+            yield record
