@@ -305,8 +305,25 @@ CASES: list[Case] = [
     Case("merge-with-victim-dataset-label", "MERGE (n:`D_<victim_hex>` {id: 'a'})", read_only=False),
     Case("set-victim-dataset-label", "MATCH (n {id: 'a'}) SET n:`D_<victim_hex>`", read_only=False),
     Case("set-dynamic-victim-label", "MATCH (n {id: 'a'}) SET n:$($l)", {"l": "D_<victim_hex>"}, read_only=False),
-    Case("set-label", "MATCH (n {id: 'a'}) SET n:Admin", read_only=False),
-    Case("remove-own-label", "MATCH (n {id: 'a'}) REMOVE n:Person", read_only=False),
+    # label changes (issue 11 item 4) stay in the attacker's namespace: a label the victim uses, set on the
+    # attacker's node, finds that node only; each case undoes its change (the attacker is checked unchanged)
+    Case(
+        "set-a-label-the-victim-uses",
+        "MATCH (n {id: 'a'}) SET n:ZebraLabel WITH n MATCH (m:ZebraLabel) WITH n, collect(m.id) AS ids "
+        "REMOVE n:ZebraLabel RETURN ids",
+        read_only=False,
+        status=OK,
+        check=exactly([[["a"]]]),
+    ),
+    Case(
+        "remove-own-label-and-put-it-back",
+        "MATCH (n {id: 'a'}) REMOVE n:Person WITH n OPTIONAL MATCH (m:Person {id: 'a'}) WITH n, count(m) AS left "
+        "SET n:Person RETURN left, labels(n)",
+        read_only=False,
+        status=OK,
+        check=exactly([[0, ["Person"]]]),
+    ),
+    Case("set-label-of-victim-namespace", "MATCH (n {id: 'a'}) SET n:`L_<victim_hex>__Person`", read_only=False),
     Case("set-id-to-victims", "MATCH (n {id: 'a'}) SET n.id = 'zebra-node'", read_only=False),
     Case("set-internal-key-by-map", "MATCH (n {id: 'a'}) SET n = $m", {"m": {"#id": "zebra-node"}}, read_only=False),
     Case(
