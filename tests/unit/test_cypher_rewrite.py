@@ -314,9 +314,9 @@ REFUSED: list[tuple[str, str]] = [
     ("MATCH (n)) RETURN n", "unbalanced"),
     ("RETURN " + "(" * 100 + "1" + ")" * 100, "nests"),
     # writes that would break the stored form
-    ("MATCH (n) SET n:Admin", "labels cannot change"),
-    ("MATCH (n) SET n IS Admin", "labels cannot change"),
-    ("MATCH (n) REMOVE n:Admin", "labels cannot change"),
+    ("MATCH (n) SET n:A&B", "plain labels"),
+    ("MATCH (n) REMOVE n:`#labels`", "reserved"),
+    ("MATCH (n) SET n:pg_x", "pg_"),
     ("MATCH (n) SET n.id = 'x'", "cannot change"),
     ("MATCH (n) REMOVE n.id", "cannot change"),
     ("MATCH (n) SET n += {id: 'x'}", "cannot change"),
@@ -559,3 +559,24 @@ def test_every_entry_point_the_rule_families_share_is_defined_by_one_of_them() -
     assert declared
     for name in declared:
         assert getattr(Rewriter, name) is not getattr(Rules, name), name
+
+
+def test_labels_set_and_removed_are_the_datasets_and_its_label_list_follows() -> None:
+    """Issue 11 item 4: SET n:A, SET n IS A, REMOVE n:A (also in ON CREATE SET) change the namespaced label
+    and `#labels` (what the graph routes read), nothing else."""
+    ns = Namespace("ab" * 16)
+
+    def text(query: str) -> str:
+        return rewrite(query, ns).text.replace(ns.hex, "X")
+
+    added = "n.`#labels` = coalesce(n.`#labels`, []) + [`#l` IN ['A', 'B'] WHERE NOT `#l` IN coalesce(n.`#labels`, [])]"
+    assert text("MATCH (n) SET n:A:B") == f"MATCH (n:`D_X`) SET n:`L_X__A`:`L_X__B`, {added}"
+    assert text("MATCH (n) SET n:A, n.p = 1, n:B").endswith(f"n.`#o:p` = null, n:`L_X__B`, {added}")
+    assert text("MATCH (n) SET n IS A").startswith("MATCH (n:`D_X`) SET n:`L_X__A`, n.`#labels` = ")
+    assert text("MATCH (n) REMOVE n:A, n.p, n:B") == (
+        "MATCH (n:`D_X`) REMOVE n:`L_X__A`, n.`p`, n.`#o:p`, n:`L_X__B` "
+        "SET n.`#labels` = [`#l` IN n.`#labels` WHERE NOT `#l` IN ['A', 'B']]"
+    )
+    assert text("MATCH (n) SET (n).p = 1") == "MATCH (n:`D_X`) SET n.`p` = 1, n.`#o:p` = null"
+    merged = text("MERGE (n:P) ON CREATE SET n:A")
+    assert "ON CREATE SET n:`L_X__A`, n.`#labels` = coalesce(n.`#labels`, [])" in merged

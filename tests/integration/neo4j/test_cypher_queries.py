@@ -430,12 +430,12 @@ async def test_the_plan_check_refuses_what_a_raw_query_would_reach(
         "MATCH (n:Person) RETURN n": "outside the dataset",
         "CALL db.labels()": "procedure",
         "LOAD CSV FROM 'file:///x.csv' AS l RETURN l": "reads a file",
-        f"MATCH (n:{ns.n}) SET n:Admin": "labels",
-        f"MATCH (n:{ns.n}) REMOVE n:{ns.n}": "labels",
+        f"MATCH (n:{ns.n}) SET n:Admin": "label outside",
+        f"MATCH (n:{ns.n}) REMOVE n:{ns.n}": "label outside",
         "CREATE (n:Person)": "outside its dataset",
         f"MATCH (a:{ns.n}) CREATE (a)-[:KNOWS]->(a)": "outside its dataset",
         f"MATCH (a:{ns.n}) CREATE (a)-[:{ns.r}]->(:Person)": "outside its dataset",
-        f"MATCH (n:{ns.n}) FOREACH (x IN [1] | SET n:Admin)": "labels",
+        f"MATCH (n:{ns.n}) FOREACH (x IN [1] | SET n:Admin)": "label outside",
         f"MATCH (n:{ns.n}) SET n[$k] = 1": "computed",
         "RETURN CASE WHEN true THEN COUNT { MATCH (m) RETURN m } END AS c": "subquery inside an expression",
         f"MATCH (a:{ns.n}) RETURN [x IN [a] | [(x)-->(y) | y]] AS c": "subquery inside an expression",
@@ -548,6 +548,27 @@ async def test_merge_set_remove_and_delete_keep_the_stored_form(
     assert await store.get_node(world.mine, "m1") is None
     with pytest.raises(InvalidRequest, match="deleted"):
         await runner.run_cypher(world.mine, "MATCH (n {id: 'b'}) DETACH DELETE n RETURN n", {}, WRITE)
+
+
+async def test_labels_change_through_cypher_and_the_graph_routes_see_it(
+    runner: Neo4jCypherRunner, store: Neo4jGraphStore, world: World
+) -> None:
+    """Issue 11 item 4: SET / REMOVE of labels, and MERGE ... ON CREATE SET n:L, in the dataset's namespace."""
+    await runner.run_cypher(world.mine, "MATCH (n {id: 'a'}) SET n:Admin:Person, n:Staff", {}, WRITE)
+    assert await store.get_node(world.mine, "a") == Node(
+        "a", ("Person", "Admin", "Staff"), {"email": "a@x", "balance": Decimal("1.50"), "age": 30}
+    )
+    assert [n.id for n in (await store.find_nodes(world.mine, ("Admin",), RecordQuery())).items] == ["a"]
+    assert await rows(runner, world.mine, "MATCH (n:Admin) RETURN n.id, labels(n)") == [
+        ["a", ["Person", "Admin", "Staff"]]
+    ]
+    assert await rows(runner, world.sibling, "MATCH (n:Admin) RETURN n.id") == []
+    await runner.run_cypher(world.mine, "MATCH (n:Admin) REMOVE n:Admin, n:Person", {}, WRITE)
+    node = await store.get_node(world.mine, "a")
+    assert node is not None and node.labels == ("Staff",)
+    assert (await store.find_nodes(world.mine, ("Admin",), RecordQuery())).items == []
+    await runner.run_cypher(world.mine, "MERGE (n:Thing {id: 't'}) ON CREATE SET n:New RETURN n", {}, WRITE)
+    assert await store.get_node(world.mine, "t") == Node("t", ("Thing", "New"), {})
 
 
 async def test_a_write_that_fails_leaves_nothing(

@@ -9,11 +9,21 @@ result, a pattern's matches) `UNKNOWN_LIST_SIZE`. A reduce over a list the text 
 literal or a range) takes its steps squared (its accumulator may grow with every step). The steps
 of iterations nested in each other multiply; more than `MAX_NESTED_STEPS` is refused. A reduce
 that may double its accumulator every step is refused past `MAX_DOUBLINGS` steps.
+
+Lists the text does not spell out are not refused for being nested (issue 11: `none(x IN list WHERE
+none(y IN list WHERE x <= y))` over nine items is ordinary Cypher): when counting each as
+`UNKNOWN_LIST_SIZE` would pass `MAX_NESTED_STEPS`, each of them gets a run-time guard instead
+(`Guard`): the rewriter evaluates the list once, and a list longer than the guard's cap fails at
+once with `GUARD_LIMIT_MARKER` (a 400), before any of its iterations run. The cap is the same for
+every guarded list of the query: the largest such that each chain of nested iterations stays within
+`MAX_NESTED_STEPS` (with pattern comprehensions, whose matches cannot be counted beforehand, still
+counted as `UNKNOWN_LIST_SIZE`); below `MIN_GUARD_CAP` the query is refused as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from datainfra.adapters.neo4j.client_cypher.significant import SignificantToken, is_variable_token, refuse
 from datainfra.adapters.neo4j.client_cypher.tokens import Kind
@@ -29,7 +39,65 @@ RANGE_LIMIT_MARKER = "datainfra: range() exceeds its element limit"
 MAX_DOUBLINGS = 20
 """A reduce whose step uses its accumulator twice (`s + s`) may double it each step: at most this many."""
 
+GUARD_LIMIT_MARKER = "datainfra: a list in nested loops exceeds its iteration limit"
+"""In the error a guarded list raises when it is longer than its cap."""
+MIN_GUARD_CAP = 10
+"""A guard's cap below this would refuse ordinary data: such a query is refused before it runs."""
+
 _QUANTIFIERS = frozenset({"ANY", "ALL", "NONE", "SINGLE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A run-time bound on the list an iteration walks: its tokens end before `end`; at most `cap` items."""
+
+    end: int
+    cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    """Iterations nested in each other: the product of the sizes the text spells out, the spans of
+    the lists it does not (guardable), and how many pattern comprehensions it passes through."""
+
+    known: int = 1
+    unknowns: tuple[tuple[int, int], ...] = ()
+    patterns: int = 0
+
+    def static_steps(self) -> int:
+        return int(self.known * UNKNOWN_LIST_SIZE**self.patterns)
+
+    def counted_steps(self) -> int:
+        """The steps as counted before guards: every unknown list as UNKNOWN_LIST_SIZE."""
+        return int(self.static_steps() * UNKNOWN_LIST_SIZE ** len(self.unknowns))
+
+
+def nesting_refusal() -> str:
+    return (
+        f"the query nests loops too deeply: its iterations (list or pattern comprehensions, reduce, any / all / "
+        f"none / single) multiply to more than {MAX_NESTED_STEPS} steps, and Neo4j cannot stop a loop inside one "
+        f"expression at the time limit (a pattern comprehension counts as {UNKNOWN_LIST_SIZE} items, "
+        "a reduce over a literal list or range as its size squared): UNWIND the outer list into rows instead"
+    )
+
+
+def guard_refusal() -> str:
+    """The detail of a guarded list that was too long when the query ran."""
+    return (
+        "a list iterated inside nested loops (list comprehensions, reduce, any / all / none / single) is longer "
+        f"than this query allows (its nested iterations may take at most {MAX_NESTED_STEPS} steps in all, and "
+        "Neo4j cannot stop a loop inside one expression at the time limit): UNWIND the outer list into rows instead"
+    )
+
+
+def _root(budget: int, n: int) -> int:
+    """The largest c with c**n <= budget."""
+    c: int = max(1, round(float(budget) ** (1.0 / n)))
+    while c**n > budget:
+        c -= 1
+    while (c + 1) ** n <= budget:
+        c += 1
+    return c
 
 
 def range_refusal(count: int | None) -> str:
@@ -58,9 +126,18 @@ def integer_literal(toks: list[SignificantToken]) -> int | None:
         return None
 
 
-def check_iterations(toks: list[SignificantToken]) -> None:
-    """Refuse iterations nested so deep that one expression may loop too long (see the module)."""
-    _Iterations(toks).walk(0, len(toks), 1)
+def check_iterations(toks: list[SignificantToken]) -> dict[int, Guard]:
+    """Refuse iterations nested so deep that one expression may loop too long, or say which lists to
+    guard at run time (by the index of their first token; see the module)."""
+    walk = _Iterations(toks)
+    walk.walk(0, len(toks), _Chain())
+    over = [chain for chain in walk.chains if chain.counted_steps() > MAX_NESTED_STEPS]
+    if not over:
+        return {}
+    cap = min(_root(MAX_NESTED_STEPS // chain.static_steps(), len(chain.unknowns)) for chain in over)
+    if cap < MIN_GUARD_CAP:
+        refuse(nesting_refusal())
+    return {lo: Guard(hi, cap) for chain in over for lo, hi in chain.unknowns}
 
 
 def _is_sym(text: str) -> Callable[[SignificantToken], bool]:
@@ -77,6 +154,23 @@ class _Iterations:
     def __init__(self, toks: list[SignificantToken]) -> None:
         self.toks = toks
         self.closers = _closers(toks)
+        self.chains: list[_Chain] = []
+
+    def nested(self, chain: _Chain, size: int, known: bool, span: tuple[int, int]) -> _Chain:
+        """The chain one iteration deeper: over `size` items when `known`, else over the list at `span`."""
+        if known:
+            inner = _Chain(chain.known * max(size, 1), chain.unknowns, chain.patterns)
+        elif span[0] >= span[1]:  # no list to guard (Neo4j will refuse the text): counted as before
+            inner = _Chain(chain.known, chain.unknowns, chain.patterns + 1)
+        else:
+            inner = _Chain(chain.known, (*chain.unknowns, span), chain.patterns)
+        return self.counted(inner)
+
+    def counted(self, chain: _Chain) -> _Chain:
+        if chain.static_steps() > MAX_NESTED_STEPS:
+            refuse(nesting_refusal())
+        self.chains.append(chain)
+        return chain
 
     def top_level(self, lo: int, hi: int, pred: Callable[[SignificantToken], bool]) -> list[int]:
         """Indexes in [lo, hi) of tokens matching `pred` outside any bracket opened in the range."""
@@ -139,7 +233,7 @@ class _Iterations:
             return "pattern"
         return None
 
-    def walk(self, lo: int, hi: int, steps: int) -> None:
+    def walk(self, lo: int, hi: int, steps: _Chain) -> None:
         toks, closers = self.toks, self.closers
         k = lo
         while k < hi:
@@ -150,13 +244,13 @@ class _Iterations:
                 if kind == "list":
                     ends = self.top_level(k + 3, close, lambda x: _is_word("WHERE")(x) or _is_sym("|")(x))
                     source_end = ends[0] if ends else close
-                    size, _known = self.list_size(k + 3, source_end)
+                    size, known = self.list_size(k + 3, source_end)
                     self.walk(k + 3, source_end, steps)
-                    self.walk(source_end, close, _nested(steps, size))
+                    self.walk(source_end, close, self.nested(steps, size, known, (k + 3, source_end)))
                     k = close + 1
                     continue
                 if kind == "pattern":
-                    self.walk(k + 1, close, _nested(steps, UNKNOWN_LIST_SIZE))
+                    self.walk(k + 1, close, self.counted(_Chain(steps.known, steps.unknowns, steps.patterns + 1)))
                     k = close + 1
                     continue
             if (
@@ -184,7 +278,7 @@ class _Iterations:
                         if known:
                             size = size * size
                     self.walk(start + 2, source_end, steps)
-                    self.walk(source_end, close, _nested(steps, size))
+                    self.walk(source_end, close, self.nested(steps, size, known, (start + 2, source_end)))
                     k = close + 1
                     continue
             k += 1
@@ -215,15 +309,3 @@ def _closers(toks: list[SignificantToken]) -> dict[int, int]:
         elif t.kind is Kind.SYMBOL and t.text in ")]}" and stack:
             closers[stack.pop()] = k
     return closers
-
-
-def _nested(steps: int, size: int) -> int:
-    total = steps * max(size, 1)
-    if total > MAX_NESTED_STEPS:
-        refuse(
-            f"the query nests loops too deeply: its iterations (list or pattern comprehensions, reduce, any / all / "
-            f"none / single) multiply to more than {MAX_NESTED_STEPS} steps, and Neo4j cannot stop a loop inside one "
-            f"expression at the time limit (a list the query does not spell out counts as {UNKNOWN_LIST_SIZE} items, "
-            "a reduce over a literal list or range as its size squared): UNWIND the outer list into rows instead"
-        )
-    return total

@@ -6,7 +6,8 @@ seek, count store) must be anchored on the dataset: a label scan or node index o
 `L_<hex>__*`, a relationship scan or index on `R_<hex>`. Internal-id seeks, all-nodes and
 all-relationships scans, procedures and LOAD CSV are refused, and so is any operator not listed
 here (fail closed: the refusal names it). Writes may only create nodes carrying the dataset label
-(and only its labels) and relationships of the dataset type, and never change labels. Any name of
+(and only its labels) and relationships of the dataset type, and only ever set or remove the dataset's
+client labels (`L_<hex>__*`). Any name of
 another namespace anywhere in the plan is refused too. `check_plan` takes the driver's
 `summary.plan` (operator names carry an `@neo4j` suffix in 5.x).
 """
@@ -81,8 +82,6 @@ _REFUSED = {
     "UndirectedRelationshipByElementIdSeek": "it looks relationships up by internal id",
     "ProcedureCall": "it calls a procedure",
     "LoadCSV": "it reads a file or URL",
-    "SetLabels": "it changes labels (use the graph routes)",
-    "RemoveLabels": "it changes labels (use the graph routes)",
     "SetDynamicProperty": "it sets a property whose name is computed",
     "TransactionApply": "it commits in several transactions",
     "TransactionForeach": "it commits in several transactions",
@@ -123,7 +122,9 @@ def check_plan(plan: Mapping[str, Any], ns: Namespace) -> None:
             continue
         if name in _REFUSED:
             _refuse(f"this query cannot run on a dataset: {_REFUSED[name]} (plan operator {name})")
-        if name.removesuffix("(Locking)") in ANCHORED_LEAVES:  # a write's seek that locks what it finds
+        if name in ("SetLabels", "RemoveLabels"):
+            _check_label_changes(name, tokens, ns)
+        elif name.removesuffix("(Locking)") in ANCHORED_LEAVES:  # a write's seek that locks what it finds
             _check_anchored(name, tokens, ns)
         elif name in CREATING:
             _check_creations(name, tokens, ns)
@@ -271,9 +272,23 @@ def _check_creations(operator: str, tokens: list[Token], ns: Namespace) -> None:
             else:
                 _check_created_relationships(operator, entry, ns)
             continue
-        for k, token in enumerate(entry[1:], start=1):
-            if token.kind is Kind.SYMBOL and token.text == ":" and _name(entry[k - 1]) is not None:
-                _refuse(f"labels cannot change in a query: use the graph routes (plan operator {operator})")
+        _check_label_changes(operator, entry, ns)
+
+
+def _check_label_changes(operator: str, tokens: list[Token], ns: Namespace) -> None:
+    """Labels a plan sets or removes (`n:L_<hex>__A`) must be the dataset's client labels: never its
+    dataset label, never another namespace's or a bare one."""
+    in_map = 0  # a ':' inside a map literal ({name: 'x'}) is a key's, not a label's
+    for k, token in enumerate(tokens):
+        if token.kind is Kind.SYMBOL and token.text in "{}":
+            in_map += 1 if token.text == "{" else -1
+        if k == 0 or in_map > 0:
+            continue
+        if not (token.kind is Kind.SYMBOL and token.text == ":" and _name(tokens[k - 1]) is not None):
+            continue
+        label = _name(tokens[k + 1]) if k + 1 < len(tokens) else None
+        if label is None or not label.startswith(ns.label_prefix):
+            _refuse(f"this query would change a label outside its dataset (plan operator {operator})")
 
 
 def _before_properties(tokens: list[Token]) -> list[Token]:

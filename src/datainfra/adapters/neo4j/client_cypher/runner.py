@@ -179,6 +179,9 @@ def _bind(query: RewrittenQuery, parameters: Mapping[str, Any]) -> dict[str, Any
     missing = sorted(query.client_parameters - set(bound))
     if missing:
         raise InvalidRequest(f"the query uses parameters that were not given: {', '.join(missing)}", field="parameters")
+    for name, cap in query.guarded_parameters.items():
+        if isinstance(bound.get(name), list) and len(bound[name]) > cap:
+            raise InvalidRequest(guard_refusal(), field="query")
     for name in query.map_parameters:
         value = bound[name]
         if not isinstance(value, dict):

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from datainfra.adapters.neo4j.client_cypher.budget import MAX_RANGE, RANGE_LIMIT_MARKER, integer_literal, range_refusal
+from datainfra.adapters.neo4j.client_cypher.budget import (
+    GUARD_LIMIT_MARKER,
+    MAX_RANGE,
+    RANGE_LIMIT_MARKER,
+    Guard,
+    integer_literal,
+    nesting_refusal,
+    range_refusal,
+)
 from datainfra.adapters.neo4j.client_cypher.rewrite.rules import Rules
 from datainfra.adapters.neo4j.client_cypher.significant import OPERATOR_WORDS, SignificantToken, refuse
 from datainfra.adapters.neo4j.client_cypher.tokens import NAME, Kind, quoted_value
@@ -44,6 +52,11 @@ class ExpressionRules(Rules):
             if upper in stop_words and not (upper == "WITH" and previous in ("STARTS", "ENDS")):
                 break
             previous = upper
+            guard = self.guards.pop(self.i, None)
+            if guard is not None:
+                chain = len(out)
+                out.append(self.guarded_list(scope, guard))
+                continue
             if t.kind is Kind.SYMBOL:
                 chain = self.expr_symbol(scope, out, chain)
             elif t.kind is Kind.NAME and upper in OPERATOR_WORDS:
@@ -54,6 +67,21 @@ class ExpressionRules(Rules):
                 chain = len(out)
                 out.append(self.take())
         return "".join(out)
+
+    def guarded_list(self, scope: set[str], guard: Guard) -> str:
+        """The list an iteration walks, evaluated once and failing with `GUARD_LIMIT_MARKER` when it has
+        more than `guard.cap` items (`budget.check_iterations` says which lists need it)."""
+        pre = self.peek().pre
+        first = self.i
+        inner = self.expr(scope, frozenset({"WHERE"}), frozenset({"|"}))
+        if self.i == first + 1 and self.toks[first].kind is Kind.PARAM:  # a client list: checked when bound too
+            name = inner.strip()[1:]
+            self.collected.guarded_params[name] = min(guard.cap, self.collected.guarded_params.get(name, guard.cap))
+        if self.i != guard.end:  # not where the budget saw the list end: no guess, the old refusal
+            refuse(nesting_refusal())
+        g = quote("#g")
+        error = f"date('{GUARD_LIMIT_MARKER}')"
+        return f"{pre}[{g} IN [{inner.strip()}] | CASE WHEN size({g}) > {guard.cap} THEN {error} ELSE {g} END][0]"
 
     def expr_word(self, out: list[str], chain: int | None, cases: list[int]) -> int | None:
         upper = self.peek().text.upper()

@@ -24,8 +24,9 @@ def rewrite(text: str, ns: Namespace) -> RewrittenQuery:
     """`text` scoped to namespace `ns`, or InvalidRequest when it cannot be."""
     tokens = significant(tokenize(text))
     check_shape(tokens)
-    check_iterations(tokens)
+    guards = check_iterations(tokens)
     rewriter = Rewriter(tokens, text, ns)
+    rewriter.guards = guards
     out = rewriter.statement()
     return rewriter.collected.result(out.strip())
 
@@ -45,3 +46,4 @@ class Rewriter(ClauseRules, UpdateRules, PatternRules, ExpressionRules, LabelRul
         self.variables = Variables()
         self.on_create: list[str] = []
         self.returned: set[str] = set()
+        self.guards = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from datainfra.adapters.neo4j.client_cypher.budget import Guard
 from datainfra.adapters.neo4j.client_cypher.rewrite.cursor import Cursor
 from datainfra.adapters.neo4j.client_cypher.rewrite.state import Variables
 from datainfra.adapters.neo4j.namespacing import Namespace
@@ -31,9 +32,11 @@ CLAUSE_STOPS = frozenset(
 
 class Rules(Cursor):
     """What every rule family shares: the namespace, the variables seen so far, the ON CREATE SET
-    items a MERGE pattern adds, and the names the last RETURN exported."""
+    items a MERGE pattern adds, the names the last RETURN exported, and the lists to guard at run time
+    (`budget.Guard`, by the index of their first token)."""
 
     ns: Namespace
+    guards: dict[int, Guard]
     variables: Variables
     on_create: list[str]
     returned: set[str]

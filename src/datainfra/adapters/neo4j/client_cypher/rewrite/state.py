@@ -35,6 +35,9 @@ class RewrittenQuery:
     columns: Mapping[str, str] = field(default_factory=dict)
     literals: Mapping[str, str] = field(default_factory=dict)
     """Our string parameters → the literal the client wrote (to put back into error messages)."""
+    guarded_parameters: Mapping[str, int] = field(default_factory=dict)
+    """Client list parameters iterated in guarded nested loops → their cap (`budget.Guard`): the runner
+    refuses a longer list before the query runs."""
 
 
 @dataclass(slots=True)
@@ -48,6 +51,7 @@ class Collected:
     client_params: set[str] = field(default_factory=set)
     columns: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    guarded_params: dict[str, int] = field(default_factory=dict)
 
     def string_parameter(self, literal: str) -> str:
         """The name of a new parameter bound to string literal `literal` (as the client wrote it)."""
@@ -71,6 +75,7 @@ class Collected:
             client_parameters=frozenset(self.client_params),
             columns=dict(self.columns),
             literals=dict(self.literals),
+            guarded_parameters=dict(self.guarded_params),
         )
 
 
