@@ -25,8 +25,8 @@ from datainfra.domain.errors import DomainError
 from datainfra.domain.model import Dataset, DatasetKind, User
 from datainfra.domain.ports import Catalog, KeyDecision, KeyPolicy
 from datainfra.domain.ports.json_pages import JsonPages, PageGuard
-from datainfra.services.paging import Params, ParsedQuery, next_params, parse_query
-from datainfra.services.records import UNFILTERED_GUARD
+from datainfra.domain.query import PageRequest
+from datainfra.services.paging import ParsedQuery, next_request, parse_query
 
 CACHE_ENTRIES = 10_000
 """Entries per cache (users, datasets); a full cache is emptied (then refilled by use)."""
@@ -43,18 +43,18 @@ class FastPage:
     items: bytes
     limit: int
     offset: int
-    next_params: list[tuple[str, str]] | None
+    next: PageRequest | None
+    """The following page's request, or None on the last page."""
 
 
-def parse_page_query(dataset: Dataset, params: Params) -> ParsedQuery:
-    """A GET's query parameters → the page query, as RecordService.query parses them."""
+def parse_page_query(dataset: Dataset, request: PageRequest) -> ParsedQuery:
+    """A GET's page request → the page query, as RecordService.query parses it."""
     schema = dataset.tabular_schema
     return parse_query(
-        params,
+        request,
         types=schema.field_types,
         key=schema.primary_key,
         non_nullable={c.name for c in schema.columns if not c.nullable},
-        reserved={UNFILTERED_GUARD},
     )
 
 
@@ -69,14 +69,14 @@ class RecordPages:
         self._users: dict[str, User] = {}
         self._datasets: dict[tuple[str, str, str], Dataset] = {}
 
-    async def page(self, key: str | None, session_id: str, dataset_id: str, params: Params) -> FastPage | None:
+    async def page(self, key: str | None, session_id: str, dataset_id: str, request: PageRequest) -> FastPage | None:
         """The page, or None: take the ordinary path (see the module docstring)."""
         try:
-            return await self._page(key, session_id, dataset_id, params)
+            return await self._page(key, session_id, dataset_id, request)
         except DomainError:
             return None  # the ordinary path meets it again and reports it
 
-    async def _page(self, key: str | None, session_id: str, dataset_id: str, params: Params) -> FastPage | None:
+    async def _page(self, key: str | None, session_id: str, dataset_id: str, request: PageRequest) -> FastPage | None:
         if key is None or not is_well_formed_key(key) or self._policy.decide(key) is KeyDecision.REFUSE:
             return None
         key_hash = hash_api_key(key)
@@ -95,7 +95,7 @@ class RecordPages:
             self._remember(self._datasets, where, dataset)
         if dataset.kind is not DatasetKind.TABULAR:
             return None
-        parsed = parse_page_query(dataset, params)
+        parsed = parse_page_query(dataset, request)
         query = parsed.query
         if query.count is not None:
             return None
@@ -106,8 +106,8 @@ class RecordPages:
             return None
         last = list(page.last) if page.last is not None else None
         types = dataset.tabular_schema.field_types
-        following = next_params(params, parsed, page.has_more, last, types)
-        return FastPage(user=user, items=page.items, limit=query.limit, offset=query.offset, next_params=following)
+        following = next_request(request, parsed, page.has_more, last, types)
+        return FastPage(user=user, items=page.items, limit=query.limit, offset=query.offset, next=following)
 
     def forget(self) -> None:
         """Drop every cached fact."""

@@ -19,7 +19,6 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 import structlog
 from litestar._parsers import parse_query_string
@@ -28,6 +27,7 @@ from litestar.datastructures import MultiDict
 from datainfra.adapters.http.conventions import GZIP_LEVEL, GZIP_MINIMUM_BYTES
 from datainfra.adapters.http.dependencies import key_from_headers
 from datainfra.adapters.http.encoding import encode_json
+from datainfra.adapters.http.query_strings import RecordPageQuery, page_request, page_url, read_query
 from datainfra.domain.errors import DomainError
 from datainfra.services.record_pages import FastPage, RecordPages
 
@@ -42,7 +42,7 @@ ASGIApp = Callable[[Any, Any, Any], Any]
 
 def page_body(page: FastPage, path: str) -> tuple[bytes, str | None]:
     """The page document (presenters.page_doc's members, in its order) and the next page's URL."""
-    next_url = f"{path}?{urlencode(page.next_params)}" if page.next_params is not None else None
+    next_url = page_url(path, page.next) if page.next is not None else None
     body = b'{"items":' + page.items + b',"limit":' + str(page.limit).encode() + b',"offset":'
     body += str(page.offset).encode()
     if next_url is not None:
@@ -87,10 +87,14 @@ class FastRecordPages:
             key = key_from_headers(api_key, authorization)
         except DomainError:
             return False
-        # The pairs in the order the route reads them (dependencies.query_pairs): `next` keeps it.
-        params = list(MultiDict(parse_query_string(scope.get("query_string", b""))).multi_items())
+        # The query string read as the route reads it (query_strings.RecordPageQuery).
+        pairs = list(MultiDict(parse_query_string(scope.get("query_string", b""))).multi_items())
         try:
-            page = await pages.page(key, session_id, dataset_id, params)
+            query, filters = read_query(pairs, RecordPageQuery)
+        except DomainError:
+            return False  # the route reads it again and reports the parameter at fault
+        try:
+            page = await pages.page(key, session_id, dataset_id, page_request(query, filters))
         except Exception:  # not a DomainError (the service declines those): the route meets it again
             log.warning("fast_page_failed", exc_info=True)  # and answers its 500 problem, logged there
             return False
