@@ -151,18 +151,29 @@ async def copy_out(
 
 
 def _received(pgconn: PGconn, buffer: bytearray, limit: int, encoding: str) -> PQGen[bool]:
-    """Append the COPY data rows libpq holds to `buffer` until it holds `limit` bytes, waiting for the
-    server only while none came in this call; True when the COPY has ended, its final result read
-    (an error there is raised, as psycopg's own `copy_from` does)."""
+    """Append the COPY data rows libpq holds to `buffer` until it holds `limit` bytes, reading what
+    the socket already holds without waiting, and waiting for the server only while nothing came in
+    this call; True when the COPY has ended, its final result read (an error there is raised, as
+    psycopg's own `copy_from` does).
+
+    libpq reads at most ~16 KiB a time: one `consume_input` more before giving up saves a round
+    through the event loop (psycopg's wait: a reader, an event, a timeout) per 16 KiB whenever
+    the server is ahead, which is the case that bounds an export's speed."""
     appended = False
+    read_ahead = False
     while True:
         nbytes, data = pgconn.get_copy_data(1)
         if nbytes > 0:
             buffer += data
             appended = True
+            read_ahead = False
             if len(buffer) >= limit:
                 return False
-        elif nbytes == 0:  # nothing more received yet
+        elif nbytes == 0:  # no whole row left in libpq's buffer
+            if not read_ahead:
+                read_ahead = True
+                pgconn.consume_input()  # what the socket holds already (never blocks)
+                continue
             if appended:
                 return False
             while not (yield Wait.R):
