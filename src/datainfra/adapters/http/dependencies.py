@@ -134,6 +134,9 @@ async def provide_dataset(
     return await datasets.get(user, session_id, dataset_id)
 
 
+AUTHENTICATED = frozenset({"user", "session", "dataset"})
+"""The dependencies that need the caller's key: a handler taking any of them is authenticated."""
+
 DEPENDENCIES = {
     "accounts": Provide(provide_accounts),
     "sessions": Provide(provide_sessions),

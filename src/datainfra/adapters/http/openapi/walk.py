@@ -10,6 +10,8 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
+from datainfra.adapters.http.dependencies import AUTHENTICATED
+
 
 @dataclass(frozen=True, slots=True)
 class Operation:
@@ -27,8 +29,9 @@ class Operation:
 
     @property
     def authenticated(self) -> bool:
-        """Whether the handler needs the caller's user (the `user` dependency)."""
-        return "user" in self.handler.parsed_fn_signature.parameters
+        """Whether the handler needs the caller's user (the `user` dependency, or the path's session
+        or dataset, which are resolved through it)."""
+        return not AUTHENTICATED.isdisjoint(self.handler.parsed_fn_signature.parameters)
 
     @property
     def label(self) -> str:
