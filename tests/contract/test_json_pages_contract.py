@@ -17,7 +17,7 @@ import pytest
 
 from datainfra.adapters.http.encoding import encode_json
 from datainfra.domain.auth import hash_api_key, new_api_key
-from datainfra.domain.filters import parse_filters
+from datainfra.domain.filters import filter_term, parse_filters
 from datainfra.domain.model import Dataset, User
 from datainfra.domain.ports import JsonPages, PageGuard
 from datainfra.domain.query import RecordQuery, SortKey
@@ -174,7 +174,9 @@ async def test_the_page_is_the_stores_page_as_the_api_writes_it(world: World, in
 
 async def test_filters_work_as_in_the_store(world: World) -> None:
     key_hash, dataset = await setup(world)
-    spec = parse_filters([("i", "gte:5000000000"), ("t", "like:%o%")], dataset.tabular_schema.field_types)
+    spec = parse_filters(
+        [filter_term("i", "gte:5000000000"), filter_term("t", "like:%o%")], dataset.tabular_schema.field_types
+    )
     query = RecordQuery(filter=spec, sort=(SortKey("id"),), limit=100)
     page = await world.pages.page(PageGuard(key_hash, dataset), query)
     expected = await world.tabular.query(dataset, query)

@@ -11,7 +11,7 @@ import pytest
 from psycopg import sql
 
 from datainfra.adapters.postgres.page_json import bound_params, json_page_statement, query_shape
-from datainfra.domain.filters import parse_filters
+from datainfra.domain.filters import filter_term, parse_filters
 from datainfra.domain.query import RecordQuery, SortKey
 from datainfra.domain.where import parse_where
 from tests.contract.conftest import new_session, tabular_dataset
@@ -49,7 +49,7 @@ def queries() -> list[RecordQuery]:
     out = []
     for pairs in FILTERS:
         for where in WHERES:
-            spec = parse_filters(pairs, TYPES)
+            spec = parse_filters([filter_term(*p) for p in pairs], TYPES)
             tree = parse_where(where, TYPES)
             if tree is not None:
                 spec = type(spec)(conditions=spec.conditions, where=tree)
@@ -75,7 +75,9 @@ def test_one_shape_one_text_and_another_shape_another() -> None:
         return repr(statement)
 
     def q(*pairs: tuple[str, str], select: tuple[str, ...] | None = None) -> RecordQuery:
-        return RecordQuery(filter=parse_filters(list(pairs), TYPES), sort=(SortKey("id"),), select=select)
+        return RecordQuery(
+            filter=parse_filters([filter_term(*p) for p in pairs], TYPES), sort=(SortKey("id"),), select=select
+        )
 
     same = [q(("i", "eq:1")), q(("i", "eq:2")), q(("i", "eq:300"))]
     assert len({query_shape(x) for x in same}) == 1 and len({text(x) for x in same}) == 1
