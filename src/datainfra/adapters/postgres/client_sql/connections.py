@@ -44,6 +44,8 @@ log = structlog.get_logger(__name__)
 Connect = Callable[[], Awaitable[psycopg.AsyncConnection[Any]]]
 
 RESET = "DISCARD ALL"
+RESET_WAIT_S = 0.5
+"""How long a request waits for a connection of its role being reset before it logs in anew."""
 RESEED_AND_CHECK = "SELECT setseed($1), session_user = current_user AND current_user = $2"
 
 
@@ -66,7 +68,9 @@ class RoleConnections:
         return sum(len(kept) for kept in self._idle.values())
 
     async def take(self, role: str) -> psycopg.AsyncConnection[Any] | None:
-        """An idle, reset connection of `role` (waiting for one being reset), or None: log in anew."""
+        """An idle, reset connection of `role` (waiting up to RESET_WAIT_S for one being reset), or
+        None: log in anew."""
+        deadline = time.monotonic() + RESET_WAIT_S
         async with self._changed:
             while True:
                 kept = self._idle.get(role)
@@ -75,9 +79,11 @@ class RoleConnections:
                     if not kept:
                         del self._idle[role]
                     return conn
-                if not self._resetting.get(role):
+                left = deadline - time.monotonic()
+                if not self._resetting.get(role) or left <= 0:
                     return None
-                await self._changed.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), left)
 
     def give_back(self, role: str, conn: psycopg.AsyncConnection[Any], *, reusable: bool) -> None:
         """The request is over: reset `conn` in the background and keep it, or close it."""
