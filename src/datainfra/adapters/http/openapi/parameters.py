@@ -36,7 +36,7 @@ IDEMPOTENCY_KEY = {
 
 def document(operation: Operation, components: Components) -> None:
     spec = operation.spec
-    params: list[dict[str, Any]] = [_not_nullable(p) for p in spec.get("parameters", [])]
+    params: list[dict[str, Any]] = [_path_segment(_not_nullable(p)) for p in spec.get("parameters", [])]
     query = operation.opt.get("query")
     if query is not None:
         params = [p for p in params if p["in"] != "query"] + query_parameters(query, components)
@@ -134,6 +134,14 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
         types = [t for t in schema["type"] if t != "null"]
         return {**schema, "type": types[0] if len(types) == 1 else types}
     return schema
+
+
+def _path_segment(param: dict[str, Any]) -> dict[str, Any]:
+    """A path parameter is one non-empty path segment: `/records/` (an empty key) is another route's
+    URL, and a `/` (even percent-encoded: the server decodes the path before routing) splits it."""
+    if param["in"] == "path" and param.get("schema", {}).get("type") == "string":
+        return {**param, "schema": {**param["schema"], "minLength": 1, "pattern": "^[^/]+$"}}
+    return param
 
 
 def _not_nullable(param: dict[str, Any]) -> dict[str, Any]:
