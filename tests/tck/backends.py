@@ -129,6 +129,7 @@ class EndpointBackend:
             "query": query,
             "parameters": {k: to_json(v) for k, v in parameters.items()},
             "read_only": False,
+            "timeout_ms": 60_000,  # the most a client may ask for: the kit has large scripts (Create4's movie graph)
         }
         response = self.client.post(f"/sessions/{self.session_id}/query", json=body, headers=self.headers)
         if response.status_code == 200:

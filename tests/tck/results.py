@@ -53,7 +53,7 @@ def _date(value: Date | DateTime) -> str:
 
 def _zone_name(tzinfo: Any) -> str | None:
     name = getattr(tzinfo, "key", None) or getattr(tzinfo, "zone", None)
-    return name if (isinstance(name, str) and "/" in name) or name in ("UTC", "GMT") else None
+    return name if isinstance(name, str) and "/" in name else None  # a region id; UTC is printed `Z`
 
 
 def temporal_text(value: Any) -> str:
@@ -100,6 +100,10 @@ def from_driver(value: Any) -> Value:
         return number(value)
     if isinstance(value, str):
         return ("str", value)
+    if isinstance(value, Date | DateTime | Time | Duration):  # before tuples: a Duration is one
+        return ("str", temporal_text(value))
+    if isinstance(value, Point):  # a tuple too
+        return _point(value)
     if isinstance(value, list | tuple):
         return ("list", tuple(from_driver(v) for v in value))
     if isinstance(value, dict):
@@ -116,10 +120,6 @@ def from_driver(value: Any) -> Value:
             items.append(("->" if forward else "<-", from_driver(rel)))
             items.append(from_driver(value.nodes[i + 1]))
         return ("path", tuple(items))
-    if isinstance(value, Date | DateTime | Time | Duration):
-        return ("str", temporal_text(value))
-    if isinstance(value, Point):
-        return _point(value)
     return ("other", repr(value))
 
 

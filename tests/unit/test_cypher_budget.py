@@ -93,7 +93,11 @@ def test_lists_in_loops_within_the_budget_are_not_guarded() -> None:
 def test_a_range_of_anything_but_literals_is_guarded_when_it_runs() -> None:
     text = out("RETURN range(1, $n) AS x")
     assert "date('datainfra: range() exceeds its element limit')" in text
-    assert text.startswith("RETURN [`#r1` IN [[1, $n]] | range(`#r1`[0], CASE WHEN `#r1`[1] - `#r1`[0] >= 1000000")
+    assert text.startswith(
+        "RETURN [`#r1` IN [[1, $n]] | CASE WHEN any(`#t` IN `#r1` WHERE NOT `#t` IS :: INTEGER) "
+        "THEN date('datainfra: range() takes integers') "
+        "ELSE range(`#r1`[0], CASE WHEN `#r1`[1] - `#r1`[0] >= 1000000"
+    )
     stepped = out("RETURN range($a, $b, $s) AS x")
     assert "WHEN `#r1`[2] = 0 THEN `#r1`[1] WHEN (`#r1`[1] - `#r1`[0]) / `#r1`[2] >= 1000000" in stepped
     assert out("RETURN range(1, 10) AS x") == "RETURN range(1, 10) AS x"

@@ -35,6 +35,9 @@ MAX_NESTED_STEPS = 1_000_000
 UNKNOWN_LIST_SIZE = 10_000
 """What a list the query text does not spell out counts as (the most items a list parameter may have)."""
 RANGE_LIMIT_MARKER = "datainfra: range() exceeds its element limit"
+RANGE_TYPE_MARKER = "datainfra: range() takes integers"
+"""In the error a guarded `range()` raises when an argument is not an integer (as Neo4j refuses it)."""
+RANGE_TYPE_REFUSAL = "range() takes integer arguments (start, end and an optional step)"
 """In the error a guarded `range()` raises when it runs (Neo4j echoes the text it cannot parse)."""
 MAX_DOUBLINGS = 20
 """A reduce whose step uses its accumulator twice (`s + s`) may double it each step: at most this many."""

@@ -42,6 +42,8 @@ from neo4j.time import Time as NeoTime
 from datainfra.adapters.neo4j.client_cypher.budget import (
     GUARD_LIMIT_MARKER,
     RANGE_LIMIT_MARKER,
+    RANGE_TYPE_MARKER,
+    RANGE_TYPE_REFUSAL,
     guard_refusal,
     range_refusal,
 )
@@ -432,6 +434,8 @@ def _translated(query: RewrittenQuery) -> Iterator[None]:
                 ) from exc
             if RANGE_LIMIT_MARKER in (exc.message or ""):
                 raise InvalidRequest(range_refusal(None), field="query") from exc
+            if RANGE_TYPE_MARKER in (exc.message or ""):
+                raise InvalidRequest(RANGE_TYPE_REFUSAL, field="query") from exc
             if GUARD_LIMIT_MARKER in (exc.message or ""):
                 raise InvalidRequest(guard_refusal(), field="query") from exc
             if code.startswith(("Neo.ClientError.Statement.", "Neo.ClientError.Schema.", "Neo.ClientError.Request.")):

@@ -14,6 +14,7 @@ from datainfra.adapters.neo4j.client_cypher.budget import (
     GUARD_LIMIT_MARKER,
     MAX_RANGE,
     RANGE_LIMIT_MARKER,
+    RANGE_TYPE_MARKER,
     Guard,
     integer_literal,
     nesting_refusal,
@@ -214,7 +215,11 @@ class ExpressionRules(Rules):
             end = f"CASE WHEN {s} = 0 THEN {b} WHEN ({b} - {a}) / {s} >= {MAX_RANGE} THEN {error} ELSE {b} END"
             call = f"range({a}, {end}, {s})"
         bound = ", ".join(arg.strip() for arg in args)
-        return f"[{v} IN [[{bound}]] | {call}][0]"
+        t = quote("#t")  # Neo4j refuses a float or a boolean argument, but not once it is read from a list
+        typed = (
+            f"CASE WHEN any({t} IN {v} WHERE NOT {t} IS :: INTEGER) THEN date('{RANGE_TYPE_MARKER}') ELSE {call} END"
+        )
+        return f"[{v} IN [[{bound}]] | {typed}][0]"
 
     def simple_variable(self, text: str) -> str | None:
         """The variable name when `text` is just one variable, else None."""
