@@ -4,8 +4,8 @@ connection, in the same run:
 - `SELECT 1`: p50 of sequential requests vs p50 of the same statement raw; target: at most 3 ms more.
 - TPC-H Q1 over the lineitem table: does the API's path get the plan raw PostgreSQL chooses? The
   raw plan is read with `EXPLAIN (FORMAT JSON)` (a Gather / Gather Merge node = parallel). What the
-  API's path runs cannot be EXPLAINed from outside (it runs as the user's own role, possibly through
-  a cursor, which never gets a parallel plan), so the bench watches the server instead: while each
+  API's path runs cannot be EXPLAINed from outside (it runs as the user's own role, on a connection
+  of its own), so the bench watches the server instead: while each
   execution runs, a separate connection polls `pg_stat_activity` for `parallel worker` backends.
   The figure is met when parallel workers are seen under the API exactly when the raw plan has a
   Gather. The same watcher runs during the raw executions, to show it catches their workers; if it

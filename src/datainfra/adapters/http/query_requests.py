@@ -109,8 +109,9 @@ class StructuredQueryIn(_QueryIn, frozen=True, tag="structured"):
 
 
 QueryBody = SqlQueryIn | CypherQueryIn | StructuredQueryIn
-"""The body: one query, `language` saying which kind. A plain union (handler `opt` is deep-copied
-by Litestar, which msgspec.Meta does not survive); the examples are QUERY_EXAMPLES."""
+"""The body: one query, `language` saying which kind. What the route decodes; the document shows it as
+schemas.QueryBodyDoc (with its description and pre-filled example). QUERY_EXAMPLES: one body per
+language, each accepted by the API (tests send them)."""
 
 QUERY_EXAMPLES: list[dict[str, Any]] = [
     {"language": "sql", "query": "SELECT name, age FROM people WHERE age > $1", "parameters": [30]},

@@ -1,5 +1,5 @@
-"""Operation ids a code generator can name functions by: `<resource>_<handler>` (records_query,
-sessions_create, export_export_dataset), from the controller (RecordItemRoutes → record_items) or
+"""Operation ids a code generator can name functions by: `<resource>_<handler>` (record_query,
+session_create, export_export_dataset), from the controller (RecordItemRoutes → record_items) or
 the module (users.register → users_register) and the handler's own name."""
 
 from __future__ import annotations

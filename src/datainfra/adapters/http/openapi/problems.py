@@ -1,5 +1,5 @@
 """Every error status an operation can answer, each an `application/problem+json` document
-(RFC 9457) of one schema, `Problem` (what adapters/http/problems.py sends).
+(RFC 9457) of one schema, `ProblemOut` (what adapters/http/problems.py sends).
 
 The statuses of an operation are those of its class (below) plus what its handler declares in
 `opt["errors"]`:
