@@ -39,11 +39,30 @@ def document(operation: Operation, components: Components) -> None:
     params: list[dict[str, Any]] = [_path_segment(_not_nullable(p)) for p in spec.get("parameters", [])]
     query = operation.opt.get("query")
     if query is not None:
-        params = [p for p in params if p["in"] != "query"] + query_parameters(query, components)
+        shapes = query if isinstance(query, tuple) else (query,)
+        params = [p for p in params if p["in"] != "query"] + merged_parameters(shapes, components)
     if operation.method == "POST" and operation.authenticated:
         params.append(dict(IDEMPOTENCY_KEY))
     if params:
         spec["parameters"] = params
+
+
+def merged_parameters(shapes: tuple[type[msgspec.Struct], ...], components: Components) -> list[dict[str, Any]]:
+    """A route serving tabular and graph datasets reads its query string with one Struct per kind
+    (e.g. RecordPageQuery, NodePageQuery): the first kind's parameters, then those only a later kind
+    takes, said to be for graph datasets; the filters (of the first) last."""
+    params = query_parameters(shapes[0], components)
+    named = {p["name"] for p in params}
+    extra = []
+    for shape in shapes[1:]:
+        for param in query_parameters(shape, components):
+            if param["name"] in named or param["name"] == FILTERS:
+                continue
+            param["description"] = f"Graph datasets only. {param.get('description', '')}".strip()
+            named.add(param["name"])
+            extra.append(param)
+    filters = [p for p in params if p["name"] == FILTERS]
+    return [p for p in params if p["name"] != FILTERS] + extra + filters
 
 
 def query_parameters(query: type[msgspec.Struct], components: Components) -> list[dict[str, Any]]:

@@ -125,7 +125,7 @@ class ExportRoutes(Controller):
             "row, unquoted empty = NULL). Graph exports hold the whole graph. An unknown or unfitting format "
             "is a 400 listing the valid ones."
         ),
-        opt={"query": ExportQuery, "response": EXPORTS},
+        opt={"query": (ExportQuery, GraphExportQuery), "response": EXPORTS},
     )
     async def export_dataset(self, request: Request[Any, Any, Any], dataset: PathDataset, exports: Exports) -> Stream:
         fmt, source = _dataset_source(request, dataset, exports)

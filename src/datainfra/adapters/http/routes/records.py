@@ -199,7 +199,7 @@ class RecordRoutes(Controller):
         "/",
         summary="Filter, sort and page records (nodes for graph datasets)",
         response_headers=LINK_DOC,
-        opt={"query": RecordPageQuery},
+        opt={"query": (RecordPageQuery, NodePageQuery)},
     )
     async def query(
         self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
@@ -228,7 +228,7 @@ class RecordRoutes(Controller):
     @put(
         "/",
         summary="Update records by key, or every record matching the filters",
-        opt={"body": {JSON: RecordsUpdateBody}, "errors": (415,), "query": RecordFilterQuery},
+        opt={"body": {JSON: RecordsUpdateBody}, "errors": (415,), "query": (RecordFilterQuery, NodeFilterQuery)},
     )
     async def update(
         self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
@@ -254,7 +254,7 @@ class RecordRoutes(Controller):
         "/",
         summary="Delete the records matching the filters (all=true for every record)",
         status_code=200,
-        opt={"query": RecordFilterQuery},
+        opt={"query": (RecordFilterQuery, NodeFilterQuery)},
     )
     async def remove(
         self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
