@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from operator import mul, sub
-from typing import Any
+from typing import Any, cast
 
 from datainfra.domain.errors import InvalidInput, PayloadTooLarge
 from datainfra.domain.graph import Direction
@@ -77,7 +77,7 @@ def check_projection_size(nodes: int, edges: int, *, max_nodes: int, max_edges: 
         )
 
 
-def edge_weight(edge_id: str, value: Any, name: str) -> Number | None:
+def edge_weight(edge_id: str, value: object, name: str) -> Number | None:
     """A weight value checked: None when absent; a non-numeric or negative value is InvalidInput."""
     if value is None:
         return None
@@ -88,7 +88,7 @@ def edge_weight(edge_id: str, value: Any, name: str) -> Number | None:
     )
     if isinstance(value, bool) or not finite:
         raise InvalidInput(f"edge {edge_id!r}: weight {name!r} is not a number", field="weight", key=edge_id)
-    number: Number = value
+    number = cast(Number, value)  # narrowed by `finite` above
     if number < 0:
         raise InvalidInput(f"edge {edge_id!r}: weight {name!r} is negative", field="weight", key=edge_id)
     return number

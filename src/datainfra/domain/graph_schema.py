@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from datainfra.domain import graph_limits as limits
 from datainfra.domain.errors import InvalidInput
@@ -69,7 +69,7 @@ class GraphSchema:
 
     # -- values ----------------------------------------------------------------------------------
 
-    def coerce_node_properties(self, labels: tuple[str, ...], raw: Any, index: int) -> dict[str, Any]:
+    def coerce_node_properties(self, labels: tuple[str, ...], raw: object, index: int) -> dict[str, Any]:
         if self.strict:
             for label in labels:
                 if self.label(label) is None:
@@ -81,7 +81,7 @@ class GraphSchema:
                 limits.check_indexed(name, ix.properties, properties, index=index, field="properties")
         return properties
 
-    def coerce_edge_properties(self, rel_type: str, raw: Any, index: int) -> dict[str, Any]:
+    def coerce_edge_properties(self, rel_type: str, raw: object, index: int) -> dict[str, Any]:
         if self.strict and self.relationship_type(rel_type) is None:
             raise InvalidInput(
                 f"relationship type {rel_type!r} is not declared (strict schema)", index=index, field="type"
@@ -90,7 +90,7 @@ class GraphSchema:
 
 
 def _coerce_properties(
-    declared: Mapping[str, FieldType], raw: Any, index: int, strict: bool, what: str
+    declared: Mapping[str, FieldType], raw: object, index: int, strict: bool, what: str
 ) -> dict[str, Any]:
     """Typed property values. A null value means "no such property", as in a graph store."""
     if raw is None:
@@ -126,7 +126,7 @@ def _coerce_properties(
     return properties
 
 
-def _undeclared_value(value: Any, index: int, where: str) -> Any:
+def _undeclared_value(value: object, index: int, where: str) -> Any:
     """Undeclared properties: a scalar or a homogeneous list of scalars (what Neo4j can store)."""
     if isinstance(value, list):
         items = [_undeclared_scalar(item, index, where) for item in value]
@@ -137,7 +137,7 @@ def _undeclared_value(value: Any, index: int, where: str) -> Any:
     return _undeclared_scalar(value, index, where)
 
 
-def _undeclared_scalar(value: Any, index: int, where: str) -> Any:
+def _undeclared_scalar(value: object, index: int, where: str) -> Any:
     if isinstance(value, bool | str):
         if isinstance(value, str) and "\x00" in value:
             raise InvalidInput("text must not contain NUL characters", index=index, field=where)
@@ -164,7 +164,7 @@ def _undeclared_scalar(value: Any, index: int, where: str) -> Any:
     )
 
 
-def _scalar_kind(value: Any) -> str:
+def _scalar_kind(value: object) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
@@ -175,7 +175,7 @@ def _scalar_kind(value: Any) -> str:
 # -- building a schema from a client document ------------------------------------------------------
 
 
-def parse_graph_schema(document: Any) -> GraphSchema:
+def parse_graph_schema(document: object) -> GraphSchema:
     if document is None:
         return GraphSchema()
     if not isinstance(document, Mapping):
@@ -206,7 +206,7 @@ def parse_graph_schema(document: Any) -> GraphSchema:
     return GraphSchema(node_labels=labels, relationship_types=rels, strict=strict)
 
 
-def _list(document: Mapping[str, Any], key: str) -> list[Any]:
+def _list(document: Mapping[str, object], key: str) -> list[Any]:
     value = document.get(key, [])
     if value is None:
         return []
@@ -215,7 +215,7 @@ def _list(document: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _parse_named(raw: Any, where: str, allowed: set[str], what: str) -> str:
+def _parse_named(raw: object, where: str, allowed: set[str], what: str) -> str:
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"a {what} must be an object", field=where)
     unknown = set(raw) - allowed
@@ -224,8 +224,9 @@ def _parse_named(raw: Any, where: str, allowed: set[str], what: str) -> str:
     return validate_name(raw.get("name"), what=f"{what} name", field=f"{where}.name")
 
 
-def _parse_label(raw: Any, where: str) -> NodeLabel:
+def _parse_label(raw: object, where: str) -> NodeLabel:
     name = _parse_named(raw, where, {"name", "properties", "indexes"}, "label")
+    raw = cast("Mapping[str, Any]", raw)  # _parse_named has checked that it is an object
     properties = _parse_properties(raw, where)
     declared = {p.name for p in properties}
     indexes: list[PropertyIndex] = []
@@ -250,7 +251,7 @@ def _parse_label(raw: Any, where: str) -> NodeLabel:
     return NodeLabel(name, properties, tuple(indexes))
 
 
-def _parse_properties(raw: Mapping[str, Any], where: str) -> tuple[PropertyDef, ...]:
+def _parse_properties(raw: Mapping[str, object], where: str) -> tuple[PropertyDef, ...]:
     items = raw.get("properties") or []
     if not isinstance(items, list):
         raise InvalidInput("properties must be a list", field=f"{where}.properties")

@@ -41,7 +41,7 @@ class QueryLimits:
     max_rows: int = DEFAULT_MAX_ROWS
 
     @classmethod
-    def of(cls, *, read_only: Any = None, timeout_ms: Any = None, max_rows: Any = None) -> QueryLimits:
+    def of(cls, *, read_only: object = None, timeout_ms: object = None, max_rows: object = None) -> QueryLimits:
         """Validated limits from a request body (None = the default)."""
         if read_only is None:
             read_only = True
@@ -56,7 +56,7 @@ class QueryLimits:
         )
 
 
-def optional_int(value: Any, name: str, low: int, high: int) -> int | None:
+def optional_int(value: object, name: str, low: int, high: int) -> int | None:
     """A request member that must be an integer in [low, high] when given (a bool is not one)."""
     if value is None:
         return None
@@ -91,7 +91,7 @@ class QueryResult:
         return len(self.rows)
 
 
-def check_query_text(text: Any, *, field: str = "query") -> str:
+def check_query_text(text: object, *, field: str = "query") -> str:
     """The query text, refused when it is not a non-empty string within MAX_QUERY_BYTES."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequest("query must be a non-empty string", field=field)
@@ -102,7 +102,7 @@ def check_query_text(text: Any, *, field: str = "query") -> str:
     return text
 
 
-def sql_parameters(value: Any) -> Sequence[Any]:
+def sql_parameters(value: object) -> Sequence[Any]:
     """SQL parameters: a JSON array, bound to $1, $2, ... in order."""
     if value is None:
         return ()
@@ -113,7 +113,7 @@ def sql_parameters(value: Any) -> Sequence[Any]:
     return tuple(value)
 
 
-def cypher_parameters(value: Any) -> Mapping[str, Any]:
+def cypher_parameters(value: object) -> Mapping[str, Any]:
     """Cypher parameters: a JSON object, bound to $name."""
     if value is None:
         return {}

@@ -19,7 +19,7 @@ from typing import Any
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import FilterSpec, FilterTerm
 from datainfra.domain.json_depth import json_depth_exceeds
-from datainfra.domain.types import BadValue, FieldType, is_read_only_form, parse_text, render_text
+from datainfra.domain.types import BadValue, FieldType, FieldValue, is_read_only_form, parse_text, render_text
 from datainfra.domain.where import WhereNode
 
 DEFAULT_LIMIT = 50
@@ -169,7 +169,7 @@ def page_offset(offset: int | None) -> int:
 # -- keyset cursors -------------------------------------------------------------------------------
 
 
-def encode_cursor(values: Sequence[Any], sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> str:
+def encode_cursor(values: Sequence[FieldValue], sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> str:
     """An opaque token for "after this row": the sort signature plus the row's sort values."""
     payload = {
         "s": [f"{k.field}:{'d' if k.descending else 'a'}" for k in sort],

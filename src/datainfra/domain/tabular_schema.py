@@ -92,7 +92,7 @@ class TabularSchema:
     # -- records -------------------------------------------------------------------------------
 
     def coerce_record(
-        self, raw: Any, index: int, *, partial: bool = False, fill_defaults: bool = False
+        self, raw: object, index: int, *, partial: bool = False, fill_defaults: bool = False
     ) -> dict[str, Any]:
         """A client record (decoded JSON) → typed values, or InvalidInput naming index and field.
 
@@ -147,14 +147,14 @@ class TabularSchema:
             if not column.nullable and not column.has_default and record.get(column.name) is None:
                 raise InvalidInput(f"field {column.name!r} is required", index=index, field=column.name)
 
-    def key_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
+    def key_of(self, record: Mapping[str, object]) -> tuple[Any, ...]:
         return tuple(record.get(name) for name in self.primary_key)
 
 
 # -- building a schema from a client document ------------------------------------------------------
 
 
-def parse_tabular_schema(document: Any) -> TabularSchema:
+def parse_tabular_schema(document: object) -> TabularSchema:
     """A client's schema document → a validated TabularSchema (InvalidInput naming the field)."""
     if not isinstance(document, Mapping):
         raise InvalidInput("schema must be an object", field="schema")
@@ -213,7 +213,7 @@ def parse_tabular_schema(document: Any) -> TabularSchema:
     return TabularSchema(columns=tuple(columns), primary_key=primary_key, indexes=indexes)
 
 
-def _parse_column(raw: Any, i: int) -> Column:
+def _parse_column(raw: object, i: int) -> Column:
     where = f"schema.columns[{i}]"
     if not isinstance(raw, Mapping):
         raise InvalidInput("a column must be an object", field=where)
@@ -241,7 +241,7 @@ def _parse_column(raw: Any, i: int) -> Column:
     return Column(name, field_type, nullable=bool(nullable) and not generated, default=default, generated=generated)
 
 
-def _parse_indexes(raw: Any, columns: Mapping[str, Column]) -> tuple[Index, ...]:
+def _parse_indexes(raw: object, columns: Mapping[str, Column]) -> tuple[Index, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):

@@ -98,5 +98,5 @@ def next_request(
     return replace(request, cursor=None, offset=query.offset + query.limit)
 
 
-def sort_values(record: Mapping[str, Any], sort: Sequence[SortKey]) -> list[Any]:
+def sort_values(record: Mapping[str, object], sort: Sequence[SortKey]) -> list[Any]:
     return [record.get(k.field) for k in sort]
