@@ -18,7 +18,7 @@ Every error can say *where* the problem is: a body field, a query parameter, a r
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 
 class DomainError(Exception):
@@ -34,7 +34,7 @@ class DomainError(Exception):
         parameter: str | None = None,
         index: int | None = None,
         key: object = None,
-        extra: dict[str, Any] | None = None,
+        extra: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -97,7 +97,7 @@ class StoreUnavailable(DomainError):
         parameter: str | None = None,
         index: int | None = None,
         key: object = None,
-        extra: dict[str, Any] | None = None,
+        extra: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(detail, field=field, parameter=parameter, index=index, key=key, extra=extra)
         self.retry_after = retry_after

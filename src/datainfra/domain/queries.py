@@ -11,9 +11,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.graph import Edge, Node, Path
+from datainfra.domain.types import FieldValue
 
 MAX_QUERY_BYTES = 64 * 1024
 """Longer query texts are refused before any parser sees them (parsers may crash on huge inputs)."""
@@ -75,6 +77,10 @@ class ResultColumn:
     type: str
 
 
+ResultValue: TypeAlias = "FieldValue | Node | Edge | Path | list[ResultValue]"
+"""One cell of a query result: a typed value, or a graph value (or a list of them) from Cypher."""
+
+
 @dataclass(frozen=True, slots=True)
 class QueryResult:
     """Rows of typed values (domain.types values; graph nodes, edges and paths as domain.graph
@@ -82,7 +88,7 @@ class QueryResult:
     a write changed, when the store reports it."""
 
     columns: tuple[ResultColumn, ...]
-    rows: list[list[Any]]
+    rows: list[list[ResultValue]]
     truncated: bool = False
     affected: int | None = None
 

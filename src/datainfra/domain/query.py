@@ -19,6 +19,7 @@ from typing import Any
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import FilterSpec, FilterTerm
 from datainfra.domain.json_depth import json_depth_exceeds
+from datainfra.domain.records import Record
 from datainfra.domain.types import BadValue, FieldType, FieldValue, is_read_only_form, parse_text, render_text
 from datainfra.domain.where import WhereNode
 
@@ -49,7 +50,7 @@ class RecordQuery:
     sort: tuple[SortKey, ...] = ()
     limit: int = DEFAULT_LIMIT
     offset: int = 0
-    after: tuple[Any, ...] | None = None
+    after: tuple[FieldValue, ...] | None = None
     count: CountMode | None = None
 
 
@@ -58,7 +59,7 @@ class RecordPage:
     """One page of records. `has_more` says whether a row follows the last one (stores fetch one
     extra row to know); `total` is set when a count was asked for."""
 
-    items: list[dict[str, Any]]
+    items: list[Record]
     has_more: bool
     total: int | None = None
 

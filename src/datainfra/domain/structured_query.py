@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.names import is_valid_name
 from datainfra.domain.queries import MAX_MAX_ROWS, optional_int
 from datainfra.domain.types import INT64_MAX
@@ -123,7 +124,7 @@ class StructuredQuery:
 
     source: str
     select: tuple[SelectItem, ...] | None = None
-    where: Mapping[str, Any] | None = None
+    where: Mapping[str, JsonValue] | None = None
     group_by: tuple[FieldItem, ...] = ()
     aggregates: tuple[AggregateItem, ...] = ()
     joins: tuple[JoinItem, ...] = ()

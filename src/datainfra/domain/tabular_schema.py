@@ -9,7 +9,7 @@ from typing import Any
 
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.names import validate_name
-from datainfra.domain.types import JSON_COERCERS, TEXT_PARSERS, BadValue, FieldType, coerce_json
+from datainfra.domain.types import JSON_COERCERS, TEXT_PARSERS, BadValue, FieldType, FieldValue, coerce_json
 
 GENERATED_KEY = "id"
 
@@ -28,7 +28,7 @@ class Column:
     name: str
     type: FieldType
     nullable: bool = True
-    default: Any = None
+    default: FieldValue = None
     """A typed literal (None = no default)."""
     generated: bool = False
     """True only for the `id` key the store adds and fills when no primary key is declared."""

@@ -36,7 +36,7 @@ class PlannedDataset:
     kind: DatasetKind
     file: str
     format: str
-    schema: Any
+    schema: JsonValue
     counts: dict[str, int]
 
 

@@ -21,7 +21,7 @@ from datainfra.domain.query import (
     page_offset,
     with_tiebreak,
 )
-from datainfra.domain.types import FieldType
+from datainfra.domain.types import FieldType, FieldValue
 from datainfra.domain.where import type_where
 
 T = TypeVar("T")
@@ -86,7 +86,7 @@ def next_request(
     request: PageRequest,
     parsed: ParsedQuery,
     has_more: bool,
-    last_values: Sequence[Any] | None,
+    last_values: Sequence[FieldValue] | None,
     types: Mapping[str, FieldType],
 ) -> PageRequest | None:
     """The following page's request: a keyset cursor where the sort allows, else an offset."""
