@@ -18,15 +18,15 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from datainfra.domain.errors import InvalidInput, NotFound, PreconditionFailed
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset
 from datainfra.domain.records import Record
 from datainfra.domain.tabular_schema import TabularSchema
-from datainfra.domain.types import BadValue, parse_text
+from datainfra.domain.types import BadValue, FieldValue, parse_text
 
-RecordKey = dict[str, Any]
+RecordKey = dict[str, FieldValue]
 """A record's primary key: key column → typed value, in the key's column order."""
 
 RecordChange = Callable[[Record], Record]
@@ -108,7 +108,7 @@ def check_dataset(dataset: Dataset, expected: IfMatch | None) -> None:
         raise PreconditionFailed(f"the dataset {dataset.name!r} has changed since the tag given in If-Match")
 
 
-def merge_patch(target: object, patch: object) -> Any:
+def merge_patch(target: FieldValue, patch: JsonValue) -> JsonValue:
     """RFC 7396 applied to one value: an object patch merges into an object (null removes a member),
     anything else replaces."""
     if not isinstance(patch, Mapping):

@@ -205,7 +205,7 @@ class RecordService:
 
         def change(current: Record) -> Record:
             return {
-                name: merge_patch(current.get(name), value) if name in json_columns else value
+                name: merge_patch(current.get(name), cast("JsonValue", value)) if name in json_columns else value
                 for name, value in assignments.items()
             }
 
