@@ -25,7 +25,7 @@ import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeAlias, cast
+from typing import NoReturn, TypeAlias, cast
 
 from datainfra.domain.json_depth import json_depth_exceeds
 from datainfra.domain.json_value import JsonValue
@@ -184,7 +184,7 @@ MAX_JSON_VALUE_DEPTH = 64
 it is decoded (`json_depth_exceeds`), decoded values as they are checked."""
 
 
-def _check_json(value: object, depth: int = 0) -> Any:
+def _check_json(value: object, depth: int = 0) -> JsonValue:
     """JSON values keep their shape; strings inside must not hold NUL (PostgreSQL jsonb refuses it)."""
     if depth > MAX_JSON_VALUE_DEPTH:
         raise BadValue(f"json nested deeper than {MAX_JSON_VALUE_DEPTH} levels")
@@ -203,7 +203,7 @@ def _check_json(value: object, depth: int = 0) -> Any:
     raise BadValue(f"not a JSON value: {type(value).__name__}")
 
 
-def coerce_json(value: object, field_type: FieldType) -> Any:
+def coerce_json(value: object, field_type: FieldType) -> FieldValue:
     """A JSON-decoded value → the typed value for `field_type`. None passes through (nullability is
     checked by the schema). Raises BadValue with a client-facing reason."""
     if value is None:
@@ -211,7 +211,7 @@ def coerce_json(value: object, field_type: FieldType) -> Any:
     return JSON_COERCERS[field_type](value)
 
 
-def parse_text(text: str, field_type: FieldType) -> Any:
+def parse_text(text: str, field_type: FieldType) -> FieldValue:
     """A value written as text → the typed value. Raises BadValue with a client-facing reason."""
     return TEXT_PARSERS[field_type](text)
 
@@ -227,13 +227,13 @@ def _invalid(text: str, field_type: FieldType) -> BadValue:
     return BadValue(f"{text!r} is not a valid {field_type.value}")
 
 
-def _json_text(value: object) -> Any:
+def _json_text(value: object) -> FieldValue:
     if isinstance(value, str):
         return _check_text(value)
     raise _mismatch(value, FieldType.TEXT)
 
 
-def _json_integer(value: object) -> Any:
+def _json_integer(value: object) -> FieldValue:
     if type(value) is int:
         return _check_int(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -246,7 +246,7 @@ def _json_integer(value: object) -> Any:
     raise _mismatch(value, FieldType.INTEGER)
 
 
-def _json_float(value: object) -> Any:
+def _json_float(value: object) -> FieldValue:
     if type(value) is Decimal or type(value) is int:  # JSON numbers as the body decoder gives them
         return _to_float(value)
     if isinstance(value, float):
@@ -258,7 +258,7 @@ def _json_float(value: object) -> Any:
     raise _mismatch(value, FieldType.FLOAT)
 
 
-def _json_numeric(value: object) -> Any:
+def _json_numeric(value: object) -> FieldValue:
     if isinstance(value, int) and not isinstance(value, bool):
         _check_json_number(value)
         return Decimal(value)
@@ -271,13 +271,13 @@ def _json_numeric(value: object) -> Any:
     raise _mismatch(value, FieldType.NUMERIC)
 
 
-def _json_boolean(value: object) -> Any:
+def _json_boolean(value: object) -> FieldValue:
     if isinstance(value, bool):
         return value
     raise _mismatch(value, FieldType.BOOLEAN)
 
 
-def _json_date(value: object) -> Any:
+def _json_date(value: object) -> FieldValue:
     if isinstance(value, str):
         return _text_date(value)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -285,7 +285,7 @@ def _json_date(value: object) -> Any:
     raise _mismatch(value, FieldType.DATE)
 
 
-def _json_timestamp(value: object) -> Any:
+def _json_timestamp(value: object) -> FieldValue:
     if isinstance(value, str):
         return _text_timestamp(value)
     if isinstance(value, dt.datetime):
@@ -293,7 +293,7 @@ def _json_timestamp(value: object) -> Any:
     raise _mismatch(value, FieldType.TIMESTAMP)
 
 
-def _json_uuid(value: object) -> Any:
+def _json_uuid(value: object) -> FieldValue:
     if isinstance(value, str):
         return _text_uuid(value)
     if isinstance(value, uuid.UUID):
@@ -307,7 +307,7 @@ _BOOL_TEXT = dict.fromkeys(_TRUE_TEXT, True) | dict.fromkeys(_FALSE_TEXT, False)
 _PARSE_ERRORS = (ValueError, InvalidOperation, OverflowError)
 
 
-def _text_integer(text: str) -> Any:
+def _text_integer(text: str) -> FieldValue:
     try:
         if text.isascii() and text.isdigit():  # the common case: plain digits, nothing to strip
             return _check_int(int(text))
@@ -319,7 +319,7 @@ def _text_integer(text: str) -> Any:
     raise _invalid(text, FieldType.INTEGER)
 
 
-def _text_float(text: str) -> Any:
+def _text_float(text: str) -> FieldValue:
     if text.isascii() and "_" not in text:
         # The common case: float() takes the text and the value is finite. Beyond the pattern,
         # float() takes only underscores and nan/inf spellings (non-finite: they go the long way).
@@ -341,7 +341,7 @@ def _text_float(text: str) -> Any:
     raise _invalid(text, FieldType.FLOAT)
 
 
-def _text_numeric(text: str) -> Any:
+def _text_numeric(text: str) -> FieldValue:
     stripped = text.strip()
     if stripped in NON_FINITE_TEXTS:
         raise BadValue(f"numeric must be finite: {_NOT_WRITTEN}")
@@ -353,14 +353,14 @@ def _text_numeric(text: str) -> Any:
     raise _invalid(text, FieldType.NUMERIC)
 
 
-def _text_boolean(text: str) -> Any:
+def _text_boolean(text: str) -> FieldValue:
     value = _BOOL_TEXT.get(text.strip().lower())
     if value is None:
         raise _invalid(text, FieldType.BOOLEAN)
     return value
 
 
-def _text_date(text: str) -> Any:
+def _text_date(text: str) -> FieldValue:
     stripped = text.strip()
     if stripped in _INFINITE_DATES:
         raise BadValue(_INFINITE_NOT_WRITTEN)
@@ -372,7 +372,7 @@ def _text_date(text: str) -> Any:
     raise _invalid(text, FieldType.DATE)
 
 
-def _text_timestamp(text: str) -> Any:
+def _text_timestamp(text: str) -> FieldValue:
     stripped = text.strip()
     if stripped in _INFINITE_DATES:
         raise BadValue(_INFINITE_NOT_WRITTEN)
@@ -384,14 +384,14 @@ def _text_timestamp(text: str) -> Any:
     raise _invalid(text, FieldType.TIMESTAMP)
 
 
-def _text_uuid(text: str) -> Any:
+def _text_uuid(text: str) -> FieldValue:
     try:
         return uuid.UUID(text.strip())
     except _PARSE_ERRORS:
         raise _invalid(text, FieldType.UUID) from None
 
 
-def _text_json(text: str) -> Any:
+def _text_json(text: str) -> FieldValue:
     if json_depth_exceeds(text, MAX_JSON_VALUE_DEPTH):
         raise BadValue(f"json nested deeper than {MAX_JSON_VALUE_DEPTH} levels")
     try:
@@ -404,7 +404,7 @@ def _text_json(text: str) -> Any:
         raise _invalid(text, FieldType.JSON) from None
 
 
-JSON_COERCERS: dict[FieldType, Callable[[Any], Any]] = {
+JSON_COERCERS: dict[FieldType, Callable[[object], FieldValue]] = {
     FieldType.TEXT: _json_text,
     FieldType.INTEGER: _json_integer,
     FieldType.FLOAT: _json_float,
@@ -417,7 +417,7 @@ JSON_COERCERS: dict[FieldType, Callable[[Any], Any]] = {
 }
 """`coerce_json` per type, for a non-None value."""
 
-TEXT_PARSERS: dict[FieldType, Callable[[str], Any]] = {
+TEXT_PARSERS: dict[FieldType, Callable[[str], FieldValue]] = {
     FieldType.TEXT: _check_text,
     FieldType.INTEGER: _text_integer,
     FieldType.FLOAT: _text_float,
@@ -431,7 +431,7 @@ TEXT_PARSERS: dict[FieldType, Callable[[str], Any]] = {
 """`parse_text` per type."""
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> NoReturn:
     raise BadValue(f"{name} is not a JSON value")
 
 
