@@ -13,8 +13,9 @@ from typing import Any, cast
 
 from datainfra.domain import graph_limits as limits
 from datainfra.domain.errors import InvalidInput
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.names import validate_name
-from datainfra.domain.types import BadValue, FieldType, coerce_json
+from datainfra.domain.types import BadValue, FieldType, FieldValue, coerce_json
 
 NODE_KEY = "id"
 
@@ -69,7 +70,7 @@ class GraphSchema:
 
     # -- values ----------------------------------------------------------------------------------
 
-    def coerce_node_properties(self, labels: tuple[str, ...], raw: object, index: int) -> dict[str, Any]:
+    def coerce_node_properties(self, labels: tuple[str, ...], raw: object, index: int) -> dict[str, FieldValue]:
         if self.strict:
             for label in labels:
                 if self.label(label) is None:
@@ -81,7 +82,7 @@ class GraphSchema:
                 limits.check_indexed(name, ix.properties, properties, index=index, field="properties")
         return properties
 
-    def coerce_edge_properties(self, rel_type: str, raw: object, index: int) -> dict[str, Any]:
+    def coerce_edge_properties(self, rel_type: str, raw: object, index: int) -> dict[str, FieldValue]:
         if self.strict and self.relationship_type(rel_type) is None:
             raise InvalidInput(
                 f"relationship type {rel_type!r} is not declared (strict schema)", index=index, field="type"
@@ -91,14 +92,14 @@ class GraphSchema:
 
 def _coerce_properties(
     declared: Mapping[str, FieldType], raw: object, index: int, strict: bool, what: str
-) -> dict[str, Any]:
+) -> dict[str, FieldValue]:
     """Typed property values. A null value means "no such property", as in a graph store."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"{what} properties must be an object", index=index, field="properties")
     limits.check_property_count(len(raw), index=index, field="properties")
-    properties: dict[str, Any] = {}
+    properties: dict[str, FieldValue] = {}
     total = 0
     for name, value in raw.items():
         where = f"properties.{name}"
@@ -126,18 +127,18 @@ def _coerce_properties(
     return properties
 
 
-def _undeclared_value(value: object, index: int, where: str) -> Any:
+def _undeclared_value(value: object, index: int, where: str) -> FieldValue:
     """Undeclared properties: a scalar or a homogeneous list of scalars (what Neo4j can store)."""
     if isinstance(value, list):
         items = [_undeclared_scalar(item, index, where) for item in value]
         kinds = {_scalar_kind(item) for item in items}
         if len(kinds) > 1:
             raise InvalidInput("a list property must hold values of one type", index=index, field=where)
-        return items
+        return cast("list[JsonValue]", items)  # booleans, text and numbers: JSON scalars
     return _undeclared_scalar(value, index, where)
 
 
-def _undeclared_scalar(value: object, index: int, where: str) -> Any:
+def _undeclared_scalar(value: object, index: int, where: str) -> FieldValue:
     if isinstance(value, bool | str):
         if isinstance(value, str) and "\x00" in value:
             raise InvalidInput("text must not contain NUL characters", index=index, field=where)

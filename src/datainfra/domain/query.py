@@ -14,7 +14,6 @@ import enum
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import FilterSpec, FilterTerm
@@ -184,7 +183,7 @@ _CURSOR_DEPTH = 2
 """A cursor is {"s": [...], "v": [...]}: anything deeper is not one of ours."""
 
 
-def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> tuple[Any, ...]:
+def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> tuple[FieldValue, ...]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         if json_depth_exceeds(raw, _CURSOR_DEPTH):
@@ -203,7 +202,7 @@ def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, Field
         raise InvalidRequest("cursor is not one this service issued", parameter="cursor") from None
 
 
-def _cursor_value(text: str, field_type: FieldType) -> Any:
+def _cursor_value(text: str, field_type: FieldType) -> FieldValue:
     """A sort value back from its text; a value only PostgreSQL holds (NaN, infinity ...) stays
     text, which the store casts to the column's type."""
     if is_read_only_form(text, field_type):
