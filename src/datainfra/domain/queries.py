@@ -11,10 +11,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.graph import Edge, Node, Path
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.types import FieldValue
 
 MAX_QUERY_BYTES = 64 * 1024
@@ -108,7 +109,7 @@ def check_query_text(text: object, *, field: str = "query") -> str:
     return text
 
 
-def sql_parameters(value: object) -> Sequence[Any]:
+def sql_parameters(value: object) -> Sequence[JsonValue]:
     """SQL parameters: a JSON array, bound to $1, $2, ... in order."""
     if value is None:
         return ()
@@ -119,7 +120,7 @@ def sql_parameters(value: object) -> Sequence[Any]:
     return tuple(value)
 
 
-def cypher_parameters(value: object) -> Mapping[str, Any]:
+def cypher_parameters(value: object) -> Mapping[str, JsonValue]:
     """Cypher parameters: a JSON object, bound to $name."""
     if value is None:
         return {}

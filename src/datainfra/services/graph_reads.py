@@ -14,6 +14,7 @@ from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import validate_name
 from datainfra.domain.query import PageRequest, SortKey, page_limit
+from datainfra.domain.types import FieldValue
 from datainfra.services.graph_requests import (
     EDGE_FIELDS,
     GraphUseCases,
@@ -196,10 +197,10 @@ class _PathRequest:
     options: dict[str, Any]
 
 
-def _node_sort_values(node: Node, sort: Sequence[SortKey]) -> list[Any]:
+def _node_sort_values(node: Node, sort: Sequence[SortKey]) -> list[FieldValue]:
     return [node.id if k.field == NODE_KEY else node.properties.get(k.field) for k in sort]
 
 
-def _edge_sort_values(edge: Edge, sort: Sequence[SortKey]) -> list[Any]:
+def _edge_sort_values(edge: Edge, sort: Sequence[SortKey]) -> list[FieldValue]:
     fixed = {"id": edge.id, "source": edge.source, "target": edge.target}
     return [fixed[k.field] if k.field in fixed else edge.properties.get(k.field) for k in sort]

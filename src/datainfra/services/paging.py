@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import parse_filters
@@ -98,5 +98,5 @@ def next_request(
     return replace(request, cursor=None, offset=query.offset + query.limit)
 
 
-def sort_values(record: Mapping[str, object], sort: Sequence[SortKey]) -> list[Any]:
+def sort_values(record: Mapping[str, FieldValue], sort: Sequence[SortKey]) -> list[FieldValue]:
     return [record.get(k.field) for k in sort]
