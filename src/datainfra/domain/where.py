@@ -34,13 +34,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeAlias, cast
+from typing import TypeAlias, cast
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import And, Condition, FilterNode, IsValue, Not, Operator, Or
 from datainfra.domain.json_value import JsonValue
 from datainfra.domain.names import is_valid_name
-from datainfra.domain.types import BadValue, FieldType, coerce_json
+from datainfra.domain.types import BadValue, FieldType, FieldValue, coerce_json
 
 MAX_WHERE_DEPTH = 32
 MAX_WHERE_CONDITIONS = 1000
@@ -282,7 +282,7 @@ class _Typer:
         return Condition(name, op, _typed(value, chosen, path), chosen)
 
 
-def _typed(value: JsonValue, field_type: FieldType, path: str) -> Any:
+def _typed(value: JsonValue, field_type: FieldType, path: str) -> FieldValue:
     try:
         return coerce_json(value, field_type)
     except BadValue as exc:
