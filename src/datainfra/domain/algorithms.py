@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from operator import mul, sub
-from typing import Any
+from typing import Any, cast
 
 from datainfra.domain.errors import InvalidInput, PayloadTooLarge
 from datainfra.domain.graph import Direction
+from datainfra.domain.types import FieldValue
 
 MAX_PROJECTED_NODES = 200_000
 """The most nodes an algorithm request may project (the whole dataset's nodes count)."""
@@ -51,7 +52,7 @@ class ProjectedEdge:
     id: str
     source: str
     target: str
-    weight: Any = None
+    weight: FieldValue = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ def check_projection_size(nodes: int, edges: int, *, max_nodes: int, max_edges: 
         )
 
 
-def edge_weight(edge_id: str, value: Any, name: str) -> Number | None:
+def edge_weight(edge_id: str, value: object, name: str) -> Number | None:
     """A weight value checked: None when absent; a non-numeric or negative value is InvalidInput."""
     if value is None:
         return None
@@ -88,7 +89,7 @@ def edge_weight(edge_id: str, value: Any, name: str) -> Number | None:
     )
     if isinstance(value, bool) or not finite:
         raise InvalidInput(f"edge {edge_id!r}: weight {name!r} is not a number", field="weight", key=edge_id)
-    number: Number = value
+    number = cast(Number, value)  # narrowed by `finite` above
     if number < 0:
         raise InvalidInput(f"edge {edge_id!r}: weight {name!r} is negative", field="weight", key=edge_id)
     return number
@@ -262,7 +263,7 @@ class Step:
 
     edge_id: str
     far: str
-    weight: Any = None
+    weight: FieldValue = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,7 +437,8 @@ def _path_cost(adjacency: Mapping[str, Sequence[Step]], nodes: Sequence[str], ed
     as the single shortest path reports it."""
     total: Number = 0
     for tail, edge_id in zip(nodes, edges, strict=False):
-        value = next(s.weight for s in adjacency[tail] if s.edge_id == edge_id)
+        # a weighted path's weights were checked (edge_weight) when the path was found
+        value = cast(Number, next(s.weight for s in adjacency[tail] if s.edge_id == edge_id))
         if isinstance(total, float) or isinstance(value, float):
             total = float(total) + float(value)
         else:

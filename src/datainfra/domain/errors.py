@@ -18,7 +18,7 @@ Every error can say *where* the problem is: a body field, a query parameter, a r
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 
 class DomainError(Exception):
@@ -33,8 +33,8 @@ class DomainError(Exception):
         field: str | None = None,
         parameter: str | None = None,
         index: int | None = None,
-        key: Any = None,
-        extra: dict[str, Any] | None = None,
+        key: object = None,
+        extra: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -88,8 +88,18 @@ class TooManyRequests(DomainError):
 class StoreUnavailable(DomainError):
     title = "Store unavailable"
 
-    def __init__(self, detail: str, *, retry_after: int = 5, **kwargs: Any) -> None:
-        super().__init__(detail, **kwargs)
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: int = 5,
+        field: str | None = None,
+        parameter: str | None = None,
+        index: int | None = None,
+        key: object = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(detail, field=field, parameter=parameter, index=index, key=key, extra=extra)
         self.retry_after = retry_after
 
 

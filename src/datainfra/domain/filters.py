@@ -28,7 +28,7 @@ from typing import Any, TypeAlias
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.names import is_valid_name
-from datainfra.domain.types import BadValue, FieldType, parse_text
+from datainfra.domain.types import BadValue, FieldType, FieldValue, parse_text
 
 
 class Operator(enum.StrEnum):
@@ -265,7 +265,7 @@ def _ends_in_lone_backslash(pattern: str) -> bool:
     return trailing % 2 == 1
 
 
-def _typed(text: str, field_type: FieldType, key: str) -> Any:
+def _typed(text: str, field_type: FieldType, key: str) -> FieldValue:
     try:
         return parse_text(text, field_type)
     except BadValue as exc:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+
+from datainfra.domain.types import FieldValue
 
 
 @dataclass(frozen=True, slots=True)
 class Node:
     id: str
     labels: tuple[str, ...] = ()
-    properties: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, FieldValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,7 @@ class Edge:
     source: str
     target: str
     type: str
-    properties: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, FieldValue] = field(default_factory=dict)
 
 
 class Direction(enum.StrEnum):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
 
 from datainfra.domain.errors import InvalidInput
 
@@ -40,7 +39,7 @@ _FIXED_SIZE = 8
 """What a number, boolean, date or timestamp counts (its stored size, about)."""
 
 
-def value_size(value: Any) -> int:
+def value_size(value: object) -> int:
     """The stored size of a property value, in bytes (about): text as UTF-8, containers as the sum
     of their items plus one byte each."""
     if isinstance(value, str):
@@ -64,7 +63,7 @@ def check_property_count(count: int, *, index: int | None, field: str) -> None:
         raise InvalidInput(f"a node or edge may have at most {MAX_PROPERTIES} properties", index=index, field=field)
 
 
-def check_value(name: str, value: Any, *, json: bool, index: int | None, field: str) -> int:
+def check_value(name: str, value: object, *, json: bool, index: int | None, field: str) -> int:
     """Refuse a value past the text or list bounds (`json`: a declared json value, bounded as its
     text); return its size."""
     if isinstance(value, list) and not json and len(value) > MAX_LIST_ITEMS:
@@ -95,7 +94,7 @@ def check_item_size(total: int, *, index: int | None, field: str) -> None:
 
 
 def check_indexed(
-    label: str, properties: tuple[str, ...], values: Mapping[str, Any], *, index: int | None, field: str
+    label: str, properties: tuple[str, ...], values: Mapping[str, object], *, index: int | None, field: str
 ) -> None:
     """The values a declared index of `label` holds for one node must fit an index key."""
     held = [p for p in properties if values.get(p) is not None]

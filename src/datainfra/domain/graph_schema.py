@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from datainfra.domain import graph_limits as limits
 from datainfra.domain.errors import InvalidInput
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.names import validate_name
-from datainfra.domain.types import BadValue, FieldType, coerce_json
+from datainfra.domain.types import BadValue, FieldType, FieldValue, coerce_json
 
 NODE_KEY = "id"
 
@@ -69,7 +70,7 @@ class GraphSchema:
 
     # -- values ----------------------------------------------------------------------------------
 
-    def coerce_node_properties(self, labels: tuple[str, ...], raw: Any, index: int) -> dict[str, Any]:
+    def coerce_node_properties(self, labels: tuple[str, ...], raw: object, index: int) -> dict[str, FieldValue]:
         if self.strict:
             for label in labels:
                 if self.label(label) is None:
@@ -81,7 +82,7 @@ class GraphSchema:
                 limits.check_indexed(name, ix.properties, properties, index=index, field="properties")
         return properties
 
-    def coerce_edge_properties(self, rel_type: str, raw: Any, index: int) -> dict[str, Any]:
+    def coerce_edge_properties(self, rel_type: str, raw: object, index: int) -> dict[str, FieldValue]:
         if self.strict and self.relationship_type(rel_type) is None:
             raise InvalidInput(
                 f"relationship type {rel_type!r} is not declared (strict schema)", index=index, field="type"
@@ -90,15 +91,15 @@ class GraphSchema:
 
 
 def _coerce_properties(
-    declared: Mapping[str, FieldType], raw: Any, index: int, strict: bool, what: str
-) -> dict[str, Any]:
+    declared: Mapping[str, FieldType], raw: object, index: int, strict: bool, what: str
+) -> dict[str, FieldValue]:
     """Typed property values. A null value means "no such property", as in a graph store."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"{what} properties must be an object", index=index, field="properties")
     limits.check_property_count(len(raw), index=index, field="properties")
-    properties: dict[str, Any] = {}
+    properties: dict[str, FieldValue] = {}
     total = 0
     for name, value in raw.items():
         where = f"properties.{name}"
@@ -126,18 +127,18 @@ def _coerce_properties(
     return properties
 
 
-def _undeclared_value(value: Any, index: int, where: str) -> Any:
+def _undeclared_value(value: object, index: int, where: str) -> FieldValue:
     """Undeclared properties: a scalar or a homogeneous list of scalars (what Neo4j can store)."""
     if isinstance(value, list):
         items = [_undeclared_scalar(item, index, where) for item in value]
         kinds = {_scalar_kind(item) for item in items}
         if len(kinds) > 1:
             raise InvalidInput("a list property must hold values of one type", index=index, field=where)
-        return items
+        return cast("list[JsonValue]", items)  # booleans, text and numbers: JSON scalars
     return _undeclared_scalar(value, index, where)
 
 
-def _undeclared_scalar(value: Any, index: int, where: str) -> Any:
+def _undeclared_scalar(value: object, index: int, where: str) -> FieldValue:
     if isinstance(value, bool | str):
         if isinstance(value, str) and "\x00" in value:
             raise InvalidInput("text must not contain NUL characters", index=index, field=where)
@@ -164,7 +165,7 @@ def _undeclared_scalar(value: Any, index: int, where: str) -> Any:
     )
 
 
-def _scalar_kind(value: Any) -> str:
+def _scalar_kind(value: object) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
@@ -175,7 +176,7 @@ def _scalar_kind(value: Any) -> str:
 # -- building a schema from a client document ------------------------------------------------------
 
 
-def parse_graph_schema(document: Any) -> GraphSchema:
+def parse_graph_schema(document: object) -> GraphSchema:
     if document is None:
         return GraphSchema()
     if not isinstance(document, Mapping):
@@ -206,7 +207,7 @@ def parse_graph_schema(document: Any) -> GraphSchema:
     return GraphSchema(node_labels=labels, relationship_types=rels, strict=strict)
 
 
-def _list(document: Mapping[str, Any], key: str) -> list[Any]:
+def _list(document: Mapping[str, object], key: str) -> list[Any]:
     value = document.get(key, [])
     if value is None:
         return []
@@ -215,7 +216,7 @@ def _list(document: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _parse_named(raw: Any, where: str, allowed: set[str], what: str) -> str:
+def _parse_named(raw: object, where: str, allowed: set[str], what: str) -> str:
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"a {what} must be an object", field=where)
     unknown = set(raw) - allowed
@@ -224,8 +225,9 @@ def _parse_named(raw: Any, where: str, allowed: set[str], what: str) -> str:
     return validate_name(raw.get("name"), what=f"{what} name", field=f"{where}.name")
 
 
-def _parse_label(raw: Any, where: str) -> NodeLabel:
+def _parse_label(raw: object, where: str) -> NodeLabel:
     name = _parse_named(raw, where, {"name", "properties", "indexes"}, "label")
+    raw = cast("Mapping[str, Any]", raw)  # _parse_named has checked that it is an object
     properties = _parse_properties(raw, where)
     declared = {p.name for p in properties}
     indexes: list[PropertyIndex] = []
@@ -250,7 +252,7 @@ def _parse_label(raw: Any, where: str) -> NodeLabel:
     return NodeLabel(name, properties, tuple(indexes))
 
 
-def _parse_properties(raw: Mapping[str, Any], where: str) -> tuple[PropertyDef, ...]:
+def _parse_properties(raw: Mapping[str, object], where: str) -> tuple[PropertyDef, ...]:
     items = raw.get("properties") or []
     if not isinstance(items, list):
         raise InvalidInput("properties must be a list", field=f"{where}.properties")

@@ -55,7 +55,7 @@ def json_depth_refusal(what: str, limit: int) -> str:
     return f"{what} nests arrays and objects more than {limit} levels deep"
 
 
-def value_depth_exceeds(value: Any, limit: int) -> bool:
+def value_depth_exceeds(value: object, limit: int) -> bool:
     """Whether the lists, tuples and dicts of a decoded value (one a store gave back) nest more than
     `limit` deep; walked with a stack of its own, so any depth is measured."""
     stack: list[tuple[Any, int]] = [(value, 0)]

@@ -11,9 +11,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
 from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.graph import Edge, Node, Path
+from datainfra.domain.json_value import JsonValue
+from datainfra.domain.types import FieldValue
 
 MAX_QUERY_BYTES = 64 * 1024
 """Longer query texts are refused before any parser sees them (parsers may crash on huge inputs)."""
@@ -41,7 +44,7 @@ class QueryLimits:
     max_rows: int = DEFAULT_MAX_ROWS
 
     @classmethod
-    def of(cls, *, read_only: Any = None, timeout_ms: Any = None, max_rows: Any = None) -> QueryLimits:
+    def of(cls, *, read_only: object = None, timeout_ms: object = None, max_rows: object = None) -> QueryLimits:
         """Validated limits from a request body (None = the default)."""
         if read_only is None:
             read_only = True
@@ -56,7 +59,7 @@ class QueryLimits:
         )
 
 
-def optional_int(value: Any, name: str, low: int, high: int) -> int | None:
+def optional_int(value: object, name: str, low: int, high: int) -> int | None:
     """A request member that must be an integer in [low, high] when given (a bool is not one)."""
     if value is None:
         return None
@@ -75,6 +78,10 @@ class ResultColumn:
     type: str
 
 
+ResultValue: TypeAlias = "FieldValue | Node | Edge | Path | list[ResultValue]"
+"""One cell of a query result: a typed value, or a graph value (or a list of them) from Cypher."""
+
+
 @dataclass(frozen=True, slots=True)
 class QueryResult:
     """Rows of typed values (domain.types values; graph nodes, edges and paths as domain.graph
@@ -82,7 +89,7 @@ class QueryResult:
     a write changed, when the store reports it."""
 
     columns: tuple[ResultColumn, ...]
-    rows: list[list[Any]]
+    rows: list[list[ResultValue]]
     truncated: bool = False
     affected: int | None = None
 
@@ -91,7 +98,7 @@ class QueryResult:
         return len(self.rows)
 
 
-def check_query_text(text: Any, *, field: str = "query") -> str:
+def check_query_text(text: object, *, field: str = "query") -> str:
     """The query text, refused when it is not a non-empty string within MAX_QUERY_BYTES."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequest("query must be a non-empty string", field=field)
@@ -102,7 +109,7 @@ def check_query_text(text: Any, *, field: str = "query") -> str:
     return text
 
 
-def sql_parameters(value: Any) -> Sequence[Any]:
+def sql_parameters(value: object) -> Sequence[JsonValue]:
     """SQL parameters: a JSON array, bound to $1, $2, ... in order."""
     if value is None:
         return ()
@@ -113,7 +120,7 @@ def sql_parameters(value: Any) -> Sequence[Any]:
     return tuple(value)
 
 
-def cypher_parameters(value: Any) -> Mapping[str, Any]:
+def cypher_parameters(value: object) -> Mapping[str, JsonValue]:
     """Cypher parameters: a JSON object, bound to $name."""
     if value is None:
         return {}

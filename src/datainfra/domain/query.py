@@ -14,12 +14,12 @@ import enum
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import FilterSpec, FilterTerm
 from datainfra.domain.json_depth import json_depth_exceeds
-from datainfra.domain.types import BadValue, FieldType, is_read_only_form, parse_text, render_text
+from datainfra.domain.records import Record
+from datainfra.domain.types import BadValue, FieldType, FieldValue, is_read_only_form, parse_text, render_text
 from datainfra.domain.where import WhereNode
 
 DEFAULT_LIMIT = 50
@@ -49,7 +49,7 @@ class RecordQuery:
     sort: tuple[SortKey, ...] = ()
     limit: int = DEFAULT_LIMIT
     offset: int = 0
-    after: tuple[Any, ...] | None = None
+    after: tuple[FieldValue, ...] | None = None
     count: CountMode | None = None
 
 
@@ -58,7 +58,7 @@ class RecordPage:
     """One page of records. `has_more` says whether a row follows the last one (stores fetch one
     extra row to know); `total` is set when a count was asked for."""
 
-    items: list[dict[str, Any]]
+    items: list[Record]
     has_more: bool
     total: int | None = None
 
@@ -169,7 +169,7 @@ def page_offset(offset: int | None) -> int:
 # -- keyset cursors -------------------------------------------------------------------------------
 
 
-def encode_cursor(values: Sequence[Any], sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> str:
+def encode_cursor(values: Sequence[FieldValue], sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> str:
     """An opaque token for "after this row": the sort signature plus the row's sort values."""
     payload = {
         "s": [f"{k.field}:{'d' if k.descending else 'a'}" for k in sort],
@@ -183,7 +183,7 @@ _CURSOR_DEPTH = 2
 """A cursor is {"s": [...], "v": [...]}: anything deeper is not one of ours."""
 
 
-def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> tuple[Any, ...]:
+def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, FieldType]) -> tuple[FieldValue, ...]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         if json_depth_exceeds(raw, _CURSOR_DEPTH):
@@ -202,7 +202,7 @@ def decode_cursor(token: str, sort: Sequence[SortKey], types: Mapping[str, Field
         raise InvalidRequest("cursor is not one this service issued", parameter="cursor") from None
 
 
-def _cursor_value(text: str, field_type: FieldType) -> Any:
+def _cursor_value(text: str, field_type: FieldType) -> FieldValue:
     """A sort value back from its text; a value only PostgreSQL holds (NaN, infinity ...) stays
     text, which the store casts to the column's type."""
     if is_read_only_form(text, field_type):

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TypeAlias
 
 from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.queries import QueryLimits, check_query_text, cypher_parameters, sql_parameters
 from datainfra.domain.structured_query import StructuredQuery
-
-JsonValue: TypeAlias = "bool | int | float | Decimal | str | list[JsonValue] | dict[str, JsonValue] | None"
-"""A parameter as JSON gives it (numbers with a fraction arrive exact, as Decimal)."""
 
 
 @dataclass(frozen=True, slots=True)

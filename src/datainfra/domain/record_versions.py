@@ -18,15 +18,15 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from datainfra.domain.errors import InvalidInput, NotFound, PreconditionFailed
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset
 from datainfra.domain.records import Record
 from datainfra.domain.tabular_schema import TabularSchema
-from datainfra.domain.types import BadValue, parse_text
+from datainfra.domain.types import BadValue, FieldValue, parse_text
 
-RecordKey = dict[str, Any]
+RecordKey = dict[str, FieldValue]
 """A record's primary key: key column → typed value, in the key's column order."""
 
 RecordChange = Callable[[Record], Record]
@@ -67,11 +67,11 @@ def parse_record_key(schema: TabularSchema, parts: Sequence[str]) -> RecordKey:
     return key
 
 
-def describe_key(key: Mapping[str, Any]) -> str:
+def describe_key(key: Mapping[str, object]) -> str:
     return ", ".join(f"{name}={value}" for name, value in key.items())
 
 
-def record_etag(schema: TabularSchema, record: Mapping[str, Any]) -> str:
+def record_etag(schema: TabularSchema, record: Mapping[str, object]) -> str:
     """The strong ETag of a record's content (every column, in schema order)."""
     digest = hashlib.sha256()
     for name in schema.column_names:
@@ -87,7 +87,7 @@ def dataset_etag(dataset: Dataset) -> str:
 
 
 def check_current(
-    schema: TabularSchema, key: Mapping[str, Any], current: Record | None, expected: IfMatch | None
+    schema: TabularSchema, key: Mapping[str, object], current: Record | None, expected: IfMatch | None
 ) -> None:
     """What a store calls with the row it holds (None: absent) before writing: NotFound naming the
     key when absent and no condition was given; PreconditionFailed when a condition was given and
@@ -108,7 +108,7 @@ def check_dataset(dataset: Dataset, expected: IfMatch | None) -> None:
         raise PreconditionFailed(f"the dataset {dataset.name!r} has changed since the tag given in If-Match")
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
+def merge_patch(target: FieldValue, patch: JsonValue) -> JsonValue:
     """RFC 7396 applied to one value: an object patch merges into an object (null removes a member),
     anything else replaces."""
     if not isinstance(patch, Mapping):
@@ -122,7 +122,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
-def _canonical(value: Any) -> str:
+def _canonical(value: object) -> str:
     """One text per typed value, its type tagged so 1, 1.0, "1" and true never collide."""
     if value is None:
         return "n"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
 
-Record = dict[str, Any]
+from datainfra.domain.types import FieldValue
+
+Record = dict[str, FieldValue]
 """A typed record: column name → value as returned by `types.coerce_json` / `types.parse_text`."""
 
 

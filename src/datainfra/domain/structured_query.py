@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from datainfra.domain.errors import InvalidRequest
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.names import is_valid_name
 from datainfra.domain.queries import MAX_MAX_ROWS, optional_int
 from datainfra.domain.types import INT64_MAX
@@ -123,7 +124,7 @@ class StructuredQuery:
 
     source: str
     select: tuple[SelectItem, ...] | None = None
-    where: Mapping[str, Any] | None = None
+    where: Mapping[str, JsonValue] | None = None
     group_by: tuple[FieldItem, ...] = ()
     aggregates: tuple[AggregateItem, ...] = ()
     joins: tuple[JoinItem, ...] = ()
@@ -132,7 +133,7 @@ class StructuredQuery:
     offset: int = 0
 
 
-def parse_structured_query(body: Mapping[str, Any]) -> StructuredQuery:
+def parse_structured_query(body: Mapping[str, object]) -> StructuredQuery:
     """The structured query in a request body. Members of the query endpoint itself (language,
     read_only, timeout_ms, max_rows, parameters) are ignored; any other unknown member is refused."""
     if not isinstance(body, Mapping):
@@ -144,7 +145,7 @@ def parse_structured_query(body: Mapping[str, Any]) -> StructuredQuery:
     source = body.get("from")
     if source is None:
         raise InvalidRequest("from must name the dataset to read", field="from")
-    _name(source, "from", "a dataset name")
+    source = _name(source, "from", "a dataset name")
     where = body.get("where")
     if where is not None and not isinstance(where, Mapping):
         raise InvalidRequest("where must be a JSON object of fields and operators", field="where")
@@ -166,7 +167,7 @@ def parse_structured_query(body: Mapping[str, Any]) -> StructuredQuery:
     )
 
 
-def _items(value: Any, path: str, most: int = MAX_ITEMS) -> list[tuple[int, Any]]:
+def _items(value: object, path: str, most: int = MAX_ITEMS) -> list[tuple[int, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -176,13 +177,13 @@ def _items(value: Any, path: str, most: int = MAX_ITEMS) -> list[tuple[int, Any]
     return list(enumerate(value))
 
 
-def _name(value: Any, path: str, what: str) -> str:
+def _name(value: object, path: str, what: str) -> str:
     if not isinstance(value, str) or not is_valid_name(value):
         raise InvalidRequest(f"{path} must be {what} (letters, digits and _, not starting with a digit)", field=path)
     return value
 
 
-def _field(value: Any, path: str) -> FieldItem:
+def _field(value: object, path: str) -> FieldItem:
     if not isinstance(value, str):
         raise InvalidRequest("a field is written as a string: column or dataset.column", field=path)
     parts = value.split(".")
@@ -191,7 +192,7 @@ def _field(value: Any, path: str) -> FieldItem:
     return FieldItem(value, path)
 
 
-def _members(value: Any, path: str, allowed: set[str], required: set[str]) -> Mapping[str, Any]:
+def _members(value: object, path: str, allowed: set[str], required: set[str]) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidRequest(f"expected an object with {', '.join(sorted(allowed))}", field=path)
     for key in value:
@@ -203,7 +204,7 @@ def _members(value: Any, path: str, allowed: set[str], required: set[str]) -> Ma
     return value
 
 
-def _select_item(value: Any, path: str) -> SelectItem:
+def _select_item(value: object, path: str) -> SelectItem:
     if isinstance(value, str):
         return SelectItem(_field(value, path), None, path)
     item = _members(value, path, {"field", "as"}, {"field"})
@@ -215,7 +216,7 @@ def _select_item(value: Any, path: str) -> SelectItem:
     )
 
 
-def _aggregate(value: Any, path: str) -> AggregateItem:
+def _aggregate(value: object, path: str) -> AggregateItem:
     item = _members(value, path, {"fn", "field", "as"}, {"fn", "as"})
     try:
         fn = AggregateFn(item["fn"])
@@ -233,7 +234,7 @@ def _aggregate(value: Any, path: str) -> AggregateItem:
     )
 
 
-def _join(value: Any, path: str) -> JoinItem:
+def _join(value: object, path: str) -> JoinItem:
     item = _members(value, path, {"dataset", "type", "on"}, {"dataset", "on"})
     dataset = _name(item["dataset"], f"{path}.dataset", "a dataset name")
     try:
@@ -249,7 +250,7 @@ def _join(value: Any, path: str) -> JoinItem:
     return JoinItem(dataset, join_type, pairs, path)
 
 
-def _order(value: Any, path: str) -> OrderItem:
+def _order(value: object, path: str) -> OrderItem:
     if isinstance(value, str):
         descending = value.startswith("-")
         ref = value[1:] if descending else value

@@ -9,7 +9,8 @@ from typing import Any
 
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.names import validate_name
-from datainfra.domain.types import JSON_COERCERS, TEXT_PARSERS, BadValue, FieldType, coerce_json
+from datainfra.domain.records import Record
+from datainfra.domain.types import JSON_COERCERS, TEXT_PARSERS, BadValue, FieldType, FieldValue, coerce_json
 
 GENERATED_KEY = "id"
 
@@ -28,7 +29,7 @@ class Column:
     name: str
     type: FieldType
     nullable: bool = True
-    default: Any = None
+    default: FieldValue = None
     """A typed literal (None = no default)."""
     generated: bool = False
     """True only for the `id` key the store adds and fills when no primary key is declared."""
@@ -44,7 +45,7 @@ class Index:
     unique: bool = False
 
 
-_Converter = Callable[[Any], Any]
+_Converter = Callable[[Any], FieldValue]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +92,7 @@ class TabularSchema:
 
     # -- records -------------------------------------------------------------------------------
 
-    def coerce_record(
-        self, raw: Any, index: int, *, partial: bool = False, fill_defaults: bool = False
-    ) -> dict[str, Any]:
+    def coerce_record(self, raw: object, index: int, *, partial: bool = False, fill_defaults: bool = False) -> Record:
         """A client record (decoded JSON) → typed values, or InvalidInput naming index and field.
 
         Missing columns are left out (the store applies defaults) unless `fill_defaults`, which adds
@@ -103,9 +102,7 @@ class TabularSchema:
             raise InvalidInput("a record must be a JSON object", index=index)
         return self._typed(raw, index, self._lookups.json, not partial, fill_defaults)
 
-    def coerce_text_record(
-        self, raw: Mapping[str, str | None], index: int, *, fill_defaults: bool = False
-    ) -> dict[str, Any]:
+    def coerce_text_record(self, raw: Mapping[str, str | None], index: int, *, fill_defaults: bool = False) -> Record:
         """A record whose values are text (a CSV row; None = empty cell = NULL) → typed values."""
         return self._typed(raw, index, self._lookups.text, True, fill_defaults)
 
@@ -116,8 +113,8 @@ class TabularSchema:
         converters: dict[str, tuple[Column, _Converter]],
         require: bool,
         fill_defaults: bool,
-    ) -> dict[str, Any]:
-        record: dict[str, Any] = {}
+    ) -> Record:
+        record: Record = {}
         lookup = converters.get  # keys are str: a key of another type matches no column
         for name, value in raw.items():
             entry = lookup(name)
@@ -142,19 +139,19 @@ class TabularSchema:
                         record[column.name] = column.default
         return record
 
-    def _require_present(self, record: dict[str, Any], index: int) -> None:
+    def _require_present(self, record: Record, index: int) -> None:
         for column in self.columns:
             if not column.nullable and not column.has_default and record.get(column.name) is None:
                 raise InvalidInput(f"field {column.name!r} is required", index=index, field=column.name)
 
-    def key_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
+    def key_of(self, record: Mapping[str, FieldValue]) -> tuple[FieldValue, ...]:
         return tuple(record.get(name) for name in self.primary_key)
 
 
 # -- building a schema from a client document ------------------------------------------------------
 
 
-def parse_tabular_schema(document: Any) -> TabularSchema:
+def parse_tabular_schema(document: object) -> TabularSchema:
     """A client's schema document → a validated TabularSchema (InvalidInput naming the field)."""
     if not isinstance(document, Mapping):
         raise InvalidInput("schema must be an object", field="schema")
@@ -213,7 +210,7 @@ def parse_tabular_schema(document: Any) -> TabularSchema:
     return TabularSchema(columns=tuple(columns), primary_key=primary_key, indexes=indexes)
 
 
-def _parse_column(raw: Any, i: int) -> Column:
+def _parse_column(raw: object, i: int) -> Column:
     where = f"schema.columns[{i}]"
     if not isinstance(raw, Mapping):
         raise InvalidInput("a column must be an object", field=where)
@@ -241,7 +238,7 @@ def _parse_column(raw: Any, i: int) -> Column:
     return Column(name, field_type, nullable=bool(nullable) and not generated, default=default, generated=generated)
 
 
-def _parse_indexes(raw: Any, columns: Mapping[str, Column]) -> tuple[Index, ...]:
+def _parse_indexes(raw: object, columns: Mapping[str, Column]) -> tuple[Index, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):

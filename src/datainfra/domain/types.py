@@ -25,9 +25,10 @@ import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import NoReturn, TypeAlias, cast
 
 from datainfra.domain.json_depth import json_depth_exceeds
+from datainfra.domain.json_value import JsonValue
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -51,6 +52,11 @@ class FieldType(enum.StrEnum):
     @property
     def orderable(self) -> bool:
         return self is not FieldType.JSON
+
+
+FieldValue: TypeAlias = "bool | int | float | Decimal | str | dt.date | dt.datetime | uuid.UUID | JsonValue | None"
+"""A typed value as `coerce_json` / `parse_text` return it and the stores give it back (a json field
+holds any JSON value; a value only PostgreSQL can hold is read back as its text)."""
 
 
 class BadValue(Exception):
@@ -178,7 +184,7 @@ MAX_JSON_VALUE_DEPTH = 64
 it is decoded (`json_depth_exceeds`), decoded values as they are checked."""
 
 
-def _check_json(value: Any, depth: int = 0) -> Any:
+def _check_json(value: object, depth: int = 0) -> JsonValue:
     """JSON values keep their shape; strings inside must not hold NUL (PostgreSQL jsonb refuses it)."""
     if depth > MAX_JSON_VALUE_DEPTH:
         raise BadValue(f"json nested deeper than {MAX_JSON_VALUE_DEPTH} levels")
@@ -197,7 +203,7 @@ def _check_json(value: Any, depth: int = 0) -> Any:
     raise BadValue(f"not a JSON value: {type(value).__name__}")
 
 
-def coerce_json(value: Any, field_type: FieldType) -> Any:
+def coerce_json(value: object, field_type: FieldType) -> FieldValue:
     """A JSON-decoded value → the typed value for `field_type`. None passes through (nullability is
     checked by the schema). Raises BadValue with a client-facing reason."""
     if value is None:
@@ -205,7 +211,7 @@ def coerce_json(value: Any, field_type: FieldType) -> Any:
     return JSON_COERCERS[field_type](value)
 
 
-def parse_text(text: str, field_type: FieldType) -> Any:
+def parse_text(text: str, field_type: FieldType) -> FieldValue:
     """A value written as text → the typed value. Raises BadValue with a client-facing reason."""
     return TEXT_PARSERS[field_type](text)
 
@@ -213,7 +219,7 @@ def parse_text(text: str, field_type: FieldType) -> Any:
 # -- one converter per type (bulk loads look them up once per column, not once per value) -----------
 
 
-def _mismatch(value: Any, field_type: FieldType) -> BadValue:
+def _mismatch(value: object, field_type: FieldType) -> BadValue:
     return BadValue(f"expected {field_type.value}, got {_json_kind(value)}")
 
 
@@ -221,26 +227,26 @@ def _invalid(text: str, field_type: FieldType) -> BadValue:
     return BadValue(f"{text!r} is not a valid {field_type.value}")
 
 
-def _json_text(value: Any) -> Any:
+def _json_text(value: object) -> FieldValue:
     if isinstance(value, str):
         return _check_text(value)
     raise _mismatch(value, FieldType.TEXT)
 
 
-def _json_integer(value: Any) -> Any:
+def _json_integer(value: object) -> FieldValue:
     if type(value) is int:
         return _check_int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return _check_int(value)
     integral = isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()
-    if integral and "." not in str(value):
+    if integral and isinstance(value, Decimal) and "." not in str(value):
         if value.adjusted() > 19:  # far outside 64 bits: int() of it could take a long time
             raise BadValue("integer out of the 64-bit range")
         return _check_int(int(value))
     raise _mismatch(value, FieldType.INTEGER)
 
 
-def _json_float(value: Any) -> Any:
+def _json_float(value: object) -> FieldValue:
     if type(value) is Decimal or type(value) is int:  # JSON numbers as the body decoder gives them
         return _to_float(value)
     if isinstance(value, float):
@@ -252,7 +258,7 @@ def _json_float(value: Any) -> Any:
     raise _mismatch(value, FieldType.FLOAT)
 
 
-def _json_numeric(value: Any) -> Any:
+def _json_numeric(value: object) -> FieldValue:
     if isinstance(value, int) and not isinstance(value, bool):
         _check_json_number(value)
         return Decimal(value)
@@ -265,13 +271,13 @@ def _json_numeric(value: Any) -> Any:
     raise _mismatch(value, FieldType.NUMERIC)
 
 
-def _json_boolean(value: Any) -> Any:
+def _json_boolean(value: object) -> FieldValue:
     if isinstance(value, bool):
         return value
     raise _mismatch(value, FieldType.BOOLEAN)
 
 
-def _json_date(value: Any) -> Any:
+def _json_date(value: object) -> FieldValue:
     if isinstance(value, str):
         return _text_date(value)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -279,7 +285,7 @@ def _json_date(value: Any) -> Any:
     raise _mismatch(value, FieldType.DATE)
 
 
-def _json_timestamp(value: Any) -> Any:
+def _json_timestamp(value: object) -> FieldValue:
     if isinstance(value, str):
         return _text_timestamp(value)
     if isinstance(value, dt.datetime):
@@ -287,7 +293,7 @@ def _json_timestamp(value: Any) -> Any:
     raise _mismatch(value, FieldType.TIMESTAMP)
 
 
-def _json_uuid(value: Any) -> Any:
+def _json_uuid(value: object) -> FieldValue:
     if isinstance(value, str):
         return _text_uuid(value)
     if isinstance(value, uuid.UUID):
@@ -301,7 +307,7 @@ _BOOL_TEXT = dict.fromkeys(_TRUE_TEXT, True) | dict.fromkeys(_FALSE_TEXT, False)
 _PARSE_ERRORS = (ValueError, InvalidOperation, OverflowError)
 
 
-def _text_integer(text: str) -> Any:
+def _text_integer(text: str) -> FieldValue:
     try:
         if text.isascii() and text.isdigit():  # the common case: plain digits, nothing to strip
             return _check_int(int(text))
@@ -313,7 +319,7 @@ def _text_integer(text: str) -> Any:
     raise _invalid(text, FieldType.INTEGER)
 
 
-def _text_float(text: str) -> Any:
+def _text_float(text: str) -> FieldValue:
     if text.isascii() and "_" not in text:
         # The common case: float() takes the text and the value is finite. Beyond the pattern,
         # float() takes only underscores and nan/inf spellings (non-finite: they go the long way).
@@ -335,7 +341,7 @@ def _text_float(text: str) -> Any:
     raise _invalid(text, FieldType.FLOAT)
 
 
-def _text_numeric(text: str) -> Any:
+def _text_numeric(text: str) -> FieldValue:
     stripped = text.strip()
     if stripped in NON_FINITE_TEXTS:
         raise BadValue(f"numeric must be finite: {_NOT_WRITTEN}")
@@ -347,14 +353,14 @@ def _text_numeric(text: str) -> Any:
     raise _invalid(text, FieldType.NUMERIC)
 
 
-def _text_boolean(text: str) -> Any:
+def _text_boolean(text: str) -> FieldValue:
     value = _BOOL_TEXT.get(text.strip().lower())
     if value is None:
         raise _invalid(text, FieldType.BOOLEAN)
     return value
 
 
-def _text_date(text: str) -> Any:
+def _text_date(text: str) -> FieldValue:
     stripped = text.strip()
     if stripped in _INFINITE_DATES:
         raise BadValue(_INFINITE_NOT_WRITTEN)
@@ -366,7 +372,7 @@ def _text_date(text: str) -> Any:
     raise _invalid(text, FieldType.DATE)
 
 
-def _text_timestamp(text: str) -> Any:
+def _text_timestamp(text: str) -> FieldValue:
     stripped = text.strip()
     if stripped in _INFINITE_DATES:
         raise BadValue(_INFINITE_NOT_WRITTEN)
@@ -378,14 +384,14 @@ def _text_timestamp(text: str) -> Any:
     raise _invalid(text, FieldType.TIMESTAMP)
 
 
-def _text_uuid(text: str) -> Any:
+def _text_uuid(text: str) -> FieldValue:
     try:
         return uuid.UUID(text.strip())
     except _PARSE_ERRORS:
         raise _invalid(text, FieldType.UUID) from None
 
 
-def _text_json(text: str) -> Any:
+def _text_json(text: str) -> FieldValue:
     if json_depth_exceeds(text, MAX_JSON_VALUE_DEPTH):
         raise BadValue(f"json nested deeper than {MAX_JSON_VALUE_DEPTH} levels")
     try:
@@ -398,7 +404,7 @@ def _text_json(text: str) -> Any:
         raise _invalid(text, FieldType.JSON) from None
 
 
-JSON_COERCERS: dict[FieldType, Callable[[Any], Any]] = {
+JSON_COERCERS: dict[FieldType, Callable[[object], FieldValue]] = {
     FieldType.TEXT: _json_text,
     FieldType.INTEGER: _json_integer,
     FieldType.FLOAT: _json_float,
@@ -411,7 +417,7 @@ JSON_COERCERS: dict[FieldType, Callable[[Any], Any]] = {
 }
 """`coerce_json` per type, for a non-None value."""
 
-TEXT_PARSERS: dict[FieldType, Callable[[str], Any]] = {
+TEXT_PARSERS: dict[FieldType, Callable[[str], FieldValue]] = {
     FieldType.TEXT: _check_text,
     FieldType.INTEGER: _text_integer,
     FieldType.FLOAT: _text_float,
@@ -425,11 +431,11 @@ TEXT_PARSERS: dict[FieldType, Callable[[str], Any]] = {
 """`parse_text` per type."""
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> NoReturn:
     raise BadValue(f"{name} is not a JSON value")
 
 
-def render_text(value: Any, field_type: FieldType) -> str:
+def render_text(value: FieldValue, field_type: FieldType) -> str:
     """The canonical text form of a typed value (the inverse of `parse_text`). A value read from
     PostgreSQL that Python's types cannot hold (see `is_read_only_form`) is already its text."""
     if isinstance(value, str):
@@ -437,13 +443,13 @@ def render_text(value: Any, field_type: FieldType) -> str:
     if field_type is FieldType.BOOLEAN:
         return "true" if value else "false"
     if field_type is FieldType.TIMESTAMP:
-        return str(_as_utc(value).isoformat())
+        return str(_as_utc(cast(dt.datetime, value)).isoformat())  # the field type says which
     if field_type is FieldType.FLOAT:
-        return repr(float(value))
+        return repr(float(cast(float | int | Decimal, value)))
     return str(value)
 
 
-def _json_kind(value: Any) -> str:
+def _json_kind(value: object) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float | Decimal):

@@ -23,9 +23,9 @@ import re
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import cast
 
-from datainfra.domain.types import FieldType
+from datainfra.domain.types import FieldType, FieldValue
 
 _TEXT_FORM = re.compile(
     r"^(-?[0-9]+-[0-9]{2}-[0-9]{2})[ T]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?[+-]00(?::00)?( BC)?$"
@@ -90,7 +90,7 @@ def timestamp_rfc3339_of_text(text: str) -> str:
     return f"{date}T{time}{fraction}Z{era or ''}"
 
 
-def json_text(value: Any) -> str:
+def json_text(value: object) -> str:
     """jsonb's text form: ", " and ": " separators, object keys by length then bytes."""
     if isinstance(value, Mapping):
         items = sorted(value.items(), key=lambda item: (len(item[0].encode()), item[0].encode()))
@@ -108,16 +108,16 @@ def json_text(value: Any) -> str:
     return str(value)
 
 
-def cast_text(value: Any, field_type: FieldType) -> str:
+def cast_text(value: FieldValue, field_type: FieldType) -> str:
     """`value::text` of a non-null typed value: booleans true/false, the forms above otherwise."""
     if field_type is FieldType.BOOLEAN:
         return "true" if value else "false"
     if field_type is FieldType.FLOAT:
-        return float_text(float(value))
+        return float_text(float(cast(float | int | Decimal, value)))  # the field type says which
     if field_type is FieldType.NUMERIC:
-        return numeric_text(value)
+        return numeric_text(cast(int | Decimal, value))
     if field_type is FieldType.TIMESTAMP:
-        return timestamp_text(value)
+        return timestamp_text(cast(dt.datetime, value))
     if field_type is FieldType.JSON:
         return json_text(value)
     if field_type is FieldType.UUID:

@@ -34,13 +34,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import TypeAlias, cast
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import And, Condition, FilterNode, IsValue, Not, Operator, Or
 from datainfra.domain.json_value import JsonValue
 from datainfra.domain.names import is_valid_name
-from datainfra.domain.types import BadValue, FieldType, coerce_json
+from datainfra.domain.types import BadValue, FieldType, FieldValue, coerce_json
 
 MAX_WHERE_DEPTH = 32
 MAX_WHERE_CONDITIONS = 1000
@@ -195,7 +195,7 @@ class _Reader:
             raise InvalidRequest('an array needs an operator: {"in": [...]}', field=path)
         return self.test(name, path, Operator.EQ.value, spec, path)
 
-    def test(self, name: str, field_path: str, op_text: str, value: Any, path: str) -> WhereTest:
+    def test(self, name: str, field_path: str, op_text: str, value: object, path: str) -> WhereTest:
         self.conditions += 1
         if self.conditions > MAX_WHERE_CONDITIONS:
             raise InvalidRequest(f"where holds more than {MAX_WHERE_CONDITIONS} conditions", field=path)
@@ -226,7 +226,7 @@ class _Reader:
             for i, item in enumerate(value):
                 if item is None:
                     raise InvalidRequest(f"{op.value} arrays must not hold null; use is", field=f"{path}[{i}]")
-        return WhereTest(name, op, value, field_path, path)
+        return WhereTest(name, op, cast("JsonValue", value), field_path, path)  # from a decoded JSON body
 
 
 def _is_value(value: object, path: str) -> IsValue:
@@ -282,7 +282,7 @@ class _Typer:
         return Condition(name, op, _typed(value, chosen, path), chosen)
 
 
-def _typed(value: JsonValue, field_type: FieldType, path: str) -> Any:
+def _typed(value: JsonValue, field_type: FieldType, path: str) -> FieldValue:
     try:
         return coerce_json(value, field_type)
     except BadValue as exc:

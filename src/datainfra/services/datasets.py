@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from dataclasses import replace
-from typing import Any
 
 from datainfra.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from datainfra.domain.graph_schema import GraphSchema, parse_graph_schema
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset, DatasetKind, Session, User
 from datainfra.domain.names import validate_name
 from datainfra.domain.ports import Catalog, Clock, GraphStore, IdGenerator, TabularStore
@@ -51,7 +51,7 @@ class DatasetService:
             await self.session(user, session_id)
         return datasets
 
-    async def create(self, user: User, session_id: str, name: str, kind: str, schema: Any) -> Dataset:
+    async def create(self, user: User, session_id: str, name: str, kind: str, schema: JsonValue) -> Dataset:
         session = await self.session(user, session_id)
         validate_name(name, what="dataset name", field="name")
         try:
@@ -91,7 +91,7 @@ class DatasetService:
         user: User,
         session_id: str,
         dataset_id: str,
-        schema: Any,
+        schema: JsonValue,
         renames: Mapping[str, str] | None,
         if_match: IfMatch | None = None,
     ) -> Dataset:

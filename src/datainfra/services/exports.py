@@ -16,7 +16,7 @@ from datainfra.domain.model import Dataset, DatasetKind, Session, User
 from datainfra.domain.ports import Catalog, Clock, GraphStore, NativeTextExport, TabularStore
 from datainfra.domain.query import PageRequest, RecordQuery, SortKey, with_tiebreak
 from datainfra.domain.tabular_schema import tabular_schema_document
-from datainfra.domain.types import FieldType
+from datainfra.domain.types import FieldType, FieldValue
 from datainfra.domain.value_text import timestamp_rfc3339
 from datainfra.services.paging import parse_query
 from datainfra.services.records import require_tabular
@@ -129,7 +129,7 @@ class ExportService:
 
     async def nodes(self, dataset: Dataset) -> AsyncIterator[list[Node]]:
         """Every node, in id order, a keyset page at a time."""
-        after: tuple[Any, ...] | None = None
+        after: tuple[FieldValue, ...] | None = None
         while True:
             query = RecordQuery(sort=(SortKey(NODE_KEY),), limit=GRAPH_PAGE, after=after)
             page = await self._graph.find_nodes(dataset, (), query)
@@ -141,7 +141,7 @@ class ExportService:
 
     async def edges(self, dataset: Dataset) -> AsyncIterator[list[Edge]]:
         """Every edge, in id order, a keyset page at a time."""
-        after: tuple[Any, ...] | None = None
+        after: tuple[FieldValue, ...] | None = None
         while True:
             query = RecordQuery(sort=(SortKey("id"),), limit=GRAPH_PAGE, after=after)
             page = await self._graph.find_edges(dataset, (), query)

@@ -8,12 +8,13 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from datainfra.domain import algorithms
 from datainfra.domain.algorithms import MAX_PROJECTED_EDGES, MAX_PROJECTED_NODES, Membership, Projection
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.graph import Direction
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import validate_name
 from datainfra.domain.query import PageRequest, page_limit, page_offset
@@ -28,7 +29,7 @@ class AlgorithmPage(Generic[T]):
     """One page of an algorithm's ranked result, and facts about the whole run (e.g. convergence)."""
 
     page: PageResult[T]
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, JsonValue] = field(default_factory=dict)
 
 
 class GraphAlgorithms(GraphUseCases):
@@ -71,7 +72,7 @@ class GraphAlgorithms(GraphUseCases):
             tolerance=tol,
             weight=weight,
         )
-        facts = {"iterations": result.iterations, "converged": result.converged}
+        facts: dict[str, JsonValue] = {"iterations": result.iterations, "converged": result.converged}
         return AlgorithmPage(_slice(result.ranking, page, limit, offset), facts)
 
     async def connected_components(

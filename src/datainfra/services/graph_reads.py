@@ -10,9 +10,11 @@ from typing import Any
 from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.graph import MAX_PATH_DEPTH, MAX_TRAVERSAL_DEPTH, Direction, Edge, Node, Path, Subgraph
 from datainfra.domain.graph_schema import NODE_KEY
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import validate_name
-from datainfra.domain.query import PageRequest, page_limit
+from datainfra.domain.query import PageRequest, SortKey, page_limit
+from datainfra.domain.types import FieldValue
 from datainfra.services.graph_requests import (
     EDGE_FIELDS,
     GraphUseCases,
@@ -126,8 +128,8 @@ class GraphReads(GraphUseCases):
         self,
         dataset: Dataset,
         *,
-        source: Any,
-        target: Any,
+        source: JsonValue,
+        target: JsonValue,
         direction: str | None,
         types: list[str] | None,
         weight: str | None,
@@ -140,8 +142,8 @@ class GraphReads(GraphUseCases):
         self,
         dataset: Dataset,
         *,
-        source: Any,
-        target: Any,
+        source: JsonValue,
+        target: JsonValue,
         direction: str | None,
         types: list[str] | None,
         weight: str | None,
@@ -160,8 +162,8 @@ class GraphReads(GraphUseCases):
     async def _path_request(
         self,
         dataset: Dataset,
-        source: Any,
-        target: Any,
+        source: JsonValue,
+        target: JsonValue,
         direction: str | None,
         types: list[str] | None,
         weight: str | None,
@@ -195,10 +197,10 @@ class _PathRequest:
     options: dict[str, Any]
 
 
-def _node_sort_values(node: Node, sort: Sequence[Any]) -> list[Any]:
+def _node_sort_values(node: Node, sort: Sequence[SortKey]) -> list[FieldValue]:
     return [node.id if k.field == NODE_KEY else node.properties.get(k.field) for k in sort]
 
 
-def _edge_sort_values(edge: Edge, sort: Sequence[Any]) -> list[Any]:
+def _edge_sort_values(edge: Edge, sort: Sequence[SortKey]) -> list[FieldValue]:
     fixed = {"id": edge.id, "source": edge.source, "target": edge.target}
     return [fixed[k.field] if k.field in fixed else edge.properties.get(k.field) for k in sort]

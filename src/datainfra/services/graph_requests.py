@@ -5,7 +5,6 @@ and the typed filters of node and edge searches. Also the base of the graph use-
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from datainfra.domain.errors import InvalidInput, InvalidRequest
 from datainfra.domain.filters import FilterSpec, FilterTerm, parse_filters
@@ -35,7 +34,7 @@ def require_graph(dataset: Dataset) -> GraphSchema:
     return dataset.graph_schema
 
 
-def node_key(value: Any, *, index: int | None, field: str) -> str:
+def node_key(value: object, *, index: int | None, field: str) -> str:
     """Node and edge keys are text; integers are accepted and kept as their decimal text."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInput("a key must be a string or an integer", index=index, field=field)
@@ -49,7 +48,7 @@ def node_key(value: Any, *, index: int | None, field: str) -> str:
     return text
 
 
-def name_list(values: Any, what: str, field: str, index: int | None = None) -> tuple[str, ...]:
+def name_list(values: object, what: str, field: str, index: int | None = None) -> tuple[str, ...]:
     if values is None:
         return ()
     if not isinstance(values, list):
@@ -61,7 +60,7 @@ def name_list(values: Any, what: str, field: str, index: int | None = None) -> t
     return tuple(dict.fromkeys(names))
 
 
-def node_labels(values: Any, field: str, index: int) -> tuple[str, ...]:
+def node_labels(values: object, field: str, index: int) -> tuple[str, ...]:
     labels = name_list(values, "label", field, index)
     check_labels(labels, index=index, field=field)
     return labels

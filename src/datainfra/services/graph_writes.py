@@ -32,13 +32,19 @@ from datainfra.services.records import guard_unfiltered
 
 
 class GraphWrites(GraphUseCases):
-    async def write(self, dataset: Dataset, raw_nodes: Any, raw_edges: Any, on_conflict: OnConflict) -> WriteResult:
+    async def write(
+        self,
+        dataset: Dataset,
+        raw_nodes: Sequence[JsonValue] | None,
+        raw_edges: Sequence[JsonValue] | None,
+        on_conflict: OnConflict,
+    ) -> WriteResult:
         schema = require_graph(dataset)
         nodes = [self._node(schema, raw, i) for i, raw in enumerate(_list_of(raw_nodes, "nodes"))]
         edges = [self._edge(schema, raw, i) for i, raw in enumerate(_list_of(raw_edges, "edges"))]
         return await self._graph.write(dataset, nodes, edges, on_conflict)
 
-    def _node(self, schema: GraphSchema, raw: Any, i: int) -> Node:
+    def _node(self, schema: GraphSchema, raw: object, i: int) -> Node:
         where = f"nodes[{i}]"
         if not isinstance(raw, Mapping):
             raise InvalidInput("a node must be an object", index=i, field=where)
@@ -56,7 +62,7 @@ class GraphWrites(GraphUseCases):
             raise
         return Node(key, labels, properties)
 
-    def _edge(self, schema: GraphSchema, raw: Any, i: int) -> Edge:
+    def _edge(self, schema: GraphSchema, raw: object, i: int) -> Edge:
         where = f"edges[{i}]"
         if not isinstance(raw, Mapping):
             raise InvalidInput("an edge must be an object", index=i, field=where)
@@ -81,7 +87,7 @@ class GraphWrites(GraphUseCases):
             properties,
         )
 
-    async def update_nodes(self, dataset: Dataset, records: Sequence[Any]) -> int:
+    async def update_nodes(self, dataset: Dataset, records: Sequence[JsonValue]) -> int:
         schema = require_graph(dataset)
         updates: list[NodeUpdate] = []
         for i, raw in enumerate(records):
@@ -150,7 +156,7 @@ def _id_is(key: str) -> FilterSpec:
     return FilterSpec((Condition("id", Operator.EQ, key, FieldType.TEXT),))
 
 
-def _list_of(value: Any, field: str) -> list[Any]:
+def _list_of(value: object, field: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):

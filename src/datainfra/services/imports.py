@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest
+from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset, DatasetKind, Session, User
 from datainfra.domain.names import name_problem
 from datainfra.domain.ports import ArchiveSource, Catalog
@@ -35,7 +36,7 @@ class PlannedDataset:
     kind: DatasetKind
     file: str
     format: str
-    schema: Any
+    schema: JsonValue
     counts: dict[str, int]
 
 
@@ -61,7 +62,7 @@ def parse_renames(values: Sequence[str]) -> dict[str, str]:
     return renames
 
 
-def plan_import(manifest: Any, renames: Mapping[str, str], source: ArchiveSource) -> list[PlannedDataset]:
+def plan_import(manifest: JsonValue, renames: Mapping[str, str], source: ArchiveSource) -> list[PlannedDataset]:
     """Check the manifest and apply the renames; 400 for an archive this service did not make."""
     if not isinstance(manifest, Mapping) or manifest.get("format") != ARCHIVE_FORMAT:
         raise InvalidRequest("manifest.json is not a datainfra session export")
@@ -117,7 +118,7 @@ class ImportService:
         return await self._datasets.session(user, session_id)
 
     async def import_archive(
-        self, user: User, session_id: str, manifest: Any, renames: Mapping[str, str], source: ArchiveSource
+        self, user: User, session_id: str, manifest: JsonValue, renames: Mapping[str, str], source: ArchiveSource
     ) -> list[ImportedDataset]:
         session = await self._datasets.session(user, session_id)
         planned = plan_import(manifest, renames, source)

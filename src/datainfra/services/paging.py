@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.filters import parse_filters
@@ -21,7 +21,7 @@ from datainfra.domain.query import (
     page_offset,
     with_tiebreak,
 )
-from datainfra.domain.types import FieldType
+from datainfra.domain.types import FieldType, FieldValue
 from datainfra.domain.where import type_where
 
 T = TypeVar("T")
@@ -86,7 +86,7 @@ def next_request(
     request: PageRequest,
     parsed: ParsedQuery,
     has_more: bool,
-    last_values: Sequence[Any] | None,
+    last_values: Sequence[FieldValue] | None,
     types: Mapping[str, FieldType],
 ) -> PageRequest | None:
     """The following page's request: a keyset cursor where the sort allows, else an offset."""
@@ -98,5 +98,5 @@ def next_request(
     return replace(request, cursor=None, offset=query.offset + query.limit)
 
 
-def sort_values(record: Mapping[str, Any], sort: Sequence[SortKey]) -> list[Any]:
+def sort_values(record: Mapping[str, FieldValue], sort: Sequence[SortKey]) -> list[FieldValue]:
     return [record.get(k.field) for k in sort]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import cast
 
 from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.filters import parse_filters
@@ -52,18 +52,23 @@ def guard_unfiltered(selection: Selection, filtered: bool) -> None:
 
 
 async def typed_records(
-    schema: TabularSchema, raw: AsyncIterable[Mapping[str, Any]] | Sequence[Any], *, text_values: bool
+    schema: TabularSchema, raw: AsyncIterable[Mapping[str, JsonValue]] | Sequence[JsonValue], *, text_values: bool
 ) -> AsyncIterator[Record]:
     """Check and type each incoming record, filling absent columns with their default (or NULL), so
     stores receive complete rows. The generated key stays absent unless the client gave it."""
-    coerce = schema.coerce_text_record if text_values else schema.coerce_record
+
+    def coerce(item: object, index: int) -> Record:
+        if text_values:  # CSV rows: every value is text or absent
+            return schema.coerce_text_record(cast("Mapping[str, str | None]", item), index, fill_defaults=True)
+        return schema.coerce_record(item, index, fill_defaults=True)
+
     if isinstance(raw, Sequence):  # a decoded JSON body: no stream to await between records
         for index, item in enumerate(raw):
-            yield coerce(item, index, fill_defaults=True)
+            yield coerce(item, index)
         return
     index = 0
-    async for item in raw:
-        yield coerce(item, index, fill_defaults=True)
+    async for row in raw:
+        yield coerce(row, index)
         index += 1
 
 
@@ -82,7 +87,7 @@ class RecordService:
     async def insert(
         self,
         dataset: Dataset,
-        raw: AsyncIterable[Mapping[str, Any]] | Sequence[Any],
+        raw: AsyncIterable[Mapping[str, JsonValue]] | Sequence[JsonValue],
         on_conflict: OnConflict,
         *,
         text_values: bool = False,
@@ -133,7 +138,7 @@ class RecordService:
             next=next_request(request, parsed, page.has_more, last, types),
         )
 
-    async def update_by_key(self, dataset: Dataset, records: Sequence[Any]) -> int:
+    async def update_by_key(self, dataset: Dataset, records: Sequence[JsonValue]) -> int:
         schema = require_tabular(dataset)
         typed: list[Record] = []
         for index, raw in enumerate(records):
@@ -172,7 +177,7 @@ class RecordService:
         return VersionedRecord(record, record_etag(schema, record))
 
     async def replace_one(
-        self, dataset: Dataset, key: RecordKey, body: Mapping[str, Any], expected: IfMatch | None
+        self, dataset: Dataset, key: RecordKey, body: Mapping[str, JsonValue], expected: IfMatch | None
     ) -> VersionedRecord:
         """Every non-key column from `body`: a column left out takes its default (NULL when it has
         none; a NOT NULL column without default must be given)."""
@@ -188,7 +193,7 @@ class RecordService:
         return await self._write_one(dataset, key, lambda _current: assignments, expected)
 
     async def patch_one(
-        self, dataset: Dataset, key: RecordKey, patch: Mapping[str, Any], expected: IfMatch | None
+        self, dataset: Dataset, key: RecordKey, patch: Mapping[str, JsonValue], expected: IfMatch | None
     ) -> VersionedRecord:
         """JSON merge patch (RFC 7396) over the record: a member sets its column (null: NULL), a
         member left out keeps its column; an object given for a json column merges into the object
@@ -200,7 +205,7 @@ class RecordService:
 
         def change(current: Record) -> Record:
             return {
-                name: merge_patch(current.get(name), value) if name in json_columns else value
+                name: merge_patch(current.get(name), cast("JsonValue", value)) if name in json_columns else value
                 for name, value in assignments.items()
             }
 

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
@@ -112,7 +112,7 @@ class RecordDecoder:
         a 41-digit run holds numbers of at most 80 digits, so only a value whose magnitude is near a
         limit needs the full check."""
         for name in self.numeric:
-            value = record[name]
+            value = cast("Decimal | None", record[name])  # msgspec reads a numeric field as Decimal
             if value is None:
                 continue
             magnitude = value.adjusted()

@@ -13,7 +13,7 @@ import copy
 import datetime as dt
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from datainfra.adapters.memory.postgres_semantics import evaluate_structured, migrate_rows
 from datainfra.adapters.memory.semantics import after_key, matches, order_records
@@ -219,7 +219,7 @@ class InMemoryTabularStore(TabularStore):
                     value = stage.next_id
                     stage.next_id += 1
                 else:
-                    stage.next_id = max(stage.next_id, value + 1)
+                    stage.next_id = max(stage.next_id, cast(int, value) + 1)  # a generated key is an integer
                 row[column.name] = value
                 continue
             value = _normalise(copy.deepcopy(record[column.name]), column) if column.name in record else column.default

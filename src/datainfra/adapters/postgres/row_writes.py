@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -127,7 +127,7 @@ class BulkWriter:
             return record, tuple(c.name for c in self.schema.columns if c.name in record)
         columns = self.shape.all_names
         if self.shape.generated is not None:
-            value = record.get(self.shape.generated.name)
+            value = cast("int | None", record.get(self.shape.generated.name))  # a generated key is an integer
             if value is None:
                 if self.shape.generated.name in record:
                     record = {k: v for k, v in record.items() if k != self.shape.generated.name}
@@ -142,7 +142,7 @@ class BulkWriter:
     def _checked(self, record: Record, index: int) -> Record:
         check_known(self.schema, record, index)
         if self.shape.generated is not None:
-            value = record.get(self.shape.generated.name)
+            value = cast("int | None", record.get(self.shape.generated.name))  # a generated key is an integer
             if value is None:
                 record = {k: v for k, v in record.items() if k != self.shape.generated.name}
             elif self.max_explicit_id is None or value > self.max_explicit_id:

@@ -4,7 +4,9 @@ received the upload (adapters/http/formats/archive.ZipArchive) reads its files."
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Mapping
-from typing import Any, Protocol
+from typing import Protocol
+
+from datainfra.domain.json_value import JsonValue
 
 
 class ArchiveSource(Protocol):
@@ -14,9 +16,9 @@ class ArchiveSource(Protocol):
         """CSV rows keyed by the header (None = unquoted empty cell = NULL), streamed."""
         ...
 
-    def ndjson_rows(self, file: str) -> AsyncIterable[Mapping[str, Any]]: ...
+    def ndjson_rows(self, file: str) -> AsyncIterable[Mapping[str, JsonValue]]: ...
 
-    async def graph(self, file: str, fmt: str) -> tuple[list[Any], list[Any]]:
+    async def graph(self, file: str, fmt: str) -> tuple[list[JsonValue], list[JsonValue]]:
         """Raw nodes and edges ({"id", "labels", "properties"} / {"id", "source", "target", "type",
         "properties"}), as the graph write route takes them."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from datainfra.domain.algorithms import Projection
 from datainfra.domain.filters import FilterSpec
@@ -12,6 +12,7 @@ from datainfra.domain.graph import Direction, Edge, Node, Path, Subgraph
 from datainfra.domain.model import Dataset
 from datainfra.domain.query import RecordQuery
 from datainfra.domain.records import OnConflict, WriteResult
+from datainfra.domain.types import FieldValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class NodeUpdate:
     given, replaces the node's labels."""
 
     id: str
-    properties: dict[str, Any]
+    properties: dict[str, FieldValue]
     labels: tuple[str, ...] | None = None
 
 
@@ -106,7 +107,7 @@ class GraphStore(Protocol):
         ...
 
     async def update_nodes_where(
-        self, dataset: Dataset, labels: tuple[str, ...], filter: FilterSpec, changes: dict[str, Any]
+        self, dataset: Dataset, labels: tuple[str, ...], filter: FilterSpec, changes: dict[str, FieldValue]
     ) -> int:
         """Merge `changes` into every node carrying all `labels` and matching `filter`."""
         ...

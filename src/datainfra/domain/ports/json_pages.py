@@ -4,10 +4,11 @@ the caller cached (its key, the dataset's version), checked in the same read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from datainfra.domain.model import Dataset
 from datainfra.domain.query import RecordQuery
+from datainfra.domain.types import FieldValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class JsonPage:
 
     items: bytes
     has_more: bool
-    last: tuple[Any, ...] | None
+    last: tuple[FieldValue, ...] | None
 
 
 class JsonPages(Protocol):

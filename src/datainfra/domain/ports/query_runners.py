@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.queries import QueryLimits, QueryResult
@@ -23,7 +23,7 @@ class SqlQueryRunner(Protocol):
       `DomainError`, never a 5xx."""
 
     async def run_sql(
-        self, session: Session, text: str, parameters: Sequence[Any], limits: QueryLimits
+        self, session: Session, text: str, parameters: Sequence[object], limits: QueryLimits
     ) -> QueryResult: ...
 
 
@@ -39,5 +39,5 @@ class CypherQueryRunner(Protocol):
       (raises `StoreTimeout`) and `limits.max_rows` (`truncated`)."""
 
     async def run_cypher(
-        self, dataset: Dataset, text: str, parameters: Mapping[str, Any], limits: QueryLimits
+        self, dataset: Dataset, text: str, parameters: Mapping[str, object], limits: QueryLimits
     ) -> QueryResult: ...
