@@ -81,6 +81,12 @@ class RecordDecoder:
     strings: re.Pattern[bytes] | None
     numeric: tuple[str, ...]
     generated: str | None
+    nests: bool
+    """Whether a column is json: only then can a body the typed decoder takes nest deeper than the
+    records themselves (other values are scalars, or raw text a converter refuses when nested), so
+    only then is the body's depth measured before decoding; otherwise a too-deep body is refused by
+    msgspec (a type error, or its own RecursionError on a skipped raw value) and the generic path,
+    which measures it, names it."""
 
     def _shape(self, text: bytes) -> _Shape:
         if self.native is None:
@@ -140,7 +146,7 @@ class RecordDecoder:
         must read them (a blank line, two objects on a line, anything the typed decoder refuses)."""
         if b"\\u0000" in block or _TWO_ON_A_LINE.search(block):
             return None
-        if json_depth_exceeds(block, MAX_JSON_DEPTH):
+        if self.nests and json_depth_exceeds(block, MAX_JSON_DEPTH):
             return None
         shape = self._shape(block)
         try:
@@ -223,6 +229,7 @@ def _decoder(schema: _Keyed) -> RecordDecoder:
         strings=strings,
         numeric=numeric,
         generated=next((c.name for c in columns if c.generated), None),
+        nests=any(c.type is FieldType.JSON for c in columns),
     )
 
 
@@ -253,9 +260,11 @@ def typed_json(schema: TabularSchema, body: bytes) -> tuple[list[Record], str | 
     accepts the same records or names the index and field at fault)."""
     if not body.strip():
         return None
-    check_depth(body)
+    decoder = decoder_for(schema)
+    if decoder.nests:
+        check_depth(body)
     try:
-        return decoder_for(schema).decode(body)
+        return decoder.decode(body)
     except _Refused:
         return None
 
