@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
+import operator
 import re
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable
@@ -104,8 +106,7 @@ class RecordDecoder:
             for record in records:
                 _convert(record, shape.raw)
         if shape is self.native:
-            for record in records:
-                self._check_numbers(record)
+            self._check_numbers(records)
         if self.generated is not None:
             name = self.generated
             for record in records:
@@ -113,19 +114,21 @@ class RecordDecoder:
                     del record[name]
         return records
 
-    def _check_numbers(self, record: Record) -> None:
+    def _check_numbers(self, records: list[Record]) -> None:
         """Numeric's digit limits, as the domain checks them, for values msgspec read: a body without
         a 41-digit run holds numbers of at most 80 digits, so only a value whose magnitude is near a
-        limit needs the full check."""
+        limit needs the full check, and only a negative one can be an integer -0. Each column's
+        magnitudes and signs are looked at in C-speed passes; a column with a value near a limit or
+        a negative one is then checked record by record."""
         for name in self.numeric:
-            value = record[name]
-            if value is None:
+            values = list(filter(_not_none, map(operator.itemgetter(name), records)))
+            if not values:
                 continue
-            magnitude = value.adjusted()
-            if magnitude < -16_000 or magnitude > 131_000:
-                JSON_COERCERS[FieldType.NUMERIC](value)
-            elif not value and value.is_signed() and value.as_tuple().exponent == 0:
-                record[name] = Decimal(0)  # an integer -0: an int to the generic path, so 0
+            magnitudes = list(map(Decimal.adjusted, values))
+            if min(magnitudes) >= -16_000 and max(magnitudes) <= 131_000 and not any(map(Decimal.is_signed, values)):
+                continue
+            for record in records:
+                _check_number(record, name)
 
     def decode(self, body: bytes) -> tuple[list[Record], str | None]:
         """The body's typed records and its on_conflict; `_Refused` when the generic path must decide."""
@@ -156,6 +159,20 @@ class RecordDecoder:
             return self.records(rows, shape)
         except Exception:
             return None
+
+
+_not_none = functools.partial(operator.is_not, None)
+
+
+def _check_number(record: Record, name: str) -> None:
+    value = record[name]
+    if value is None:
+        return
+    magnitude = value.adjusted()
+    if magnitude < -16_000 or magnitude > 131_000:
+        JSON_COERCERS[FieldType.NUMERIC](value)
+    elif not value and value.is_signed() and value.as_tuple().exponent == 0:
+        record[name] = Decimal(0)  # an integer -0: an int to the generic path, so 0
 
 
 def _convert(record: Record, raw_columns: tuple[tuple[str, Callable[[Any], Any], bool], ...]) -> None:
