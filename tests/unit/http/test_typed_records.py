@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datainfra.adapters.http.bodies import typed_ndjson_rows
+from datainfra.adapters.http.encoding import decode_json
 from datainfra.adapters.http.typed_records import typed_json
-from datainfra.domain.errors import DomainError
+from datainfra.domain.errors import DomainError, InvalidRequest
 from datainfra.domain.tabular_schema import TabularSchema, parse_tabular_schema
 from tests.support.hypothesis_budget import examples
 
@@ -231,3 +232,25 @@ def test_an_ndjson_error_names_its_line_whatever_the_chunks(size: int) -> None:
     with pytest.raises(DomainError) as caught:
         asyncio.run(read())
     assert (caught.value.index, caught.value.field) == (37, "i")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 5000,
+        b'{"records": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'[{"k": 1, "v": ' + b"[" * 200 + b"]" * 200 + b"}]",
+        b'[{"k": 1, "v": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]",
+    ],
+)
+def test_a_too_deep_body_without_json_columns_goes_the_generic_way(body: bytes) -> None:
+    """Without a json column the body's depth is not measured first: msgspec refuses a nested record
+    or raw value (a type error or its RecursionError), and the generic path measures and names it."""
+    assert typed_json(KEYED, body) is None
+    with pytest.raises(InvalidRequest, match="levels deep"):
+        decode_json(body)  # what the route does next
+
+
+def test_a_too_deep_json_value_is_still_refused_by_name() -> None:
+    with pytest.raises(InvalidRequest, match="levels deep"):
+        typed_json(SCHEMA, b'[{"t": "a", "j": ' + b"[" * 200 + b"]" * 200 + b"}]")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
+import operator
 import re
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable
@@ -81,6 +83,12 @@ class RecordDecoder:
     strings: re.Pattern[bytes] | None
     numeric: tuple[str, ...]
     generated: str | None
+    nests: bool
+    """Whether a column is json: only then can a body the typed decoder takes nest deeper than the
+    records themselves (other values are scalars, or raw text a converter refuses when nested), so
+    only then is the body's depth measured before decoding; otherwise a too-deep body is refused by
+    msgspec (a type error, or its own RecursionError on a skipped raw value) and the generic path,
+    which measures it, names it."""
 
     def _shape(self, text: bytes) -> _Shape:
         if self.native is None:
@@ -98,8 +106,7 @@ class RecordDecoder:
             for record in records:
                 _convert(record, shape.raw)
         if shape is self.native:
-            for record in records:
-                self._check_numbers(record)
+            self._check_numbers(records)
         if self.generated is not None:
             name = self.generated
             for record in records:
@@ -107,19 +114,21 @@ class RecordDecoder:
                     del record[name]
         return records
 
-    def _check_numbers(self, record: Record) -> None:
+    def _check_numbers(self, records: list[Record]) -> None:
         """Numeric's digit limits, as the domain checks them, for values msgspec read: a body without
         a 41-digit run holds numbers of at most 80 digits, so only a value whose magnitude is near a
-        limit needs the full check."""
+        limit needs the full check, and only a negative one can be an integer -0. Each column's
+        magnitudes and signs are looked at in C-speed passes; a column with a value near a limit or
+        a negative one is then checked record by record."""
         for name in self.numeric:
-            value = cast("Decimal | None", record[name])  # msgspec reads a numeric field as Decimal
-            if value is None:
+            values = list(filter(_not_none, map(operator.itemgetter(name), records)))
+            if not values:
                 continue
-            magnitude = value.adjusted()
-            if magnitude < -16_000 or magnitude > 131_000:
-                JSON_COERCERS[FieldType.NUMERIC](value)
-            elif not value and value.is_signed() and value.as_tuple().exponent == 0:
-                record[name] = Decimal(0)  # an integer -0: an int to the generic path, so 0
+            magnitudes = list(map(Decimal.adjusted, values))
+            if min(magnitudes) >= -16_000 and max(magnitudes) <= 131_000 and not any(map(Decimal.is_signed, values)):
+                continue
+            for record in records:
+                _check_number(record, name)
 
     def decode(self, body: bytes) -> tuple[list[Record], str | None]:
         """The body's typed records and its on_conflict; `_Refused` when the generic path must decide."""
@@ -140,7 +149,7 @@ class RecordDecoder:
         must read them (a blank line, two objects on a line, anything the typed decoder refuses)."""
         if b"\\u0000" in block or _TWO_ON_A_LINE.search(block):
             return None
-        if json_depth_exceeds(block, MAX_JSON_DEPTH):
+        if self.nests and json_depth_exceeds(block, MAX_JSON_DEPTH):
             return None
         shape = self._shape(block)
         try:
@@ -150,6 +159,20 @@ class RecordDecoder:
             return self.records(rows, shape)
         except Exception:
             return None
+
+
+_not_none = functools.partial(operator.is_not, None)
+
+
+def _check_number(record: Record, name: str) -> None:
+    value = cast("Decimal | None", record[name])  # msgspec reads a numeric field as Decimal
+    if value is None:
+        return
+    magnitude = value.adjusted()
+    if magnitude < -16_000 or magnitude > 131_000:
+        JSON_COERCERS[FieldType.NUMERIC](value)
+    elif not value and value.is_signed() and value.as_tuple().exponent == 0:
+        record[name] = Decimal(0)  # an integer -0: an int to the generic path, so 0
 
 
 def _convert(record: Record, raw_columns: tuple[tuple[str, Callable[[Any], Any], bool], ...]) -> None:
@@ -223,6 +246,7 @@ def _decoder(schema: _Keyed) -> RecordDecoder:
         strings=strings,
         numeric=numeric,
         generated=next((c.name for c in columns if c.generated), None),
+        nests=any(c.type is FieldType.JSON for c in columns),
     )
 
 
@@ -253,9 +277,11 @@ def typed_json(schema: TabularSchema, body: bytes) -> tuple[list[Record], str | 
     accepts the same records or names the index and field at fault)."""
     if not body.strip():
         return None
-    check_depth(body)
+    decoder = decoder_for(schema)
+    if decoder.nests:
+        check_depth(body)
     try:
-        return decoder_for(schema).decode(body)
+        return decoder.decode(body)
     except _Refused:
         return None
 
