@@ -138,8 +138,8 @@ async def neighbors(
         edges: dict[str, Edge] = {}
         if tails:
             result = await tx.run(links, tails=tails, kept=list(kept), types=list(types))
-            for record in await result.data():
-                edge = edge_out(record, schema)
+            for row in await result.data():
+                edge = edge_out(row, schema)
                 edges[edge.id] = edge
         fetched = await fetch_nodes(tx, ns, schema, [n for _d, n in reached])
         return Subgraph(
