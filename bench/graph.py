@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,14 +77,19 @@ def api_bodies(graph: Graph, chunk: int) -> tuple[list[bytes], list[bytes]]:
 
 
 class RawGraph:
-    """The same graph through the driver: label `BenchItem_<hex>`, relationship type `BENCH_LINK_<hex>`,
-    a uniqueness constraint on the node id (what the store's MATCH by id needs too)."""
+    """The same graph through the driver into the store's storage model: nodes with the dataset label
+    `BenchItem_<hex>` plus one label per client label, an id, the list of client labels and the
+    properties; relationships of one type `BENCH_LINK_<hex>` with their own id, the client type as a
+    property and the properties; the store's schema objects (unique node id, unique relationship id,
+    an index on the relationship's type), so the ratio measures the API, not the model."""
 
     def __init__(self, driver: neo4j.AsyncDriver, unwind_batch: int) -> None:
         tag = secrets.token_hex(6)
         self.label = f"BenchItem_{tag}"
         self.rel = f"BENCH_LINK_{tag}"
         self.constraint = f"bench_item_{tag}"
+        self.edge_constraint = f"bench_link_{tag}"
+        self.type_index = f"bench_link_type_{tag}"
         self._driver = driver
         self._batch = unwind_batch
 
@@ -91,6 +97,13 @@ class RawGraph:
         await self._driver.execute_query(
             f"CREATE CONSTRAINT {self.constraint} IF NOT EXISTS FOR (n:{self.label}) REQUIRE n.id IS UNIQUE",
             database_="neo4j",
+        )
+        await self._driver.execute_query(
+            f"CREATE CONSTRAINT {self.edge_constraint} IF NOT EXISTS FOR ()-[r:{self.rel}]-() REQUIRE r.id IS UNIQUE",
+            database_="neo4j",
+        )
+        await self._driver.execute_query(
+            f"CREATE INDEX {self.type_index} IF NOT EXISTS FOR ()-[r:{self.rel}]-() ON (r.type)", database_="neo4j"
         )
         await self._driver.execute_query("CALL db.awaitIndexes(300)", database_="neo4j")
 
@@ -106,14 +119,18 @@ class RawGraph:
                 await session.execute_write(work, rows[start : start + chunk])
 
     async def load_nodes(self, first: int, count: int, chunk: int) -> None:
-        rows = [{"id": _node_id(i), "v": i} for i in range(first, first + count)]
-        await self._write_chunks(f"UNWIND $rows AS row CREATE (n:{self.label}) SET n = row", rows, chunk)
+        rows = [{"id": _node_id(i), "labels": ["Item"], "v": i} for i in range(first, first + count)]
+        text = f"UNWIND $rows AS row CREATE (n:{self.label}:{self.label}_Item) SET n = row"
+        await self._write_chunks(text, rows, chunk)
 
     async def load_edges(self, edges: Sequence[Edge], chunk: int) -> None:
-        rows = [{"s": _node_id(s), "t": _node_id(t), "w": w} for s, t, w in edges]
+        rows = [
+            {"s": _node_id(s), "t": _node_id(t), "p": {"id": uuid.uuid4().hex, "type": "LINK", "w": w}}
+            for s, t, w in edges
+        ]
         text = (
             f"UNWIND $rows AS row MATCH (a:{self.label} {{id: row.s}}) MATCH (b:{self.label} {{id: row.t}}) "
-            f"CREATE (a)-[r:{self.rel}]->(b) SET r.w = row.w"
+            f"CREATE (a)-[r:{self.rel}]->(b) SET r = row.p"
         )
         await self._write_chunks(text, rows, chunk)
 
@@ -143,7 +160,9 @@ class RawGraph:
                 f"MATCH (n:{self.label}) CALL {{ WITH n DETACH DELETE n }} IN TRANSACTIONS OF 10000 ROWS"
             )
             await result.consume()
-        await self._driver.execute_query(f"DROP CONSTRAINT {self.constraint} IF EXISTS", database_="neo4j")
+        for name in (self.constraint, self.edge_constraint):
+            await self._driver.execute_query(f"DROP CONSTRAINT {name} IF EXISTS", database_="neo4j")
+        await self._driver.execute_query(f"DROP INDEX {self.type_index} IF EXISTS", database_="neo4j")
 
 
 async def _post_all(client: httpx.AsyncClient, path: str, bodies: Sequence[bytes]) -> None:
@@ -162,7 +181,8 @@ async def run_graph(config: BenchConfig, client: httpx.AsyncClient, servers: Ser
         f"graph: {config.nodes:,} nodes + {config.edges:,} random directed edges; API requests of "
         f"<= {config.graph_chunk:,} items ({len(node_bodies)} node + {len(edge_bodies)} edge requests, "
         f"{(sum(map(len, node_bodies)) + sum(map(len, edge_bodies))) / 1e6:.0f} MB); raw: one transaction per "
-        f"{config.graph_chunk:,} items, UNWIND batches of {config.unwind_batch:,}, own label, id uniqueness constraint"
+        f"{config.graph_chunk:,} items, UNWIND batches of {config.unwind_batch:,}, the store's model (own labels, "
+        "unique node and relationship ids, relationship type index)"
     )
 
     if servers.neo4j is None:

@@ -649,6 +649,8 @@ async def small_graph(store: GraphStore) -> Dataset:
         ("b", BOTH, (), 1, 100, "a c e", "e1 e2 e6 e7"),
         ("a", OUT, (), 3, 2, "b e", "e1 e4 e6"),
         ("a", OUT, (), 3, 0, "", ""),
+        ("a", OUT, (), 3, 1, "b", "e1"),
+        ("b", BOTH, (), 2, 2, "a c", "e1 e2 e7"),
         ("d", OUT, (), 3, 100, "", ""),
         ("h", BOTH, (), 2, 100, "", ""),
     ],

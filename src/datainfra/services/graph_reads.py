@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
+from datainfra.domain.errors import DomainError, InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.graph import MAX_PATH_DEPTH, MAX_TRAVERSAL_DEPTH, Direction, Edge, Node, Path, Subgraph
 from datainfra.domain.graph_schema import NODE_KEY
 from datainfra.domain.json_value import JsonValue
@@ -136,7 +136,10 @@ class GraphReads(GraphUseCases):
         max_depth: int | None,
     ) -> Path | None:
         request = await self._path_request(dataset, source, target, direction, types, weight, max_depth)
-        return await self._graph.shortest_path(dataset, *request.ends, **request.options)
+        path = await self._graph.shortest_path(dataset, *request.ends, **request.options)
+        if path is None:
+            await self._ends_exist(dataset, request.ends)
+        return path
 
     async def all_shortest_paths(
         self,
@@ -157,6 +160,8 @@ class GraphReads(GraphUseCases):
             raise InvalidInput(f"limit must be 1..{MAX_PATHS}", field="limit")
         request = await self._path_request(dataset, source, target, direction, types, weight, max_depth)
         paths = await self._graph.all_shortest_paths(dataset, *request.ends, **request.options, limit=wanted + 1)
+        if not paths:
+            await self._ends_exist(dataset, request.ends)
         return PathSet(paths[:wanted], len(paths) > wanted)
 
     async def _path_request(
@@ -169,26 +174,35 @@ class GraphReads(GraphUseCases):
         weight: str | None,
         max_depth: int | None,
     ) -> _PathRequest:
+        """The checked request. A missing end is a 404 naming it (before any other problem), but the
+        ends are only looked up when the request is otherwise wrong or the search finds nothing
+        (`_ends_exist`), so a path found costs one store call."""
         require_graph(dataset)
         src = node_key(source, index=None, field="source")
         dst = node_key(target, index=None, field="target")
-        for end, key in (("source", src), ("target", dst)):
+        try:
+            depth = DEFAULT_PATH_DEPTH if max_depth is None else max_depth
+            if not 1 <= depth <= MAX_PATH_DEPTH:
+                raise InvalidInput(f"max_depth must be 1..{MAX_PATH_DEPTH}", field="max_depth")
+            if weight is not None:
+                validate_name(weight, what="weight property", field="weight")
+            return _PathRequest(
+                ends=(src, dst),
+                options={
+                    "direction": direction_of(direction, Direction.OUT, field="direction"),
+                    "types": name_list(types, "relationship type", "types"),
+                    "weight": weight,
+                    "max_depth": depth,
+                },
+            )
+        except DomainError:
+            await self._ends_exist(dataset, (src, dst))
+            raise
+
+    async def _ends_exist(self, dataset: Dataset, ends: tuple[str, str]) -> None:
+        for end, key in zip(("source", "target"), ends, strict=True):
             if await self._graph.get_node(dataset, key) is None:
                 raise NotFound(f"no node {key!r} in this dataset", field=end)
-        depth = DEFAULT_PATH_DEPTH if max_depth is None else max_depth
-        if not 1 <= depth <= MAX_PATH_DEPTH:
-            raise InvalidInput(f"max_depth must be 1..{MAX_PATH_DEPTH}", field="max_depth")
-        if weight is not None:
-            validate_name(weight, what="weight property", field="weight")
-        return _PathRequest(
-            ends=(src, dst),
-            options={
-                "direction": direction_of(direction, Direction.OUT, field="direction"),
-                "types": name_list(types, "relationship type", "types"),
-                "weight": weight,
-                "max_depth": depth,
-            },
-        )
 
 
 @dataclass(frozen=True, slots=True)

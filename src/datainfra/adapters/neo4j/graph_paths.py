@@ -6,10 +6,11 @@ no GDS plugin to do this server-side."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from datainfra.adapters.neo4j.graph_rows import ARROWS, EDGE_RETURN, edge_out, fetch_nodes
+from datainfra.adapters.neo4j.graph_rows import ARROWS, EDGE_RETURN, edge_from, edge_out, fetch_nodes, node_out
 from datainfra.adapters.neo4j.graph_transactions import TransactionRunner, Tx
 from datainfra.adapters.neo4j.namespacing import Q_KEY, Q_TYPE, Namespace, quote
 from datainfra.adapters.neo4j.values import decode_value
@@ -38,16 +39,19 @@ async def shortest_path(
     schema = dataset.graph_schema
     max_depth = max(0, min(int(max_depth), MAX_PATH_DEPTH))
 
+    if weight is None and source != target and max_depth >= 1:
+        # The common case in one statement: both ends matched, the walk and every node's and edge's
+        # properties on the path, in one round trip.
+        return await runner.read(lambda tx: _fewest_hops(tx, ns, schema, source, target, direction, types, max_depth))
+
     async def work(tx: Tx) -> Path | None:
         ends = await fetch_nodes(tx, ns, schema, list(dict.fromkeys([source, target])))
         if source not in ends or target not in ends:
             return None
         if source == target:
             return Path(nodes=(ends[source],), edges=(), cost=None if weight is None else 0)
-        if max_depth < 1:
+        if max_depth < 1 or weight is None:
             return None
-        if weight is None:
-            return await _fewest_hops(tx, ns, schema, source, target, direction, types, max_depth)
         return await _least_cost(tx, ns, schema, source, target, direction, types, weight, max_depth, max_edges)
 
     return await runner.read(work)
@@ -202,18 +206,32 @@ async def _fewest_hops(
     types: tuple[str, ...],
     max_depth: int,
 ) -> Path | None:
-    left, right = ARROWS[direction]
-    type_test = f"WHERE all(r IN relationships(p) WHERE r.{Q_TYPE} IN $types) " if types else ""
-    text = (
-        f"MATCH (a:{ns.n} {{{Q_KEY}: $source}}) MATCH (b:{ns.n} {{{Q_KEY}: $target}}) "
-        f"MATCH p = shortestPath((a){left}[:{ns.r}*1..{max_depth:d}]{right}(b)) {type_test}"
-        f"RETURN [r IN relationships(p) | r.{Q_KEY}] AS edges, [n IN nodes(p) | n.{Q_KEY}] AS nodes LIMIT 1"
+    """Both ends, `shortestPath` and the path's nodes and edges (with each edge's own start and end,
+    whichever way it was walked) in one statement; no row when an end is missing or no path exists."""
+    result = await tx.run(
+        _fewest_hops_text(ns, direction, bool(types), max_depth), source=source, target=target, types=list(types)
     )
-    result = await tx.run(text, source=source, target=target, types=list(types))
     record = await result.single()
     if record is None:
         return None
-    return await _assemble_path(tx, ns, schema, source, list(record["edges"]), list(record["nodes"])[1:], None)
+    stored_nodes, stored_edges = record.values()
+    return Path(
+        nodes=tuple(node_out(stored, schema) for stored in stored_nodes),
+        edges=tuple(edge_from(stored, s, t, schema) for stored, s, t in stored_edges),
+        cost=None,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _fewest_hops_text(ns: Namespace, direction: Direction, typed: bool, max_depth: int) -> str:
+    left, right = ARROWS[direction]
+    type_test = f"WHERE all(r IN relationships(p) WHERE r.{Q_TYPE} IN $types) " if typed else ""
+    return (
+        f"MATCH (a:{ns.n} {{{Q_KEY}: $source}}) MATCH (b:{ns.n} {{{Q_KEY}: $target}}) "
+        f"MATCH p = shortestPath((a){left}[:{ns.r}*1..{max_depth:d}]{right}(b)) {type_test}"
+        "RETURN [n IN nodes(p) | properties(n)] AS nodes, "
+        f"[r IN relationships(p) | [properties(r), startNode(r).{Q_KEY}, endNode(r).{Q_KEY}]] AS edges LIMIT 1"
+    )
 
 
 async def _assemble_path(

@@ -3,6 +3,7 @@ paged), one node, the node count, and the neighbourhood of a node walked hop by 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from datainfra.adapters.neo4j import cypher_filters
@@ -10,6 +11,7 @@ from datainfra.adapters.neo4j.graph_rows import (
     ARROWS,
     EDGE_RETURN,
     EDGE_RETURN_R,
+    edge_from,
     edge_match,
     edge_out,
     fetch_nodes,
@@ -101,10 +103,6 @@ async def neighbors(
     limit = max(0, int(limit))
     left, right = ARROWS[direction]
     type_test = f"r.{Q_TYPE} IN $types" if types else "true"
-    hop = (
-        f"UNWIND $frontier AS k MATCH (a:{ns.n} {{{Q_KEY}: k}}){left}[r:{ns.r}]{right}(b) "
-        f"WHERE {type_test} RETURN DISTINCT b.{Q_KEY} AS id"
-    )
     links = (
         f"UNWIND $tails AS k MATCH (a:{ns.n} {{{Q_KEY}: k}}){left}[r:{ns.r}]{right}(b) "
         f"WHERE {type_test} AND b.{Q_KEY} IN $kept "
@@ -112,27 +110,36 @@ async def neighbors(
     )
 
     async def work(tx: Tx) -> Subgraph:
-        start = await fetch_nodes(tx, ns, schema, [node_id])
-        if node_id not in start:
+        if depth < 1:
+            start = await fetch_nodes(tx, ns, schema, [node_id])
+            if node_id not in start:
+                raise NotFound(f"node {node_id!r} does not exist", key=node_id)
+            return Subgraph(nodes=(), edges=())
+        result = await tx.run(_walk_text(ns, direction, bool(types), depth), id=node_id, types=list(types), limit=limit)
+        record = await result.single()
+        if record is None:
             raise NotFound(f"node {node_id!r} does not exist", key=node_id)
+        layers, stored_nodes, stored_edges = record.values()
         distance = {node_id: 0}
-        frontier = [node_id]
-        for step in range(1, depth + 1):
-            if not frontier or len(distance) - 1 >= limit:
-                break
-            result = await tx.run(hop, frontier=frontier, types=list(types))
-            found = sorted({record["id"] for record in await result.data()} - distance.keys())
-            for far in found:
+        for step, layer in enumerate(layers, start=1):
+            for far in layer:
                 distance[far] = step
-            frontier = found
         reached = sorted((d, n) for n, d in distance.items() if n != node_id)[:limit]
+        if stored_nodes is not None:
+            # Nothing was cut by the limit: the walk's own statement brought every node and edge.
+            nodes = {node.id: node for node in (node_out(stored, schema) for stored in stored_nodes)}
+            walked = {edge.id: edge for edge in (edge_from(p, s, t, schema) for p, s, t in stored_edges)}
+            return Subgraph(
+                nodes=tuple(nodes[n] for _d, n in reached),
+                edges=tuple(walked[k] for k in sorted(walked)),
+            )
         kept = {node_id: 0} | {n: d for d, n in reached}
         tails = [n for n, d in kept.items() if d < depth]
         edges: dict[str, Edge] = {}
         if tails:
             result = await tx.run(links, tails=tails, kept=list(kept), types=list(types))
-            for record in await result.data():
-                edge = edge_out(record, schema)
+            for row in await result.data():
+                edge = edge_out(row, schema)
                 edges[edge.id] = edge
         fetched = await fetch_nodes(tx, ns, schema, [n for _d, n in reached])
         return Subgraph(
@@ -141,6 +148,38 @@ async def neighbors(
         )
 
     return await runner.read(work)
+
+
+@functools.lru_cache(maxsize=1024)
+def _walk_text(ns: Namespace, direction: Direction, typed: bool, depth: int) -> str:
+    """The breadth-first walk of `neighbors` in one statement: no row when the start node is missing;
+    else `layers` (the ids first reached at each hop, each hop only while fewer than `$limit` nodes
+    are reached, as the walk hop by hop would) and, when at most `$limit` nodes were reached (so none
+    is cut), `nodes` (their properties) and `edges` (properties, start id, end id: every followable
+    edge from a node nearer than `depth` to a reached node or the start); otherwise those two null."""
+    left, right = ARROWS[direction]
+    type_test = f"r.{Q_TYPE} IN $types" if typed else "true"
+    layers = [f"f{i}" for i in range(depth + 1)]
+    parts = [f"MATCH (s:{ns.n} {{{Q_KEY}: $id}}) WITH s, [s] AS seen, [s] AS f0"]
+    for i in range(1, depth + 1):
+        previous = ", ".join(layers[:i])
+        parts.append(
+            f"CALL {{ WITH seen, f{i - 1} WITH seen, f{i - 1} WHERE size(seen) <= $limit "
+            f"UNWIND f{i - 1} AS a MATCH (a){left}[r:{ns.r}]{right}(b) WHERE {type_test} AND NOT b IN seen "
+            f"RETURN collect(DISTINCT b) AS f{i} }} "
+            f"WITH s, seen + f{i} AS seen, {previous}, f{i}"
+        )
+    tails = " + ".join(layers[:depth])
+    parts.append(
+        f"WITH s, seen, {', '.join(layers)}, size(seen) - 1 <= $limit AS whole "
+        f"CALL {{ WITH seen, whole, {', '.join(layers[:depth])} WITH seen, {tails} AS tails WHERE whole "
+        f"UNWIND tails AS a MATCH (a){left}[r:{ns.r}]{right}(b) WHERE {type_test} AND b IN seen "
+        f"WITH DISTINCT r RETURN collect([properties(r), startNode(r).{Q_KEY}, endNode(r).{Q_KEY}]) AS edges }} "
+        f"RETURN [{', '.join(f'[b IN {f} | b.{Q_KEY}]' for f in layers[1:])}] AS layers, "
+        "CASE WHEN whole THEN [b IN seen[1..] | properties(b)] END AS nodes, "
+        "CASE WHEN whole THEN edges END AS edges"
+    )
+    return " ".join(parts)
 
 
 class _PageClause:

@@ -54,12 +54,15 @@ def node_out(stored: Mapping[str, Any], schema: GraphSchema) -> Node:
 
 
 def edge_out(record: Mapping[str, Any], schema: GraphSchema) -> Edge:
-    stored = record["p"]
+    return edge_from(record["p"], record["s"], record["t"], schema)
+
+
+def edge_from(stored: Mapping[str, Any], source: str, target: str, schema: GraphSchema) -> Edge:
     rel_type = stored[TYPE]
     return Edge(
         id=stored[KEY],
-        source=record["s"],
-        target=record["t"],
+        source=source,
+        target=target,
         type=rel_type,
         properties=decode_properties(stored, schema.edge_property_types((rel_type,))),
     )
