@@ -52,7 +52,7 @@ TARGETS: tuple[Target, ...] = (
     Target("export_rss_growth", "API RSS growth during the exports (peak over start)", "export", "MB",
            "flat: <= 100 MB whatever the size", "max_value", 100.0),
     Target("graph_load", "graph load, nodes then edges, chunked requests", "graph", "items/s",
-           ">= 0.7x the raw driver's batched UNWIND (same constraint)", "min_ratio", 0.7),
+           ">= 0.7x the raw driver's batched UNWIND (same storage model)", "min_ratio", 0.7),
     Target("graph_2hop_p50", "2-hop neighbours (out), p50", "graph", "ms",
            "p50 <= 2x raw Cypher", "max_ratio", 2.0),
     Target("graph_shortest_path_p50", "shortest path (hops, out), p50", "graph", "ms",
