@@ -22,6 +22,8 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import TestClient
 
+from tests.support.neo4j_server import neo4j_endpoint_for_tests
+from tests.support.no_servers import refuse_if_no_servers
 from tests.tck import conftest
 from tests.tck.backends import EndpointBackend, RawBackend
 from tests.tck.features import Scenario, load_features
@@ -48,12 +50,12 @@ def tck_dir() -> Path | None:
 
 
 @contextlib.contextmanager
-def endpoint_client(neo4j_runtime: Any) -> Iterator[TestClient[Any]]:
-    """The API in-process: graphs and client Cypher on the test Neo4j (the catalog in memory: this
+def endpoint_client(endpoint: Any) -> Iterator[TestClient[Any]]:
+    """The API in-process: graphs and client Cypher on the TCK's Neo4j (the catalog in memory: this
     test measures Cypher, and needs no PostgreSQL)."""
     from datainfra.adapters.http.app import create_app
     from datainfra.adapters.neo4j.client_cypher.runner import Neo4jCypherRunner
-    from datainfra.adapters.neo4j.driver import close_driver, open_driver
+    from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
     from datainfra.config import Settings
     from datainfra.containers import build_memory_container
@@ -62,7 +64,8 @@ def endpoint_client(neo4j_runtime: Any) -> Iterator[TestClient[Any]]:
     with TestClient(create_app(container)) as client:
         portal = client.blocking_portal
         assert portal is not None
-        driver = open_driver(neo4j_runtime.settings())
+        settings = Neo4jSettings(uri=endpoint.uri, user=endpoint.user, password=endpoint.password, max_pool_size=8)
+        driver = open_driver(settings)
         try:
             with (
                 container.graph_store.override(providers.Object(Neo4jGraphStore(driver))),
@@ -96,28 +99,22 @@ def run_all(scenarios: list[Scenario], backend: Backend, graphs: Path) -> list[O
     return outcomes
 
 
-def test_the_endpoint_passes_the_tck_as_neo4j_does(neo4j_runtime: Any) -> None:
-    root = tck_dir()
-    if root is None:
-        pytest.skip("the openCypher TCK is not here: set DATAINFRA_TCK_DIR or clone shared/ next to the repository")
-    scenarios = [s for s in load_features(root / "features") if not s.ignored]
-    only = os.environ.get("DATAINFRA_TCK_FILTER")
-    if only:
-        scenarios = [s for s in scenarios if only in s.key]
-    endpoint = neo4j_runtime.endpoint()
-    seconds: dict[str, float] = {}
+def _both_halves(
+    scenarios: list[Scenario], endpoint: Any, root: Path, seconds: dict[str, float]
+) -> tuple[list[Outcome], list[Outcome]]:
+    """Every scenario straight on Neo4j, then through the endpoint: (endpoint outcomes, raw outcomes)."""
     with neo4j.GraphDatabase.driver(
         endpoint.uri, auth=(endpoint.user, endpoint.password), notifications_min_severity="OFF"
     ) as driver:
         raw_backend = RawBackend(driver)
         present = raw_backend.count_nodes()
         if present:
-            pytest.fail(f"the test Neo4j holds {present} nodes before the TCK: a test before it left data behind")
+            pytest.fail(f"the TCK's Neo4j holds {present} nodes before the TCK: the raw half needs an empty graph")
         started = time.perf_counter()
         raw = run_all(scenarios, raw_backend, root / "graphs")
         raw_backend.fresh()
         seconds["raw"] = time.perf_counter() - started
-    with endpoint_client(neo4j_runtime) as client:
+    with endpoint_client(endpoint) as client:
         key = client.post("/users").json()["api_key"]
         headers = {"X-API-Key": key}
         session = client.post("/sessions", json={"name": f"tck-{uuid.uuid4().hex[:8]}"}, headers=headers).json()["id"]
@@ -125,6 +122,23 @@ def test_the_endpoint_passes_the_tck_as_neo4j_does(neo4j_runtime: Any) -> None:
         through = run_all(scenarios, EndpointBackend(client, headers, session), root / "graphs")
         seconds["endpoint"] = time.perf_counter() - started
         client.delete(f"/sessions/{session}", headers=headers)
+    return through, raw
+
+
+def test_the_endpoint_passes_the_tck_as_neo4j_does() -> None:
+    root = tck_dir()
+    if root is None:
+        pytest.skip("the openCypher TCK is not here: set DATAINFRA_TCK_DIR or clone shared/ next to the repository")
+    scenarios = [s for s in load_features(root / "features") if not s.ignored]
+    only = os.environ.get("DATAINFRA_TCK_FILTER")
+    if only:
+        scenarios = [s for s in scenarios if only in s.key]
+    refuse_if_no_servers("Neo4j", "neo4j")
+    seconds: dict[str, float] = {}
+    # A server of its own (unless DATAINFRA_TEST_NEO4J_URI names a shared one): the raw half needs an
+    # empty graph and empties it between scenarios, which must never touch another test's data.
+    with neo4j_endpoint_for_tests() as endpoint:
+        through, raw = _both_halves(scenarios, endpoint, root, seconds)
     results = list(zip(scenarios, raw, through, strict=True))
     write_report(REPORT, results, seconds)
     conftest.SUMMARY[:] = [*table(results, seconds).splitlines(), f"report: {REPORT}"]
