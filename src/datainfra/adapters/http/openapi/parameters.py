@@ -36,7 +36,7 @@ IDEMPOTENCY_KEY = {
 
 def document(operation: Operation, components: Components) -> None:
     spec = operation.spec
-    params: list[dict[str, Any]] = [_path_segment(_not_nullable(p)) for p in spec.get("parameters", [])]
+    params = [_path_parameter(_not_nullable(p), operation.spanning) for p in spec.get("parameters", [])]
     query = operation.opt.get("query")
     if query is not None:
         shapes = query if isinstance(query, tuple) else (query,)
@@ -155,12 +155,14 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _path_segment(param: dict[str, Any]) -> dict[str, Any]:
-    """A path parameter is one non-empty path segment: `/records/` (an empty key) is another route's
-    URL, and a `/` (even percent-encoded: the server decodes the path before routing) splits it."""
-    if param["in"] == "path" and param.get("schema", {}).get("type") == "string":
-        return {**param, "schema": {**param["schema"], "minLength": 1, "pattern": "^[^/]+$"}}
-    return param
+def _path_parameter(param: dict[str, Any], spanning: frozenset[str]) -> dict[str, Any]:
+    """A path parameter is never empty (`/records/`, an empty key, is another route's URL), and is one
+    segment without `/` (even percent-encoded: the server decodes the path before routing), except
+    one the route declares `{name:path}`, read from the raw path (a record key may hold `/`)."""
+    if param["in"] != "path" or param.get("schema", {}).get("type") != "string":
+        return param
+    limits: dict[str, Any] = {"minLength": 1} if param["name"] in spanning else {"minLength": 1, "pattern": "^[^/]+$"}
+    return {**param, "schema": {**param["schema"], **limits}}
 
 
 def _not_nullable(param: dict[str, Any]) -> dict[str, Any]:

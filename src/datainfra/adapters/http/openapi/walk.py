@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ class Operation:
     """As in the document: /sessions/{session_id}."""
     spec: dict[str, Any]
     """The operation object of the document (changed in place)."""
+    spanning: frozenset[str] = frozenset()
+    """Path parameters declared `{name:path}`: they may span segments (a record key holding `/`)."""
 
     @property
     def opt(self) -> dict[str, Any]:
@@ -52,4 +55,11 @@ def operations(app: Litestar, document: dict[str, Any]) -> Iterator[Operation]:
             for method in sorted(handler.http_methods):
                 spec = item.get(method.lower())
                 if spec is not None and method != "HEAD":
-                    yield Operation(handler, method, route.path_format, spec)
+                    yield Operation(handler, method, route.path_format, spec, _spanning(route.path))
+
+
+_SPANNING = re.compile(r"{(\w+):path}")
+
+
+def _spanning(path: str) -> frozenset[str]:
+    return frozenset(_SPANNING.findall(path))
