@@ -18,7 +18,7 @@ from datainfra.domain.query import PageRequest, RecordQuery, SortKey, with_tiebr
 from datainfra.domain.tabular_schema import tabular_schema_document
 from datainfra.domain.types import FieldType, FieldValue
 from datainfra.domain.value_text import timestamp_rfc3339
-from datainfra.services.paging import parse_query
+from datainfra.services.paging import parse_tabular_query
 from datainfra.services.records import require_tabular
 
 FORMAT_PARAM = "format"
@@ -54,13 +54,7 @@ def tabular_export_query(dataset: Dataset, request: PageRequest) -> RecordQuery:
     for name, value in paging.items():
         if value is not None:
             raise InvalidRequest(f"an export streams every matching record; {name} is not accepted", parameter=name)
-    parsed = parse_query(
-        request,
-        types=schema.field_types,
-        key=schema.primary_key,
-        non_nullable={c.name for c in schema.columns if not c.nullable},
-    )
-    return parsed.query
+    return parse_tabular_query(schema, request).query
 
 
 def default_query(dataset: Dataset) -> RecordQuery:

@@ -21,6 +21,7 @@ from datainfra.domain.query import (
     page_offset,
     with_tiebreak,
 )
+from datainfra.domain.tabular_schema import TabularSchema
 from datainfra.domain.types import FieldType, FieldValue
 from datainfra.domain.where import type_where
 
@@ -80,6 +81,17 @@ def parse_query(
         count=request.count,
     )
     return ParsedQuery(query, keyset)
+
+
+def parse_tabular_query(schema: TabularSchema, request: PageRequest) -> ParsedQuery:
+    """`parse_query` for a tabular dataset: its columns, its key, its non-nullable columns. The one
+    parse the records route, the hot records GET and the tabular export share."""
+    return parse_query(
+        request,
+        types=schema.field_types,
+        key=schema.primary_key,
+        non_nullable={c.name for c in schema.columns if not c.nullable},
+    )
 
 
 def next_request(

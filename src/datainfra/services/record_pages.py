@@ -26,7 +26,7 @@ from datainfra.domain.model import Dataset, DatasetKind, User
 from datainfra.domain.ports import Catalog, KeyDecision, KeyPolicy
 from datainfra.domain.ports.json_pages import JsonPages, PageGuard
 from datainfra.domain.query import PageRequest
-from datainfra.services.paging import ParsedQuery, next_request, parse_query
+from datainfra.services.paging import next_request, parse_tabular_query
 
 CACHE_ENTRIES = 10_000
 """Entries per cache (users, datasets); a full cache is emptied (then refilled by use)."""
@@ -45,17 +45,6 @@ class FastPage:
     offset: int
     next: PageRequest | None
     """The following page's request, or None on the last page."""
-
-
-def parse_page_query(dataset: Dataset, request: PageRequest) -> ParsedQuery:
-    """A GET's page request → the page query, as RecordService.query parses it."""
-    schema = dataset.tabular_schema
-    return parse_query(
-        request,
-        types=schema.field_types,
-        key=schema.primary_key,
-        non_nullable={c.name for c in schema.columns if not c.nullable},
-    )
 
 
 class RecordPages:
@@ -95,7 +84,7 @@ class RecordPages:
             self._remember(self._datasets, where, dataset)
         if dataset.kind is not DatasetKind.TABULAR:
             return None
-        parsed = parse_page_query(dataset, request)
+        parsed = parse_tabular_query(dataset.tabular_schema, request)
         query = parsed.query
         if query.count is not None:
             return None

@@ -24,7 +24,7 @@ from datainfra.domain.record_versions import (
 from datainfra.domain.records import OnConflict, Record, WriteResult
 from datainfra.domain.tabular_schema import TabularSchema
 from datainfra.domain.types import FieldType
-from datainfra.services.paging import PageResult, next_request, parse_query, sort_values
+from datainfra.services.paging import PageResult, next_request, parse_tabular_query, sort_values
 
 UNFILTERED_GUARD = "all"
 
@@ -116,12 +116,7 @@ class RecordService:
         their JSON path under `where`."""
         schema = require_tabular(dataset)
         types = schema.field_types
-        parsed = parse_query(
-            request,
-            types=types,
-            key=schema.primary_key,
-            non_nullable={c.name for c in schema.columns if not c.nullable},
-        )
+        parsed = parse_tabular_query(schema, request)
         query = parsed.query
         wanted = query.select
         if wanted is not None:
