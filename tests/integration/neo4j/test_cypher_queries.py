@@ -150,8 +150,8 @@ async def test_match_by_label_and_type_gives_client_ids_labels_and_types(
     ]
     assert result.rows == [
         [
-            Node("a", ("Person",), {"email": "a@x", "balance": Decimal("1.50"), "age": 30}),
-            Edge("e1", "a", "b", "KNOWS", {"weight": Decimal("0.5")}),
+            Node("a", ("Person",), {"id": "a", "email": "a@x", "balance": Decimal("1.50"), "age": 30}),
+            Edge("e1", "a", "b", "KNOWS", {"id": "e1", "weight": Decimal("0.5")}),
             "b",
             ["Person"],
             "KNOWS",
@@ -170,12 +170,12 @@ async def test_properties_keys_and_map_projections_hide_internal_properties(
     [[props, keys, projection, everything]] = await rows(
         runner, shared.mine, "MATCH (n {id: 'a'}) RETURN properties(n), keys(n), n {.id, .email}, n {.*} AS m"
     )
-    assert props == {"email": "a@x", "balance": Decimal("1.50"), "age": 30}
-    assert sorted(keys) == ["age", "balance", "email"]
+    assert props == {"id": "a", "email": "a@x", "balance": Decimal("1.50"), "age": 30}
+    assert sorted(keys) == ["age", "balance", "email", "id"]
     assert projection == {"id": "a", "email": "a@x"}
     assert everything == props
     [[edge_props]] = await rows(runner, shared.mine, "MATCH ()-[r {id: 'e1'}]->() RETURN properties(r)")
-    assert edge_props == {"weight": Decimal("0.5")}
+    assert edge_props == {"id": "e1", "weight": Decimal("0.5")}
 
 
 async def test_paths_come_back_as_domain_paths(runner: Neo4jCypherRunner, shared: World) -> None:
@@ -693,14 +693,14 @@ async def test_results_never_show_internal_names(runner: Neo4jCypherRunner, shar
 
 
 def plain(value: Any) -> Any:
-    """A result value in a comparable shape: nodes, relationships and paths by their client ids;
-    lists (collect() has no defined order) sorted."""
+    """A result value in a comparable shape: nodes, relationships and paths by their property `id`
+    (what the client wrote; their key when they have none); lists (collect() has no defined order) sorted."""
     if isinstance(value, Node):
-        return f"node:{value.id}"
+        return f"node:{value.properties.get('id', value.id)}"
     if isinstance(value, Edge):
-        return f"edge:{value.id}"
+        return f"edge:{value.properties.get('id', value.id)}"
     if isinstance(value, Path):
-        return "path:" + "-".join(node.id for node in value.nodes)
+        return "path:" + "-".join(str(node.properties.get("id", node.id)) for node in value.nodes)
     if isinstance(value, list):
         return sorted((plain(item) for item in value), key=repr)
     return value
