@@ -266,8 +266,8 @@ CASES: list[Case] = [
         status=OK,
         check=satisfies(
             lambda rows: (
-                sorted(rows[0][0]) == ["age", "name", "secret"]
-                and rows[0][1] == rows[0][2] == {"name": "ada", "age": 36, "secret": ATTACKER_SECRET}
+                sorted(rows[0][0]) == ["age", "id", "name", "secret"]
+                and rows[0][1] == rows[0][2] == {"id": "a", "name": "ada", "age": 36, "secret": ATTACKER_SECRET}
             )
         ),
     ),
