@@ -356,6 +356,26 @@ async def test_filters_on_properties_id_and_labels(graph_store: GraphStore) -> N
     assert await ids(graph_store, ds, ("name", "ne:Ann"), labels=("Person",)) == ["p2", "p3", "p4"]
 
 
+async def test_a_property_named_id_is_kept_apart_from_the_key(graph_store: GraphStore) -> None:
+    """Issue 11 item 3: Cypher's `id` is an ordinary property; the key stays what routes and filters address."""
+    ds = await make(graph_store)
+    await graph_store.write(
+        ds,
+        [node("k1", "P", id=7), node("k2", "P", id=7), node("k3", "P", id="k1"), node("k4", "P")],
+        [edge("e1", "k1", "k2", id=[1, 2])],
+        ERROR,
+    )
+    assert await graph_store.get_node(ds, "k1") == node("k1", "P", id=7)
+    assert await graph_store.get_node(ds, "k3") == node("k3", "P", id="k1")
+    assert (await all_edges(graph_store, ds))["e1"] == edge("e1", "k1", "k2", id=[1, 2])
+    assert await node_ids(graph_store, ds, ("id", "eq:k1")) == ["k1"]  # "id" in a filter is the key
+    await graph_store.update_nodes(ds, [NodeUpdate("k1", {"id": None}), NodeUpdate("k4", {"id": "x"})])
+    assert await graph_store.get_node(ds, "k1") == node("k1", "P")
+    assert await graph_store.get_node(ds, "k4") == node("k4", "P", id="x")
+    await graph_store.write(ds, [node("k2", "Q", id=8)], [], UPDATE)
+    assert await graph_store.get_node(ds, "k2") == node("k2", "Q", id=8)
+
+
 async def test_a_condition_on_an_absent_property_is_false_except_is_null(graph_store: GraphStore) -> None:
     ds = await people(graph_store)
     ids = node_ids

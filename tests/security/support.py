@@ -168,6 +168,8 @@ def _fill(client: TestClient[Any], tenant_name: str, auth: dict[str, str], sid: 
     if is_victim:
         nodes.append({"id": "zebra-node", "labels": ["ZebraLabel", "Person"], "properties": {"zebra_prop": secret}})
         edges.append({"id": "zebra-edge", "source": "zebra-node", "target": "a", "type": "ZEBRA_REL"})
+    for item in (*nodes, *edges):  # the key also as the property `id`, which is what Cypher's `n.id` reads
+        item.setdefault("properties", {})["id"] = str(item["id"])
     _post_ok(client, f"{dataset_url(sid, graph)}/records", {"nodes": nodes, "edges": edges}, auth)
     return {"people": people, "orders": orders, "graph": graph}
 
@@ -192,7 +194,7 @@ def build_tenant(client: TestClient[Any], name: str) -> Tenant:
         _post_ok(
             client,
             f"{dataset_url(sid2, graph2)}/records",
-            {"nodes": [{"id": "a", "labels": ["ZebraLabel"], "properties": {"zebra_prop": VICTIM_SECRET}}]},
+            {"nodes": [{"id": "a", "labels": ["ZebraLabel"], "properties": {"id": "a", "zebra_prop": VICTIM_SECRET}}]},
             auth,
         )
         tenant.extra = {"sid2": sid2, "people2": people2, "vault": vault, "graph2": graph2}

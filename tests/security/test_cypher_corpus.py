@@ -266,8 +266,8 @@ CASES: list[Case] = [
         status=OK,
         check=satisfies(
             lambda rows: (
-                sorted(rows[0][0]) == ["age", "name", "secret"]
-                and rows[0][1] == rows[0][2] == {"name": "ada", "age": 36, "secret": ATTACKER_SECRET}
+                sorted(rows[0][0]) == ["age", "id", "name", "secret"]
+                and rows[0][1] == rows[0][2] == {"id": "a", "name": "ada", "age": 36, "secret": ATTACKER_SECRET}
             )
         ),
     ),
@@ -324,7 +324,22 @@ CASES: list[Case] = [
         check=exactly([[0, ["Person"]]]),
     ),
     Case("set-label-of-victim-namespace", "MATCH (n {id: 'a'}) SET n:`L_<victim_hex>__Person`", read_only=False),
-    Case("set-id-to-victims", "MATCH (n {id: 'a'}) SET n.id = 'zebra-node'", read_only=False),
+    # `id` is an ordinary property (issue 11 item 3): the victim's value on the attacker's node reaches
+    # the attacker's node only, and never its key (the case puts the value back)
+    Case(
+        "set-id-to-victims",
+        "MATCH (n {id: 'a'}) SET n.id = 'zebra-node' WITH n MATCH (m {id: 'zebra-node'}) "
+        "WITH n, collect(datainfra.key(m)) AS keys SET n.id = 'a' RETURN keys",
+        read_only=False,
+        status=OK,
+        check=exactly([[["a"]]]),
+    ),
+    Case(
+        "key-of-victims-node",
+        "MATCH (n) WHERE datainfra.key(n) = 'zebra-node' RETURN n",
+        status=OK,
+        check=nothing,
+    ),
     Case("set-internal-key-by-map", "MATCH (n {id: 'a'}) SET n = $m", {"m": {"#id": "zebra-node"}}, read_only=False),
     Case(
         "set-internal-labels-by-map",

@@ -98,7 +98,7 @@ def test_cypher_nodes_relationships_and_paths_in_the_graph_routes_shapes(world: 
     assert node == {
         "id": "a",
         "labels": ["Person"],
-        "properties": {"name": "ada", "age": 36, "secret": ATTACKER_SECRET},
+        "properties": {"id": "a", "name": "ada", "age": 36, "secret": ATTACKER_SECRET},
     }
     [[edge]] = rows(world, "cypher", "MATCH (:Person {id: 'a'})-[r:KNOWS]->() RETURN r")
     assert edge == route_edges(world, attacker)["e1"]
@@ -107,7 +107,7 @@ def test_cypher_nodes_relationships_and_paths_in_the_graph_routes_shapes(world: 
         "source": "a",
         "target": "b",
         "type": "KNOWS",
-        "properties": {"since": 2001, "secret": ATTACKER_SECRET},
+        "properties": {"id": "e1", "since": 2001, "secret": ATTACKER_SECRET},
     }
     [[path]] = rows(world, "cypher", "MATCH p = (:Person {id: 'a'})-[:KNOWS]->()-[:LIVES_IN]->(:City) RETURN p")
     edges = route_edges(world, attacker)

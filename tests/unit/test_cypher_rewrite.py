@@ -42,7 +42,7 @@ REWRITES: list[tuple[str, str]] = [
     ("MATCH (n:!A) RETURN n", "MATCH (n:`D_X`&!`L_X__A`) RETURN n"),
     ("MATCH (n:%) RETURN n", "MATCH (n:`D_X`&%) RETURN n"),
     ("MATCH (`my var`:`Person`) RETURN `my var`", "MATCH (`my var`:`D_X`&`L_X__Person`) RETURN `my var`"),
-    ("MATCH (n {id: 'a'}) RETURN n", "MATCH (n:`D_X` {`#id`: $_ds_s0}) RETURN n"),
+    ("MATCH (n {id: 'a'}) RETURN n", "MATCH (n:`D_X` {`id`: $_ds_s0}) RETURN n"),
     ("MATCH (n:P WHERE n.x > 1) RETURN n", "MATCH (n:`D_X`&`L_X__P` WHERE n.x > 1) RETURN n"),
     # relationship patterns: the dataset type, the client's as #type
     ("MATCH ()-[r]->() RETURN r", "MATCH (:`D_X`)-[r:`R_X`]->(:`D_X`) RETURN r"),
@@ -52,7 +52,7 @@ REWRITES: list[tuple[str, str]] = [
     ("MATCH (a)-[:T]->(b) RETURN b", "MATCH (a:`D_X`)-[:`R_X` {`#type`: 'T'}]->(b:`D_X`) RETURN b"),
     (
         "MATCH (a)-[r:T {id: 'e', w: 2}]->(b) RETURN r",
-        "MATCH (a:`D_X`)-[r:`R_X` {`#id`: $_ds_s0, `w`: 2, `#type`: 'T'}]->(b:`D_X`) RETURN r",
+        "MATCH (a:`D_X`)-[r:`R_X` {`id`: $_ds_s0, `w`: 2, `#type`: 'T'}]->(b:`D_X`) RETURN r",
     ),
     (
         "MATCH (a)-[r:A|B]->(b) RETURN r",
@@ -78,32 +78,37 @@ REWRITES: list[tuple[str, str]] = [
     ),
     (
         "MATCH p = shortestPath((a {id: 'a'})-[*..5]-(b)) RETURN p",
-        "MATCH p = shortestPath((a:`D_X` {`#id`: $_ds_s0})-[:`R_X`*..5]-(b:`D_X`)) RETURN p",
+        "MATCH p = shortestPath((a:`D_X` {`id`: $_ds_s0})-[:`R_X`*..5]-(b:`D_X`)) RETURN p",
     ),
-    # expressions: label predicates, .id, labels(), type(), keys()
+    # expressions: label predicates, datainfra.key(), labels(), type(), keys(); `id` is a property like any other
     ("MATCH (n) WHERE n:A RETURN n", "MATCH (n:`D_X`) WHERE n:`L_X__A` RETURN n"),
     ("MATCH (n) WHERE n IS A OR n:B|C RETURN n", "MATCH (n:`D_X`) WHERE n:`L_X__A` OR n:`L_X__B`|`L_X__C` RETURN n"),
     ("MATCH (n) WHERE n:A:B RETURN n", "MATCH (n:`D_X`) WHERE n:`L_X__A`&`L_X__B` RETURN n"),
     ("MATCH ()-[r]->() WHERE r:T RETURN r", "MATCH (:`D_X`)-[r:`R_X`]->(:`D_X`) WHERE (r.`#type` = 'T') RETURN r"),
-    ("MATCH (n) WHERE n.id IN $ids RETURN n", "MATCH (n:`D_X`) WHERE n.`#id` IN $ids RETURN n"),
-    ("MATCH (n) RETURN n.id AS id", "MATCH (n:`D_X`) RETURN n.`#id` AS id"),
-    ("MATCH (n) RETURN n.id", "MATCH (n:`D_X`) RETURN n.`#id` AS `#c0`"),
+    ("MATCH (n) WHERE n.id IN $ids RETURN n", "MATCH (n:`D_X`) WHERE n.id IN $ids RETURN n"),
+    ("MATCH (n) RETURN n.id AS id", "MATCH (n:`D_X`) RETURN n.id AS id"),
+    ("MATCH (n) RETURN n.id", "MATCH (n:`D_X`) RETURN n.id"),
+    (
+        "MATCH (n) WHERE datainfra.key(n) IN $ids RETURN DataInfra.Key(n) AS k",
+        "MATCH (n:`D_X`) WHERE (n).`#id` IN $ids RETURN (n).`#id` AS k",
+    ),
+    ("MATCH ()-[r]->() RETURN datainfra.key(r)", "MATCH (:`D_X`)-[r:`R_X`]->(:`D_X`) RETURN (r).`#id` AS `#c0`"),
     ("MATCH (n) RETURN labels(n) AS l", "MATCH (n:`D_X`) RETURN (n).`#labels` AS l"),
     ("MATCH ()-[r]->() RETURN type(r) AS t", "MATCH (:`D_X`)-[r:`R_X`]->(:`D_X`) RETURN (r).`#type` AS t"),
     (
         "MATCH (n) RETURN keys(n) AS k",
         "MATCH (n:`D_X`) RETURN [`#k` IN keys(n) WHERE NOT `#k` STARTS WITH '#'] AS k",
     ),
-    ("MATCH (n) RETURN n {.id, .name, .*} AS m", "MATCH (n:`D_X`) RETURN n {id: n.`#id`, .`name`, .*} AS m"),
-    ("WITH {id: 1} AS m RETURN m.id AS i", "WITH {`id`: 1} AS m RETURN coalesce(m.`#id`, m.id) AS i"),
+    ("MATCH (n) RETURN n {.id, .name, .*} AS m", "MATCH (n:`D_X`) RETURN n {.`id`, .`name`, .*} AS m"),
+    ("WITH {id: 1} AS m RETURN m.id AS i", "WITH {`id`: 1} AS m RETURN m.id AS i"),
     ("RETURN $row.id AS i", "RETURN $row.id AS i"),
     (
         "MATCH p = (a)-->(b) RETURN nodes(p)[0].id AS i",
-        "MATCH p = (a:`D_X`)-[:`R_X`]->(b:`D_X`) RETURN coalesce(nodes(p)[0].`#id`, nodes(p)[0].id) AS i",
+        "MATCH p = (a:`D_X`)-[:`R_X`]->(b:`D_X`) RETURN nodes(p)[0].id AS i",
     ),
     (
         "MATCH (n) RETURN [x IN [n] WHERE x:A | x.id] AS i",
-        "MATCH (n:`D_X`) RETURN [x IN [n] WHERE x:`L_X__A` | coalesce(x.`#id`, x.id)] AS i",
+        "MATCH (n:`D_X`) RETURN [x IN [n] WHERE x:`L_X__A` | x.id] AS i",
     ),
     ("RETURN 'lit' AS s", "RETURN $_ds_s0 AS s"),
     ("MATCH (n) RETURN n.name, 'lit'", "MATCH (n:`D_X`) RETURN n.name, $_ds_s0 AS `#c0`"),
@@ -122,7 +127,7 @@ REWRITES: list[tuple[str, str]] = [
     ("MATCH (a) RETURN COUNT { (a)-->() } AS c", "MATCH (a:`D_X`) RETURN COUNT { (a:`D_X`)-[:`R_X`]->(:`D_X`) } AS c"),
     (
         "MATCH (a) RETURN [(a)-[:T]->(b) WHERE b.x > 1 | b.id] AS l",
-        "MATCH (a:`D_X`) RETURN [(a:`D_X`)-[:`R_X` {`#type`: 'T'}]->(b:`D_X`) WHERE b.x > 1 | b.`#id`] AS l",
+        "MATCH (a:`D_X`) RETURN [(a:`D_X`)-[:`R_X` {`#type`: 'T'}]->(b:`D_X`) WHERE b.x > 1 | b.id] AS l",
     ),
     (
         "MATCH (n) CALL (n) { MATCH (n)-->(m) RETURN m } RETURN m",
@@ -130,7 +135,7 @@ REWRITES: list[tuple[str, str]] = [
     ),
     (
         "MATCH (n) CALL { WITH n MATCH (n)-->(m) RETURN m.id AS k } RETURN k",
-        "MATCH (n:`D_X`) CALL { WITH n MATCH (n:`D_X`)-[:`R_X`]->(m:`D_X`) RETURN m.`#id` AS k } RETURN k",
+        "MATCH (n:`D_X`) CALL { WITH n MATCH (n:`D_X`)-[:`R_X`]->(m:`D_X`) RETURN m.id AS k } RETURN k",
     ),
     ("MATCH (n) RETURN n UNION MATCH (n) RETURN n", "MATCH (n:`D_X`) RETURN n UNION MATCH (n:`D_X`) RETURN n"),
     # what a subquery sees of the outer scope decides whether (a) is a reference or a new node
@@ -153,19 +158,18 @@ REWRITES: list[tuple[str, str]] = [
     # writes
     (
         "CREATE (n:P {id: 1, name: 'x'}) RETURN n",
-        "CREATE (n:`D_X`&`L_X__P` {`name`: $_ds_s0, `#id`: coalesce(toString(1), randomUUID()), "
-        "`#labels`: ['P']}) RETURN n",
+        "CREATE (n:`D_X`&`L_X__P` {`id`: 1, `name`: $_ds_s0, `#id`: randomUUID(), `#labels`: ['P']}) RETURN n",
     ),
     ("CREATE (n)", "CREATE (n:`D_X` {`#id`: randomUUID(), `#labels`: []})"),
     (
         "MATCH (a {id: 'a'}), (b {id: 'b'}) CREATE (a)-[r:T {w: 1}]->(b) RETURN r",
-        "MATCH (a:`D_X` {`#id`: $_ds_s0}), (b:`D_X` {`#id`: $_ds_s1}) CREATE (a)-[r:`R_X` {`w`: 1, `#type`: 'T', "
+        "MATCH (a:`D_X` {`id`: $_ds_s0}), (b:`D_X` {`id`: $_ds_s1}) CREATE (a)-[r:`R_X` {`w`: 1, `#type`: 'T', "
         "`#id`: randomUUID()}]->(b) RETURN r",
     ),
     (
         "MATCH (a) WITH a AS x CREATE (x)-[:T {id: 'e'}]->(y)",
-        "MATCH (a:`D_X`) WITH a AS x CREATE (x)-[:`R_X` {`#type`: 'T', `#id`: coalesce(toString($_ds_s0), "
-        "randomUUID())}]->(y:`D_X` {`#id`: randomUUID(), `#labels`: []})",
+        "MATCH (a:`D_X`) WITH a AS x CREATE (x)-[:`R_X` {`id`: $_ds_s0, `#type`: 'T', `#id`: randomUUID()}]->"
+        "(y:`D_X` {`#id`: randomUUID(), `#labels`: []})",
     ),
     (
         "MATCH (a) WITH a.name AS nm CREATE (a)",
@@ -173,13 +177,12 @@ REWRITES: list[tuple[str, str]] = [
     ),
     (
         "UNWIND $rows AS row CREATE (:P {id: row.id})",
-        "UNWIND $rows AS row CREATE (:`D_X`&`L_X__P` {`#id`: coalesce(toString(coalesce(row.`#id`, row.id)), "
-        "randomUUID()), `#labels`: ['P']})",
+        "UNWIND $rows AS row CREATE (:`D_X`&`L_X__P` {`id`: row.id, `#id`: randomUUID(), `#labels`: ['P']})",
     ),
     (
         "MERGE (n:P {id: 'z'}) ON CREATE SET n.x = 1 RETURN n",
-        "MERGE (n:`D_X`&`L_X__P` {`#id`: toString($_ds_s0)}) ON CREATE SET n.`#labels` = ['P'] ON CREATE SET "
-        "n.`x` = 1, n.`#o:x` = null RETURN n",
+        "MERGE (n:`D_X`&`L_X__P` {`id`: $_ds_s0}) ON CREATE SET n.`#id` = randomUUID(), n.`#labels` = ['P'] "
+        "ON CREATE SET n.`x` = 1, n.`#o:x` = null RETURN n",
     ),
     (
         "MATCH (a) MERGE (a)-[:T]->(b:P {name: 'q'})",
@@ -201,9 +204,13 @@ REWRITES: list[tuple[str, str]] = [
     ),
     ("MATCH (n) DETACH DELETE n", "MATCH (n:`D_X`) DETACH DELETE n"),
     (
+        "MATCH (n) SET n.id = 'x', n += {id: 2} REMOVE n.id",
+        "MATCH (n:`D_X`) SET n.`id` = $_ds_s0, n.`#o:id` = null, n += {`id`: 2, `#o:id`: null} "
+        "REMOVE n.`id`, n.`#o:id`",
+    ),
+    (
         "FOREACH (x IN [1, 2] | CREATE (:P {id: x}))",
-        "FOREACH (x IN [1, 2] | CREATE (:`D_X`&`L_X__P` {`#id`: coalesce(toString(x), randomUUID()), "
-        "`#labels`: ['P']}))",
+        "FOREACH (x IN [1, 2] | CREATE (:`D_X`&`L_X__P` {`id`: x, `#id`: randomUUID(), `#labels`: ['P']}))",
     ),
 ]
 
@@ -214,13 +221,13 @@ def test_rewrites(query: str, expected: str) -> None:
 
 
 def test_what_a_rewrite_carries() -> None:
-    rewritten = rewrite("MATCH (n) WHERE n.a = 'x' SET n += $p RETURN n.id, 'y'", NS)
+    rewritten = rewrite("MATCH (n) WHERE n.a = 'x' SET n += $p RETURN labels(n), 'y'", NS)
     assert rewritten.writes
     assert rewritten.parameters == {"_ds_s0": "x", "_ds_s1": "y"}
     assert rewritten.literals == {"_ds_s0": "'x'", "_ds_s1": "'y'"}
     assert rewritten.map_parameters == {"p"}
     assert rewritten.client_parameters == {"p"}
-    assert rewritten.columns == {"#c0": "n.id", "#c1": "'y'"}
+    assert rewritten.columns == {"#c0": "labels(n)", "#c1": "'y'"}
     assert not rewrite("MATCH (n) RETURN n", NS).writes
 
 
@@ -239,7 +246,7 @@ def test_leading_point_floats_and_numeric_parameters_pass_through() -> None:
 
 
 def test_the_same_unaliased_expression_gets_the_same_alias_in_every_union_branch() -> None:
-    assert out("MATCH (n) RETURN n.id UNION MATCH (n) RETURN n.id").count("AS `#c0`") == 2
+    assert out("MATCH (n) RETURN labels(n) UNION MATCH (n) RETURN labels(n)").count("AS `#c0`") == 2
 
 
 # (query, a fragment the refusal's detail must contain)
@@ -317,9 +324,6 @@ REFUSED: list[tuple[str, str]] = [
     ("MATCH (n) SET n:A&B", "plain labels"),
     ("MATCH (n) REMOVE n:`#labels`", "reserved"),
     ("MATCH (n) SET n:pg_x", "pg_"),
-    ("MATCH (n) SET n.id = 'x'", "cannot change"),
-    ("MATCH (n) REMOVE n.id", "cannot change"),
-    ("MATCH (n) SET n += {id: 'x'}", "cannot change"),
     ("MATCH (n) SET n[$k] = 1", "dynamic property"),
     ("MATCH (n), (m) SET n += properties(m)", "map literal"),
     ("MATCH (n), (m) SET n = m", "map literal"),

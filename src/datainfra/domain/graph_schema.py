@@ -18,6 +18,8 @@ from datainfra.domain.names import validate_name
 from datainfra.domain.types import BadValue, FieldType, FieldValue, coerce_json
 
 NODE_KEY = "id"
+"""The key field of a node (and of an edge) in filters, sorts and the routes' JSON; a property may
+also be named "id" (it lives in `properties`), but filters and sorts on "id" mean the key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +109,6 @@ def _coerce_properties(
             validate_name(name, what="property name", field=where)
         except InvalidInput as exc:
             raise exc.located(index=index) from None
-        if name == NODE_KEY and what == "node":
-            raise InvalidInput("'id' is the node key, not a property", index=index, field=where)
         if value is None:
             continue
         field_type = declared.get(name)
@@ -263,7 +263,11 @@ def _parse_properties(raw: Mapping[str, object], where: str) -> tuple[PropertyDe
             raise InvalidInput('a property is {"name", "type"}', field=at)
         name = validate_name(item.get("name"), what="property name", field=f"{at}.name")
         if name == NODE_KEY:
-            raise InvalidInput("'id' is the node key and cannot be declared as a property", field=f"{at}.name")
+            raise InvalidInput(
+                "'id' names the key in filters and sorts, so it cannot be declared (a property named id may "
+                "still be written, undeclared, in a schema that is not strict)",
+                field=f"{at}.name",
+            )
         try:
             result.append(PropertyDef(name, FieldType(str(item.get("type")))))
         except ValueError:

@@ -46,7 +46,9 @@ WRITE = QueryLimits(read_only=False)
 @dataclass
 class World:
     """`mine` holds a-[KNOWS]->b-[KNOWS]->c; `sibling` (same tenant) and `foreign` (another tenant)
-    hold nodes with the same ids and labels, marked secret."""
+    hold nodes with the same ids and labels, marked secret. Written through the graph routes' store,
+    each with its key also as its property `id` (what Cypher's `n.id` reads; the key itself is
+    `datainfra.key(n)`)."""
 
     mine: Dataset
     sibling: Dataset
@@ -76,18 +78,21 @@ async def make_world(store: Neo4jGraphStore) -> World:
     await store.write(
         mine,
         [
-            Node("a", ("Person",), {"email": "a@x", "balance": Decimal("1.50"), "age": 30}),
-            Node("b", ("Person",), {"email": "b@x", "age": 40}),
-            Node("c", ("Company",), {"name": "C"}),
+            Node("a", ("Person",), {"id": "a", "email": "a@x", "balance": Decimal("1.50"), "age": 30}),
+            Node("b", ("Person",), {"id": "b", "email": "b@x", "age": 40}),
+            Node("c", ("Company",), {"id": "c", "name": "C"}),
         ],
-        [Edge("e1", "a", "b", "KNOWS", {"weight": Decimal("0.5")}), Edge("e2", "b", "c", "WORKS_AT")],
+        [
+            Edge("e1", "a", "b", "KNOWS", {"id": "e1", "weight": Decimal("0.5")}),
+            Edge("e2", "b", "c", "WORKS_AT", {"id": "e2"}),
+        ],
         OnConflict.ERROR,
     )
     for other in (sibling, foreign):
         await store.write(
             other,
-            [Node("a", ("Person",), {"secret": True}), Node("z", ("Person",), {"secret": True})],
-            [Edge("e9", "a", "z", "KNOWS", {"secret": True})],
+            [Node("a", ("Person",), {"id": "a", "secret": True}), Node("z", ("Person",), {"id": "z", "secret": True})],
+            [Edge("e9", "a", "z", "KNOWS", {"id": "e9", "secret": True})],
             OnConflict.ERROR,
         )
     return World(mine, sibling, foreign)
@@ -145,8 +150,8 @@ async def test_match_by_label_and_type_gives_client_ids_labels_and_types(
     ]
     assert result.rows == [
         [
-            Node("a", ("Person",), {"email": "a@x", "balance": Decimal("1.50"), "age": 30}),
-            Edge("e1", "a", "b", "KNOWS", {"weight": Decimal("0.5")}),
+            Node("a", ("Person",), {"id": "a", "email": "a@x", "balance": Decimal("1.50"), "age": 30}),
+            Edge("e1", "a", "b", "KNOWS", {"id": "e1", "weight": Decimal("0.5")}),
             "b",
             ["Person"],
             "KNOWS",
@@ -165,12 +170,12 @@ async def test_properties_keys_and_map_projections_hide_internal_properties(
     [[props, keys, projection, everything]] = await rows(
         runner, shared.mine, "MATCH (n {id: 'a'}) RETURN properties(n), keys(n), n {.id, .email}, n {.*} AS m"
     )
-    assert props == {"email": "a@x", "balance": Decimal("1.50"), "age": 30}
-    assert sorted(keys) == ["age", "balance", "email"]
+    assert props == {"id": "a", "email": "a@x", "balance": Decimal("1.50"), "age": 30}
+    assert sorted(keys) == ["age", "balance", "email", "id"]
     assert projection == {"id": "a", "email": "a@x"}
     assert everything == props
     [[edge_props]] = await rows(runner, shared.mine, "MATCH ()-[r {id: 'e1'}]->() RETURN properties(r)")
-    assert edge_props == {"weight": Decimal("0.5")}
+    assert edge_props == {"id": "e1", "weight": Decimal("0.5")}
 
 
 async def test_paths_come_back_as_domain_paths(runner: Neo4jCypherRunner, shared: World) -> None:
@@ -493,20 +498,38 @@ async def test_created_nodes_are_what_the_graph_routes_show(
         {},
         WRITE,
     )
-    created = Node("n1", ("Person", "Admin"), {"email": "n@x", "age": 5})
-    assert result.rows == [[created, Edge("e5", "a", "n1", "KNOWS", {})]]
+    [[created, edge]] = result.rows
+    assert created.labels == ("Person", "Admin") and created.properties == {"id": "n1", "email": "n@x", "age": 5}
+    assert created.id not in ("n1", "")  # the key the graph routes address is generated
+    assert edge == Edge(edge.id, "a", created.id, "KNOWS", {"id": "e5"}) and edge.id != "e5"
     assert result.affected == 2
-    assert await store.get_node(world.mine, "n1") == created
-    assert [n.id for n in (await store.find_nodes(world.mine, ("Admin",), RecordQuery())).items] == ["n1"]
-    edges = (await store.find_edges(world.mine, ("KNOWS",), RecordQuery())).items
-    assert Edge("e5", "a", "n1", "KNOWS", {}) in edges
-    # generated ids, and integer ids kept as their text
-    [[made]] = (await runner.run_cypher(world.mine, "CREATE (n:Thing {id: 7}) RETURN n", {}, WRITE)).rows
-    assert made == Node("7", ("Thing",), {})
-    assert await store.get_node(world.mine, "7") == made
-    [[anonymous]] = (await runner.run_cypher(world.mine, "CREATE (n) RETURN n", {}, WRITE)).rows
-    assert anonymous.id and anonymous.labels == ()
+    assert await store.get_node(world.mine, created.id) == created
+    assert [n.id for n in (await store.find_nodes(world.mine, ("Admin",), RecordQuery())).items] == [created.id]
+    assert edge in (await store.find_edges(world.mine, ("KNOWS",), RecordQuery())).items
+    assert await rows(runner, world.mine, "MATCH (n:Admin) RETURN datainfra.key(n), n.id") == [[created.id, "n1"]]
+
+
+async def test_id_is_an_ordinary_property(runner: Neo4jCypherRunner, store: Neo4jGraphStore, world: World) -> None:
+    """Issue 11 item 3: `id` keeps its type, need not be unique, is absent unless written, can change."""
+    [[x, y]] = (
+        await runner.run_cypher(
+            world.mine,
+            "CREATE (x:Thing {id: 4611686018427387905}), (y:Thing {id: 4611686018427387905}) RETURN x, y",
+            {},
+            WRITE,
+        )
+    ).rows
+    assert x.properties == y.properties == {"id": 4611686018427387905} and x.id != y.id
+    assert await store.get_node(world.mine, x.id) == x
+    found = await rows(runner, world.mine, "MATCH (t {id: 4611686018427387905}) RETURN t.id + 1, datainfra.key(t)")
+    assert sorted(found) == sorted([[4611686018427387906, x.id], [4611686018427387906, y.id]])
+    [[anonymous, absent]] = (await runner.run_cypher(world.mine, "CREATE (n) RETURN n, n.id IS NULL", {}, WRITE)).rows
+    assert anonymous.id and anonymous.labels == () and anonymous.properties == {} and absent is True
     assert await store.get_node(world.mine, anonymous.id) == anonymous
+    await runner.run_cypher(world.mine, "MATCH (t:Thing) SET t.id = [1, 2] SET t += {id: 'moved'}", {}, WRITE)
+    assert (await store.get_node(world.mine, x.id) or Node("")).properties == {"id": "moved"}
+    await runner.run_cypher(world.mine, "MATCH (t:Thing) REMOVE t.id", {}, WRITE)
+    assert (await store.get_node(world.mine, x.id) or Node("")).properties == {}
     # bulk from parameters
     await runner.run_cypher(
         world.mine,
@@ -514,7 +537,13 @@ async def test_created_nodes_are_what_the_graph_routes_show(
         {"rows": [{"id": "p1", "email": "p1@x"}, {"id": "p2", "email": "p2@x"}]},
         WRITE,
     )
-    assert await store.get_node(world.mine, "p2") == Node("p2", ("Person",), {"email": "p2@x"})
+    [[p2]] = await rows(runner, world.mine, "MATCH (p:Person {id: 'p2'}) RETURN p")
+    assert p2.properties == {"id": "p2", "email": "p2@x"} and await store.get_node(world.mine, p2.id) == p2
+    # the key reaches Cypher only through datainfra.key(); id() and elementId() stay refused
+    assert await rows(runner, world.mine, "MATCH (n) WHERE datainfra.key(n) = 'a' RETURN n.email") == [["a@x"]]
+    for refused in ("MATCH (n) RETURN id(n)", "MATCH (n) RETURN elementId(n)"):
+        with pytest.raises(InvalidRequest, match=r"datainfra\.key"):
+            await runner.run_cypher(world.mine, refused, {}, READ)
 
 
 async def test_merge_set_remove_and_delete_keep_the_stored_form(
@@ -522,30 +551,34 @@ async def test_merge_set_remove_and_delete_keep_the_stored_form(
 ) -> None:
     await runner.run_cypher(world.mine, "MERGE (n:Person {id: 'm1'}) ON CREATE SET n.age = 1", {}, WRITE)
     await runner.run_cypher(world.mine, "MERGE (n:Person {id: 'm1'}) ON MATCH SET n.age = 2", {}, WRITE)
-    assert await store.get_node(world.mine, "m1") == Node("m1", ("Person",), {"age": 2})
+    [[m1]] = await rows(runner, world.mine, "MATCH (n {id: 'm1'}) RETURN n")
+    assert m1 == Node(m1.id, ("Person",), {"id": "m1", "age": 2}) and await store.get_node(world.mine, m1.id) == m1
     await runner.run_cypher(
         world.mine, "MATCH (a {id: 'a'}), (m {id: 'm1'}) MERGE (a)-[r:KNOWS]->(m) RETURN r", {}, WRITE
     )
-    merged = [e for e in (await store.find_edges(world.mine, ("KNOWS",), RecordQuery())).items if e.target == "m1"]
+    merged = [e for e in (await store.find_edges(world.mine, ("KNOWS",), RecordQuery())).items if e.target == m1.id]
     assert len(merged) == 1 and merged[0].source == "a" and merged[0].id
     # SET keeps the key, labels and type; a numeric property set from Cypher drops its order key
     await runner.run_cypher(
-        world.mine, "MATCH (n {id: 'a'}) SET n = {email: 'new@x'}, n.balance = 3, n += $p", {"p": {"nick": "A"}}, WRITE
+        world.mine,
+        "MATCH (n {id: 'a'}) SET n = {id: 'a', email: 'new@x'}, n.balance = 3, n += $p",
+        {"p": {"nick": "A"}},
+        WRITE,
     )
     assert await store.get_node(world.mine, "a") == Node(
-        "a", ("Person",), {"email": "new@x", "balance": 3, "nick": "A"}
+        "a", ("Person",), {"id": "a", "email": "new@x", "balance": 3, "nick": "A"}
     )
     await runner.run_cypher(world.mine, "MATCH ()-[r {id: 'e1'}]->() SET r = {w: 1} RETURN r", {}, WRITE)
-    [[edge]] = await rows(runner, world.mine, "MATCH ()-[r {id: 'e1'}]->() RETURN r")
+    [[edge]] = await rows(runner, world.mine, "MATCH ()-[r {w: 1}]->() RETURN r")
     assert edge == Edge("e1", "a", "b", "KNOWS", {"w": 1})
     await runner.run_cypher(world.mine, "MATCH (n {id: 'a'}) REMOVE n.nick", {}, WRITE)
     assert "nick" not in (await store.get_node(world.mine, "a") or Node("")).properties
-    for bad in ({"id": "x"}, {"#id": "x"}, {"not ok": 1}):
+    for bad in ({"#id": "x"}, {"not ok": 1}):
         with pytest.raises(InvalidRequest):
             await runner.run_cypher(world.mine, "MATCH (n {id: 'a'}) SET n += $p", {"p": bad}, WRITE)
     result = await runner.run_cypher(world.mine, "MATCH (n {id: 'm1'}) DETACH DELETE n", {}, WRITE)
     assert result.affected == 2
-    assert await store.get_node(world.mine, "m1") is None
+    assert await store.get_node(world.mine, m1.id) is None
     with pytest.raises(InvalidRequest, match="deleted"):
         await runner.run_cypher(world.mine, "MATCH (n {id: 'b'}) DETACH DELETE n RETURN n", {}, WRITE)
 
@@ -556,7 +589,7 @@ async def test_labels_change_through_cypher_and_the_graph_routes_see_it(
     """Issue 11 item 4: SET / REMOVE of labels, and MERGE ... ON CREATE SET n:L, in the dataset's namespace."""
     await runner.run_cypher(world.mine, "MATCH (n {id: 'a'}) SET n:Admin:Person, n:Staff", {}, WRITE)
     assert await store.get_node(world.mine, "a") == Node(
-        "a", ("Person", "Admin", "Staff"), {"email": "a@x", "balance": Decimal("1.50"), "age": 30}
+        "a", ("Person", "Admin", "Staff"), {"id": "a", "email": "a@x", "balance": Decimal("1.50"), "age": 30}
     )
     assert [n.id for n in (await store.find_nodes(world.mine, ("Admin",), RecordQuery())).items] == ["a"]
     assert await rows(runner, world.mine, "MATCH (n:Admin) RETURN n.id, labels(n)") == [
@@ -567,20 +600,24 @@ async def test_labels_change_through_cypher_and_the_graph_routes_see_it(
     node = await store.get_node(world.mine, "a")
     assert node is not None and node.labels == ("Staff",)
     assert (await store.find_nodes(world.mine, ("Admin",), RecordQuery())).items == []
-    await runner.run_cypher(world.mine, "MERGE (n:Thing {id: 't'}) ON CREATE SET n:New RETURN n", {}, WRITE)
-    assert await store.get_node(world.mine, "t") == Node("t", ("Thing", "New"), {})
+    [[t]] = (
+        await runner.run_cypher(world.mine, "MERGE (n:Thing {id: 't'}) ON CREATE SET n:New RETURN n", {}, WRITE)
+    ).rows
+    assert await store.get_node(world.mine, t.id) == Node(t.id, ("Thing", "New"), {"id": "t"})
 
 
 async def test_a_write_that_fails_leaves_nothing(
     runner: Neo4jCypherRunner, store: Neo4jGraphStore, world: World
 ) -> None:
     with pytest.raises(Conflict) as caught:
-        await runner.run_cypher(world.mine, "CREATE (:Person {id: 'new'}) CREATE (:Person {id: 'a'})", {}, WRITE)
+        await runner.run_cypher(
+            world.mine, "CREATE (:Person {id: 'new'}) CREATE (:Person {id: 'a2', email: 'a@x'})", {}, WRITE
+        )
     assert_no_internal_names(caught.value.detail, world.mine)
-    assert await store.get_node(world.mine, "new") is None
+    assert await rows(runner, world.mine, "MATCH (n {id: 'new'}) RETURN n") == []
     with pytest.raises(InvalidRequest):
         await runner.run_cypher(world.mine, "CREATE (:Person {id: 'new'}) WITH 1 AS x RETURN 1 / 0", {}, WRITE)
-    assert await store.get_node(world.mine, "new") is None
+    assert await rows(runner, world.mine, "MATCH (n {id: 'new'}) RETURN n") == []
 
 
 async def test_writes_stay_in_their_dataset(runner: Neo4jCypherRunner, store: Neo4jGraphStore, world: World) -> None:
@@ -656,14 +693,14 @@ async def test_results_never_show_internal_names(runner: Neo4jCypherRunner, shar
 
 
 def plain(value: Any) -> Any:
-    """A result value in a comparable shape: nodes, relationships and paths by their client ids;
-    lists (collect() has no defined order) sorted."""
+    """A result value in a comparable shape: nodes, relationships and paths by their property `id`
+    (what the client wrote; their key when they have none); lists (collect() has no defined order) sorted."""
     if isinstance(value, Node):
-        return f"node:{value.id}"
+        return f"node:{value.properties.get('id', value.id)}"
     if isinstance(value, Edge):
-        return f"edge:{value.id}"
+        return f"edge:{value.properties.get('id', value.id)}"
     if isinstance(value, Path):
-        return "path:" + "-".join(node.id for node in value.nodes)
+        return "path:" + "-".join(str(node.properties.get("id", node.id)) for node in value.nodes)
     if isinstance(value, list):
         return sorted((plain(item) for item in value), key=repr)
     return value

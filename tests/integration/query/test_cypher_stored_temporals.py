@@ -60,6 +60,12 @@ def cypher(graph: Graph, query: str, **extra: Any) -> Any:
     return response.json()
 
 
+def key_of(graph: Graph, name: str) -> str:
+    """The key the graph routes address of the node Cypher created with property `id` = `name`."""
+    [[key]] = cypher(graph, f"MATCH (n {{id: '{name}'}}) RETURN datainfra.key(n)")["rows"]
+    return str(key)
+
+
 def stored(properties: dict[str, Any]) -> dict[str, Any]:
     return {name: properties.get(name) for name in STORED}
 
@@ -83,12 +89,13 @@ def test_cypher_column_types_name_local_kinds(graph: Graph) -> None:
 def test_the_graph_routes_read_them(graph: Graph) -> None:
     client, auth, sid, dataset = graph
     url = dataset_url(sid, dataset)
-    node = client.get(f"{url}/nodes/tm", headers=auth)
+    tm = key_of(graph, "tm")
+    node = client.get(f"{url}/nodes/{tm}", headers=auth)
     assert node.status_code == 200, node.text
     assert stored(node.json()["properties"]) == EXPECTED
     page = client.get(f"{url}/nodes", headers=auth)
     assert page.status_code == 200, page.text
-    assert stored(next(item for item in page.json()["items"] if item["id"] == "tm")["properties"]) == EXPECTED
+    assert stored(next(item for item in page.json()["items"] if item["id"] == tm)["properties"]) == EXPECTED
     edges = client.get(f"{url}/edges", headers=auth)
     assert edges.status_code == 200, edges.text
     assert stored(edges.json()["items"][0]["properties"]) == EXPECTED
@@ -97,15 +104,16 @@ def test_the_graph_routes_read_them(graph: Graph) -> None:
 def test_every_export_reads_them(graph: Graph) -> None:
     client, auth, sid, dataset = graph
     url = dataset_url(sid, dataset)
+    tm = key_of(graph, "tm")
     exported = client.get(f"{url}/export", params={"format": "json"}, headers=auth)
     assert exported.status_code == 200, exported.text
     linked = nx.node_link_graph(exported.json(), edges="edges")
-    assert stored(linked.nodes["tm"]["properties"]) == EXPECTED
+    assert stored(linked.nodes[tm]["properties"]) == EXPECTED
     assert stored(next(iter(linked.edges(data=True)))[2]["properties"]) == EXPECTED
     lines = client.get(f"{url}/export", params={"format": "ndjson"}, headers=auth)
     assert lines.status_code == 200, lines.text
     records = [json.loads(line) for line in lines.text.splitlines() if line]
-    node = next(record for record in records if record.get("id") == "tm")
+    node = next(record for record in records if record.get("id") == tm)
     edge = next(record for record in records if record.get("kind") == "edge")
     assert stored(node["properties"]) == EXPECTED and stored(edge["properties"]) == EXPECTED
     graphml = client.get(f"{url}/export", params={"format": "graphml"}, headers=auth)

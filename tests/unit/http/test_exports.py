@@ -80,12 +80,12 @@ NODES: list[dict[str, Any]] = [
             "flag": True,
         },
     },
-    {"id": "b", "labels": ["Person", "Admin"], "properties": {"name": "Bob ✓"}},
-    {"id": "c", "labels": [], "properties": {"ratio": 0.25}},
+    {"id": "b", "labels": ["Person", "Admin"], "properties": {"name": "Bob ✓", "id": 2}},
+    {"id": "c", "labels": [], "properties": {"ratio": 0.25, "id": "a"}},  # `id`: a property like any other
 ]
 EDGES: list[dict[str, Any]] = [
     {"id": "e1", "source": "a", "target": "b", "type": "KNOWS", "properties": {"weight": 1.5, "source": "s"}},
-    {"id": "e2", "source": "a", "target": "b", "type": "KNOWS", "properties": {}},
+    {"id": "e2", "source": "a", "target": "b", "type": "KNOWS", "properties": {"id": "e1"}},
     {"id": "e3", "source": "b", "target": "c", "type": "LIKES", "properties": {"since": 2020}},
 ]
 

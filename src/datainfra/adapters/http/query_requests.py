@@ -118,7 +118,7 @@ QUERY_EXAMPLES: list[dict[str, Any]] = [
     {
         "language": "cypher",
         "dataset": "social",
-        "query": "MATCH (p:Person)-[:KNOWS]->(f) WHERE p.id = $id RETURN f.id",
+        "query": "MATCH (p:Person)-[:KNOWS]->(f) WHERE datainfra.key(p) = $id RETURN datainfra.key(f) AS id, f.name",
         "parameters": {"id": "ada"},
         "timeout_ms": 5000,
     },

@@ -354,7 +354,9 @@ QueryBodyDoc = Annotated[
     Meta(
         description=(
             "language: sql | cypher | structured. sql: values as $1, $2 ... from `parameters` (a JSON array); "
-            "cypher: over the graph `dataset`, values as $name from `parameters` (a JSON object); structured: "
+            "cypher: over the graph `dataset`, values as $name from `parameters` (a JSON object); `n.id` is an "
+            "ordinary property, datainfra.key(n) the key the graph routes address (a node or relationship in a "
+            "result is in the routes' shape, its key as `id`); structured: "
             "from, select, where, group_by, aggregates, join, order_by, limit, offset. read_only (default true), "
             f"timeout_ms (default {DEFAULT_TIMEOUT_MS}, at most {MAX_TIMEOUT_MS}), max_rows (default "
             f"{DEFAULT_MAX_ROWS}, at most {MAX_MAX_ROWS}); the query text is at most {MAX_QUERY_BYTES} bytes."

@@ -80,16 +80,14 @@ def unique_labels(labels: Iterable[str]) -> tuple[str, ...]:
 
 
 def clean(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """A null property is an absent one; "id" is the key, never a node property."""
-    return {k: copy.deepcopy(v) for k, v in properties.items() if v is not None and k != NODE_KEY}
+    """A null property is an absent one (a property named "id" is one like any other)."""
+    return {k: copy.deepcopy(v) for k, v in properties.items() if v is not None}
 
 
 def merged(old: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """Neo4j's `SET n += $changes`: a null value removes the property."""
     result = dict(old)
     for name, value in changes.items():
-        if name == NODE_KEY:
-            continue
         if value is None:
             result.pop(name, None)
         else:

@@ -11,7 +11,7 @@ from datainfra.adapters.neo4j.namespacing import KEY, TYPE, order_key
 from datainfra.adapters.neo4j.values import encode_properties
 from datainfra.domain.errors import Conflict, InvalidInput
 from datainfra.domain.graph import Edge, Node
-from datainfra.domain.graph_schema import NODE_KEY, GraphSchema
+from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.records import OnConflict
 from datainfra.domain.types import FieldType
 
@@ -54,7 +54,7 @@ class WritePlan:
 
     def node(self, node: Node, exists: bool) -> None:
         labels = tuple(dict.fromkeys(node.labels))
-        changes = {k: v for k, v in node.properties.items() if k != NODE_KEY}
+        changes = dict(node.properties)
         if node.id in self.node_creates:
             if self._conflict("node", node.id):
                 _old, before = self.node_creates[node.id]

@@ -31,7 +31,7 @@ from datainfra.adapters.neo4j.values import encode_properties
 from datainfra.domain.errors import Conflict, InvalidInput
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.graph import Edge, Node
-from datainfra.domain.graph_schema import NODE_KEY, GraphSchema
+from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.model import Dataset
 from datainfra.domain.ports.graph_store import NodeUpdate
 from datainfra.domain.records import OnConflict, WriteResult
@@ -120,7 +120,7 @@ async def update_nodes(runner: TransactionRunner, dataset: Dataset, updates: Seq
             labels, changes = merged.get(update.id, (None, {}))
             if update.labels is not None:
                 labels = tuple(dict.fromkeys(update.labels))
-            changes = {**changes, **{k: v for k, v in update.properties.items() if k != NODE_KEY}}
+            changes = {**changes, **update.properties}
             merged[update.id] = (labels, changes)
         await _update_nodes(runner, tx, ns, schema, merged, existing, merge=False)
         return len(updates)
@@ -135,7 +135,7 @@ async def update_nodes_where(
     declared = dataset.graph_schema.node_property_types(labels or None)
     params = cypher_filters.Params()
     match = node_match(ns, labels, filter, params)
-    values = encoded_changes({k: v for k, v in changes.items() if k != NODE_KEY}, declared)
+    values = encoded_changes(changes, declared)
     text = f"{match} SET n += {params.add(values)} RETURN count(n) AS changed"
     return await runner.write(lambda tx: single(tx, text, params.values, "changed"))
 

@@ -45,8 +45,8 @@ class GraphStore(Protocol):
 
     Contract (every adapter, checked by tests/contract/test_graph_store_contract.py):
     - Node ids are the client's keys (text), unique within a dataset; edge ids likewise (the service
-      assigns one when the client gives none). Edges are directed; a node's properties never hold
-      "id"; a property whose value would be null is absent.
+      assigns one when the client gives none). Edges are directed; a property may be named "id" like
+      any other (the key is apart from the properties); a property whose value would be null is absent.
     - Property values in and out are the typed values of `domain.types`; lists of scalars allowed.
     - `write` stores nodes first, then edges, all-or-nothing. A node or edge id that exists (or
       repeats in the request) under ERROR raises `Conflict` naming the id; UPDATE replaces labels and
@@ -58,9 +58,10 @@ class GraphStore(Protocol):
     - Declared unique property indexes are enforced: a duplicate value raises `Conflict`.
     - Filters compare values of the condition's type; whether a value of another type matches is
       unspecified (stores differ), so clients should keep a property's type consistent.
-    - Filters (domain.filters) apply to node properties and to "id" (text); for edges to properties
-      and "id", "source", "target" (text). A condition on an absent property is false, except
-      `is:null`. Sort as for records (NULLs last ascending, first descending; the service appends id).
+    - Filters (domain.filters) apply to node properties and to "id" (text, the key: a property named
+      "id" is not filterable); for edges to properties and "id", "source", "target" (text, likewise).
+      A condition on an absent property is false, except `is:null`. Sort as for records (NULLs last
+      ascending, first descending; the service appends id).
     - `neighbors`: the nodes reachable from `node_id` in 1..depth hops along edges of `types` (all
       when empty) in `direction`, excluding the start node, ordered by hop distance then id, at most
       `limit`; the edges are every edge of those types, followable in that direction, whose tail

@@ -189,7 +189,7 @@ def _bind(query: RewrittenQuery, parameters: Mapping[str, Any]) -> dict[str, Any
         if not isinstance(value, dict):
             raise InvalidRequest(f"${name} is used as a property map: it must be an object", field=f"parameters.{name}")
         for key in value:
-            problem = name_problem(key) or ("is the key: it cannot change" if key == "id" else None)
+            problem = name_problem(key)
             if problem is not None:
                 raise InvalidRequest(f"property {key!r} {problem}", field=f"parameters.{name}")
         bound[ORDER_KEY_PARAM_PREFIX + name] = {order_key(key): None for key in value}

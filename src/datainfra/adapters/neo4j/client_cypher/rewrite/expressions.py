@@ -1,6 +1,6 @@
 """Expressions: scanned, not parsed into a tree; only what needs scoping is rewritten.
 
-That is `x.id` (the internal key), `x:Label` predicates, `labels()` / `type()` / `keys()`, pattern
+That is `datainfra.key(x)` (the internal key), `x:Label` predicates, `labels()` / `type()` / `keys()`, pattern
 predicates and comprehensions, `EXISTS` / `COUNT` / `COLLECT` subqueries, map literals and
 projections, and `range()`, whose size is capped (`budget.MAX_RANGE`). Functions outside a few
 namespaces and internal-id functions are refused.
@@ -29,6 +29,9 @@ FUNCTION_NAMESPACES = frozenset(
     {"point", "date", "datetime", "localdatetime", "time", "localtime", "duration", "vector"}
 )
 """Namespaced functions a client may call; `db.*`, `dbms.*`, `apoc.*`, `gds.*`, `graph.*`... are refused."""
+KEY_FUNCTION = "datainfra.key"
+"""`datainfra.key(x)`: the key of node or relationship `x`, the `{id}` of the graph routes (stored as
+`#id`; generated for what Cypher creates). Cypher's `x.id` is an ordinary property."""
 _NOT_A_LABEL_AFTER_IS = frozenset({"NULL", "NOT", "TYPED", "NORMALIZED", "NFC", "NFD", "NFKC", "NFKD"})
 _SUBQUERY_START = frozenset({"MATCH", "OPTIONAL", "WITH", "UNWIND", "CALL", "RETURN", "UNION", "CREATE", "MERGE"})
 
@@ -161,11 +164,19 @@ class ExpressionRules(Rules):
         pre = self.peek().pre
         name = "".join(self.advance().text for _ in range(k))
         lower = name.lower()
+        if lower == KEY_FUNCTION:
+            self.expect("(")
+            inner = self.expr(scope, frozenset())
+            self.expect(")")
+            return f"{pre}({inner.strip()}).{Q_KEY}"
         if "." in name:
             if lower.split(".")[0] not in FUNCTION_NAMESPACES:
                 self.fail(f"function {name}() is not available in a dataset query")
         elif lower in ("id", "elementid"):
-            self.fail(f"{name}() gives internal ids, which are not available: use n.id, a node's or edge's own key")
+            self.fail(
+                f"{name}() gives internal ids, which are not available: {KEY_FUNCTION}(n) is the key of a node or "
+                "relationship (what the graph routes address)"
+            )
         self.expect("(")
         if lower == "range":
             return pre + self.range_call(scope)
@@ -231,21 +242,12 @@ class ExpressionRules(Rules):
         return None
 
     def property_access(self, base: str) -> str:
-        """`base.key`: `id` reads the internal key of a node or relationship (and a map's own `id`)."""
+        """`base.key`: a property like any other (`id` too: the key lives in `#id`, see `KEY_FUNCTION`)."""
         t = self.peek()
         if t.kind not in (Kind.NAME, Kind.QUOTED):
             self.fail("expected a property name after '.'")
         key = self.schema_name("property")
-        if key != "id":
-            return f"{base}.{key if t.kind is Kind.NAME else quote(key)}"
-        var = self.simple_variable(base)
-        if var is not None and var in self.variables.nodes | self.variables.relationships:
-            return f"{base}.{Q_KEY}"
-        if base.strip().startswith("$"):
-            return f"{base}.id"
-        lead = base[: len(base) - len(base.lstrip())]
-        inner = base.strip()
-        return f"{lead}coalesce({inner}.{Q_KEY}, {inner}.id)"
+        return f"{base}.{key if t.kind is Kind.NAME else quote(key)}"
 
     def label_predicate(self, subject: str, *, colon_conjunction: bool) -> str:
         var = self.simple_variable(subject)
@@ -268,7 +270,7 @@ class ExpressionRules(Rules):
                     items.append(".*")
                 else:
                     key = self.schema_name("property")
-                    items.append(f"id: {self.id_of(base)}" if key == "id" else "." + quote(key))
+                    items.append("." + quote(key))
             elif self.is_name() and self.sym(":", k=1):
                 key = self.plain_key()
                 self.advance()
@@ -283,12 +285,6 @@ class ExpressionRules(Rules):
                 self.fail("expected ',' or '}' in a map projection")
         self.advance()
         return f"{pre}{{{', '.join(items)}}}"
-
-    def id_of(self, base: str) -> str:
-        var = self.simple_variable(base)
-        if var is not None and var in self.variables.nodes | self.variables.relationships:
-            return f"{base}.{Q_KEY}"
-        return f"coalesce({base}.{Q_KEY}, {base}.id)"
 
     def subquery_expression(self, scope: set[str]) -> str:
         out = self.take()  # {

@@ -2,8 +2,9 @@
 
 In MATCH every node pattern gets the dataset label and the client's labels namespaced, every
 relationship pattern the dataset type with the client's types as a `#type` predicate. CREATE adds
-the internal key and labels (or type); MERGE matches on the client's properties and sets the
-internal ones ON CREATE. Quantified paths, WHERE inside a pattern and shortestPath are MATCH only.
+the internal key (a generated one) and labels (or type); MERGE matches on the client's properties
+and sets the internal ones ON CREATE. A property named `id` is the client's own, like any other.
+Quantified paths, WHERE inside a pattern and shortestPath are MATCH only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from datainfra.adapters.neo4j.client_cypher.significant import refuse
 from datainfra.adapters.neo4j.client_cypher.tokens import Kind
 from datainfra.adapters.neo4j.namespacing import KEY, LABELS, Q_KEY, Q_LABELS, TYPE, quote
 from datainfra.domain.names import name_problem
+
+NEW_KEY = "randomUUID()"
+"""The key (`#id`, what the graph routes address) of a node or relationship Cypher creates: generated,
+never the client's `id`, which is an ordinary property (any type, not unique)."""
 
 _SELECTOR_WORDS = frozenset({"ANY", "ALL", "SHORTEST", "GROUP", "GROUPS", "PATH", "PATHS"})
 
@@ -113,26 +118,19 @@ class PatternRules(Rules):
         names = [_written_name(name, "label") for name in dict.fromkeys(names)]
         label_text = self.node_labels(("and", [("name", name) for name in names]))
         label_list = "[" + ", ".join(f"'{name}'" for name in names) + "]"
-        given = dict(entries or [])
         if mode == "create":
-            entries = [e for e in entries or [] if e[0] != KEY]
-            entries.append((KEY, _new_key(given.get(KEY))))
-            entries.append((LABELS, label_list))
+            entries = [*(entries or []), (KEY, NEW_KEY), (LABELS, label_list)]
             return out + var_text + label_text + self.props_text(entries) + close
         # MERGE: match on the client's properties; the internal ones are set when it creates
         if var_text == "":
             var_text = " " + self.variables.fresh("n")
         name = var_text.strip()
-        if KEY in given:
-            entries = [(k, f"toString({v.strip()})" if k == KEY else v) for k, v in entries or []]
-        else:
-            self.on_create.append(f"{name}.{Q_KEY} = randomUUID()")
+        self.on_create.append(f"{name}.{Q_KEY} = {NEW_KEY}")
         self.on_create.append(f"{name}.{Q_LABELS} = {label_list}")
         return out + var_text + label_text + self.props_text(entries) + close
 
     def pattern_key(self, mode: str) -> str:
-        key = self.schema_name("property", write=mode != "match")
-        return KEY if key == "id" else key
+        return self.schema_name("property", write=mode != "match")
 
     def props_text(self, entries: list[tuple[str, str]] | None) -> str:
         if entries is None:
@@ -197,15 +195,11 @@ class PatternRules(Rules):
                 self.fail("a variable-length relationship cannot be created")
             if mode == "merge" and not var_text:
                 var_text = self.variables.fresh("r")
-            given = dict(entries)
-            entries = [e for e in entries if e[0] != KEY]
             entries.append((TYPE, f"'{single[0]}'"))
             if mode == "create":
-                entries.append((KEY, _new_key(given.get(KEY))))
-            elif KEY in given:
-                entries.append((KEY, f"toString({given[KEY].strip()})"))
+                entries.append((KEY, NEW_KEY))
             else:
-                self.on_create.append(f"{var_text}.{Q_KEY} = randomUUID()")
+                self.on_create.append(f"{var_text}.{Q_KEY} = {NEW_KEY}")
         elif types is not None and single is not None and len(single) == 1:
             entries.append((TYPE, f"'{single[0]}'"))
         elif types is not None and types != ("any",):
@@ -231,11 +225,3 @@ def _written_name(name: str, what: str) -> str:
     if problem is not None:
         refuse(f"{what} {name!r} {problem}")
     return name
-
-
-def _new_key(given: str | None) -> str:
-    """The key of a created node or relationship: the client's (as text, as the graph routes keep
-    it), else a generated one."""
-    if given is None:
-        return "randomUUID()"
-    return f"coalesce(toString({given.strip()}), randomUUID())"

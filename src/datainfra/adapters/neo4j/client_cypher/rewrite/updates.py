@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datainfra.adapters.neo4j.client_cypher.rewrite.rules import CLAUSE_STOPS, Rules
 from datainfra.adapters.neo4j.client_cypher.rewrite.state import ORDER_KEY_PARAM_PREFIX
-from datainfra.adapters.neo4j.client_cypher.significant import refuse
 from datainfra.adapters.neo4j.client_cypher.tokens import Kind
 from datainfra.adapters.neo4j.namespacing import Q_KEY, Q_LABELS, Q_TYPE, order_key, quote
 
@@ -85,10 +84,7 @@ class UpdateRules(Rules):
         return "[" + ", ".join(f"'{name}'" for name in names) + "]"  # checked names: no quote inside
 
     def property_key_to_write(self) -> str:
-        key = self.schema_name("property", write=True)
-        if key == "id":
-            refuse("the id of a node or relationship cannot change: create a new one (and delete the old one)")
-        return key
+        return self.schema_name("property", write=True)
 
     def set_map(self, scope: set[str], var: str, *, replace: bool) -> str:
         keep = f"{Q_KEY}: {var}.{Q_KEY}, {Q_LABELS}: {var}.{Q_LABELS}, {Q_TYPE}: {var}.{Q_TYPE}"
