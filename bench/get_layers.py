@@ -31,16 +31,18 @@ from typing import Any
 import msgspec
 import uvloop
 from dependency_injector import providers
+from psycopg import sql
 from tests.support.postgres_server import postgres_url_for_tests
 
 from bench.get_micro import call
-from bench.tabular import make_rows, shape
+from bench.tabular import make_rows, page_select, shape
 from datainfra.adapters.http.app import create_app
 from datainfra.adapters.http.fast_pages import page_body
 from datainfra.adapters.http.observability import _request_id, access_log
 from datainfra.adapters.http.query_strings import RecordPageQuery, page_request, query_pairs, read_query
 from datainfra.adapters.postgres.catalog import PostgresCatalog
 from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
+from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.adapters.postgres.page_json import PostgresJsonPages, bound_params, query_shape
 from datainfra.adapters.postgres.pool import PostgresSettings, close_pool, connection, open_pool
@@ -186,7 +188,52 @@ async def main(url: str) -> None:
         report(f"  {outer:38s} {us[outer]:8.1f}   own {own:7.1f}  ({100 * own / us[layers[0]]:4.1f}%)  rounds {spread}")
     for name in list(steps)[6:]:
         report(f"  {name:38s} {us[name]:8.1f}           ({100 * us[name] / us[layers[0]]:4.1f}%)")
+    await _backend_cpu(pool, statement, guard_params, queries, session_id, n, rounds, report)
     await close_pool(pool)
+
+
+def _process_cpu(pid: int) -> float:
+    """utime + stime of a local process, in seconds (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _backend_cpu(
+    pool: Any,
+    statement: bytes,
+    guard_params: list[Any],
+    queries: list[Any],
+    session_id: str,
+    n: int,
+    rounds: int,
+    report: Callable[..., None],
+) -> None:
+    """PostgreSQL's own CPU per statement (its backend process, read from /proc): the guarded JSON
+    page statement against the bench's raw SELECT of the same page (bench.tabular.page_select)."""
+    table = sql.Identifier(session_schema_name(session_id), "bench_csv")
+    raw, fetch = page_select(table, 50)
+    rng = random.Random(3)
+    async with connection(pool) as conn:
+        pid = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0]  # type: ignore[index]
+        if not Path(f"/proc/{pid}/stat").exists():
+            report("  (PostgreSQL is not a local process: its CPU per statement is not measured)")
+            return
+        steps = {
+            "JSON page statement (guard + row JSON)": lambda: conn.execute(
+                statement, [*guard_params, *bound_params(rng.choice(queries))]
+            ),
+            "raw SELECT of the same page": lambda: conn.execute(raw, [rng.randrange(GROUPS), fetch, 0]),
+        }
+        per: dict[str, list[float]] = {name: [] for name in steps}
+        for _ in range(rounds):
+            for name, run in steps.items():
+                began = _process_cpu(pid)
+                for _ in range(n):
+                    await (await run()).fetchall()
+                per[name].append((_process_cpu(pid) - began) / n * 1e6)
+    report("PostgreSQL backend CPU µs per statement (median; /proc ticks, so coarse for small n)")
+    for name, values in per.items():
+        report(f"  {name:38s} {statistics.median(values):8.1f}")
 
 
 if __name__ == "__main__":
