@@ -21,7 +21,7 @@ from dependency_injector import providers
 from psycopg import sql
 from tests.support.postgres_server import postgres_url_for_tests
 
-from bench.tabular import SCHEMA, make_rows, page_select
+from bench.tabular import make_rows, page_select, shape
 from datainfra.adapters.http.app import create_app
 from datainfra.adapters.postgres.catalog import PostgresCatalog
 from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
@@ -102,9 +102,7 @@ async def main(url: str) -> None:
     auth = [(b"x-api-key", key.encode()), (b"content-type", b"application/json")]
     status, body = await call(asgi, "POST", "/sessions", b"", auth, b'{"name":"micro"}')
     session_id = dec.decode(body)["id"]
-    ds = msgspec.json.encode(
-        {"name": "bench_csv", "kind": "tabular", "schema": SCHEMA | {"indexes": [{"columns": ["grp", "id"]}]}}
-    )
+    ds = msgspec.json.encode({"name": "bench_csv", "kind": "tabular", "schema": shape(("grp", "id")).api_schema})
     status, body = await call(asgi, "POST", f"/sessions/{session_id}/datasets", b"", auth, ds)
     dataset_id = dec.decode(body)["id"]
     rows = make_rows(ROWS, GROUPS, 1)

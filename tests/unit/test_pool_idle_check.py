@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -12,7 +12,9 @@ from datainfra.adapters.postgres.pool import _IdleCheck
 
 
 class FakeConnection:
-    pass
+    """As AnsweringConnection stamps it: when its server last answered (None: never)."""
+
+    answered_at: float | None = None
 
 
 @pytest.fixture
@@ -32,16 +34,15 @@ async def test_a_connection_of_unknown_age_is_pinged(pings: list[Any]) -> None:
     assert pings == [conn]
 
 
-async def test_a_connection_returned_moments_ago_is_not_pinged(pings: list[Any]) -> None:
+async def test_a_connection_whose_server_answered_moments_ago_is_not_pinged(pings: list[Any]) -> None:
     check, conn = _IdleCheck(after=5), FakeConnection()
-    await check.reset(conn)  # type: ignore[arg-type]
+    conn.answered_at = time.monotonic()
     await check.check(conn)  # type: ignore[arg-type]
     assert pings == []
 
 
 async def test_a_connection_idle_past_the_limit_is_pinged(pings: list[Any]) -> None:
-    check, conn = _IdleCheck(after=0.05), FakeConnection()
-    await check.reset(conn)  # type: ignore[arg-type]
-    await asyncio.sleep(0.1)
+    check, conn = _IdleCheck(after=5), FakeConnection()
+    conn.answered_at = time.monotonic() - 6
     await check.check(conn)  # type: ignore[arg-type]
     assert pings == [conn]

@@ -17,7 +17,7 @@ and tells revoked keys)."""
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 from datainfra.domain.auth import hash_api_key, is_well_formed_key
@@ -88,7 +88,7 @@ class RecordPages:
         query = parsed.query
         if query.count is not None:
             return None
-        page = await self._pages.page(PageGuard(key_hash, dataset), replace(query, count=None))
+        page = await self._pages.page(PageGuard(key_hash, dataset), query)  # count is None (checked above)
         if page is None:
             self._users.pop(key_hash, None)
             self._datasets.pop(where, None)

@@ -103,7 +103,7 @@ def create_app(container: Container) -> Litestar:
     # Outermost, around the router and its error handling: every request is timed, counted and
     # logged with the status the client got, unmatched paths included.
     app.asgi_handler = ObservabilityMiddleware(
-        app.asgi_handler, lambda: app.state.metrics, log_requests=settings.access_log
+        app.asgi_handler, lambda: app.state.metrics, log_requests=settings.access_log, log_level=settings.log_level
     )
     finish_document(app)
     return app

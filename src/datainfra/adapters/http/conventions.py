@@ -43,6 +43,8 @@ LINK_DOC = [
 ]
 """For the OpenAPI document: the headers `created` and `page_response` add."""
 
+_VARY_OR_ALLOW = (b"vary", b"allow")
+
 HEAD_ONLY = "datainfra.head_only"
 """Set in a GET request's scope state when the client sent HEAD: a route may skip building a body."""
 
@@ -173,14 +175,21 @@ class HttpConventions:
 
 def _negotiate(scope: Any) -> None:
     """Reduce Accept-Encoding to what Litestar's substring check reads correctly: `gzip` or nothing."""
+    given = [v for k, v in scope.get("headers", ()) if k == b"accept-encoding"]
+    if not given or given == [b"gzip"]:
+        return  # nothing to reduce (the common cases, left as they are without copying the headers)
     headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"accept-encoding"]
-    raw = b", ".join(v for k, v in scope.get("headers", ()) if k == b"accept-encoding")
+    raw = b", ".join(given)
     if raw and accepted_encoding(raw.decode("latin-1")):
         headers.append((b"accept-encoding", b"gzip"))
     scope["headers"] = headers
 
 
 def _add_conventional_headers(message: Any, allowed: set[str] | None) -> None:
+    raw = message.get("headers")
+    if isinstance(raw, list) and not any(name.lower() in _VARY_OR_ALLOW for name, _ in raw):
+        raw.append((b"vary", b"Accept-Encoding"))  # what the general case below does to such a list
+        return
     headers = MutableScopeHeaders(message)
     vary = [v.strip().lower() for v in (headers.get("vary") or "").split(",")]
     if "accept-encoding" not in vary and "*" not in vary:

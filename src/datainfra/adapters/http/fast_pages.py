@@ -21,13 +21,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from litestar._parsers import parse_query_string
-from litestar.datastructures import MultiDict
 
 from datainfra.adapters.http.conventions import GZIP_LEVEL, GZIP_MINIMUM_BYTES
 from datainfra.adapters.http.dependencies import key_from_headers
 from datainfra.adapters.http.encoding import encode_json
-from datainfra.adapters.http.query_strings import RecordPageQuery, page_request, page_url, read_query
+from datainfra.adapters.http.query_strings import RecordPageQuery, page_request, page_url, query_pairs, read_query
 from datainfra.domain.errors import DomainError
 from datainfra.services.record_pages import FastPage, RecordPages
 
@@ -88,9 +86,8 @@ class FastRecordPages:
         except DomainError:
             return False
         # The query string read as the route reads it (query_strings.RecordPageQuery).
-        pairs = list(MultiDict(parse_query_string(scope.get("query_string", b""))).multi_items())
         try:
-            query, filters = read_query(pairs, RecordPageQuery)
+            query, filters = read_query(query_pairs(scope.get("query_string", b"")), RecordPageQuery)
         except DomainError:
             return False  # the route reads it again and reports the parameter at fault
         try:

@@ -11,9 +11,10 @@ it is the client's doing, so it is neither a 5xx in the metrics nor an error in 
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,10 @@ class Metrics:
     latency: Histogram = field(init=False)
     store_errors: Counter = field(init=False)
     pool: _PoolCollector = field(init=False)
+    _series: dict[tuple[str, str, int], tuple[Any, Any]] = field(init=False, default_factory=dict)
+    """Each label set's counter and histogram children, as `labels()` answers them (the same
+    objects: looked up once instead of under the metric's lock on every request). The label sets
+    are bounded: methods, route templates and statuses."""
 
     def __post_init__(self) -> None:
         # `*_created` series double the output and no dashboard reads them.
@@ -151,9 +156,13 @@ class Metrics:
         return bytes(generate_latest(combined))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        labels = (method, route, str(status))
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(seconds)
+        series = self._series.get((method, route, status))
+        if series is None:
+            labels = (method, route, str(status))
+            series = (self.requests.labels(*labels), self.latency.labels(*labels))
+            self._series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 def route_template(scope: Mapping[str, Any]) -> str:
@@ -169,7 +178,7 @@ def _request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
             if _CLIENT_REQUEST_ID.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # uuid4's randomness and width, without building a UUID
 
 
 def _user_id(scope: Mapping[str, Any]) -> str | None:
@@ -185,10 +194,15 @@ class ObservabilityMiddleware:
     """Pure ASGI: assigns the request id (echoed as X-Request-ID), times the request, counts it and
     writes its one access-log line."""
 
-    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics], *, log_requests: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Callable[[], Metrics], *, log_requests: bool = True, log_level: str = "INFO"
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
+        # The line of an answered request is at INFO, of a 5xx at ERROR; a level that drops INFO
+        # (DATAINFRA_LOG_LEVEL, which configures the loggers the same way) skips building the line.
+        self.log_answered = log_requests and logging.getLevelName(log_level.upper()) <= logging.INFO
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -227,7 +241,7 @@ class ObservabilityMiddleware:
             method = method if method in _METHODS else "OTHER"
             route = route_template(scope)
             self.metrics().observe(method, route, status, seconds)
-            if self.log_requests:
+            if self.log_answered or (self.log_requests and status >= 500):
                 emit = access_log.error if status >= 500 else access_log.info
                 emit(
                     "request",

@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request
+from litestar._parsers import parse_query_string
 from msgspec import Meta
 
 from datainfra.domain.errors import InvalidRequest
@@ -367,9 +368,16 @@ def read_query(pairs: Sequence[tuple[str, str]], shape: type[Q]) -> tuple[Q, tup
     return shape(**parsed), tuple(terms)
 
 
+def query_pairs(query_string: bytes) -> list[tuple[str, str]]:
+    """A raw query string's (name, value) pairs in the order given, decoded as Litestar decodes
+    its query parameters (its `query_params` MultiDict regroups them by name in set order, which
+    would make the order of filters on different fields vary from process to process)."""
+    return list(parse_query_string(query_string))
+
+
 def query_of(request: Request[Any, Any, Any], shape: type[Q]) -> tuple[Q, tuple[FilterTerm, ...]]:
     """`read_query` over the request's query string."""
-    return read_query(list(request.query_params.multi_items()), shape)
+    return read_query(query_pairs(request.scope.get("query_string", b"")), shape)
 
 
 # -- into the services' requests, and back --------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -75,16 +74,21 @@ class AnsweringConnection(psycopg.AsyncConnection[Any]):
     task cancellation, so no cancel request is sent to a server that cannot answer it."""
 
     answer_timeout: float | None = None
+    answered_at: float | None = None
+    """time.monotonic() when the server last completed an exchange (None: never yet)."""
 
     async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
         limit = self.answer_timeout
         if limit is None or (timeout is not None and timeout <= limit):
-            return await super().wait(gen, interval, timeout)
-        try:
-            return await super().wait(gen, interval, limit)
-        except pg_errors._WaitTimeout:
-            self.pgconn.finish()
-            raise ServerStopped(f"PostgreSQL did not answer within {limit:g} s") from None
+            answer = await super().wait(gen, interval, timeout)
+        else:
+            try:
+                answer = await super().wait(gen, interval, limit)
+            except pg_errors._WaitTimeout:
+                self.pgconn.finish()
+                raise ServerStopped(f"PostgreSQL did not answer within {limit:g} s") from None
+        self.answered_at = time.monotonic()
+        return answer
 
 
 @contextlib.contextmanager
@@ -164,26 +168,24 @@ IDLE_CHECK_SECONDS = 5.0
 
 class _IdleCheck:
     """The pool's `check`, made cheap on a busy pool. Pinging on every checkout costs a round trip
-    per checkout (as long as the statement itself for a small indexed read). A connection that went
-    back to the pool moments ago was working then, so only one idle for more than `after` seconds
-    (long enough for the server, a proxy or the network to have dropped it) or of unknown age is
-    pinged; a broken one is then discarded and replaced by the pool as before. A connection that
-    died in the last few seconds still fails its statement, which reaches the caller as
-    StoreUnavailable, exactly as a connection dying mid-request always could.
+    per checkout (as long as the statement itself for a small indexed read). A connection whose
+    server answered moments ago was working then, so only one that has not heard from its server
+    for more than `after` seconds (long enough for the server, a proxy or the network to have
+    dropped it) or of unknown age is pinged; a broken one is then discarded and replaced by the
+    pool as before. A connection that died in the last few seconds still fails its statement, which
+    reaches the caller as StoreUnavailable, exactly as a connection dying mid-request always could.
 
-    Return times are recorded by the pool's `reset` callback and held weakly, so a closed connection
-    takes its entry with it."""
+    The age is the connection's own `answered_at` (AnsweringConnection stamps every exchange), not
+    a return time recorded by a pool `reset` callback: with a `reset` callback psycopg_pool hands
+    every returned connection to a background worker task (a queue hop and a task switch per
+    request, and the connection is not available again until the worker ran)."""
 
     def __init__(self, after: float = IDLE_CHECK_SECONDS) -> None:
         self._after = after
-        self._returned: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
-
-    async def reset(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        self._returned[conn] = time.monotonic()
 
     async def check(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        returned = self._returned.pop(conn, None)
-        if returned is None or time.monotonic() - returned > self._after:
+        answered = getattr(conn, "answered_at", None)
+        if answered is None or time.monotonic() - answered > self._after:
             with answer_within(conn, PING_ANSWER_S):
                 await AsyncConnectionPool.check_connection(conn)
 
@@ -214,7 +216,6 @@ def create_pool(settings: PostgresSettings) -> AsyncConnectionPool:
         connection_class=AnsweringConnection,
         configure=_configure_with(answer_timeout_for(settings.statement_timeout_ms)),
         check=idle_check.check,
-        reset=idle_check.reset,
         open=False,
         name=settings.application_name,
     )
