@@ -277,9 +277,11 @@ def distinct_pairs(rng: random.Random, nodes: int, count: int) -> list[tuple[str
     return pairs
 
 
-CYPHER_2HOP = "MATCH (a {id: $id})-[:LINK*1..2]->(b) RETURN DISTINCT b.id AS id"
-"""The client's 2-hop query through the query endpoint (the API scopes it to the dataset); the raw
-side runs the same pattern on the raw graph (`RawGraph.two_hops`)."""
+CYPHER_2HOP = "MATCH (a {id: $id})-[*1..2]->(b) RETURN DISTINCT b.id AS id"
+"""The client's 2-hop query through the query endpoint (the API scopes it to the dataset's nodes and
+relationships); the raw side runs the same pattern on the raw graph (`RawGraph.two_hops`). No
+relationship type: a typed pattern also filters each relationship on its `#type` property (the
+storage model's cost, not the endpoint's, and the raw graph has one type anyway)."""
 
 
 def _keep_alive(api: Api) -> KeepAliveClient:

@@ -35,7 +35,7 @@ class PostgresCatalog(Catalog):
     def __init__(self, pool: AsyncConnectionPool, *, schema: str = DEFAULT_CATALOG_SCHEMA) -> None:
         self._pool = pool
         self._schema = sql.Identifier(schema)
-        self._definitions: dict[tuple[str, dt.datetime], str] = {}
+        self._definitions: dict[tuple[str, dt.datetime], tuple[TabularSchema | GraphSchema, str]] = {}
 
     def _t(self, table: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(self._schema, sql.Identifier(table))
@@ -278,13 +278,16 @@ class PostgresCatalog(Catalog):
         return bool(row and row[0])
 
     def _definition(self, dataset: Dataset) -> str:
-        """The dataset's schema document as JSON text, remembered per dataset version."""
+        """The dataset's schema document as JSON text, remembered per dataset version (and checked
+        to be that schema: the same object, as a cached dataset's is, or an equal one)."""
         version = (dataset.id, dataset.updated_at)
-        text = self._definitions.get(version)
-        if text is None:
-            if len(self._definitions) >= DEFINITIONS_CACHED:
-                self._definitions.clear()
-            text = self._definitions[version] = json.dumps(_schema_document(dataset))
+        known = self._definitions.get(version)
+        if known is not None and (known[0] is dataset.schema or known[0] == dataset.schema):
+            return known[1]
+        if len(self._definitions) >= DEFINITIONS_CACHED:
+            self._definitions.clear()
+        text = json.dumps(_schema_document(dataset))
+        self._definitions[version] = (dataset.schema, text)
         return text
 
     async def ping(self) -> None:
