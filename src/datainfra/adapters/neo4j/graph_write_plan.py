@@ -129,8 +129,9 @@ class EdgeTypes:
 
 
 def edge_row(edge: Edge, declared: Mapping[str, FieldType], *, merge: bool = False) -> dict[str, Any]:
-    props = encoded_changes(edge.properties, declared) if merge else encode_properties(edge.properties, declared)
-    props = {KEY: edge.id, TYPE: edge.type, **props}
-    if not merge:
-        props = {k: v for k, v in props.items() if v is not None}
-    return {"id": edge.id, "source": edge.source, "target": edge.target, "props": props}
+    """An update's row (`merge`): the edge's id and the changes; a create's: its ends and the whole
+    property map (its id inside, once: every byte of a bulk load is sent and unpacked)."""
+    if merge:
+        return {"id": edge.id, "props": {KEY: edge.id, TYPE: edge.type, **encoded_changes(edge.properties, declared)}}
+    props = {KEY: edge.id, TYPE: edge.type, **encode_properties(edge.properties, declared)}
+    return {"source": edge.source, "target": edge.target, "props": {k: v for k, v in props.items() if v is not None}}
