@@ -72,7 +72,9 @@ class WritePlan:
         staged = self.edge_creates.get(edge.id) or self.edge_updates.get(edge.id)
         old = (staged.source, staged.target, staged.type) if staged else stored
         if old is None:
-            self.edge_creates[edge.id] = _moved(edge, _merged({}, changes))
+            # A new edge as it came (a bulk load's common case: no copy) unless it holds a null.
+            clean = None not in changes.values()
+            self.edge_creates[edge.id] = edge if clean else _moved(edge, _merged({}, changes))
             self.inserted += 1
             return
         if self.on_conflict is OnConflict.UPDATE and old != (edge.source, edge.target, edge.type):
