@@ -350,7 +350,8 @@ async def _cypher(
     """Issue 11: the query endpoint's warm overhead per query (rewrite, plan check, run) over the same
     Cypher run raw, on the same graph: p50 of each over the same start nodes, API first then raw."""
     rng = random.Random(config.seed + 3)
-    starts = [_node_id(rng.randrange(config.nodes)) for _ in range(config.graph_queries + 3)]
+    warmup = 10
+    starts = [_node_id(rng.randrange(config.nodes)) for _ in range(config.graph_queries + warmup)]
     encoder = msgspec.json.Encoder()
     decoder = msgspec.json.Decoder()
     path = f"/sessions/{session_id}/query"
@@ -374,8 +375,8 @@ async def _cypher(
             await raw.two_hops(starts[i])
 
         say(f"graph: {config.graph_queries} 2-hop Cypher queries through the query endpoint and raw")
-        api_result = await sample(api_query, config.graph_queries, warmup=10)
-        raw_result = await sample(raw_query, config.graph_queries, warmup=10)
+        api_result = await sample(api_query, config.graph_queries, warmup=warmup)
+        raw_result = await sample(raw_query, config.graph_queries, warmup=warmup)
     report.add(
         measured(
             "graph_cypher_2hop_overhead_p50",
