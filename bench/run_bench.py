@@ -69,7 +69,7 @@ class Run:
         await run_export(self.config, self.api, self.pg_url, report)
 
     async def graph(self, report: Report) -> None:
-        await run_graph(self.config, self.client, self.servers, report)
+        await run_graph(self.config, self.api, self.client, self.servers, report)
 
     async def sql(self, report: Report) -> None:
         await run_sql(self.config, self.api, self.client, self.pg_url, report, self.lineitem)

@@ -233,5 +233,39 @@ async def test_remove_session_removes_its_datasets(catalog: Any) -> None:
     assert await catalog.get_dataset(session.owner_id, kept_session.id, kept.id) == kept
 
 
+async def test_facts_hold_while_the_key_is_active_and_the_dataset_unchanged(catalog: Any) -> None:
+    user, key_hash = await registered(catalog)
+    session = await stored_session(catalog, user.id)
+    schema = {"node_labels": [{"name": "Person", "properties": [{"name": "age", "type": "integer"}]}]}
+    dataset = graph_dataset(session, schema)
+    await catalog.add_dataset(dataset)
+    assert await catalog.facts_hold(key_hash, dataset) is True
+    _other, other_hash = await registered(catalog)
+    assert await catalog.facts_hold(other_hash, dataset) is False  # another owner's key
+    assert await catalog.facts_hold(key_hash, dataclasses.replace(dataset, name="renamed")) is False
+    later = dataclasses.replace(dataset, updated_at=NOW + dt.timedelta(minutes=5))
+    assert await catalog.facts_hold(key_hash, later) is False
+    migrated = dataclasses.replace(later, schema=graph_dataset(session, {"strict": True}).schema)
+    await catalog.update_dataset(migrated)
+    assert await catalog.facts_hold(key_hash, dataset) is False
+    assert await catalog.facts_hold(key_hash, migrated) is True
+    await catalog.rotate_key(user.id, key_hash, hash_api_key(new_api_key()))
+    assert await catalog.facts_hold(key_hash, migrated) is False  # revoked
+
+
+async def test_facts_do_not_hold_once_the_dataset_or_its_session_is_gone(catalog: Any) -> None:
+    user, key_hash = await registered(catalog)
+    for drop in ("dataset", "session"):
+        session = await stored_session(catalog, user.id)
+        dataset = tabular_dataset(session, SCHEMA)
+        await catalog.add_dataset(dataset)
+        assert await catalog.facts_hold(key_hash, dataset) is True
+        if drop == "dataset":
+            await catalog.remove_dataset(user.id, session.id, dataset.id)
+        else:
+            await catalog.remove_session(user.id, session.id)
+        assert await catalog.facts_hold(key_hash, dataset) is False
+
+
 async def test_ping(catalog: Any) -> None:
     await catalog.ping()

@@ -42,6 +42,9 @@ _FIXED_SIZE = 8
 def value_size(value: object) -> int:
     """The stored size of a property value, in bytes (about): text as UTF-8, containers as the sum
     of their items plus one byte each."""
+    kind = type(value)
+    if kind is int or kind is float or kind is bool:
+        return _FIXED_SIZE
     if isinstance(value, str):
         return len(value.encode("utf-8", "surrogatepass"))
     if isinstance(value, Decimal):

@@ -73,23 +73,55 @@ class GraphSchema:
     # -- values ----------------------------------------------------------------------------------
 
     def coerce_node_properties(self, labels: tuple[str, ...], raw: object, index: int) -> dict[str, FieldValue]:
-        if self.strict:
-            for label in labels:
-                if self.label(label) is None:
-                    raise InvalidInput(f"label {label!r} is not declared (strict schema)", index=index, field="labels")
-        properties = _coerce_properties(self.node_property_types(labels), raw, index, self.strict, "node")
-        for name in labels:
-            declared = self.label(name)
-            for ix in declared.indexes if declared else ():
-                limits.check_indexed(name, ix.properties, properties, index=index, field="properties")
-        return properties
+        return PropertyTyping(self).node_properties(labels, raw, index)
 
     def coerce_edge_properties(self, rel_type: str, raw: object, index: int) -> dict[str, FieldValue]:
-        if self.strict and self.relationship_type(rel_type) is None:
-            raise InvalidInput(
-                f"relationship type {rel_type!r} is not declared (strict schema)", index=index, field="type"
-            )
-        return _coerce_properties(self.edge_property_types((rel_type,)), raw, index, self.strict, "edge")
+        return PropertyTyping(self).edge_properties(rel_type, raw, index)
+
+
+_IndexCheck = tuple[str, PropertyIndex]
+"""A declared index of a label a node carries: (label, index)."""
+
+
+class PropertyTyping:
+    """The schema's property typing for one batch of nodes and edges: what a label set or a
+    relationship type declares (types, indexes, strictness) is looked up once, not once per item.
+    Errors are exactly the schema's (`GraphSchema.coerce_node_properties` is this, for one item)."""
+
+    def __init__(self, schema: GraphSchema) -> None:
+        self._schema = schema
+        self._nodes: dict[tuple[str, ...], tuple[dict[str, FieldType], tuple[_IndexCheck, ...]]] = {}
+        self._edges: dict[str, dict[str, FieldType]] = {}
+
+    def node_properties(self, labels: tuple[str, ...], raw: object, index: int) -> dict[str, FieldValue]:
+        schema = self._schema
+        known = self._nodes.get(labels)
+        if known is None:
+            if schema.strict:
+                for label in labels:
+                    if schema.label(label) is None:
+                        raise InvalidInput(
+                            f"label {label!r} is not declared (strict schema)", index=index, field="labels"
+                        )
+            found = [(name, schema.label(name)) for name in labels]
+            checks = tuple((name, ix) for name, declared in found if declared for ix in declared.indexes)
+            known = self._nodes[labels] = (schema.node_property_types(labels), checks)
+        declared, checks = known
+        properties = _coerce_properties(declared, raw, index, schema.strict, "node")
+        for name, ix in checks:
+            limits.check_indexed(name, ix.properties, properties, index=index, field="properties")
+        return properties
+
+    def edge_properties(self, rel_type: str, raw: object, index: int) -> dict[str, FieldValue]:
+        schema = self._schema
+        declared = self._edges.get(rel_type)
+        if declared is None:
+            if schema.strict and schema.relationship_type(rel_type) is None:
+                raise InvalidInput(
+                    f"relationship type {rel_type!r} is not declared (strict schema)", index=index, field="type"
+                )
+            declared = self._edges[rel_type] = schema.edge_property_types((rel_type,))
+        return _coerce_properties(declared, raw, index, schema.strict, "edge")
 
 
 def _coerce_properties(

@@ -6,6 +6,7 @@ stores and every adapter can quote it safely. Reserved words are allowed: adapte
 
 from __future__ import annotations
 
+import functools
 import re
 
 from datainfra.domain.errors import InvalidInput
@@ -18,6 +19,13 @@ def name_problem(name: object) -> str | None:
     """Why `name` is not a valid user-chosen name, or None when it is."""
     if not isinstance(name, str):
         return "must be a string"
+    return _text_problem(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_problem(name: str) -> str | None:
+    """name_problem of a string, remembered: a bulk write names the same few labels, types and
+    properties on every item."""
     if not NAME_PATTERN.fullmatch(name):
         return "must match ^[A-Za-z_][A-Za-z0-9_]*$"
     if len(name.encode()) > MAX_NAME_BYTES:

@@ -45,6 +45,12 @@ class DatasetService:
             raise NotFound(f"no dataset {dataset_id!r} in this session", parameter="dataset_id")
         return dataset
 
+    async def find(self, user: User, session_id: str, ref: str) -> Dataset | None:
+        """The session's dataset with id `ref`, else the one named `ref`, else None. One catalog read
+        for an id; names and ids never clash (a name holds no '-', which every generated id has)."""
+        found = await self._catalog.get_dataset(user.id, session_id, ref)
+        return found if found is not None else await self._catalog.find_dataset(user.id, session_id, ref)
+
     async def list(self, user: User, session_id: str) -> list[Dataset]:
         datasets = await self._catalog.list_datasets(user.id, session_id)
         if not datasets:  # an empty session, or none at all (404)

@@ -9,7 +9,7 @@ from typing import Any
 from datainfra.domain.errors import InvalidInput, NotFound
 from datainfra.domain.filters import Condition, FilterSpec, Operator, parse_filters
 from datainfra.domain.graph import Edge, Node
-from datainfra.domain.graph_schema import GraphSchema
+from datainfra.domain.graph_schema import PropertyTyping
 from datainfra.domain.json_value import JsonValue
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import validate_name
@@ -39,35 +39,35 @@ class GraphWrites(GraphUseCases):
         raw_edges: Sequence[JsonValue] | None,
         on_conflict: OnConflict,
     ) -> WriteResult:
-        schema = require_graph(dataset)
-        nodes = [self._node(schema, raw, i) for i, raw in enumerate(_list_of(raw_nodes, "nodes"))]
-        edges = [self._edge(schema, raw, i) for i, raw in enumerate(_list_of(raw_edges, "edges"))]
+        typing = PropertyTyping(require_graph(dataset))
+        nodes = [self._node(typing, raw, i) for i, raw in enumerate(_list_of(raw_nodes, "nodes"))]
+        edges = [self._edge(typing, raw, i) for i, raw in enumerate(_list_of(raw_edges, "edges"))]
         return await self._graph.write(dataset, nodes, edges, on_conflict)
 
-    def _node(self, schema: GraphSchema, raw: object, i: int) -> Node:
+    def _node(self, typing: PropertyTyping, raw: object, i: int) -> Node:
         where = f"nodes[{i}]"
-        if not isinstance(raw, Mapping):
+        if not isinstance(raw, dict | Mapping):
             raise InvalidInput("a node must be an object", index=i, field=where)
-        unknown = set(raw) - {"id", "labels", "properties"}
-        if unknown:
+        if not raw.keys() <= _NODE_FIELDS:
+            unknown = set(raw) - _NODE_FIELDS
             raise InvalidInput(f"unknown node field {sorted(unknown)[0]!r}", index=i, field=where)
         if raw.get("id") is None:
             raise InvalidInput("a node needs an id", index=i, field=f"{where}.id")
         key = node_key(raw["id"], index=i, field=f"{where}.id")
         labels = node_labels(raw.get("labels"), f"{where}.labels", i)
         try:
-            properties = schema.coerce_node_properties(labels, raw.get("properties"), i)
+            properties = typing.node_properties(labels, raw.get("properties"), i)
         except InvalidInput as exc:
             exc.field = f"{where}.{exc.field}" if exc.field else where
             raise
         return Node(key, labels, properties)
 
-    def _edge(self, schema: GraphSchema, raw: object, i: int) -> Edge:
+    def _edge(self, typing: PropertyTyping, raw: object, i: int) -> Edge:
         where = f"edges[{i}]"
-        if not isinstance(raw, Mapping):
+        if not isinstance(raw, dict | Mapping):
             raise InvalidInput("an edge must be an object", index=i, field=where)
-        unknown = set(raw) - {"id", "source", "target", "type", "properties"}
-        if unknown:
+        if not raw.keys() <= _EDGE_FIELDS:
+            unknown = set(raw) - _EDGE_FIELDS
             raise InvalidInput(f"unknown edge field {sorted(unknown)[0]!r}", index=i, field=where)
         for end in ("source", "target"):
             if raw.get(end) is None:
@@ -75,7 +75,7 @@ class GraphWrites(GraphUseCases):
         edge_id = self._ids.new_id() if raw.get("id") is None else node_key(raw["id"], index=i, field=f"{where}.id")
         rel_type = validate_name(raw.get("type"), what="relationship type", field=f"{where}.type")
         try:
-            properties = schema.coerce_edge_properties(rel_type, raw.get("properties"), i)
+            properties = typing.edge_properties(rel_type, raw.get("properties"), i)
         except InvalidInput as exc:
             exc.field = f"{where}.{exc.field}" if exc.field else where
             raise
@@ -150,6 +150,10 @@ class GraphWrites(GraphUseCases):
         spec = parse_filters(selection.filters, field_types, open_fields=not schema.strict)
         guard_unfiltered(selection, not spec.empty or bool(types_filter))
         return await self._graph.delete_edges_where(dataset, types_filter, spec)
+
+
+_NODE_FIELDS = frozenset({"id", "labels", "properties"})
+_EDGE_FIELDS = frozenset({"id", "source", "target", "type", "properties"})
 
 
 def _id_is(key: str) -> FilterSpec:

@@ -10,7 +10,7 @@ from datainfra.domain.model import Dataset, DatasetKind, User
 from datainfra.domain.ports.query_runners import CypherQueryRunner, SqlQueryRunner
 from datainfra.domain.ports.tabular_store import TabularStore
 from datainfra.domain.queries import QueryResult
-from datainfra.domain.query_requests import CypherRequest, QueryRequest, SqlRequest, StructuredRequest
+from datainfra.domain.query_requests import CypherRequest, QueryRequest, StructuredRequest
 from datainfra.domain.structured_plan import resolve_structured
 from datainfra.services.datasets import DatasetService
 
@@ -26,6 +26,9 @@ class QueryService:
 
     async def run(self, user: User, session_id: str, request: QueryRequest) -> QueryResult:
         """Run `request` (already checked for shape and limits) over `user`'s session `session_id`."""
+        if isinstance(request, CypherRequest):
+            dataset = await self._graph_dataset(user, session_id, request)
+            return await self._cypher.run_cypher(dataset, request.text, request.parameters, request.limits)
         session = await self._datasets.session(user, session_id)
         if isinstance(request, StructuredRequest):
             if not request.limits.read_only:
@@ -33,18 +36,15 @@ class QueryService:
             datasets = {d.name: d for d in await self._datasets.list(user, session_id)}
             plan = resolve_structured(request.query, datasets)
             return await self._tabular.run_structured(plan, request.limits)
-        if isinstance(request, SqlRequest):
-            return await self._sql.run_sql(session, request.text, request.parameters, request.limits)
-        dataset = await self._graph_dataset(user, session_id, request)
-        return await self._cypher.run_cypher(dataset, request.text, request.parameters, request.limits)
+        return await self._sql.run_sql(session, request.text, request.parameters, request.limits)
 
     async def _graph_dataset(self, user: User, session_id: str, request: CypherRequest) -> Dataset:
+        """The dataset named by id or by name; a missing session is named before a missing dataset."""
         ref = request.dataset
-        for dataset in await self._datasets.list(user, session_id):
-            if ref in (dataset.name, dataset.id):
-                if dataset.kind is not DatasetKind.GRAPH:
-                    raise InvalidRequest(
-                        f'dataset {dataset.name!r} is tabular: query it with language "sql"', field="dataset"
-                    )
-                return dataset
-        raise NotFound(f"this session has no dataset {ref!r}", field="dataset")
+        dataset = await self._datasets.find(user, session_id, ref)
+        if dataset is None:
+            await self._datasets.session(user, session_id)
+            raise NotFound(f"this session has no dataset {ref!r}", field="dataset")
+        if dataset.kind is not DatasetKind.GRAPH:
+            raise InvalidRequest(f'dataset {dataset.name!r} is tabular: query it with language "sql"', field="dataset")
+        return dataset

@@ -23,6 +23,7 @@ from datainfra.services.exports import ExportService
 from datainfra.services.graphs import GraphService
 from datainfra.services.imports import ImportService
 from datainfra.services.queries import QueryService
+from datainfra.services.record_pages import DatasetRead, ReadTarget
 from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
@@ -42,6 +43,9 @@ PathSession = NamedDependency[SkipValidation[Session]]
 """The session of the path's `session_id`, the caller's own (a domain value: not re-validated)."""
 PathDataset = NamedDependency[SkipValidation[Dataset]]
 """The dataset of the path's `session_id` and `dataset_id`, the caller's own (not re-validated)."""
+PathDatasetRead = NamedDependency[SkipValidation[DatasetRead]]
+"""A read of the path's dataset from cached catalog facts checked alongside it (services/record_pages.py),
+the caller authenticated as for `dataset`: for read-only routes."""
 
 
 async def _resolve(value: Any) -> Any:
@@ -134,7 +138,31 @@ async def provide_dataset(
     return await datasets.get(user, session_id, dataset_id)
 
 
-AUTHENTICATED = frozenset({"user", "session", "dataset"})
+async def provide_dataset_read(
+    request: Request[Any, Any, Any],
+    state: State,
+    session_id: FromPath[str],
+    dataset_id: FromPath[str],
+    api_key: Annotated[
+        str | None,
+        HeaderParameter(name=API_KEY_HEADER, required=False, description="Your API key"),
+    ] = None,
+    authorization: Annotated[
+        str | None,
+        HeaderParameter(
+            name=AUTHORIZATION_HEADER, required=False, description="`Bearer <your API key>`, instead of X-API-Key"
+        ),
+    ] = None,
+) -> DatasetRead:
+    del api_key, authorization  # declared as `user` declares them; read (and checked together) below
+    reads = await _resolve(state.container.guarded_reads())
+    read: DatasetRead = await reads.open(ReadTarget(presented_key(request), session_id, dataset_id))
+    structlog.contextvars.bind_contextvars(user_id=read.user.id)
+    request.state.user_id = read.user.id
+    return read
+
+
+AUTHENTICATED = frozenset({"user", "session", "dataset", "dataset_read"})
 """The dependencies that need the caller's key: a handler taking any of them is authenticated."""
 
 DEPENDENCIES = {
@@ -149,4 +177,5 @@ DEPENDENCIES = {
     "user": Provide(provide_user),
     "session": Provide(provide_session),
     "dataset": Provide(provide_dataset),
+    "dataset_read": Provide(provide_dataset_read),
 }

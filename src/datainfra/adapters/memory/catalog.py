@@ -104,6 +104,12 @@ class InMemoryCatalog(Catalog):
             return None
         return dataset
 
+    async def facts_hold(self, key_hash: str, dataset: Dataset) -> bool:
+        user = await self.user_for_key(key_hash)
+        if user is None or user.id != dataset.owner_id:
+            return False
+        return await self.get_dataset(dataset.owner_id, dataset.session_id, dataset.id) == dataset
+
     async def find_dataset(self, owner_id: str, session_id: str, name: str) -> Dataset | None:
         return next(
             (

@@ -42,7 +42,7 @@ async def shortest_path(
     if weight is None and source != target and max_depth >= 1:
         # The common case in one statement: both ends matched, the walk and every node's and edge's
         # properties on the path, in one round trip.
-        return await runner.read(lambda tx: _fewest_hops(tx, ns, schema, source, target, direction, types, max_depth))
+        return await _fewest_hops(runner, ns, schema, source, target, direction, types, max_depth)
 
     async def work(tx: Tx) -> Path | None:
         ends = await fetch_nodes(tx, ns, schema, list(dict.fromkeys([source, target])))
@@ -197,7 +197,7 @@ async def _assemble_paths(
 
 
 async def _fewest_hops(
-    tx: Tx,
+    runner: TransactionRunner,
     ns: Namespace,
     schema: GraphSchema,
     source: str,
@@ -208,13 +208,13 @@ async def _fewest_hops(
 ) -> Path | None:
     """Both ends, `shortestPath` and the path's nodes and edges (with each edge's own start and end,
     whichever way it was walked) in one statement; no row when an end is missing or no path exists."""
-    result = await tx.run(
-        _fewest_hops_text(ns, direction, bool(types), max_depth), source=source, target=target, types=list(types)
+    records = await runner.read_records(
+        _fewest_hops_text(ns, direction, bool(types), max_depth),
+        {"source": source, "target": target, "types": list(types)},
     )
-    record = await result.single()
-    if record is None:
+    if not records:
         return None
-    stored_nodes, stored_edges = record.values()
+    stored_nodes, stored_edges = records[0].values()
     return Path(
         nodes=tuple(node_out(stored, schema) for stored in stored_nodes),
         edges=tuple(edge_from(stored, s, t, schema) for stored, s, t in stored_edges),

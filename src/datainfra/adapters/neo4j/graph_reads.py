@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
+import neo4j
+
 from datainfra.adapters.neo4j import cypher_filters
 from datainfra.adapters.neo4j.graph_rows import (
     ARROWS,
@@ -109,14 +111,11 @@ async def neighbors(
         f"WITH DISTINCT r RETURN {EDGE_RETURN_R}"
     )
 
-    async def work(tx: Tx) -> Subgraph:
-        if depth < 1:
-            start = await fetch_nodes(tx, ns, schema, [node_id])
-            if node_id not in start:
-                raise NotFound(f"node {node_id!r} does not exist", key=node_id)
-            return Subgraph(nodes=(), edges=())
-        result = await tx.run(_walk_text(ns, direction, bool(types), depth), id=node_id, types=list(types), limit=limit)
-        record = await result.single()
+    walk = _walk_text(ns, direction, bool(types), depth)
+    walk_params = {"id": node_id, "types": list(types), "limit": limit}
+
+    def reached_by(record: neo4j.Record | None) -> tuple[list[tuple[int, str]], Subgraph | None]:
+        """The nodes reached (distance, id; cut at `limit`) and, when nothing was cut, the answer."""
         if record is None:
             raise NotFound(f"node {node_id!r} does not exist", key=node_id)
         layers, stored_nodes, stored_edges = record.values()
@@ -125,14 +124,31 @@ async def neighbors(
             for far in layer:
                 distance[far] = step
         reached = sorted((d, n) for n, d in distance.items() if n != node_id)[:limit]
-        if stored_nodes is not None:
-            # Nothing was cut by the limit: the walk's own statement brought every node and edge.
-            nodes = {node.id: node for node in (node_out(stored, schema) for stored in stored_nodes)}
-            walked = {edge.id: edge for edge in (edge_from(p, s, t, schema) for p, s, t in stored_edges)}
-            return Subgraph(
-                nodes=tuple(nodes[n] for _d, n in reached),
-                edges=tuple(walked[k] for k in sorted(walked)),
-            )
+        if stored_nodes is None:
+            return reached, None
+        # Nothing was cut by the limit: the walk's own statement brought every node and edge.
+        nodes = {node.id: node for node in (node_out(stored, schema) for stored in stored_nodes)}
+        walked = {edge.id: edge for edge in (edge_from(p, s, t, schema) for p, s, t in stored_edges)}
+        answer = Subgraph(nodes=tuple(nodes[n] for _d, n in reached), edges=tuple(walked[k] for k in sorted(walked)))
+        return reached, answer
+
+    if depth >= 1:
+        # The common case is the walk's statement alone; a walk cut by `limit` is read again below,
+        # with the statements that complete it, in one transaction.
+        records = await runner.read_records(walk, walk_params)
+        _reached, answer = reached_by(records[0] if records else None)
+        if answer is not None:
+            return answer
+
+    async def work(tx: Tx) -> Subgraph:
+        if depth < 1:
+            start = await fetch_nodes(tx, ns, schema, [node_id])
+            if node_id not in start:
+                raise NotFound(f"node {node_id!r} does not exist", key=node_id)
+            return Subgraph(nodes=(), edges=())
+        reached, answer = reached_by(await (await tx.run(walk, walk_params)).single())
+        if answer is not None:
+            return answer
         kept = {node_id: 0} | {n: d for d, n in reached}
         tails = [n for n, d in kept.items() if d < depth]
         edges: dict[str, Edge] = {}

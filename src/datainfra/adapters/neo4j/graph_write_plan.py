@@ -72,7 +72,9 @@ class WritePlan:
         staged = self.edge_creates.get(edge.id) or self.edge_updates.get(edge.id)
         old = (staged.source, staged.target, staged.type) if staged else stored
         if old is None:
-            self.edge_creates[edge.id] = _moved(edge, _merged({}, changes))
+            # A new edge as it came (a bulk load's common case: no copy) unless it holds a null.
+            clean = None not in changes.values()
+            self.edge_creates[edge.id] = edge if clean else _moved(edge, _merged({}, changes))
             self.inserted += 1
             return
         if self.on_conflict is OnConflict.UPDATE and old != (edge.source, edge.target, edge.type):
@@ -129,8 +131,9 @@ class EdgeTypes:
 
 
 def edge_row(edge: Edge, declared: Mapping[str, FieldType], *, merge: bool = False) -> dict[str, Any]:
-    props = encoded_changes(edge.properties, declared) if merge else encode_properties(edge.properties, declared)
-    props = {KEY: edge.id, TYPE: edge.type, **props}
-    if not merge:
-        props = {k: v for k, v in props.items() if v is not None}
-    return {"id": edge.id, "source": edge.source, "target": edge.target, "props": props}
+    """An update's row (`merge`): the edge's id and the changes; a create's: its ends and the whole
+    property map (its id inside, once: every byte of a bulk load is sent and unpacked)."""
+    if merge:
+        return {"id": edge.id, "props": {KEY: edge.id, TYPE: edge.type, **encoded_changes(edge.properties, declared)}}
+    props = {KEY: edge.id, TYPE: edge.type, **encode_properties(edge.properties, declared)}
+    return {"source": edge.source, "target": edge.target, "props": {k: v for k, v in props.items() if v is not None}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +25,8 @@ from datainfra.domain.tabular_schema import TabularSchema, parse_tabular_schema,
 
 _SESSION_COLUMNS = sql.SQL("id, owner_id, name, description, created_at, updated_at")
 _DATASET_COLUMNS = sql.SQL("id, session_id, owner_id, name, kind, definition, created_at, updated_at")
+DEFINITIONS_CACHED = 10_000
+"""Schema documents remembered (as JSON text) for `facts_hold`, by dataset version."""
 
 
 class PostgresCatalog(Catalog):
@@ -32,6 +35,7 @@ class PostgresCatalog(Catalog):
     def __init__(self, pool: AsyncConnectionPool, *, schema: str = DEFAULT_CATALOG_SCHEMA) -> None:
         self._pool = pool
         self._schema = sql.Identifier(schema)
+        self._definitions: dict[tuple[str, dt.datetime], tuple[TabularSchema | GraphSchema, str]] = {}
 
     def _t(self, table: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(self._schema, sql.Identifier(table))
@@ -251,6 +255,40 @@ class PostgresCatalog(Catalog):
         )
         async with self._conn() as conn:
             await conn.execute(statement, (owner_id, session_id, dataset_id))
+
+    async def facts_hold(self, key_hash: str, dataset: Dataset) -> bool:
+        statement = sql.SQL(
+            "SELECT EXISTS (SELECT 1 FROM {} k JOIN {} d ON d.owner_id = k.user_id "
+            "WHERE k.key_hash = %s AND k.revoked_at IS NULL AND d.id = %s AND d.session_id = %s AND d.owner_id = %s "
+            "AND d.name = %s AND d.kind = %s AND d.updated_at = %s AND d.definition = %s::jsonb)"
+        ).format(self._t("api_keys"), self._t("datasets"))
+        params = (
+            key_hash,
+            dataset.id,
+            dataset.session_id,
+            dataset.owner_id,
+            dataset.name,
+            dataset.kind.value,
+            dataset.updated_at,
+            self._definition(dataset),
+        )
+        async with self._conn() as conn:
+            cur = await conn.execute(statement, params)
+            row = await cur.fetchone()
+        return bool(row and row[0])
+
+    def _definition(self, dataset: Dataset) -> str:
+        """The dataset's schema document as JSON text, remembered per dataset version (and checked
+        to be that schema: the same object, as a cached dataset's is, or an equal one)."""
+        version = (dataset.id, dataset.updated_at)
+        known = self._definitions.get(version)
+        if known is not None and (known[0] is dataset.schema or known[0] == dataset.schema):
+            return known[1]
+        if len(self._definitions) >= DEFINITIONS_CACHED:
+            self._definitions.clear()
+        text = json.dumps(_schema_document(dataset))
+        self._definitions[version] = (dataset.schema, text)
+        return text
 
     async def ping(self) -> None:
         async with self._conn() as conn:

@@ -77,6 +77,14 @@ class Catalog(Protocol):
 
     async def remove_dataset(self, owner_id: str, session_id: str, dataset_id: str) -> None: ...
 
+    async def facts_hold(self, key_hash: str, dataset: Dataset) -> bool:
+        """True when the key with hash `key_hash` is the *active* key of `dataset`'s owner and the
+        dataset's entry is still exactly `dataset` (same session, owner, name, kind, schema and
+        updated_at). One read: a key rotated or revoked, a dataset dropped (or its session
+        deleted) or migrated before the call is always seen. What a read served from cached
+        catalog facts checks alongside itself (services/record_pages.py)."""
+        ...
+
     async def ping(self) -> None:
         """Return when the store answers; raise StoreUnavailable otherwise."""
         ...

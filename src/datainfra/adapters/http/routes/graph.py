@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from datainfra.adapters.http.conventions import LINK_DOC, page_response
-from datainfra.adapters.http.dependencies import Graphs, PathDataset
+from datainfra.adapters.http.dependencies import Graphs, PathDataset, PathDatasetRead
 from datainfra.adapters.http.encoding import decode_json, decode_struct, json_response
 from datainfra.adapters.http.presenters import (
     algorithm_doc,
@@ -65,8 +65,8 @@ from datainfra.adapters.http.schemas import (
 from datainfra.domain.algorithms import MAX_PROJECTED_EDGES, MAX_PROJECTED_NODES
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.graph import Direction, Subgraph
-from datainfra.domain.model import Dataset
 from datainfra.domain.query import PageRequest
+from datainfra.services.record_pages import DatasetRead
 
 B = TypeVar("B")
 
@@ -116,15 +116,19 @@ async def _optional(request: Request[Any, Any, Any], shape: type[B]) -> B:
     return result
 
 
-async def _neighbors(request: Request[Any, Any, Any], dataset: Dataset, node_id: str, graphs: Graphs) -> Subgraph:
+async def _neighbors(
+    request: Request[Any, Any, Any], dataset_read: DatasetRead, node_id: str, graphs: Graphs
+) -> Subgraph:
     query, _ = query_of(request, NeighborsQuery)
-    return await graphs.neighbors(
-        dataset,
-        node_id,
-        direction=None if query.direction is None else Direction(query.direction),
-        types=names(query.type, "type"),
-        depth=query.depth,
-        limit=query.limit,
+    return await dataset_read(
+        lambda dataset: graphs.neighbors(
+            dataset,
+            node_id,
+            direction=None if query.direction is None else Direction(query.direction),
+            types=names(query.type, "type"),
+            depth=query.depth,
+            limit=query.limit,
+        )
     )
 
 
@@ -169,8 +173,8 @@ class GraphRoutes(Controller):
     # neighbours, would answer 405 or 404. These serve that node as the {node_id} routes do.
 
     @get("/nodes/search", summary="Read the node whose id is 'search' (as GET /nodes/{node_id})")
-    async def node_named_search(self, dataset: PathDataset, graphs: Graphs) -> Response[NodeOut]:
-        return json_response(node_doc(await graphs.get_node(dataset, "search")))
+    async def node_named_search(self, dataset_read: PathDatasetRead, graphs: Graphs) -> Response[NodeOut]:
+        return json_response(node_doc(await dataset_read(lambda dataset: graphs.get_node(dataset, "search"))))
 
     @get(
         "/nodes/search/neighbors",
@@ -178,9 +182,9 @@ class GraphRoutes(Controller):
         opt={"query": NeighborsQuery},
     )
     async def neighbors_of_node_named_search(
-        self, request: Request[Any, Any, Any], dataset: PathDataset, graphs: Graphs
+        self, request: Request[Any, Any, Any], dataset_read: PathDatasetRead, graphs: Graphs
     ) -> Response[SubgraphOut]:
-        return json_response(subgraph_doc(await _neighbors(request, dataset, "search", graphs)))
+        return json_response(subgraph_doc(await _neighbors(request, dataset_read, "search", graphs)))
 
     @delete(
         "/nodes/search", summary="Delete the node whose id is 'search' (as DELETE /nodes/{node_id})", status_code=204
@@ -189,8 +193,8 @@ class GraphRoutes(Controller):
         await graphs.delete_node(dataset, "search")
 
     @get("/nodes/{node_id:str}", summary="Read one node by its id")
-    async def node(self, node_id: FromPath[str], dataset: PathDataset, graphs: Graphs) -> Response[NodeOut]:
-        return json_response(node_doc(await graphs.get_node(dataset, node_id)))
+    async def node(self, node_id: FromPath[str], dataset_read: PathDatasetRead, graphs: Graphs) -> Response[NodeOut]:
+        return json_response(node_doc(await dataset_read(lambda dataset: graphs.get_node(dataset, node_id))))
 
     @get(
         "/nodes/{node_id:str}/neighbors",
@@ -198,9 +202,9 @@ class GraphRoutes(Controller):
         opt={"query": NeighborsQuery},
     )
     async def neighbors(
-        self, request: Request[Any, Any, Any], node_id: FromPath[str], dataset: PathDataset, graphs: Graphs
+        self, request: Request[Any, Any, Any], node_id: FromPath[str], dataset_read: PathDatasetRead, graphs: Graphs
     ) -> Response[SubgraphOut]:
-        return json_response(subgraph_doc(await _neighbors(request, dataset, node_id, graphs)))
+        return json_response(subgraph_doc(await _neighbors(request, dataset_read, node_id, graphs)))
 
     @delete("/nodes/{node_id:str}", summary="Delete one node and every edge touching it", status_code=204)
     async def delete_node(self, node_id: FromPath[str], dataset: PathDataset, graphs: Graphs) -> None:
@@ -244,16 +248,18 @@ class GraphRoutes(Controller):
         opt={"body": {"application/json": ShortestPathBody}, "errors": (413,)},
     )
     async def shortest_path(
-        self, data: JSONBody[ShortestPathIn], dataset: PathDataset, graphs: Graphs
+        self, data: JSONBody[ShortestPathIn], dataset_read: PathDatasetRead, graphs: Graphs
     ) -> Response[PathOut]:
-        path = await graphs.shortest_path(
-            dataset,
-            source=data.source,
-            target=data.target,
-            direction=data.direction,
-            types=data.types,
-            weight=data.weight,
-            max_depth=data.max_depth,
+        path = await dataset_read(
+            lambda dataset: graphs.shortest_path(
+                dataset,
+                source=data.source,
+                target=data.target,
+                direction=data.direction,
+                types=data.types,
+                weight=data.weight,
+                max_depth=data.max_depth,
+            )
         )
         return json_response(path_doc(path, data.weight is not None))
 
@@ -264,17 +270,19 @@ class GraphRoutes(Controller):
         opt={"body": {"application/json": AllShortestPathsBody}, "errors": (413,)},
     )
     async def all_shortest_paths(
-        self, data: JSONBody[AllShortestPathsIn], dataset: PathDataset, graphs: Graphs
+        self, data: JSONBody[AllShortestPathsIn], dataset_read: PathDatasetRead, graphs: Graphs
     ) -> Response[PathsOut]:
-        found = await graphs.all_shortest_paths(
-            dataset,
-            source=data.source,
-            target=data.target,
-            direction=data.direction,
-            types=data.types,
-            weight=data.weight,
-            max_depth=data.max_depth,
-            limit=data.limit,
+        found = await dataset_read(
+            lambda dataset: graphs.all_shortest_paths(
+                dataset,
+                source=data.source,
+                target=data.target,
+                direction=data.direction,
+                types=data.types,
+                weight=data.weight,
+                max_depth=data.max_depth,
+                limit=data.limit,
+            )
         )
         return json_response(paths_doc(found, data.weight is not None))
 

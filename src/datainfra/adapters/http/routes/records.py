@@ -167,11 +167,10 @@ class RecordRoutes(Controller):
                 nodes, edges = await read_graphml(request.stream(), request.app.request_max_body_size)
                 return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict_of(request)))
             raw = await request.body()
-            document = decode_json(raw)
-            if is_node_link(document):
-                nodes, edges = read_node_link(document)
+            body = _graph_write(raw)
+            if body is None:
+                nodes, edges = read_node_link(decode_json(raw))
                 return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict_of(request)))
-            body = decode_struct(raw, GraphWrite)
             result = await graphs.write(dataset, body.nodes, body.edges, parse_on_conflict(body.on_conflict))
             return _write_result(dataset, result)
         _require(media_type, (JSON, CSV, NDJSON))
@@ -278,6 +277,19 @@ async def delete_nodes(request: Request[Any, Any, Any], dataset: Dataset, graphs
     query, filters = query_of(request, NodeFilterQuery)
     count = await graphs.delete_nodes_where(dataset, names(query.label, "label"), selection(query, filters))
     return json_response({"deleted": count})
+
+
+def _graph_write(raw: bytes) -> GraphWrite | None:
+    """A graph body as {"nodes", "edges", "on_conflict"?}, or None for a node-link document. The
+    common body is decoded once; any other (node-link, or one that fails) is decoded again the
+    way that tells the two apart, so a problem is reported exactly as before."""
+    try:
+        body: GraphWrite = decode_struct(raw, GraphWrite)  # node-link's keys are unknown fields here
+        return body
+    except InvalidRequest:
+        if is_node_link(decode_json(raw)):
+            return None
+        raise
 
 
 def _require(media_type: str, allowed: tuple[str, ...]) -> None:
