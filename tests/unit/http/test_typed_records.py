@@ -100,7 +100,7 @@ _generic = msgspec.json.Decoder(float_hook=Decimal)
 def typed_records(schema: TabularSchema, body: bytes) -> tuple[list[Record], str | None] | None:
     """typed_json's rows as the records they stand for."""
     typed = typed_json(schema, body)
-    return None if typed is None else (typed[0].records(), typed[1])
+    return None if typed is None else ([record for rows in typed[0] for record in rows.records()], typed[1])
 
 
 async def ndjson_records(schema: TabularSchema, chunks: AsyncIterator[bytes]) -> list[Record]:

@@ -25,7 +25,7 @@ import itertools
 import operator
 import re
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -127,28 +127,32 @@ class RecordDecoder:
     by msgspec (a type error, or its own RecursionError) and the generic path, which measures it,
     names it."""
 
-    def rows(self, structs: list[Any]) -> RecordRows:
-        """The decoded Structs as rows, their untyped columns converted (each a column at a time, set
-        back on the Structs); `_Refused` when a value is one the generic path must judge."""
+    def rows(self, structs: list[Any]) -> Iterator[RecordRows]:
+        """The decoded Structs as rows, their untyped columns converted (a column at a time). Every
+        value is checked now (`_Refused` when one is for the generic path to judge); the rows are
+        made `_CHUNK` at a time as they are taken, so that a store writes the first while the next
+        are made (PostgreSQL works on another core meanwhile)."""
+        changed: list[tuple[str, list[Any]]] = []
         for column in self.converted:
             values = list(map(column.get, structs))
             converted = _converted(values, column)
             if converted is not values:
-                for _ in map(setattr, structs, itertools.repeat(column.name), converted):
-                    pass
+                changed.append((column.name, converted))
         for get in self.not_null:
             if any(map(operator.is_, map(get, structs), itertools.repeat(None))):
                 raise _Refused  # an explicit null where a default stands in for an absent value
+        columns, values_of = self.columns, self.values
         if self.generated is not None:
             absent = list(map(self.generated, structs)).count(None)
             if absent == len(structs):  # the store numbers them
-                return RecordRows(self.given, list(map(self.given_values, structs)))
-            if absent:  # some records give the key, some do not: the generic path keeps them apart
+                columns, values_of = self.given, self.given_values
+            elif absent:  # some records give the key, some do not: the generic path keeps them apart
                 raise _Refused
-        return RecordRows(self.columns, list(map(self.values, structs)))
+        return _chunks(structs, changed, columns, values_of)
 
-    def decode(self, body: bytes) -> tuple[RecordRows, str | None]:
-        """The body's typed rows and its on_conflict; `_Refused` when the generic path must decide."""
+    def decode(self, body: bytes) -> tuple[Iterator[RecordRows], str | None]:
+        """The body's typed rows (made as they are taken) and its on_conflict; `_Refused` when the
+        generic path must decide."""
         if b"\\u0000" in body:  # NUL in a text value: msgspec would take it, the domain does not
             raise _Refused
         try:
@@ -159,7 +163,7 @@ class RecordDecoder:
         except Exception:  # msgspec's errors, the number context's and the domain's converters' alike
             raise _Refused from None
 
-    def decode_block(self, block: bytes) -> RecordRows | None:
+    def decode_block(self, block: bytes) -> list[RecordRows] | None:
         """The rows of complete NDJSON lines, one object per line; None when the generic path must
         read them (a blank line, two objects on a line, anything the typed decoder refuses)."""
         if b"\\u0000" in block or _TWO_ON_A_LINE.search(block):
@@ -170,9 +174,27 @@ class RecordDecoder:
             structs = self.line.decode_lines(block)
             if len(structs) != block.count(b"\n"):
                 return None
-            return self.rows(structs)
+            return list(self.rows(structs))
         except Exception:
             return None
+
+
+_CHUNK = 5000
+
+
+def _chunks(
+    structs: list[Any],
+    changed: list[tuple[str, list[Any]]],
+    columns: tuple[str, ...],
+    values_of: Callable[[Any], tuple[Any, ...]],
+) -> Iterator[RecordRows]:
+    """The rows of `structs`, `_CHUNK` at a time, the converted values set back first."""
+    for start in range(0, len(structs), _CHUNK):
+        part = structs[start : start + _CHUNK]
+        for name, converted in changed:
+            for _ in map(setattr, part, itertools.repeat(name), converted[start : start + _CHUNK]):
+                pass
+        yield RecordRows(columns, list(map(values_of, part)))
 
 
 def _converted(values: list[Any], column: _Converted) -> list[Any]:
@@ -304,9 +326,10 @@ class _Keyed:
         return isinstance(other, _Keyed) and other.signature == self.signature
 
 
-def typed_json(schema: TabularSchema, body: bytes) -> tuple[RecordRows, str | None] | None:
+def typed_json(schema: TabularSchema, body: bytes) -> tuple[Iterator[RecordRows], str | None] | None:
     """A JSON records body (a bare array, or `{"records": [...], "on_conflict": ...}`) as typed,
-    complete records (rows of every column) and its on_conflict; None when the generic path must decide (which then
+    complete records (rows of every column, made as they are taken: every value is checked
+    already) and its on_conflict; None when the generic path must decide (which then
     accepts the same records or names the index and field at fault)."""
     if not body.strip():
         return None
@@ -345,14 +368,15 @@ async def typed_ndjson(
         if not cut:
             continue
         block = data[:cut]
-        rows = decoder.decode_block(block)
-        if rows is None:
+        blocks = decoder.decode_block(block)
+        if blocks is None:
             async for record in generic(block, index):
                 yield record
                 index += 1
             continue
-        yield rows
-        index += len(rows)
+        for rows in blocks:
+            yield rows
+            index += len(rows)
     if first:
         pending = pending.removeprefix(_BOM)
     if pending.strip():
