@@ -89,6 +89,11 @@ class _Refused(Exception):
     """The typed decoder did not take the body: the generic path decides."""
 
 
+class Declined(Exception):
+    """Typed JSON rows met a value only the generic path may judge while they were being taken: the
+    write taking them fails with this (so keeps nothing), and the body is read the generic way."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Converted:
     """A column decoded untyped: its converter, and what an absent value (msgspec.UNSET) becomes."""
@@ -128,16 +133,10 @@ class RecordDecoder:
     names it."""
 
     def rows(self, structs: list[Any]) -> Iterator[RecordRows]:
-        """The decoded Structs as rows, their untyped columns converted (a column at a time). Every
-        value is checked now (`_Refused` when one is for the generic path to judge); the rows are
-        made `_CHUNK` at a time as they are taken, so that a store writes the first while the next
-        are made (PostgreSQL works on another core meanwhile)."""
-        changed: list[tuple[str, list[Any]]] = []
-        for column in self.converted:
-            values = list(map(column.get, structs))
-            converted = _converted(values, column)
-            if converted is not values:
-                changed.append((column.name, converted))
+        """The decoded Structs as rows, `_CHUNK` at a time as they are taken, their untyped columns
+        converted then (a column at a time), so that a store writes the first chunk while the next
+        is made (PostgreSQL works on another core meanwhile). `_Refused` now when the generic path
+        must judge the records as a whole; `Declined` from the iterator when a converted value needs it."""
         for get in self.not_null:
             if any(map(operator.is_, map(get, structs), itertools.repeat(None))):
                 raise _Refused  # an explicit null where a default stands in for an absent value
@@ -148,11 +147,11 @@ class RecordDecoder:
                 columns, values_of = self.given, self.given_values
             elif absent:  # some records give the key, some do not: the generic path keeps them apart
                 raise _Refused
-        return _chunks(structs, changed, columns, values_of)
+        return _chunks(structs, self.converted, columns, values_of)
 
     def decode(self, body: bytes) -> tuple[Iterator[RecordRows], str | None]:
-        """The body's typed rows (made as they are taken) and its on_conflict; `_Refused` when the
-        generic path must decide."""
+        """The body's typed rows (made and converted as they are taken: see `rows`) and its
+        on_conflict; `_Refused` when the generic path must decide."""
         if b"\\u0000" in body:  # NUL in a text value: msgspec would take it, the domain does not
             raise _Refused
         try:
@@ -184,16 +183,23 @@ _CHUNK = 5000
 
 def _chunks(
     structs: list[Any],
-    changed: list[tuple[str, list[Any]]],
+    converted: tuple[_Converted, ...],
     columns: tuple[str, ...],
     values_of: Callable[[Any], tuple[Any, ...]],
 ) -> Iterator[RecordRows]:
-    """The rows of `structs`, `_CHUNK` at a time, the converted values set back first."""
+    """The rows of `structs`, `_CHUNK` at a time, each chunk's untyped values converted and set
+    back first."""
     for start in range(0, len(structs), _CHUNK):
         part = structs[start : start + _CHUNK]
-        for name, converted in changed:
-            for _ in map(setattr, part, itertools.repeat(name), converted[start : start + _CHUNK]):
-                pass
+        for column in converted:
+            values = list(map(column.get, part))
+            try:
+                new = _converted(values, column)
+            except Exception:  # _Refused, the number context's and the domain's converters' errors
+                raise Declined from None
+            if new is not values:
+                for _ in map(setattr, part, itertools.repeat(column.name), new):
+                    pass
         yield RecordRows(columns, list(map(values_of, part)))
 
 
@@ -328,9 +334,9 @@ class _Keyed:
 
 def typed_json(schema: TabularSchema, body: bytes) -> tuple[Iterator[RecordRows], str | None] | None:
     """A JSON records body (a bare array, or `{"records": [...], "on_conflict": ...}`) as typed,
-    complete records (rows of every column, made as they are taken: every value is checked
-    already) and its on_conflict; None when the generic path must decide (which then
-    accepts the same records or names the index and field at fault)."""
+    complete records (rows of every column, made as they are taken) and its on_conflict; None when
+    the generic path must decide (which then accepts the same records or names the index and field
+    at fault). Taking the rows may raise `Declined`: the generic path decides then too."""
     if not body.strip():
         return None
     decoder = decoder_for(schema)
