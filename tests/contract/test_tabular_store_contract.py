@@ -17,7 +17,7 @@ from datainfra.domain.errors import Conflict, InvalidInput
 from datainfra.domain.filters import FilterSpec, filter_term, parse_filters
 from datainfra.domain.model import Dataset
 from datainfra.domain.query import CountMode, RecordQuery, SortKey
-from datainfra.domain.records import OnConflict, WriteResult
+from datainfra.domain.records import OnConflict, RecordRows, WriteResult
 from datainfra.domain.tabular_schema import parse_tabular_schema, plan_migration
 from datainfra.domain.types import INT64_MAX, INT64_MIN, parse_text
 from datainfra.services.exports import ExportColumn
@@ -319,6 +319,72 @@ async def test_not_null_violation_names_index_and_field(tabular_store: Any) -> N
     with pytest.raises(InvalidInput) as caught:
         await insert(tabular_store, dataset, [{"k": 1, "v": "ok"}, {"k": 2, "v": None}], OnConflict.ERROR)
     assert (caught.value.index, caught.value.field) == (1, "v")
+    assert await tabular_store.count(dataset) == 0
+
+
+def rows_block(dataset: Dataset, records: Iterable[Mapping[str, Any]]) -> RecordRows:
+    """`records` (completed) as one RecordRows of every column but the generated key."""
+    columns = tuple(c.name for c in dataset.tabular_schema.columns if not c.generated)
+    return RecordRows(columns, [tuple(complete(dataset, r)[n] for n in columns) for r in records])
+
+
+async def items(*parts: Any) -> AsyncIterator[Any]:
+    """A stream of records and RecordRows; an exception in it is raised there."""
+    for part in parts:
+        if isinstance(part, BaseException):
+            raise part
+        yield part
+
+
+async def test_rows_and_records_in_one_stream_are_stored_in_order(tabular_store: Any) -> None:
+    dataset = await make(tabular_store, ALL_TYPES)
+    first, second, third, fourth = ROUND_TRIP
+    stream_ = items(rows_block(dataset, [first]), dict(second), rows_block(dataset, [third, fourth]))
+
+    result = await tabular_store.insert_records(dataset, stream_, OnConflict.ERROR)
+
+    assert result == WriteResult(inserted=4)
+    got = await rows_of(tabular_store, dataset)
+    assert [{k: v for k, v in row.items() if k != "id"} for row in got] == ROUND_TRIP
+    assert str(got[2]["n"]) == "1.50"
+
+
+async def test_a_clash_in_a_later_block_of_rows_names_its_index_and_keeps_nothing(tabular_store: Any) -> None:
+    dataset = await make(tabular_store, ITEMS, [{"sku": "keep", "qty": 0, "email": None}])
+    blocks = [
+        rows_block(dataset, [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}]),
+        rows_block(dataset, [{"sku": "c", "qty": 3}, {"sku": "keep", "qty": 4}]),
+    ]
+
+    with pytest.raises(Conflict) as caught:
+        await tabular_store.insert_records(dataset, items(*blocks), OnConflict.ERROR)
+
+    assert caught.value.index == 3
+    assert await rows_of(tabular_store, dataset) == [{"sku": "keep", "qty": 0, "email": None}]
+
+
+async def test_a_stream_that_raises_after_rows_leaves_nothing_and_the_store_goes_on(tabular_store: Any) -> None:
+    dataset = await make(tabular_store, ITEMS)
+    block = rows_block(dataset, [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}])
+
+    with pytest.raises(BadRecord):
+        await tabular_store.insert_records(dataset, items(block, BadRecord("bad", index=2)), OnConflict.ERROR)
+
+    assert await tabular_store.count(dataset) == 0
+    assert await tabular_store.insert_records(dataset, items(block), OnConflict.ERROR) == WriteResult(inserted=2)
+
+
+async def test_a_null_in_rows_where_not_null_names_index_and_field(tabular_store: Any) -> None:
+    schema = {"columns": [{"name": "k", "type": "integer"}, {"name": "v", "type": "text", "nullable": False}]}
+    dataset = await make(tabular_store, schema)
+    block = rows_block(dataset, [{"k": 1, "v": "ok"}, {"k": 2, "v": None}])
+
+    with pytest.raises(InvalidInput) as caught:
+        await tabular_store.insert_records(
+            dataset, items(rows_block(dataset, [{"k": 0, "v": "x"}]), block), OnConflict.ERROR
+        )
+
+    assert (caught.value.index, caught.value.field) == (2, "v")
     assert await tabular_store.count(dataset) == 0
 
 

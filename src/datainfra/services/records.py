@@ -3,7 +3,7 @@ and one record by its key (SingleRecordService), with ETags and If-Match."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
@@ -21,7 +21,7 @@ from datainfra.domain.record_versions import (
     merge_patch,
     record_etag,
 )
-from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.records import OnConflict, Record, RecordRows, WriteResult
 from datainfra.domain.tabular_schema import TabularSchema
 from datainfra.domain.types import FieldType
 from datainfra.services.paging import PageResult, next_request, parse_tabular_query, sort_values
@@ -98,7 +98,10 @@ class RecordService:
         )
 
     async def insert_typed(
-        self, dataset: Dataset, records: AsyncIterable[Record] | Sequence[Record], on_conflict: OnConflict
+        self,
+        dataset: Dataset,
+        records: AsyncIterable[Record | RecordRows] | Iterable[RecordRows],
+        on_conflict: OnConflict,
     ) -> WriteResult:
         """Records already typed and completed by the schema's own rules: exactly what `typed_records`
         makes of the body they came from (the HTTP edge's typed decoders, adapters/http/typed_records.py,
@@ -217,13 +220,15 @@ class RecordService:
         return VersionedRecord(record, record_etag(dataset.tabular_schema, record))
 
 
-async def _as_stream(records: AsyncIterable[Record] | Sequence[Record]) -> AsyncIterator[Record]:
-    if isinstance(records, Sequence):
-        for record in records:
+async def _as_stream(
+    records: AsyncIterable[Record | RecordRows] | Iterable[RecordRows],
+) -> AsyncIterator[Record | RecordRows]:
+    if isinstance(records, AsyncIterable):
+        async for record in records:
             yield record
         return
-    async for record in records:
-        yield record
+    for rows in records:
+        yield rows
 
 
 def _unindexed(coerce: Callable[[], Record]) -> Record:

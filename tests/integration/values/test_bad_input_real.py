@@ -289,3 +289,19 @@ def test_names_are_at_most_63_bytes(client: TestClient[Any], tenant: dict[str, A
     if status == 422:
         assert "63 bytes" in refused(dataset)["detail"]
         assert refused(column)["field"] == "schema.columns[0].name"
+
+
+def test_a_late_bad_numeric_text_in_a_json_write_names_its_index_and_keeps_nothing(
+    client: TestClient[Any], tenant: dict[str, Any]
+) -> None:
+    """Typed rows already copied when the value turns up: the write rolls back, the generic path names it."""
+    records: list[dict[str, Any]] = [{"k": f"k{i}", "n": i / 4} for i in range(12_000)]
+    records[11_000]["n"] = "1_000"
+
+    before = client.get(dataset_url(tenant["sid"], tenant["did"]), headers=tenant["auth"]).json()["record_count"]
+
+    body = refused(client.post(tenant["url"], json=records, headers=tenant["auth"]))
+
+    assert (body["index"], body["field"]) == (11_000, "n")
+    after = client.get(dataset_url(tenant["sid"], tenant["did"]), headers=tenant["auth"]).json()["record_count"]
+    assert after == before

@@ -354,3 +354,32 @@ def test_a_csv_export_loads_back_as_it_was_and_older_boolean_spellings_still_loa
     body = ("ok\n" + "\n".join(spellings) + "\n").encode()
     assert post(client, auth, copy, body, CSV).status_code == 201
     assert [r["ok"] for r in rows(client, auth, copy)][3:] == [True, False] * 6
+
+
+# -- JSON: a value met after the first rows were taken ----------------------------------------------
+
+
+def test_a_late_numeric_text_the_domain_refuses_names_its_index_and_keeps_nothing(
+    client: TestClient, auth: dict[str, str], notes: str
+) -> None:
+    records: list[dict[str, Any]] = [{"title": f"t{i}", "amount": i / 4} for i in range(12_000)]
+    records[11_000]["amount"] = "1_000"  # read as numeric text by the domain: refused
+
+    body = problem(client.post(f"{notes}/records", json={"records": records}, headers=auth), 422)
+
+    assert (body["index"], body["field"]) == (11_000, "amount")
+    assert count(client, auth, notes) == 0
+
+
+def test_a_late_numeric_text_the_domain_takes_is_stored_with_the_rest(
+    client: TestClient, auth: dict[str, str], notes: str
+) -> None:
+    records: list[dict[str, Any]] = [{"title": f"t{i}", "amount": 1.5} for i in range(12_000)]
+    records[11_000]["amount"] = "2.50"
+
+    response = client.post(f"{notes}/records", json=records, headers=auth)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["inserted"] == 12_000
+    page = client.get(f"{notes}/records", params={"amount": "eq:2.50", "limit": 10}, headers=auth).json()
+    assert [r["title"] for r in page["items"]] == ["t11000"]

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from datainfra.adapters.http.bodies import typed_ndjson_rows
 from datainfra.adapters.http.encoding import decode_json
-from datainfra.adapters.http.typed_records import typed_json
+from datainfra.adapters.http.typed_records import Declined, typed_json
 from datainfra.domain.errors import DomainError, InvalidRequest
+from datainfra.domain.records import Record, RecordRows
 from datainfra.domain.tabular_schema import TabularSchema, parse_tabular_schema
 from tests.support.hypothesis_budget import examples
 
@@ -96,6 +97,25 @@ RECORDS = st.lists(
 _generic = msgspec.json.Decoder(float_hook=Decimal)
 
 
+def typed_records(schema: TabularSchema, body: bytes) -> tuple[list[Record], str | None] | None:
+    """typed_json's rows as the records they stand for."""
+    typed = typed_json(schema, body)
+    if typed is None:
+        return None
+    try:
+        return [record for rows in typed[0] for record in rows.records()], typed[1]
+    except Declined:  # met while the rows are taken: the generic path decides
+        return None
+
+
+async def ndjson_records(schema: TabularSchema, chunks: AsyncIterator[bytes]) -> list[Record]:
+    """typed_ndjson_rows' records and rows, as records in order."""
+    records: list[Record] = []
+    async for item in typed_ndjson_rows(schema, chunks):
+        records.extend(item.records() if isinstance(item, RecordRows) else [item])
+    return records
+
+
 def generic(schema: TabularSchema, body: bytes) -> list[dict[str, Any]] | None:
     try:
         records = _generic.decode(body)
@@ -124,7 +144,7 @@ def same(a: Any, b: Any) -> bool:
 def test_a_typed_json_body_is_what_the_generic_path_makes_of_it(records: list[str]) -> None:
     body = ("[" + ", ".join(records) + "]").encode()
 
-    typed = typed_json(SCHEMA, body)
+    typed = typed_records(SCHEMA, body)
     expected = generic(SCHEMA, body)
 
     if typed is not None:
@@ -142,7 +162,7 @@ def test_typed_ndjson_lines_are_what_the_generic_path_makes_of_them(records: lis
             yield body[start : start + size]
 
     async def read() -> list[dict[str, Any]]:
-        return [r async for r in typed_ndjson_rows(SCHEMA, chunks())]
+        return await ndjson_records(SCHEMA, chunks())
 
     expected = generic(SCHEMA, ("[" + ", ".join(records) + "]").encode())
     try:
@@ -157,7 +177,7 @@ def test_the_common_body_takes_the_typed_path_with_its_on_conflict() -> None:
     body = b'{"records": [{"t": "a", "n": 1.50, "ts": "2024-01-02T03:04:05+01:00", "j": {"x": 0.1}}], '
     body += b'"on_conflict": "update"}'
 
-    typed = typed_json(SCHEMA, body)
+    typed = typed_records(SCHEMA, body)
 
     assert typed is not None
     records, on_conflict = typed
@@ -186,25 +206,27 @@ def test_the_common_body_takes_the_typed_path_with_its_on_conflict() -> None:
     ],
 )
 def test_what_the_typed_decoder_cannot_vouch_for_goes_the_generic_way(body: bytes) -> None:
-    assert typed_json(SCHEMA, body) is None
+    assert typed_records(SCHEMA, body) is None
 
 
 def test_the_generated_key_stays_absent_unless_given() -> None:
     schema = parse_tabular_schema({"columns": [{"name": "t", "type": "text"}]})
 
-    typed = typed_json(schema, b'[{"t": "a"}, {"id": 7, "t": "b"}]')
+    absent = typed_records(schema, b'[{"t": "a"}, {"t": "b"}]')
+    given = typed_records(schema, b'[{"id": 6, "t": "a"}, {"id": 7, "t": "b"}]')
 
-    assert typed is not None
-    assert typed[0] == [{"t": "a"}, {"id": 7, "t": "b"}]
+    assert absent == ([{"t": "a"}, {"t": "b"}], None)
+    assert given == ([{"id": 6, "t": "a"}, {"id": 7, "t": "b"}], None)
+    assert typed_json(schema, b'[{"t": "a"}, {"id": 7, "t": "b"}]') is None  # mixed: the generic path
 
 
 def test_a_required_numeric_null_goes_the_generic_way() -> None:
-    assert typed_json(KEYED, b'[{"k": 1, "v": null}]') is None
-    assert typed_json(KEYED, b'[{"k": 1, "v": 2}]') == ([{"k": 1, "v": Decimal(2)}], None)
+    assert typed_records(KEYED, b'[{"k": 1, "v": null}]') is None
+    assert typed_records(KEYED, b'[{"k": 1, "v": 2}]') == ([{"k": 1, "v": Decimal(2)}], None)
 
 
 def test_numbers_typed_in_c_are_the_domain_s_numbers() -> None:
-    typed = typed_json(KEYED, b'[{"k": 1, "v": -0}, {"k": 2, "v": -0.0}, {"k": 3, "v": 1.50}, {"k": 4, "v": 1e3}]')
+    typed = typed_records(KEYED, b'[{"k": 1, "v": -0}, {"k": 2, "v": -0.0}, {"k": 3, "v": 1.50}, {"k": 4, "v": 1e3}]')
 
     assert typed is not None
     assert [str(r["v"]) for r in typed[0]] == ["0", "-0.0", "1.50", "1E+3"]
@@ -227,7 +249,7 @@ def test_an_ndjson_error_names_its_line_whatever_the_chunks(size: int) -> None:
             yield body[start : start + size]
 
     async def read() -> list[dict[str, Any]]:
-        return [r async for r in typed_ndjson_rows(SCHEMA, chunks())]
+        return await ndjson_records(SCHEMA, chunks())
 
     with pytest.raises(DomainError) as caught:
         asyncio.run(read())
@@ -246,7 +268,7 @@ def test_an_ndjson_error_names_its_line_whatever_the_chunks(size: int) -> None:
 def test_a_too_deep_body_without_json_columns_goes_the_generic_way(body: bytes) -> None:
     """Without a json column the body's depth is not measured first: msgspec refuses a nested record
     or raw value (a type error or its RecursionError), and the generic path measures and names it."""
-    assert typed_json(KEYED, body) is None
+    assert typed_records(KEYED, body) is None
     with pytest.raises(InvalidRequest, match="levels deep"):
         decode_json(body)  # what the route does next
 
@@ -254,3 +276,18 @@ def test_a_too_deep_body_without_json_columns_goes_the_generic_way(body: bytes) 
 def test_a_too_deep_json_value_is_still_refused_by_name() -> None:
     with pytest.raises(InvalidRequest, match="levels deep"):
         typed_json(SCHEMA, b'[{"t": "a", "j": ' + b"[" * 200 + b"]" * 200 + b"}]")
+
+
+def test_a_null_where_a_default_stands_in_goes_the_generic_way() -> None:
+    """A NOT NULL column with a default may be left out, not given null: the generic path names it."""
+    schema = parse_tabular_schema(
+        {
+            "columns": [
+                {"name": "k", "type": "integer"},
+                {"name": "c", "type": "text", "nullable": False, "default": "x"},
+            ]
+        }
+    )
+
+    assert typed_records(schema, b'[{"k": 1}]') == ([{"k": 1, "c": "x"}], None)
+    assert typed_json(schema, b'[{"k": 1}, {"k": 2, "c": null}]') is None

@@ -14,7 +14,7 @@ from datainfra.adapters.http.encoding import check_depth
 from datainfra.adapters.http.typed_records import typed_ndjson
 from datainfra.domain.csv_records import csv_rows, line_batches, parse_csv_record
 from datainfra.domain.errors import InvalidRequest
-from datainfra.domain.records import Record
+from datainfra.domain.records import Record, RecordRows
 from datainfra.domain.tabular_schema import TabularSchema
 
 __all__ = ["csv_rows", "ndjson_record", "ndjson_rows", "parse_csv_record", "typed_ndjson_rows"]
@@ -51,9 +51,9 @@ async def ndjson_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, A
         index += 1
 
 
-def typed_ndjson_rows(schema: TabularSchema, chunks: AsyncIterable[bytes]) -> AsyncIterator[Record]:
-    """NDJSON body → typed, complete records (adapters/http/typed_records.py); a block of lines the
-    typed decoder refuses is read line by line by `ndjson_record` and `coerce_record`, with their
+def typed_ndjson_rows(schema: TabularSchema, chunks: AsyncIterable[bytes]) -> AsyncIterator[Record | RecordRows]:
+    """NDJSON body → typed, complete records, a block of rows at a time (adapters/http/typed_records.py);
+    a block of lines the typed decoder refuses is read line by line by `ndjson_record` and `coerce_record`, with their
     errors and indexes."""
 
     async def generic(block: bytes, index: int) -> AsyncIterator[Record]:

@@ -25,7 +25,7 @@ from datainfra.domain.ports.tabular_store import TabularStore
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
 from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey, check_current
-from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.records import OnConflict, Record, RecordRows, WriteResult
 from datainfra.domain.structured_plan import StructuredPlan
 from datainfra.domain.tabular_schema import Column, MigrationPlan, TabularSchema
 from datainfra.domain.types import FieldType
@@ -177,7 +177,7 @@ class InMemoryTabularStore(TabularStore):
     # -- writes ---------------------------------------------------------------------------------
 
     async def insert_records(
-        self, dataset: Dataset, records: AsyncIterable[Record], on_conflict: OnConflict
+        self, dataset: Dataset, records: AsyncIterable[Record | RecordRows], on_conflict: OnConflict
     ) -> WriteResult:
         async with self._lock:
             on_conflict = OnConflict(on_conflict)
@@ -185,7 +185,7 @@ class InMemoryTabularStore(TabularStore):
             stage = _Stage(table)
             inserted = updated = ignored = 0
             index = 0
-            async for record in records:
+            async for record in _each_record(records):
                 row = self._new_row(stage, record, index)
                 clashes = stage.clashes(row)
                 if not clashes:
@@ -381,3 +381,12 @@ def _normalise(value: Any, column: Column) -> Any:
     if column.type is FieldType.TIMESTAMP and isinstance(value, dt.datetime):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     return value
+
+
+async def _each_record(records: AsyncIterable[Record | RecordRows]) -> AsyncIterator[Record]:
+    async for item in records:
+        if isinstance(item, RecordRows):
+            for record in item.records():
+                yield record
+        else:
+            yield item

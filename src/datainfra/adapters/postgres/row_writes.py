@@ -6,15 +6,17 @@ transaction, so a raise leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import operator
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
+from psycopg import AsyncCopy, sql
 from psycopg import errors as pg_errors
-from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -26,7 +28,7 @@ from datainfra.adapters.postgres.sql_types import COPY_TYPE, column_type, param
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.model import Dataset
 from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey, check_current
-from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.records import OnConflict, Record, RecordRows, WriteResult
 from datainfra.domain.tabular_schema import Column, TabularSchema
 from datainfra.domain.types import FieldType
 
@@ -70,6 +72,16 @@ class _RecordShape:
         )
 
 
+@dataclass(slots=True)
+class _OpenCopy:
+    """A COPY `write_rows` keeps open: its columns and the request index of its first row."""
+
+    columns: tuple[str, ...]
+    first: int
+    manager: AbstractAsyncContextManager[AsyncCopy]
+    copy: AsyncCopy
+
+
 class BulkWriter:
     """Writes batches of records in one transaction: COPY straight into the table under ERROR,
     COPY into a temporary staging table then one INSERT ... SELECT ... ON CONFLICT otherwise.
@@ -97,8 +109,10 @@ class BulkWriter:
         self.shape = _RecordShape.of(self.schema)
         self.held_back: list[tuple[tuple[str, ...], int, list[Record]]] | None = None
         self.locked = False
+        self.copying: _OpenCopy | None = None
 
     async def write(self, batch: list[Record]) -> None:
+        await self._end_copy()
         start = self.next_index
         self.next_index += len(batch)
         runs = self._one_run(batch, start)
@@ -123,6 +137,43 @@ class BulkWriter:
             self.held_back = None
         for columns, first, records in runs:
             await self._upsert(columns, first, records)
+
+    async def write_rows(self, batch: RecordRows) -> None:
+        """Rows of a plain insert (ERROR), copied as they are (no dict per record). Their producer
+        has checked them (`RecordRows`: NOT NULL included); the table's NOT NULL constraints stay the
+        backstop, a violation named by its row and column as COPY reports them. Consecutive calls
+        naming the same columns write into one COPY, left open between them: PostgreSQL stores one
+        batch while the next is decoded (the caller ends it with `finish`, or `abandon` on failure)."""
+        if batch.columns != self.shape.all_names:
+            await self.write(batch.records())
+            return
+        columns, rows = batch.columns, batch.rows
+        generated = self.shape.generated
+        if generated is not None:
+            at = columns.index(generated.name)
+            given = list(map(operator.is_not, map(operator.itemgetter(at), rows), itertools.repeat(None)))
+            if not any(given):  # the store numbers every row
+                columns = self.shape.given_names
+                rows = _without(rows, at)
+            elif not all(given):  # some numbered, some not: record by record
+                await self.write(batch.records())
+                return
+            else:
+                top = max(map(operator.itemgetter(at), rows))
+                if self.max_explicit_id is None or top > self.max_explicit_id:
+                    self.max_explicit_id = cast("int", top)  # a generated key is an integer
+        start = self.next_index
+        self.next_index += len(rows)
+        if self.copying is not None and self.copying.columns != columns:
+            await self._end_copy()
+        if self.copying is None:
+            statement, copy_types = self._copy_statement(self.table, columns, ordinal=False)
+            manager = self.conn.cursor().copy(statement)
+            copy = await manager.__aenter__()
+            copy.set_types(copy_types)
+            self.copying = _OpenCopy(columns, start, manager, copy)
+        await self._send(self.copying.copy, columns, start, rows, ordinal=False)
+        self.result += WriteResult(inserted=len(rows))
 
     async def _lock_upserts(self, *, exclusive: bool) -> None:
         """The dataset's upsert lock (see the class docstring), held to the end of the transaction."""
@@ -184,62 +235,114 @@ class BulkWriter:
                 raise InvalidInput(f"field {col.name!r} must not be null", index=index, field=col.name)
         return record
 
-    async def _copy_rows(
-        self, target: sql.Composable, columns: tuple[str, ...], first: int, records: list[Record], ordinal: bool
-    ) -> None:
+    def _copy_statement(
+        self, target: sql.Composable, columns: tuple[str, ...], ordinal: bool
+    ) -> tuple[sql.Composed, list[str]]:
+        """COPY of `columns` (and with `ordinal` each row's index in the request) into `target`, and
+        the columns' COPY types. Text format where a numeric column is written: psycopg's binary
+        numeric from a Decimal costs the client about half as much again as the whole text row, and
+        PostgreSQL reads either at about the same cost (bench figures in the docs); binary otherwise."""
         types = self.schema.field_types
         names = [column(n) for n in columns] + ([sql.Identifier(_ORDINAL)] if ordinal else [])
         copy_types = [COPY_TYPE[types[n]] for n in columns] + (["int8"] if ordinal else [])
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(target, sql.SQL(", ").join(names))
+        text = any(types[n] is FieldType.NUMERIC for n in columns)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(
+            target, sql.SQL(", ").join(names), sql.SQL("TEXT" if text else "BINARY")
+        )
+        return statement, copy_types
+
+    async def _send(
+        self, copy: AsyncCopy, columns: tuple[str, ...], first: int, rows: Sequence[tuple[Any, ...]], ordinal: bool
+    ) -> None:
+        """Write `rows` (each the values of `columns`, in order) into an open COPY; with `ordinal`,
+        each row's index in the request too."""
+        types = self.schema.field_types
         # Without json values (which need wrapping) a row is the record's values as they are.
-        plain = len(columns) > 1 and all(types[n] is not FieldType.JSON for n in columns)
-        values = operator.itemgetter(*columns)
-        cur = self.conn.cursor()
+        plain = all(types[n] is not FieldType.JSON for n in columns)
+        field_types = [types[n] for n in columns]
         index = first
         try:
-            async with cur.copy(statement) as copy:
-                copy.set_types(copy_types)
-                if plain and not ordinal:
-                    # The rows formatted in one C loop; the buffer goes out each time it fills.
-                    try:
-                        for data in map(copy.formatter.write_row, map(values, records)):
-                            if data:
-                                await copy.write(data)
-                    except UnicodeEncodeError:
-                        index = _unencodable(records, first)
-                        raise
-                    return
-                for index, record in enumerate(records, start=first):
-                    if plain:
-                        await copy.write_row((*values(record), index))
-                        continue
-                    row = [adapt(record[n], types[n]) for n in columns]
-                    if ordinal:
-                        row.append(index)
-                    await copy.write_row(row)
+            if plain and not ordinal:
+                # The rows formatted in one C loop; the buffer goes out each time it fills.
+                try:
+                    for data in map(copy.formatter.write_row, rows):
+                        if data:
+                            await copy.write(data)
+                except UnicodeEncodeError:
+                    index = _unencodable(rows, first)
+                    raise
+                return
+            for index, values in enumerate(rows, start=first):
+                if plain:
+                    await copy.write_row((*values, index))
+                    continue
+                row = list(map(adapt, values, field_types))
+                if ordinal:
+                    row.append(index)
+                await copy.write_row(row)
         except UnicodeEncodeError:
             raise InvalidInput("text must be valid Unicode (no lone surrogates)", index=index) from None
-        except pg_errors.UniqueViolation as exc:
-            line = copy_line(exc)
-            raise conflict_from(exc, self.schema, self.dataset.name, index=first + line - 1 if line else None) from None
-        except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
-            line = copy_line(exc)
-            raise InvalidInput(
-                str(exc.diag.message_primary or exc),
-                index=first + line - 1 if line else None,
-                field=column_of(exc),
-            ) from None
-        except psycopg.OperationalError as exc:
-            if not is_limit(exc):
-                raise
+
+    def _copy_failure(self, exc: psycopg.Error, first: int) -> Exception:
+        """The domain's error for a COPY's failure (its line counted from request index `first`), or
+        `exc` itself when it is not the input's fault."""
+        line = copy_line(exc)
+        at = first + line - 1 if line else None
+        if isinstance(exc, pg_errors.UniqueViolation):
+            return conflict_from(exc, self.schema, self.dataset.name, index=at)
+        if isinstance(exc, pg_errors.IntegrityError | pg_errors.DataError):
+            return InvalidInput(str(exc.diag.message_primary or exc), index=at, field=column_of(exc))
+        if isinstance(exc, psycopg.OperationalError) and is_limit(exc):
             # COPY names the line of an index entry that failed, but a row too big is found when a
             # batch of rows is flushed: the line it names is not that row's.
-            line = None if "row is too big" in (exc.diag.message_primary or "") else copy_line(exc)
-            at = first + line - 1 if line else None
-            raise limit_exceeded(exc, self.schema, self.dataset.name, index=at) from None
+            if "row is too big" in (exc.diag.message_primary or ""):
+                at = None
+            return limit_exceeded(exc, self.schema, self.dataset.name, index=at)
+        return exc
+
+    async def _copy_rows(
+        self,
+        target: sql.Composable,
+        columns: tuple[str, ...],
+        first: int,
+        rows: Sequence[tuple[Any, ...]],
+        ordinal: bool,
+    ) -> None:
+        """One COPY of `rows` (each the values of `columns`, in order) into `target`."""
+        statement, copy_types = self._copy_statement(target, columns, ordinal)
+        try:
+            async with self.conn.cursor().copy(statement) as copy:
+                copy.set_types(copy_types)
+                await self._send(copy, columns, first, rows, ordinal)
+        except psycopg.Error as exc:
+            failure = self._copy_failure(exc, first)
+            if failure is exc:
+                raise
+            raise failure from None
+
+    async def _end_copy(self) -> None:
+        """End the COPY `write_rows` left open (PostgreSQL reports a bad row by then at the latest)."""
+        copying, self.copying = self.copying, None
+        if copying is None:
+            return
+        try:
+            await copying.manager.__aexit__(None, None, None)
+        except psycopg.Error as exc:
+            failure = self._copy_failure(exc, copying.first)
+            if failure is exc:
+                raise
+            raise failure from None
+
+    async def abandon(self, exc: BaseException) -> None:
+        """Fail a COPY left open (the write is failing: the transaction rolls back), so that the
+        connection can go on."""
+        copying, self.copying = self.copying, None
+        if copying is not None:
+            with contextlib.suppress(psycopg.Error):
+                await copying.manager.__aexit__(type(exc), exc, exc.__traceback__)
 
     async def _copy_into_table(self, columns: tuple[str, ...], first: int, records: list[Record]) -> None:
-        await self._copy_rows(self.table, columns, first, records, ordinal=False)
+        await self._copy_rows(self.table, columns, first, _values(records, columns), ordinal=False)
         self.result += WriteResult(inserted=len(records))
 
     async def _ensure_staging(self) -> None:
@@ -250,7 +353,7 @@ class BulkWriter:
 
     async def _upsert(self, columns: tuple[str, ...], first: int, records: list[Record]) -> None:
         await self._ensure_staging()
-        await self._copy_rows(STAGING, columns, first, records, ordinal=True)
+        await self._copy_rows(STAGING, columns, first, _values(records, columns), ordinal=True)
         inserted = await upsert_from_staging(self.conn, self.dataset, columns, self.on_conflict)
         await self.conn.execute(sql.SQL("TRUNCATE {}").format(STAGING))
         if self.on_conflict is OnConflict.IGNORE:
@@ -259,7 +362,9 @@ class BulkWriter:
             self.result += WriteResult(inserted=inserted, updated=len(records) - inserted)
 
     async def finish(self) -> None:
-        """Write a held-back single batch; move the generated key's sequence past explicit ids written."""
+        """End an open COPY; write a held-back single batch; move the generated key's sequence past
+        explicit ids written."""
+        await self._end_copy()
         if self.held_back is not None:
             await self._lock_upserts(exclusive=False)
             for columns, first, records in self.held_back:
@@ -460,10 +565,28 @@ async def update_where(
     return cur.rowcount
 
 
-def _unencodable(records: list[Record], first: int) -> int:
-    """The index of the first record holding text that is not valid Unicode (a lone surrogate)."""
-    for index, record in enumerate(records, start=first):
-        for value in record.values():
+def _values(records: list[Record], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Each record's values of `columns`, in order."""
+    if len(columns) == 1:
+        name = columns[0]
+        return [(record[name],) for record in records]
+    return list(map(operator.itemgetter(*columns), records))
+
+
+def _without(rows: list[tuple[Any, ...]], at: int) -> list[tuple[Any, ...]]:
+    """The rows without their value at position `at`."""
+    width = len(rows[0]) if rows else 0
+    keep = [i for i in range(width) if i != at]
+    if len(keep) == 1:
+        only = keep[0]
+        return [(row[only],) for row in rows]
+    return list(map(operator.itemgetter(*keep), rows))
+
+
+def _unencodable(rows: Sequence[tuple[Any, ...]], first: int) -> int:
+    """The index of the first row holding text that is not valid Unicode (a lone surrogate)."""
+    for index, row in enumerate(rows, start=first):
+        for value in row:
             if isinstance(value, str):
                 try:
                     value.encode("utf-8")

@@ -38,7 +38,7 @@ from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
 from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey
-from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.records import OnConflict, Record, RecordRows, WriteResult
 from datainfra.domain.structured_plan import StructuredPlan
 from datainfra.domain.tabular_schema import MigrationPlan
 from datainfra.domain.types import FieldType
@@ -123,20 +123,38 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
     # -- writes -----------------------------------------------------------------------------------
 
     async def insert_records(
-        self, dataset: Dataset, records: AsyncIterable[Record], on_conflict: OnConflict
+        self, dataset: Dataset, records: AsyncIterable[Record | RecordRows], on_conflict: OnConflict
     ) -> WriteResult:
         async with self._conn() as conn, conn.transaction():
             writer = row_writes.BulkWriter(conn, dataset, on_conflict)
-            batch: list[Record] = []
-            async for record in records:
-                batch.append(record)
-                if len(batch) >= self._batch_size:
-                    await writer.write(batch)
-                    batch = []
-            if batch:
-                await writer.write(batch)
-            await writer.finish()
+            try:
+                await self._write_all(writer, records, on_conflict)
+            except BaseException as exc:
+                await writer.abandon(exc)
+                raise
             return writer.result
+
+    async def _write_all(
+        self, writer: row_writes.BulkWriter, records: AsyncIterable[Record | RecordRows], on_conflict: OnConflict
+    ) -> None:
+        batch: list[Record] = []
+        async for item in records:
+            if isinstance(item, RecordRows):
+                if on_conflict is OnConflict.ERROR:  # plain inserts: the rows go as they are
+                    if batch:
+                        await writer.write(batch)
+                        batch = []
+                    await writer.write_rows(item)
+                    continue
+                batch.extend(item.records())
+            else:
+                batch.append(item)
+            if len(batch) >= self._batch_size:
+                await writer.write(batch)
+                batch = []
+        if batch:
+            await writer.write(batch)
+        await writer.finish()
 
     async def insert_csv(self, dataset: Dataset, body: AsyncIterable[bytes], on_conflict: OnConflict) -> WriteResult:
         chunks = aiter(body)

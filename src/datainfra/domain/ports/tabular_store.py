@@ -10,7 +10,7 @@ from datainfra.domain.model import Dataset, Session
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
 from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey
-from datainfra.domain.records import OnConflict, Record, WriteResult
+from datainfra.domain.records import OnConflict, Record, RecordRows, WriteResult
 from datainfra.domain.structured_plan import StructuredPlan
 from datainfra.domain.tabular_schema import MigrationPlan
 
@@ -22,7 +22,8 @@ class TabularStore(Protocol):
     - Values in and out are the typed values of `domain.types` (int, float, Decimal, bool, str,
       date, aware UTC datetime, UUID, JSON values with Decimal numbers). Text compares by code point.
     - Writes are all-or-nothing: when a call raises, nothing it did is visible.
-    - `insert_records` consumes the stream once. Records hold every column except possibly the
+    - `insert_records` consumes the stream once; a `RecordRows` item in it stands for its records, in
+      order (`RecordRows.records()`), however the store writes them. Records hold every column except possibly the
       generated `id`, which the store fills when absent (and keeps when given, moving its counter past
       it). The stream may raise a DomainError (a bad record found while streaming): the store lets it
       propagate and keeps nothing. Key or unique-index clashes: `Conflict` naming the key, under
@@ -65,7 +66,7 @@ class TabularStore(Protocol):
         ...
 
     async def insert_records(
-        self, dataset: Dataset, records: AsyncIterable[Record], on_conflict: OnConflict
+        self, dataset: Dataset, records: AsyncIterable[Record | RecordRows], on_conflict: OnConflict
     ) -> WriteResult: ...
 
     async def insert_csv(self, dataset: Dataset, body: AsyncIterable[bytes], on_conflict: OnConflict) -> WriteResult:
