@@ -92,6 +92,10 @@ SQL_ONLY = [  # (column, text): stored through SQL, as the query endpoint could
     ("ts", "-infinity"),
     ("ts", "0044-03-15 05:00:00+00 BC"),
     ("ts", "12000-01-01 10:00:00.25+00"),
+    # the edges of the one-to_char range of row_exports.TIMESTAMP_TEXT (years 1 to 9999)
+    ("ts", "0001-12-31 23:59:59.999999+00 BC"),
+    ("ts", "9999-12-31 23:59:59.999999+00"),
+    ("ts", "10000-01-01 00:00:00+00"),
 ]
 
 
@@ -209,6 +213,9 @@ async def test_exports_write_the_api_s_one_timestamp_form_and_true_false(
         "-infinity",
         "0044-03-15T05:00:00Z BC",
         "12000-01-01T10:00:00.250000Z",
+        "0001-12-31T23:59:59.999999Z BC",
+        "9999-12-31T23:59:59.999999Z",
+        "10000-01-01T00:00:00Z",
     ]
     cells = {line.split(",")[0] for line in csv_lines[1:]}
     assert set(expected) <= cells
