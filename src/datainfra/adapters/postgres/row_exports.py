@@ -118,9 +118,7 @@ def _order_by(sort: Sequence[SortKey]) -> sql.Composable:
     if not sort:
         return sql.SQL("")
     items = [
-        row_column(key.field)
-        + sql.SQL(" DESC NULLS FIRST" if key.descending else " ASC NULLS LAST")
-        for key in sort
+        row_column(key.field) + sql.SQL(" DESC NULLS FIRST" if key.descending else " ASC NULLS LAST") for key in sort
     ]
     return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(items)
 
