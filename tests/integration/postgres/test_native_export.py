@@ -192,6 +192,11 @@ async def test_a_filtered_export_agrees_too(store_and_dataset: tuple[PostgresTab
     native = await bytes_of(store.copy_out_csv(dataset, query))
     assert native == await bytes_of(csv_text(columns(dataset, query), store.stream_rows(dataset, query)))
     assert native.count(b"\n") > 1
+    # NDJSON's row is a LATERAL subquery whose columns share the table's names: the filter and the
+    # sort must still mean the table's columns.
+    native_ndjson = await bytes_of(store.copy_out_ndjson(dataset, query))
+    assert native_ndjson == await bytes_of(ndjson_text(columns(dataset, query), store.stream_rows(dataset, query)))
+    assert native_ndjson.count(b"\n") > 1
 
 
 async def test_exports_write_the_api_s_one_timestamp_form_and_true_false(
