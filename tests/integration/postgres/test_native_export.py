@@ -16,7 +16,9 @@ import pytest
 from psycopg import sql
 
 from datainfra.adapters.http.formats.tabular import csv_text, ndjson_text
+from datainfra.adapters.postgres import row_exports
 from datainfra.adapters.postgres.identifiers import table_identifier
+from datainfra.adapters.postgres.sql_filters import Compiled
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.domain.filters import filter_term, parse_filters
 from datainfra.domain.model import Dataset
@@ -227,3 +229,26 @@ async def test_exports_write_the_api_s_one_timestamp_form_and_true_false(
     assert all(f'"ts":"{text}"' in ndjson for text in expected)
     assert {line.split(",")[1] for line in csv_lines[1:] if "," in line} == {"true", "false", ""}
     assert "+00" not in "".join(csv_lines) + ndjson
+
+
+@pytest.mark.parametrize("ndjson", [False, True], ids=["csv", "ndjson"])
+async def test_the_export_text_does_not_depend_on_the_session_s_datestyle(
+    store_and_dataset: tuple[PostgresTabularStore, Dataset], postgres_runtime: Any, ndjson: bool
+) -> None:
+    """A whole second is exported from the timestamp's ISO text; a server or session whose DateStyle
+    is another changes nothing, because the export's transaction sets ISO itself."""
+    store, dataset = store_and_dataset
+    query = RecordQuery(sort=(SortKey("id"),))
+    expected = await bytes_of(store.copy_out_ndjson(dataset, query) if ndjson else store.copy_out_csv(dataset, query))
+    statement, params = row_exports.export_statement(dataset, query, Compiled(), ndjson=ndjson)
+    pool = await postgres_runtime.pool()
+    async with pool.connection() as conn:
+        await conn.execute("SET DateStyle = 'SQL, DMY'")
+        try:
+            async with conn.transaction():
+                await row_exports.begin_export(conn)
+                got = b"".join([chunk async for chunk in row_exports.copy_out(conn, statement, params)])
+        finally:
+            await conn.execute("RESET DateStyle")
+    assert got == expected
+    assert b"T00:00:00Z" in got
