@@ -82,8 +82,8 @@ before year 1, 'infinity' / '-infinity' as they are).
 
 Years 1 to 9999 (two comparisons) take one `to_char`, whole seconds told by rounding to whole
 seconds (`::timestamptz(0)`, integer arithmetic) rather than `date_trunc` (a calendar split); the rest
-take `_TIMESTAMP_ANY_TEXT`. That costs the PostgreSQL backend ~0.25 s of CPU per 1M values where the
-general form alone cost ~0.33 s (`timestamptz_out` itself: ~0.07 s); the two agree byte for byte
+take `_TIMESTAMP_ANY_TEXT`. That costs the PostgreSQL backend ~0.31 s of CPU per 1M values where the
+general form alone cost ~0.37 s (`timestamptz_out` itself: ~0.07 s); the two agree byte for byte
 (tests/integration/postgres/test_native_export.py)."""
 
 EXPORT_TIMESTAMP_TEXT = (
