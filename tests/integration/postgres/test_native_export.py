@@ -16,7 +16,9 @@ import pytest
 from psycopg import sql
 
 from datainfra.adapters.http.formats.tabular import csv_text, ndjson_text
+from datainfra.adapters.postgres import row_exports
 from datainfra.adapters.postgres.identifiers import table_identifier
+from datainfra.adapters.postgres.sql_filters import Compiled
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 from datainfra.domain.filters import filter_term, parse_filters
 from datainfra.domain.model import Dataset
@@ -92,6 +94,10 @@ SQL_ONLY = [  # (column, text): stored through SQL, as the query endpoint could
     ("ts", "-infinity"),
     ("ts", "0044-03-15 05:00:00+00 BC"),
     ("ts", "12000-01-01 10:00:00.25+00"),
+    # the edges of the one-to_char range of row_exports.TIMESTAMP_TEXT (years 1 to 9999)
+    ("ts", "0001-12-31 23:59:59.999999+00 BC"),
+    ("ts", "9999-12-31 23:59:59.999999+00"),
+    ("ts", "10000-01-01 00:00:00+00"),
 ]
 
 
@@ -188,6 +194,11 @@ async def test_a_filtered_export_agrees_too(store_and_dataset: tuple[PostgresTab
     native = await bytes_of(store.copy_out_csv(dataset, query))
     assert native == await bytes_of(csv_text(columns(dataset, query), store.stream_rows(dataset, query)))
     assert native.count(b"\n") > 1
+    # NDJSON's row is a LATERAL subquery whose columns share the table's names: the filter and the
+    # sort must still mean the table's columns.
+    native_ndjson = await bytes_of(store.copy_out_ndjson(dataset, query))
+    assert native_ndjson == await bytes_of(ndjson_text(columns(dataset, query), store.stream_rows(dataset, query)))
+    assert native_ndjson.count(b"\n") > 1
 
 
 async def test_exports_write_the_api_s_one_timestamp_form_and_true_false(
@@ -209,9 +220,35 @@ async def test_exports_write_the_api_s_one_timestamp_form_and_true_false(
         "-infinity",
         "0044-03-15T05:00:00Z BC",
         "12000-01-01T10:00:00.250000Z",
+        "0001-12-31T23:59:59.999999Z BC",
+        "9999-12-31T23:59:59.999999Z",
+        "10000-01-01T00:00:00Z",
     ]
     cells = {line.split(",")[0] for line in csv_lines[1:]}
     assert set(expected) <= cells
     assert all(f'"ts":"{text}"' in ndjson for text in expected)
     assert {line.split(",")[1] for line in csv_lines[1:] if "," in line} == {"true", "false", ""}
     assert "+00" not in "".join(csv_lines) + ndjson
+
+
+@pytest.mark.parametrize("ndjson", [False, True], ids=["csv", "ndjson"])
+async def test_the_export_text_does_not_depend_on_the_session_s_datestyle(
+    store_and_dataset: tuple[PostgresTabularStore, Dataset], postgres_runtime: Any, ndjson: bool
+) -> None:
+    """A whole second is exported from the timestamp's ISO text; a server or session whose DateStyle
+    is another changes nothing, because the export's transaction sets ISO itself."""
+    store, dataset = store_and_dataset
+    query = RecordQuery(sort=(SortKey("id"),))
+    expected = await bytes_of(store.copy_out_ndjson(dataset, query) if ndjson else store.copy_out_csv(dataset, query))
+    statement, params = row_exports.export_statement(dataset, query, Compiled(), ndjson=ndjson)
+    pool = await postgres_runtime.pool()
+    async with pool.connection() as conn:
+        await conn.execute("SET DateStyle = 'SQL, DMY'")
+        try:
+            async with conn.transaction():
+                await row_exports.begin_export(conn)
+                got = b"".join([chunk async for chunk in row_exports.copy_out(conn, statement, params)])
+        finally:
+            await conn.execute("RESET DateStyle")
+    assert got == expected
+    assert b"T00:00:00Z" in got

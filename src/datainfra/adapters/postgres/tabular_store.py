@@ -255,7 +255,10 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
         pool."""
         async with self._conn() as conn, conn.transaction():
             await row_exports.begin_export(conn)
-            compiled = self._compile(query.filter, dataset.tabular_schema.field_types)
+            types = dataset.tabular_schema.field_types
+            compiled = compile_filter(
+                query.filter, types, unicode_ilike=self._unicode_ilike, field_sql=row_exports.row_column
+            )
             statement, params = row_exports.export_statement(dataset, query, compiled, ndjson=ndjson)
             async with contextlib.aclosing(row_exports.copy_out(conn, statement, params)) as chunks:
                 async for chunk in chunks:
