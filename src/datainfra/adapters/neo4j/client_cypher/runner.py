@@ -49,6 +49,7 @@ from datainfra.adapters.neo4j.client_cypher.budget import (
 )
 from datainfra.adapters.neo4j.client_cypher.plan_check import check_plan
 from datainfra.adapters.neo4j.client_cypher.rewrite import ORDER_KEY_PARAM_PREFIX, RewrittenQuery, rewrite
+from datainfra.adapters.neo4j.client_cypher.typed_values import is_typed, typed_value
 from datainfra.adapters.neo4j.driver import translated_errors
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, KEY, LABELS, TYPE, Namespace, order_key
 from datainfra.adapters.neo4j.values import decode_properties, decode_value
@@ -216,7 +217,8 @@ class _Budget:
 
 def _json_value(value: Any, where: str, budget: _Budget) -> Any:
     """A checked JSON value as the driver binds it: a number with a fraction (the HTTP layer's
-    Decimal) becomes a float, an integer stays an integer; lists and maps at most
+    Decimal) becomes a float, an integer stays an integer, a typed value (`typed_values`) its
+    driver value; lists and maps at most
     `MAX_PARAMETER_LIST` items, all values together at most `MAX_PARAMETER_VALUES`."""
     budget.take()
     if value is None or isinstance(value, bool | str):
@@ -239,6 +241,8 @@ def _json_value(value: Any, where: str, budget: _Budget) -> Any:
         )
     if isinstance(value, list):
         return [_json_value(item, f"{where}[{i}]", budget) for i, item in enumerate(value)]
+    if isinstance(value, dict) and is_typed(value):
+        return typed_value(value, where)
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
