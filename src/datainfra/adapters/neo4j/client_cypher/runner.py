@@ -384,6 +384,20 @@ def _type_name(value: Any) -> str:
     return next((name for kind, name in _TYPES if isinstance(value, kind)), "any")
 
 
+def column_type(values: list[Any]) -> str:
+    """The one type of a column's values (nulls aside): `date`, `node` ...; `list<T>` when every
+    value is a list and every item of them a T (`list<list<date>>`); `list` when the items differ
+    (or there are none); `null` when all are null; `any` when the values differ."""
+    present = [value for value in values if value is not None]
+    if not present:
+        return "null"
+    if all(isinstance(value, list) for value in present):
+        inner = column_type([item for value in present for item in value])
+        return "list" if inner in ("null", "any") else f"list<{inner}>"
+    kinds = {_type_name(value) for value in present}
+    return kinds.pop() if len(kinds) == 1 else "any"
+
+
 def _result(
     keys: list[str],
     records: list[list[Any]],
@@ -396,9 +410,9 @@ def _result(
     shown = [k for k, key in enumerate(keys) if not query.columns.get(key, key).startswith(INTERNAL_PREFIX)]
     columns = []
     for k in shown:
-        kinds = {_type_name(record[k]) for record in records if record[k] is not None}
-        kind = "null" if not kinds else kinds.pop() if len(kinds) == 1 else "any"
-        columns.append(ResultColumn(query.columns.get(keys[k], keys[k]), kind))
+        columns.append(
+            ResultColumn(query.columns.get(keys[k], keys[k]), column_type([record[k] for record in records]))
+        )
     return QueryResult(
         columns=tuple(columns),
         rows=[[row[k] for k in shown] for row in rows],
