@@ -38,9 +38,10 @@ REPORT = REPO / "build" / "tck-report.json"
 RAW_FLOOR = 0.97
 """Straight on Neo4j, at least this share of the scenarios passes (else the harness is broken). Measured:
 3,207 of 3,261 (98.3%; the rest: 47 need the kit's test procedures, 7 are Neo4j's own deviations)."""
-ENDPOINT_FLOOR = 0.91
+ENDPOINT_FLOOR = 0.98
 """Through the endpoint, at least this share of the scenarios raw Neo4j passes (issue 11's goal: 0.99).
-Pinned at the figure measured, rounded down (2,940 of 3,207, 91.7%): raise it with every fix."""
+Pinned at the figure measured, rounded down (3,164 of 3,207, 98.7%, once zoned date-times kept their
+offset, zone id and nanoseconds; 2,940 before): raise it with every fix."""
 
 
 def tck_dir() -> Path | None:
