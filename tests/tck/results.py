@@ -181,7 +181,8 @@ def from_json(value: Any, column_type: str = "any") -> Value:
             return _NON_FINITE[value]
         return ("str", neo4j_time_text(value))
     if isinstance(value, list):
-        return ("list", tuple(from_json(v, column_type) for v in value))
+        inner = column_type[5:-1] if column_type.startswith("list<") else column_type  # list<T>: items are T
+        return ("list", tuple(from_json(v, inner) for v in value))
     if isinstance(value, dict):
         keys = set(value)
         if keys == _NODE_KEYS and column_type != "map":

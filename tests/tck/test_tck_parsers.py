@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.support.hypothesis_budget import examples
 from tests.tck.features import parse_feature, split_row
-from tests.tck.results import neo4j_time_text
+from tests.tck.results import from_json, neo4j_time_text
 from tests.tck.values import MAX_DEPTH, parse_value, render_value, unordered
 
 FEATURE = '''
@@ -166,3 +166,9 @@ _VALUES = st.recursive(
 @given(_VALUES)
 def test_every_value_reads_back_from_its_text(value: tuple) -> None:
     assert parse_value(render_value(value)) == value
+
+
+def test_a_list_column_s_items_are_read_by_its_item_type() -> None:
+    assert from_json(["12:00:00", "NaN"], "list<string>") == ("list", (("str", "12:00:00"), ("str", "NaN")))
+    assert from_json(["NaN"], "list<float>") == ("list", (("float", "NaN"),))
+    assert from_json(["12:00:00.500"], "list<localtime>") == ("list", (("str", "12:00:00.5"),))

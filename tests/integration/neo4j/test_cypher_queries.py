@@ -143,7 +143,7 @@ async def test_match_by_label_and_type_gives_client_ids_labels_and_types(
         ("a", "node"),
         ("r", "relationship"),
         ("b.id", "string"),
-        ("labels(b)", "list"),
+        ("labels(b)", "list<string>"),  # a list column names its items' type (issue 11)
         ("type(r)", "string"),
         ("a.balance", "string"),
         ("r.weight", "string"),

@@ -63,9 +63,18 @@ class CypherQueryIn(_QueryIn, frozen=True, tag="cypher"):
 
     query: QueryText
     dataset: Annotated[str, Meta(description="The graph dataset's name or id (required).")] | None = None
-    parameters: Annotated[dict[str, Any], Meta(max_length=MAX_PARAMETERS, description="Values for $name.")] | None = (
-        None
-    )
+    parameters: (
+        Annotated[
+            dict[str, Any],
+            Meta(
+                max_length=MAX_PARAMETERS,
+                description='Values for $name. A value JSON cannot carry goes as {"$type": <a result column '
+                'type>, "value": <its form in results>}, e.g. {"$type": "datetime", '
+                '"value": "2015-07-21T21:40:32.142000+01:00"}.',
+            ),
+        ]
+        | None
+    ) = None
 
 
 class SelectIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -148,7 +157,15 @@ def query_request(body: QueryBody) -> QueryRequest:
 
 class ResultColumnOut(msgspec.Struct, frozen=True, kw_only=True):
     name: str
-    type: Annotated[str, Meta(description='The dataset schema\'s type name where one fits ("integer", "text" ...).')]
+    type: Annotated[
+        str,
+        Meta(
+            description="The values' type. SQL: the dataset schema's type name where one fits "
+            '("integer", "text" ...). Cypher: integer, float, string, boolean, date, localtime, time, '
+            "localdatetime, datetime, duration, point, node, relationship, path, map, list<T> (every item "
+            "a T), list, null (all null) or any (mixed)."
+        ),
+    ]
 
 
 class QueryResultOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -10,12 +10,16 @@ types of `domain.types` are stored as strings and read back by the schema's decl
 
 Values a client can store only through Cypher read back as JSON values, the same on every read path
 (graph routes, exports, Cypher results), full precision kept (issue 11):
-- a zoned date-time: a UTC datetime (the API's one timestamp form, issue 13);
 - a date: a date (`2020-01-02`);
+- a date-time with an offset or a zone id: its text with both kept, nanoseconds too
+  (`2015-07-21T21:40:32.142000+01:00[Europe/Stockholm]`; in UTC it is the API's timestamp form,
+  issue 13), except in a property the schema declares a `timestamp`: that reads as the API's
+  timestamp, a UTC datetime;
 - a local date-time, local time or time with offset: Neo4j's text, nanoseconds kept and trailing
   fraction zeros dropped (`2020-01-02T03:04:05.123456789`, `12:00:00`, `12:00:00+01:00`, `…Z` at 0);
 - a duration: ISO 8601 as Neo4j prints it (`P1DT2H`);
 - a point: a map `{"srid": …, "x": …, "y": …}` (and `"z"` in 3D).
+The texts are `temporal_text`'s, which also reads them back (typed query parameters).
 """
 
 from __future__ import annotations
@@ -33,8 +37,13 @@ from neo4j.time import DateTime as NeoDateTime
 from neo4j.time import Duration as NeoDuration
 from neo4j.time import Time as NeoTime
 
-from datainfra.adapters.neo4j.far_temporals import offset_text, time_text
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, order_key
+from datainfra.adapters.neo4j.temporal_text import (
+    duration_text,
+    local_datetime_text,
+    time_of_day_text,
+    zoned_datetime_text,
+)
 from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds
 from datainfra.domain.types import FieldType, non_finite_text
 
@@ -134,13 +143,15 @@ def decode_value(value: Any, field_type: FieldType | None) -> Any:
     if isinstance(value, NeoDateTime):
         if value.tzinfo is None:
             return local_datetime_text(value)
-        return value.to_native().astimezone(dt.UTC)
+        if field_type is FieldType.TIMESTAMP:
+            return value.to_native().astimezone(dt.UTC)
+        return zoned_datetime_text(value)
     if isinstance(value, NeoDate):
         return value.to_native()
     if isinstance(value, NeoTime):
         return time_of_day_text(value)
     if isinstance(value, NeoDuration):
-        return value.iso_format()
+        return duration_text(value)
     if isinstance(value, Point):
         return {"srid": value.srid, **dict(zip(("x", "y", "z"), value, strict=False))}
     if isinstance(value, list):
@@ -148,23 +159,6 @@ def decode_value(value: Any, field_type: FieldType | None) -> Any:
     if isinstance(value, float):
         return non_finite_text(value) or value  # NaN and infinities: JSON has no number for them
     return value
-
-
-def local_datetime_text(value: NeoDateTime) -> str:
-    """`2020-01-02T03:04:05.123456789`: no zone, nanoseconds kept, as Neo4j's toString writes it."""
-    date = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-    return f"{date}T{time_text(_second_of_day(value), value.nanosecond)}"
-
-
-def time_of_day_text(value: NeoTime) -> str:
-    """`12:00:00` for a local time, `12:00:00+01:00` (or `Z`) for a time with an offset."""
-    text = time_text(_second_of_day(value), value.nanosecond)
-    offset = value.utc_offset()
-    return text if offset is None else text + offset_text(int(offset.total_seconds()))
-
-
-def _second_of_day(value: NeoDateTime | NeoTime) -> int:
-    return value.hour * 3600 + value.minute * 60 + int(value.second)
 
 
 def dump_json(value: Any) -> str:

@@ -49,6 +49,7 @@ from datainfra.adapters.neo4j.client_cypher.budget import (
 )
 from datainfra.adapters.neo4j.client_cypher.plan_check import check_plan
 from datainfra.adapters.neo4j.client_cypher.rewrite import ORDER_KEY_PARAM_PREFIX, RewrittenQuery, rewrite
+from datainfra.adapters.neo4j.client_cypher.typed_values import is_typed, typed_value
 from datainfra.adapters.neo4j.driver import translated_errors
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, KEY, LABELS, TYPE, Namespace, order_key
 from datainfra.adapters.neo4j.values import decode_properties, decode_value
@@ -216,7 +217,8 @@ class _Budget:
 
 def _json_value(value: Any, where: str, budget: _Budget) -> Any:
     """A checked JSON value as the driver binds it: a number with a fraction (the HTTP layer's
-    Decimal) becomes a float, an integer stays an integer; lists and maps at most
+    Decimal) becomes a float, an integer stays an integer, a typed value (`typed_values`) its
+    driver value; lists and maps at most
     `MAX_PARAMETER_LIST` items, all values together at most `MAX_PARAMETER_VALUES`."""
     budget.take()
     if value is None or isinstance(value, bool | str):
@@ -239,6 +241,8 @@ def _json_value(value: Any, where: str, budget: _Budget) -> Any:
         )
     if isinstance(value, list):
         return [_json_value(item, f"{where}[{i}]", budget) for i, item in enumerate(value)]
+    if isinstance(value, dict) and is_typed(value):
+        return typed_value(value, where)
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -380,6 +384,20 @@ def _type_name(value: Any) -> str:
     return next((name for kind, name in _TYPES if isinstance(value, kind)), "any")
 
 
+def column_type(values: list[Any]) -> str:
+    """The one type of a column's values (nulls aside): `date`, `node` ...; `list<T>` when every
+    value is a list and every item of them a T (`list<list<date>>`); `list` when the items differ
+    (or there are none); `null` when all are null; `any` when the values differ."""
+    present = [value for value in values if value is not None]
+    if not present:
+        return "null"
+    if all(isinstance(value, list) for value in present):
+        inner = column_type([item for value in present for item in value])
+        return "list" if inner in ("null", "any") else f"list<{inner}>"
+    kinds = {_type_name(value) for value in present}
+    return kinds.pop() if len(kinds) == 1 else "any"
+
+
 def _result(
     keys: list[str],
     records: list[list[Any]],
@@ -392,9 +410,9 @@ def _result(
     shown = [k for k, key in enumerate(keys) if not query.columns.get(key, key).startswith(INTERNAL_PREFIX)]
     columns = []
     for k in shown:
-        kinds = {_type_name(record[k]) for record in records if record[k] is not None}
-        kind = "null" if not kinds else kinds.pop() if len(kinds) == 1 else "any"
-        columns.append(ResultColumn(query.columns.get(keys[k], keys[k]), kind))
+        columns.append(
+            ResultColumn(query.columns.get(keys[k], keys[k]), column_type([record[k] for record in records]))
+        )
     return QueryResult(
         columns=tuple(columns),
         rows=[[row[k] for k in shown] for row in rows],
