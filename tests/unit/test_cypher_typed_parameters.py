@@ -51,6 +51,7 @@ def test_only_an_object_of_exactly_type_and_value_is_typed() -> None:
         {"$type": "point", "value": [1, 2]},
         {"$type": "node", "value": {}},
         {"$type": ["date"], "value": "2020-01-02"},
+        {"$type": "datetime", "value": "2015-07-21T21:40:32-02:05:07"},
     ],
 )
 def test_a_wrong_value_is_a_400_naming_the_parameter(given_value: dict[str, Any]) -> None:

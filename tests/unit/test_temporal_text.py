@@ -149,3 +149,12 @@ def test_neo4j_s_shorter_forms_are_read(text: str, expected: str) -> None:
 def test_wrong_texts_say_what_is_wrong(kind: str, text: str) -> None:
     with pytest.raises(ValueError):
         parse_temporal(kind, text)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"), [("time", "12:34:56+02:05:59"), ("datetime", "2015-07-21T21:40:32-02:05:07")]
+)
+def test_an_offset_with_seconds_is_refused_not_cut(kind: str, text: str) -> None:
+    """The driver sends offsets in whole minutes: a value it would cut (or fail to send) is refused."""
+    with pytest.raises(ValueError, match="whole minutes"):
+        parse_temporal(kind, text)

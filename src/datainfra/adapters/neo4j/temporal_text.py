@@ -111,6 +111,8 @@ def _offset_seconds(text: str) -> int:
     seconds = parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0)
     if parts[1] > 59 or (len(parts) > 2 and parts[2] > 59) or seconds > 18 * 3600:
         raise ValueError(f"the offset {text} is out of range (at most ±18:00)")
+    if seconds % 60:  # the driver sends whole minutes only: refused here rather than cut or failed at run
+        raise ValueError(f"the offset {text} has seconds; an offset is whole minutes (as results write it)")
     return seconds if text[0] == "+" else -seconds
 
 
