@@ -40,7 +40,7 @@ RAW_FLOOR = 0.97
 3,207 of 3,261 (98.3%; the rest: 47 need the kit's test procedures, 7 are Neo4j's own deviations)."""
 ENDPOINT_FLOOR = 0.99
 """Through the endpoint, at least this share of the scenarios raw Neo4j passes (issue 11's goal: 0.99).
-Measured: MEASURED (once `id` became an ordinary property and zoned date-times kept their offset, zone
+Measured: 3,206 of 3,207 (99.97%, once `id` became an ordinary property and zoned date-times kept their offset, zone
 id and nanoseconds; 2,940 before)."""
 
 
