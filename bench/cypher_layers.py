@@ -159,6 +159,16 @@ async def _measure(app: Any, container: Any, driver: Any, runner: Any, n: int, r
     async def driver_raw(node: str) -> None:
         await raw.cypher_two_hops(node)
 
+    async def driver_explain(node: str) -> None:
+        async with driver.session(database="neo4j", default_access_mode=neo4j.READ_ACCESS) as session:
+            await (await session.run("EXPLAIN " + rewritten.text, {"id": node, **rewritten.parameters})).consume()
+
+    catalog = container.catalog()
+    key_hash = hash_api_key(key)
+
+    async def facts_hold(node: str) -> None:
+        assert await catalog.facts_hold(key_hash, dataset)
+
     def cpu_rewrite(node: str) -> None:
         rewrite(CYPHER_2HOP, ns)
 
@@ -168,6 +178,8 @@ async def _measure(app: Any, container: Any, driver: Any, runner: Any, n: int, r
         "runner.run_cypher": run_cypher,
         "driver: rewritten text": driver_rewritten,
         "driver: raw text": driver_raw,
+        "driver: EXPLAIN alone": driver_explain,
+        "catalog: facts_hold alone": facts_hold,
     }
     for work in layers.values():  # warm every path (plan caches, pools)
         for i in range(20):
@@ -201,6 +213,16 @@ async def _measure(app: Any, container: Any, driver: Any, runner: Any, n: int, r
         check_plan(explained, ns)
     check_ms = time.thread_time() - c0
 
+    if os.environ.get("BENCH_LAYERS_PROFILE"):
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i in range(n * 4):
+            await app_call(starts[i % len(starts)])
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     print(f"{'layer':28} {'CPU ms':>8} {'wall ms':>8} {'bolt sends':>10} {'pg stmts':>8}")
     for name in layers:
         print(
