@@ -148,13 +148,19 @@ class RawGraph:
             routing_=neo4j.RoutingControl.READ,
         )
 
-    async def two_hop_ids(self, node: str) -> list[str]:
-        """What `two_hops` answers, as sorted ids (to check the API's Cypher answers the same)."""
+    def cypher_2hop(self) -> str:
+        """`CYPHER_2HOP` as it reads on the raw graph, whose key is the property `id`."""
+        return f"MATCH (a:{self.label}) WHERE a.id = $id MATCH (a)-[:{self.rel}*1..2]->(b) RETURN DISTINCT b.id AS id"
+
+    async def cypher_two_hops(self, node: str) -> None:
+        await self._driver.execute_query(
+            self.cypher_2hop(), id=node, database_="neo4j", routing_=neo4j.RoutingControl.READ
+        )
+
+    async def cypher_two_hop_ids(self, node: str) -> list[str]:
+        """What `cypher_two_hops` answers, as sorted ids (to check the API's Cypher answers the same)."""
         records, _, _ = await self._driver.execute_query(
-            f"MATCH (a:{self.label} {{id: $id}})-[:{self.rel}*1..2]->(b) RETURN DISTINCT b.id AS id",
-            id=node,
-            database_="neo4j",
-            routing_=neo4j.RoutingControl.READ,
+            self.cypher_2hop(), id=node, database_="neo4j", routing_=neo4j.RoutingControl.READ
         )
         return sorted(record["id"] for record in records)
 
@@ -277,11 +283,12 @@ def distinct_pairs(rng: random.Random, nodes: int, count: int) -> list[tuple[str
     return pairs
 
 
-CYPHER_2HOP = "MATCH (a {id: $id})-[*1..2]->(b) RETURN DISTINCT b.id AS id"
+CYPHER_2HOP = "MATCH (a) WHERE datainfra.key(a) = $id MATCH (a)-[*1..2]->(b) RETURN DISTINCT datainfra.key(b) AS id"
 """The client's 2-hop query through the query endpoint (the API scopes it to the dataset's nodes and
-relationships); the raw side runs the same pattern on the raw graph (`RawGraph.two_hops`). No
-relationship type: a typed pattern also filters each relationship on its `#type` property (the
-storage model's cost, not the endpoint's, and the raw graph has one type anyway)."""
+relationships); the raw side runs the same pattern on the raw graph, whose key is the property `id`
+(`RawGraph.cypher_2hop`). In Cypher `id` is an ordinary property: the key the graph routes address
+is `datainfra.key(x)`. No relationship type: a typed pattern also filters each relationship on its
+`#type` property (the storage model's cost, not the endpoint's, and the raw graph has one type anyway)."""
 
 
 def _keep_alive(api: Api) -> KeepAliveClient:
@@ -362,17 +369,22 @@ async def _cypher(
         )
 
     async with _keep_alive(api) as http:
-        answer = decoder.decode(await http.post_json(path, body(starts[0])))
-        api_ids = sorted(row[0] for row in answer["rows"])
-        raw_ids = await raw.two_hop_ids(starts[0])
-        if api_ids != raw_ids:
-            raise RuntimeError(f"the API's Cypher and the raw query differ: {api_ids[:5]}... vs {raw_ids[:5]}...")
+        found = 0
+        for node in starts[:5]:  # a start without out-edges answers nothing on both sides: check several
+            answer = decoder.decode(await http.post_json(path, body(node)))
+            api_ids = sorted(row[0] for row in answer["rows"])
+            raw_ids = await raw.cypher_two_hop_ids(node)
+            if api_ids != raw_ids:
+                raise RuntimeError(f"the API's Cypher and the raw query differ: {api_ids[:5]}... vs {raw_ids[:5]}...")
+            found += len(api_ids)
+        if not found:
+            raise RuntimeError("the first start nodes reach nothing: the equality check checked nothing")
 
         async def api_query(i: int) -> None:
             await http.post_json(path, body(starts[i]))
 
         async def raw_query(i: int) -> None:
-            await raw.two_hops(starts[i])
+            await raw.cypher_two_hops(starts[i])
 
         say(f"graph: {config.graph_queries} 2-hop Cypher queries through the query endpoint and raw")
         api_result = await sample(api_query, config.graph_queries, warmup=warmup)

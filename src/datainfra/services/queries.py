@@ -27,8 +27,8 @@ class QueryService:
     async def run(self, user: User, session_id: str, request: QueryRequest) -> QueryResult:
         """Run `request` (already checked for shape and limits) over `user`'s session `session_id`."""
         if isinstance(request, CypherRequest):
-            dataset = await self._graph_dataset(user, session_id, request)
-            return await self._cypher.run_cypher(dataset, request.text, request.parameters, request.limits)
+            dataset = await self.graph_dataset(user, session_id, request.dataset)
+            return await self.run_cypher(dataset, request)
         session = await self._datasets.session(user, session_id)
         if isinstance(request, StructuredRequest):
             if not request.limits.read_only:
@@ -38,9 +38,13 @@ class QueryService:
             return await self._tabular.run_structured(plan, request.limits)
         return await self._sql.run_sql(session, request.text, request.parameters, request.limits)
 
-    async def _graph_dataset(self, user: User, session_id: str, request: CypherRequest) -> Dataset:
-        """The dataset named by id or by name; a missing session is named before a missing dataset."""
-        ref = request.dataset
+    async def run_cypher(self, dataset: Dataset, request: CypherRequest) -> QueryResult:
+        """`request` over `dataset`, already resolved (`graph_dataset`, or facts cached and checked
+        alongside a read-only query: services/record_pages.py)."""
+        return await self._cypher.run_cypher(dataset, request.text, request.parameters, request.limits)
+
+    async def graph_dataset(self, user: User, session_id: str, ref: str) -> Dataset:
+        """The graph dataset named by id or by name; a missing session is named before a missing dataset."""
         dataset = await self._datasets.find(user, session_id, ref)
         if dataset is None:
             await self._datasets.session(user, session_id)

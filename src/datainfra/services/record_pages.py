@@ -138,6 +138,11 @@ class ReadTarget:
     dataset_id: str
 
 
+Find = Callable[[User, str, str], Awaitable[Dataset]]
+"""How a read finds its dataset other than by id: (user, session id, reference) → the dataset or
+the error to report (the query endpoint's dataset by id or name, graph only)."""
+
+
 class GuardedReads:
     """Holds the caches: one instance per process (a singleton), shared by all its requests."""
 
@@ -157,31 +162,48 @@ class GuardedReads:
         self._entries = entries
         self._users: dict[str, User] = {}
         self._known: dict[tuple[str, str, str], Dataset] = {}
+        self._found: dict[tuple[str, str, str], Dataset] = {}
+        """Datasets found by a `Find` (kept apart: a name found there is no dataset id of a route)."""
 
-    async def open(self, target: ReadTarget) -> DatasetRead:
+    async def open(self, target: ReadTarget, find: Find | None = None) -> DatasetRead:
         """The caller and the dataset, as the ordinary path resolves them (401/403 for the key,
-        then 404 for the dataset), or from the cache; a cached answer's check starts now."""
+        then 404 for the dataset, by id or by `find`), or from the cache; a cached answer's check
+        starts now."""
         key_hash = self._cacheable(target.key)
         user = self._users.get(key_hash) if key_hash is not None else None
         where = (user.id, target.session_id, target.dataset_id) if user is not None else None
-        dataset = self._known.get(where) if where is not None else None
+        known = self._known if find is None else self._found
+        dataset = known.get(where) if where is not None else None
         if key_hash is None or user is None or where is None or dataset is None:
-            user, dataset = await self.resolve(target)
-            return DatasetRead(self, target, user, dataset, None)
+            user, dataset = await self.resolve(target, find)
+            return DatasetRead(self, target, user, dataset, None, find)
         check = asyncio.ensure_future(self._catalog.facts_hold(key_hash, dataset))
-        check.add_done_callback(lambda done: self._checked(done, key_hash, where))
-        return DatasetRead(self, target, user, dataset, check)
+        check.add_done_callback(lambda done: self._checked(done, key_hash, known, where))
+        return DatasetRead(self, target, user, dataset, check, find)
+
+    def known_user(self, key: str | None) -> User | None:
+        """The user a key was last seen to be, from the cache (unchecked: a read opened with it
+        checks it; anything else authenticates)."""
+        key_hash = self._cacheable(key)
+        return self._users.get(key_hash) if key_hash is not None else None
 
     def forget(self) -> None:
         """Drop every cached fact."""
         self._users.clear()
         self._known.clear()
+        self._found.clear()
 
-    def _checked(self, check: asyncio.Future[bool], key_hash: str, where: tuple[str, str, str]) -> None:
+    def _checked(
+        self,
+        check: asyncio.Future[bool],
+        key_hash: str,
+        known: dict[tuple[str, str, str], Dataset],
+        where: tuple[str, str, str],
+    ) -> None:
         """A check that did not hold (or failed) drops the facts it was about, whoever awaits it."""
         if check.cancelled() or check.exception() is not None or not check.result():
             self._users.pop(key_hash, None)
-            self._known.pop(where, None)
+            known.pop(where, None)
 
     def _cacheable(self, key: str | None) -> str | None:
         """The key's hash when the key may be served from the cache (else the ordinary path
@@ -190,14 +212,18 @@ class GuardedReads:
             return None
         return hash_api_key(key)
 
-    async def resolve(self, target: ReadTarget) -> tuple[User, Dataset]:
+    async def resolve(self, target: ReadTarget, find: Find | None = None) -> tuple[User, Dataset]:
         """The route's own lookups (the catalog read afresh), their answers cached."""
         user = await self._accounts.authenticate(target.key)
-        dataset = await self._datasets.get(user, target.session_id, target.dataset_id)
+        if find is None:
+            dataset = await self._datasets.get(user, target.session_id, target.dataset_id)
+        else:
+            dataset = await find(user, target.session_id, target.dataset_id)
         key_hash = self._cacheable(target.key)
         if key_hash is not None:
             self._remember(self._users, key_hash, user)
-            self._remember(self._known, (user.id, target.session_id, target.dataset_id), dataset)
+            known = self._known if find is None else self._found
+            self._remember(known, (user.id, target.session_id, target.dataset_id), dataset)
         return user, dataset
 
     def _remember(self, cache: dict[K, V], key: K, value: V) -> None:
@@ -219,12 +245,14 @@ class DatasetRead:
         user: User,
         dataset: Dataset,
         check: asyncio.Future[bool] | None,
+        find: Find | None = None,
     ) -> None:
         self._reads = reads
         self._target = target
         self.user = user
         self._dataset = dataset
         self._check = check
+        self._find = find
 
     async def __call__(self, work: Callable[[Dataset], Awaitable[T]]) -> T:
         # Only the first read waits for the check: once it held (or the facts were read afresh),
@@ -234,7 +262,7 @@ class DatasetRead:
             return await work(self._dataset)
         answer, holds = await asyncio.gather(work(self._dataset), check, return_exceptions=True)
         if holds is not True:
-            self.user, self._dataset = await self._reads.resolve(self._target)
+            self.user, self._dataset = await self._reads.resolve(self._target, self._find)
             return await work(self._dataset)
         if isinstance(answer, BaseException):
             raise answer

@@ -23,7 +23,7 @@ from datainfra.services.exports import ExportService
 from datainfra.services.graphs import GraphService
 from datainfra.services.imports import ImportService
 from datainfra.services.queries import QueryService
-from datainfra.services.record_pages import DatasetRead, ReadTarget
+from datainfra.services.record_pages import DatasetRead, GuardedReads, ReadTarget
 from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
@@ -162,7 +162,60 @@ async def provide_dataset_read(
     return read
 
 
-AUTHENTICATED = frozenset({"user", "session", "dataset", "dataset_read"})
+class QueryCaller:
+    """The query endpoint's caller before its body is read: the user from the guarded reads' cache
+    (unchecked until a read opened with it checks it, or `confirmed` authenticates) or authenticated
+    now. The endpoint's read-only Cypher opens a guarded read (`reads.open`); everything else runs
+    as `confirmed()`."""
+
+    def __init__(
+        self, key: str | None, user: User, cached: bool, reads: GuardedReads, accounts: AccountService
+    ) -> None:
+        self.key = key
+        self.user = user
+        self._cached = cached
+        self.reads = reads
+        self._accounts = accounts
+
+    async def confirmed(self) -> User:
+        """The user as the catalog has the key now (401/403 as `user` reports them)."""
+        if self._cached:
+            self.user, self._cached = await self._accounts.authenticate(self.key), False
+        return self.user
+
+
+QueryCallerDep = NamedDependency[SkipValidation[QueryCaller]]
+"""The query endpoint's caller (`QueryCaller`): authenticated, or known from the cache and checked later."""
+
+
+async def provide_query_caller(
+    request: Request[Any, Any, Any],
+    state: State,
+    accounts: NamedDependency[AccountService],
+    api_key: Annotated[
+        str | None,
+        HeaderParameter(name=API_KEY_HEADER, required=False, description="Your API key"),
+    ] = None,
+    authorization: Annotated[
+        str | None,
+        HeaderParameter(
+            name=AUTHORIZATION_HEADER, required=False, description="`Bearer <your API key>`, instead of X-API-Key"
+        ),
+    ] = None,
+) -> QueryCaller:
+    del api_key, authorization  # declared as `user` declares them; read (and checked together) below
+    key = presented_key(request)
+    reads: GuardedReads = await _resolve(state.container.guarded_reads())
+    user = reads.known_user(key)
+    cached = user is not None
+    if user is None:
+        user = await accounts.authenticate(key)
+    structlog.contextvars.bind_contextvars(user_id=user.id)
+    request.state.user_id = user.id
+    return QueryCaller(key, user, cached, reads, accounts)
+
+
+AUTHENTICATED = frozenset({"user", "session", "dataset", "dataset_read", "query_caller"})
 """The dependencies that need the caller's key: a handler taking any of them is authenticated."""
 
 DEPENDENCIES = {
@@ -178,4 +231,5 @@ DEPENDENCIES = {
     "session": Provide(provide_session),
     "dataset": Provide(provide_dataset),
     "dataset_read": Provide(provide_dataset_read),
+    "query_caller": Provide(provide_query_caller),
 }

@@ -31,6 +31,17 @@ ANSWER_GRACE_S = 5.0
 store. Past it the store is taken for stopped or stuck and the request ends with StoreTimeout (504)."""
 
 
+@contextmanager
+def pipelined_begin(session: neo4j.AsyncSession) -> Iterator[None]:
+    """`session.begin_transaction()` inside this sends its BEGIN together with the transaction's first
+    statement (one round trip fewer), as the driver's own `execute_query` does. The switch is the
+    driver's private `_pipelined_begin` (the driver version is pinned exactly in pyproject.toml;
+    tests/unit/test_neo4j_pipelined_begin.py fails if it moves); a BEGIN error then surfaces at
+    that first statement."""
+    with session._pipelined_begin:
+        yield
+
+
 @dataclass(frozen=True, slots=True)
 class Neo4jSettings:
     uri: str

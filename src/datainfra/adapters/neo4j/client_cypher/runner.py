@@ -19,6 +19,7 @@ most that many Neo4j worker threads however long its expressions run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import re
 from collections import Counter
@@ -50,7 +51,7 @@ from datainfra.adapters.neo4j.client_cypher.budget import (
 from datainfra.adapters.neo4j.client_cypher.plan_check import check_plan
 from datainfra.adapters.neo4j.client_cypher.rewrite import ORDER_KEY_PARAM_PREFIX, RewrittenQuery, rewrite
 from datainfra.adapters.neo4j.client_cypher.typed_values import is_typed, typed_value
-from datainfra.adapters.neo4j.driver import translated_errors
+from datainfra.adapters.neo4j.driver import pipelined_begin, translated_errors
 from datainfra.adapters.neo4j.namespacing import INTERNAL_PREFIX, KEY, LABELS, TYPE, Namespace, order_key
 from datainfra.adapters.neo4j.values import decode_properties, decode_value
 from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest, StoreTimeout, TooManyRequests
@@ -71,6 +72,19 @@ MAX_PARAMETER_VALUES = 100_000
 """Most values (scalars, lists and maps, at any depth) all parameters of one query may hold together."""
 MAX_CONCURRENT_PER_OWNER = 2
 """Most Cypher queries one dataset owner may run at once in this process (more → 429)."""
+
+
+REWRITES_CACHED = 512
+"""Rewritten queries remembered per process (the rewrite is a pure function of text and namespace)."""
+REWRITES_CACHED_TEXT = 4096
+"""Longest query text (characters) whose rewrite is remembered."""
+
+
+@functools.lru_cache(maxsize=REWRITES_CACHED)
+def _rewritten(text: str, ns: Namespace) -> RewrittenQuery:
+    """`rewrite(text, ns)`, remembered: a pure function of its arguments (its refusals are raised
+    afresh each time). The plan check is not remembered: it checks the plan Neo4j makes now."""
+    return rewrite(text, ns)
 
 
 class IsolationBreach(RuntimeError):
@@ -97,7 +111,7 @@ class Neo4jCypherRunner(CypherQueryRunner):
     ) -> QueryResult:
         check_query_text(text)
         ns = Namespace.of(dataset.id)
-        query = rewrite(text, ns)
+        query = _rewritten(text, ns) if len(text) <= REWRITES_CACHED_TEXT else rewrite(text, ns)
         if limits.read_only and query.writes:
             raise InvalidRequest("this query writes: send it with read_only set to false", field="query")
         bound = _bind(query, parameters)
@@ -134,39 +148,99 @@ class Neo4jCypherRunner(CypherQueryRunner):
         limits: QueryLimits,
         timeout: float,
     ) -> QueryResult:
-        access = neo4j.READ_ACCESS if limits.read_only else neo4j.WRITE_ACCESS
         with _translated(query):
-            async with self._driver.session(
-                database=self._database, default_access_mode=access, fetch_size=min(limits.max_rows + 1, 1000)
-            ) as session:
+            if limits.read_only:
+                read = await self._read(dataset, ns, query, bound, limits, timeout)
+                if read is not None:
+                    return read
+            return await self._in_transaction(dataset, ns, query, bound, limits, timeout)
+
+    async def _read(
+        self,
+        dataset: Dataset,
+        ns: Namespace,
+        query: RewrittenQuery,
+        bound: dict[str, Any],
+        limits: QueryLimits,
+        timeout: float,
+    ) -> QueryResult | None:
+        """A read in two round trips (raw Neo4j's count): the EXPLAIN, then the query, each an
+        auto-commit transaction of a read-only session (RUN and PULL sent together, no BEGIN or
+        ROLLBACK). The plan is checked before the query runs, as in a transaction: one transaction
+        around both would not tie the plan that runs to the plan checked either (Neo4j plans the text
+        again, from its plan cache, in the same transaction or not). None when the result needs its
+        relationships' ends looked up: those must be read in the query's own transaction."""
+        async with self._driver.session(
+            database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=min(limits.max_rows + 1, 1000)
+        ) as session:
+            explain = neo4j.Query("EXPLAIN " + query.text, timeout=timeout)
+            explained = await (await session.run(explain, bound)).consume()
+            _check(explained, ns, limits)
+            result = await session.run(neo4j.Query(query.text, timeout=timeout), bound)
+            keys = list(result.keys())
+            records, truncated = await _records(result, limits.max_rows, query.writes)
+            rows = await _Converter(None, ns, dataset.graph_schema, query.writes).rows(records)
+        if rows is None:
+            return None
+        return _result(keys, records, rows, query, truncated, None)
+
+    async def _in_transaction(
+        self,
+        dataset: Dataset,
+        ns: Namespace,
+        query: RewrittenQuery,
+        bound: dict[str, Any],
+        limits: QueryLimits,
+        timeout: float,
+    ) -> QueryResult:
+        """EXPLAIN, check, run and (for a write) commit in one transaction: a write is all or nothing.
+        The BEGIN travels with the EXPLAIN (`pipelined_begin`)."""
+        access = neo4j.READ_ACCESS if limits.read_only else neo4j.WRITE_ACCESS
+        async with self._driver.session(
+            database=self._database, default_access_mode=access, fetch_size=min(limits.max_rows + 1, 1000)
+        ) as session:
+            with pipelined_begin(session):
                 tx = await session.begin_transaction(timeout=timeout)
-                try:
-                    explained = await (await tx.run("EXPLAIN " + query.text, bound)).consume()
-                    check_plan(explained.plan or {}, ns)
-                    if limits.read_only and explained.query_type not in (None, "r"):
-                        raise InvalidRequest("this query writes: send it with read_only set to false", field="query")
-                    result = await tx.run(query.text, bound)
-                    keys = list(result.keys())
-                    records: list[list[Any]] = []
-                    truncated = False
-                    async for record in result:
-                        if len(records) < limits.max_rows:
-                            records.append(list(record.values()))
-                        else:
-                            truncated = True
-                            if not query.writes:
-                                break
-                    if (cause := _unreadable(records)) is not None:
-                        raise InvalidInput(unreadable_value(cause), field="query")
-                    rows = await _Converter(tx, ns, dataset.graph_schema, query.writes).rows(records)
-                    affected = None
-                    if query.writes:
-                        affected = _affected(await result.consume())
-                        await tx.commit()
-                finally:
-                    if not tx.closed():
-                        await tx.close()
+            try:
+                explained = await (await tx.run("EXPLAIN " + query.text, bound)).consume()
+                _check(explained, ns, limits)
+                result = await tx.run(query.text, bound)
+                keys = list(result.keys())
+                records, truncated = await _records(result, limits.max_rows, query.writes)
+                rows = await _Converter(tx, ns, dataset.graph_schema, query.writes).rows(records)
+                assert rows is not None  # a converter with a transaction looks ends up itself
+                affected = None
+                if query.writes:
+                    affected = _affected(await result.consume())
+                    await tx.commit()
+            finally:
+                if not tx.closed():
+                    await tx.close()
         return _result(keys, records, rows, query, truncated, affected)
+
+
+def _check(explained: neo4j.ResultSummary, ns: Namespace, limits: QueryLimits) -> None:
+    """The EXPLAIN plan stays in the dataset (`check_plan`); a read-only request's plan only reads."""
+    check_plan(explained.plan or {}, ns)
+    if limits.read_only and explained.query_type not in (None, "r"):
+        raise InvalidRequest("this query writes: send it with read_only set to false", field="query")
+
+
+async def _records(result: neo4j.AsyncResult, max_rows: int, writes: bool) -> tuple[list[list[Any]], bool]:
+    """At most `max_rows` records' values, and whether there were more (a write is read to its end,
+    so it commits whole); a value the driver could not build is refused."""
+    records: list[list[Any]] = []
+    truncated = False
+    async for record in result:
+        if len(records) < max_rows:
+            records.append(list(record.values()))
+        else:
+            truncated = True
+            if not writes:
+                break
+    if (cause := _unreadable(records)) is not None:
+        raise InvalidInput(unreadable_value(cause), field="query")
+    return records, truncated
 
 
 # -- parameters -----------------------------------------------------------------------------------
@@ -261,14 +335,15 @@ class _Converter:
     the record also holds them, so their client ids are looked up (by element id, in the same
     transaction) for the edges that need them."""
 
-    def __init__(self, tx: neo4j.AsyncTransaction, ns: Namespace, schema: GraphSchema, writes: bool) -> None:
+    def __init__(self, tx: neo4j.AsyncTransaction | None, ns: Namespace, schema: GraphSchema, writes: bool) -> None:
         self.tx = tx
         self.ns = ns
         self.schema = schema
         self.writes = writes
         self.keys: dict[str, str] = {}
 
-    async def rows(self, records: list[list[Any]]) -> list[list[Any]]:
+    async def rows(self, records: list[list[Any]]) -> list[list[Any]] | None:
+        """The records as domain values; None when ends must be looked up and there is no transaction."""
         if any(value_depth_exceeds(value, MAX_JSON_DEPTH) for record in records for value in record):
             raise InvalidInput(result_depth_refusal(MAX_JSON_DEPTH), field="query")
         missing: set[str] = set()
@@ -280,11 +355,13 @@ class _Converter:
                     elif end is not None:
                         self.keys[end.element_id] = end[KEY]
         if missing:
-            await self._look_up(sorted(missing))
+            if self.tx is None:
+                return None
+            await self._look_up(self.tx, sorted(missing))
         return [[self.value(v) for v in record] for record in records]
 
-    async def _look_up(self, element_ids: list[str]) -> None:
-        result = await self.tx.run(
+    async def _look_up(self, tx: neo4j.AsyncTransaction, element_ids: list[str]) -> None:
+        result = await tx.run(
             f"UNWIND $ids AS e MATCH (n:{self.ns.n}) WHERE elementId(n) = e RETURN e, n.`{KEY}` AS k", ids=element_ids
         )
         async for record in result:
