@@ -25,9 +25,10 @@ from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ExportService
 from datainfra.services.graphs import GraphService
+from datainfra.services.guarded_reads import GuardedReads
 from datainfra.services.imports import ImportService
 from datainfra.services.queries import QueryService
-from datainfra.services.record_pages import GuardedReads, RecordPages
+from datainfra.services.record_pages import RecordPages
 from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
@@ -66,7 +67,7 @@ class Container(containers.DeclarativeContainer):
     queries = providers.Factory(QueryService, datasets, sql_runner, cypher_runner, tabular_store)
     # One per process: it holds the caches of the hot GET path (services/record_pages.py).
     record_pages = providers.Singleton(RecordPages, catalog, key_policy, json_pages)
-    # One per process: the cached catalog facts of the graph reads (services/record_pages.py).
+    # One per process: the cached catalog facts of the graph reads (services/guarded_reads.py).
     guarded_reads = providers.Singleton(GuardedReads, catalog, key_policy, accounts, datasets)
 
 

@@ -40,7 +40,7 @@ class QueryService:
 
     async def run_cypher(self, dataset: Dataset, request: CypherRequest) -> QueryResult:
         """`request` over `dataset`, already resolved (`graph_dataset`, or facts cached and checked
-        alongside a read-only query: services/record_pages.py)."""
+        alongside a read-only query: services/guarded_reads.py)."""
         return await self._cypher.run_cypher(dataset, request.text, request.parameters, request.limits)
 
     async def graph_dataset(self, user: User, session_id: str, ref: str) -> Dataset:

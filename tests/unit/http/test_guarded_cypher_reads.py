@@ -1,4 +1,4 @@
-"""Read-only Cypher through the query endpoint from cached catalog facts (services/record_pages.GuardedReads,
+"""Read-only Cypher through the query endpoint from cached catalog facts (services/guarded_reads.GuardedReads,
 as the graph reads): a repeated query asks the catalog one question, run alongside the query, and
 the cached facts never outlive a change (a rotated key, a dropped or renamed dataset is seen by the
 very next query). Writes authenticate and look the dataset up every time. The Cypher runner here is

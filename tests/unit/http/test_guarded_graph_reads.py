@@ -1,4 +1,4 @@
-"""Graph reads from cached catalog facts (services/record_pages.GuardedReads): a repeated read asks
+"""Graph reads from cached catalog facts (services/guarded_reads.GuardedReads): a repeated read asks
 the catalog one question (run alongside the read), and cached facts never outlive a change: a
 rotated key, a dropped dataset or session, a migrated schema are seen by the very next request,
 also by a second app (another worker) sharing the same stores."""

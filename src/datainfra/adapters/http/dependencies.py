@@ -21,9 +21,9 @@ from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ExportService
 from datainfra.services.graphs import GraphService
+from datainfra.services.guarded_reads import DatasetRead, GuardedReads, ReadTarget
 from datainfra.services.imports import ImportService
 from datainfra.services.queries import QueryService
-from datainfra.services.record_pages import DatasetRead, GuardedReads, ReadTarget
 from datainfra.services.records import RecordService
 from datainfra.services.sessions import SessionService
 
@@ -44,7 +44,7 @@ PathSession = NamedDependency[SkipValidation[Session]]
 PathDataset = NamedDependency[SkipValidation[Dataset]]
 """The dataset of the path's `session_id` and `dataset_id`, the caller's own (not re-validated)."""
 PathDatasetRead = NamedDependency[SkipValidation[DatasetRead]]
-"""A read of the path's dataset from cached catalog facts checked alongside it (services/record_pages.py),
+"""A read of the path's dataset from cached catalog facts checked alongside it (services/guarded_reads.py),
 the caller authenticated as for `dataset`: for read-only routes."""
 
 

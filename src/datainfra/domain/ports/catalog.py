@@ -82,7 +82,7 @@ class Catalog(Protocol):
         dataset's entry is still exactly `dataset` (same session, owner, name, kind, schema and
         updated_at). One read: a key rotated or revoked, a dataset dropped (or its session
         deleted) or migrated before the call is always seen. What a read served from cached
-        catalog facts checks alongside itself (services/record_pages.py)."""
+        catalog facts checks alongside itself (services/guarded_reads.py)."""
         ...
 
     async def ping(self) -> None:

@@ -66,7 +66,7 @@ from datainfra.domain.algorithms import MAX_PROJECTED_EDGES, MAX_PROJECTED_NODES
 from datainfra.domain.errors import InvalidRequest
 from datainfra.domain.graph import Direction, Subgraph
 from datainfra.domain.query import PageRequest
-from datainfra.services.record_pages import DatasetRead
+from datainfra.services.guarded_reads import DatasetRead
 
 B = TypeVar("B")
 

@@ -15,7 +15,7 @@ from datainfra.adapters.http.query_requests import QueryBody, QueryResultOut, qu
 from datainfra.adapters.http.schemas import QueryBodyDoc
 from datainfra.domain.graph import Edge, Node, Path
 from datainfra.domain.query_requests import CypherRequest
-from datainfra.services.record_pages import ReadTarget
+from datainfra.services.guarded_reads import ReadTarget
 
 MAX_QUERY_BODY_BYTES = 1024 * 1024
 """The whole request (query text, at most MAX_QUERY_BYTES, plus its parameters)."""
@@ -48,7 +48,7 @@ class QueryRoutes(Controller):
             await caller.confirmed()  # a key's problem is told before the body's, as on every route
             raise
         if isinstance(query, CypherRequest) and query.limits.read_only:
-            # Cached catalog facts, checked alongside the read (services/record_pages.py GuardedReads):
+            # Cached catalog facts, checked alongside the read (services/guarded_reads.py GuardedReads):
             # a read-only query's answer can be thrown away when they no longer hold.
             read = await caller.reads.open(ReadTarget(caller.key, session_id, query.dataset), queries.graph_dataset)
             result = await read(lambda dataset: queries.run_cypher(dataset, query))
