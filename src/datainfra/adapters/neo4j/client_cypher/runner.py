@@ -1,9 +1,10 @@
 """Neo4jCypherRunner: a client's Cypher over one graph dataset (the raw query endpoint's Cypher side).
 
 A query is rewritten into the dataset's namespace (`client_cypher.rewrite`), EXPLAINed and its plan checked
-(`plan_check`) in the same transaction it then runs in: a read transaction under read-only limits,
-else a write transaction; the server ends it after the time limit. Rows stream in until the row
-cap (a write is consumed to the end so it commits whole). Nodes, relationships and paths come back
+(`plan_check`) before it runs: under read-only limits the EXPLAIN and the query are two auto-commit
+statements of a read-only session (see `_read`), else one write transaction holds EXPLAIN, run and
+commit; the server ends each after the time limit. Rows stream in until the row cap (a write is
+consumed to the end so it commits whole). Nodes, relationships and paths come back
 as `domain.graph` values with the client's ids, labels and types; anything that is not of the
 dataset reaching a result is a server fault (500), never shown. Driver errors caused by the query
 become 4xx errors whose messages have the internal names put back into the client's terms.
