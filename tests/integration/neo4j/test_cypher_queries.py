@@ -7,7 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -460,6 +460,20 @@ async def test_the_plan_check_refuses_what_a_raw_query_would_reach(
             query = rewrite(text, ns)
             summary = await (await session.run("EXPLAIN " + query.text, dict(query.parameters))).consume()
             check_plan(summary.plan or {}, ns)
+
+
+async def test_a_read_whose_plan_the_check_refuses_answers_the_refusal_never_its_rows(
+    runner: Neo4jCypherRunner, shared: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read starts with its EXPLAIN (runner._read); were the rewriter ever to leave a pattern
+    unscoped, the plan check's refusal is the answer and the rows the query read are never shown."""
+    from datainfra.adapters.neo4j.client_cypher import runner as runner_module
+
+    unscoped = "MATCH (n) RETURN n.name AS name"
+    monkeypatch.setattr(runner_module, "_rewritten", lambda text, ns: replace(rewrite(text, ns), text=unscoped))
+    with pytest.raises(InvalidRequest, match="AllNodesScan") as caught:
+        await runner.run_cypher(shared.mine, "MATCH (n) RETURN n.name AS name", {}, READ)
+    assert caught.value.field == "query"
 
 
 async def test_an_entity_of_another_dataset_in_a_result_is_a_server_fault(

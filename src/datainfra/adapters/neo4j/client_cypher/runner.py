@@ -1,10 +1,11 @@
 """Neo4jCypherRunner: a client's Cypher over one graph dataset (the raw query endpoint's Cypher side).
 
 A query is rewritten into the dataset's namespace (`client_cypher.rewrite`), EXPLAINed and its plan checked
-(`plan_check`) before it runs: under read-only limits the EXPLAIN and the query are two auto-commit
-statements of a read-only session (see `_read`), else one write transaction holds EXPLAIN, run and
-commit; the server ends each after the time limit. Rows stream in until the row cap (a write is
-consumed to the end so it commits whole). Nodes, relationships and paths come back
+(`plan_check`): under read-only limits the EXPLAIN and the query are auto-commit statements of two
+read-only sessions started together, the rows used only once the plan is checked (see `_read`), else
+one write transaction holds EXPLAIN, check, run and commit, the plan checked before the query runs;
+the server ends each after the time limit. Rows stream in until the row cap (a write is consumed to
+the end so it commits whole). Nodes, relationships and paths come back
 as `domain.graph` values with the client's ids, labels and types; anything that is not of the
 dataset reaching a result is a server fault (500), never shown. Driver errors caused by the query
 become 4xx errors whose messages have the internal names put back into the client's terms.
@@ -165,21 +166,35 @@ class Neo4jCypherRunner(CypherQueryRunner):
         limits: QueryLimits,
         timeout: float,
     ) -> QueryResult | None:
-        """A read in two round trips (raw Neo4j's count): the EXPLAIN, then the query, each an
-        auto-commit transaction of a read-only session (RUN and PULL sent together, no BEGIN or
-        ROLLBACK). The plan is checked before the query runs, as in a transaction: one transaction
-        around both would not tie the plan that runs to the plan checked either (Neo4j plans the text
-        again, from its plan cache, in the same transaction or not). None when the result needs its
+        """A read in the time of one query: the query and its EXPLAIN start together, each an
+        auto-commit statement of its own read-only session (RUN and PULL sent together, no BEGIN or
+        ROLLBACK), and the query's rows are used only once the plan is checked. A plan the check
+        refuses cancels the query at once (the client waits only for the EXPLAIN), so nothing it read
+        is ever shown and its time cannot be observed. Safe for reads only: the rewriter found no
+        write clause (`run_cypher` refused it otherwise), both sessions are READ access (Neo4j refuses
+        a write in them) and a plan that writes is refused by `_check`. One transaction around both
+        would not tie the plan that runs to the plan checked either (Neo4j plans the text again, from
+        its plan cache, in the same transaction or not). None when the result needs its
         relationships' ends looked up: those must be read in the query's own transaction."""
-        async with self._driver.session(
-            database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=min(limits.max_rows + 1, 1000)
-        ) as session:
-            explain = neo4j.Query("EXPLAIN " + query.text, timeout=timeout)
-            explained = await (await session.run(explain, bound)).consume()
-            _check(explained, ns, limits)
-            result = await session.run(neo4j.Query(query.text, timeout=timeout), bound)
-            keys = list(result.keys())
-            records, truncated = await _records(result, limits.max_rows, query.writes)
+        fetch_size = min(limits.max_rows + 1, 1000)
+        async with (
+            self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as checking,
+            self._driver.session(
+                database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size
+            ) as reading,
+        ):
+            running = asyncio.create_task(_read_rows(reading, query, bound, limits, timeout))
+            try:
+                explain = neo4j.Query("EXPLAIN " + query.text, timeout=timeout)
+                explained = await (await checking.run(explain, bound)).consume()
+                _check(explained, ns, limits)
+            except BaseException:
+                running.cancel()
+                await asyncio.wait([running])
+                if not running.cancelled():
+                    running.exception()  # retrieved, never shown: the EXPLAIN's answer is the request's
+                raise
+            keys, records, truncated = await running
             rows = await _Converter(None, ns, dataset.graph_schema, query.writes).rows(records)
         if rows is None:
             return None
@@ -225,6 +240,16 @@ def _check(explained: neo4j.ResultSummary, ns: Namespace, limits: QueryLimits) -
     check_plan(explained.plan or {}, ns)
     if limits.read_only and explained.query_type not in (None, "r"):
         raise InvalidRequest("this query writes: send it with read_only set to false", field="query")
+
+
+async def _read_rows(
+    session: neo4j.AsyncSession, query: RewrittenQuery, bound: dict[str, Any], limits: QueryLimits, timeout: float
+) -> tuple[list[str], list[list[Any]], bool]:
+    """The columns, rows (at most the cap) and whether there were more, of a read run in `session`."""
+    result = await session.run(neo4j.Query(query.text, timeout=timeout), bound)
+    keys = list(result.keys())
+    records, truncated = await _records(result, limits.max_rows, query.writes)
+    return keys, records, truncated
 
 
 async def _records(result: neo4j.AsyncResult, max_rows: int, writes: bool) -> tuple[list[list[Any]], bool]:
