@@ -107,19 +107,22 @@ def key_from_headers(api_key: str | None, authorization: str | None) -> str | No
     return token
 
 
+ApiKeyHeader = Annotated[str | None, HeaderParameter(name=API_KEY_HEADER, required=False, description="Your API key")]
+AuthorizationHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name=AUTHORIZATION_HEADER, required=False, description="`Bearer <your API key>`, instead of X-API-Key"
+    ),
+]
+"""The two ways to present a key, declared by every dependency that reads one (so the OpenAPI document
+lists both headers on each operation); the value is read from the request and checked together."""
+
+
 async def provide_user(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[AccountService],
-    api_key: Annotated[
-        str | None,
-        HeaderParameter(name=API_KEY_HEADER, required=False, description="Your API key"),
-    ] = None,
-    authorization: Annotated[
-        str | None,
-        HeaderParameter(
-            name=AUTHORIZATION_HEADER, required=False, description="`Bearer <your API key>`, instead of X-API-Key"
-        ),
-    ] = None,
+    api_key: ApiKeyHeader = None,
+    authorization: AuthorizationHeader = None,
 ) -> User:
     del api_key, authorization  # declared for the OpenAPI document; read (and checked together) below
     user = await accounts.authenticate(presented_key(request))
@@ -143,16 +146,8 @@ async def provide_dataset_read(
     state: State,
     session_id: FromPath[str],
     dataset_id: FromPath[str],
-    api_key: Annotated[
-        str | None,
-        HeaderParameter(name=API_KEY_HEADER, required=False, description="Your API key"),
-    ] = None,
-    authorization: Annotated[
-        str | None,
-        HeaderParameter(
-            name=AUTHORIZATION_HEADER, required=False, description="`Bearer <your API key>`, instead of X-API-Key"
-        ),
-    ] = None,
+    api_key: ApiKeyHeader = None,
+    authorization: AuthorizationHeader = None,
 ) -> DatasetRead:
     del api_key, authorization  # declared as `user` declares them; read (and checked together) below
     reads = await _resolve(state.container.guarded_reads())
@@ -192,16 +187,8 @@ async def provide_query_caller(
     request: Request[Any, Any, Any],
     state: State,
     accounts: NamedDependency[AccountService],
-    api_key: Annotated[
-        str | None,
-        HeaderParameter(name=API_KEY_HEADER, required=False, description="Your API key"),
-    ] = None,
-    authorization: Annotated[
-        str | None,
-        HeaderParameter(
-            name=AUTHORIZATION_HEADER, required=False, description="`Bearer <your API key>`, instead of X-API-Key"
-        ),
-    ] = None,
+    api_key: ApiKeyHeader = None,
+    authorization: AuthorizationHeader = None,
 ) -> QueryCaller:
     del api_key, authorization  # declared as `user` declares them; read (and checked together) below
     key = presented_key(request)
