@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,18 +14,17 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from datainfra.adapters.postgres.catalog_guard import CatalogGuard, guard_exists, schema_document
 from datainfra.adapters.postgres.migrations import DEFAULT_CATALOG_SCHEMA
 from datainfra.adapters.postgres.pool import connection
 from datainfra.domain.errors import Conflict, NotFound
-from datainfra.domain.graph_schema import GraphSchema, graph_schema_document, parse_graph_schema
+from datainfra.domain.graph_schema import GraphSchema, parse_graph_schema
 from datainfra.domain.model import Dataset, DatasetKind, Session, User
 from datainfra.domain.ports.catalog import Catalog
-from datainfra.domain.tabular_schema import TabularSchema, parse_tabular_schema, tabular_schema_document
+from datainfra.domain.tabular_schema import TabularSchema, parse_tabular_schema
 
 _SESSION_COLUMNS = sql.SQL("id, owner_id, name, description, created_at, updated_at")
 _DATASET_COLUMNS = sql.SQL("id, session_id, owner_id, name, kind, definition, created_at, updated_at")
-DEFINITIONS_CACHED = 10_000
-"""Schema documents remembered (as JSON text) for `facts_hold`, by dataset version."""
 
 
 class PostgresCatalog(Catalog):
@@ -35,7 +33,7 @@ class PostgresCatalog(Catalog):
     def __init__(self, pool: AsyncConnectionPool, *, schema: str = DEFAULT_CATALOG_SCHEMA) -> None:
         self._pool = pool
         self._schema = sql.Identifier(schema)
-        self._definitions: dict[tuple[str, dt.datetime], tuple[TabularSchema | GraphSchema, str]] = {}
+        self._guard = CatalogGuard()
 
     def _t(self, table: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(self._schema, sql.Identifier(table))
@@ -180,7 +178,7 @@ class PostgresCatalog(Catalog):
             dataset.owner_id,
             dataset.name,
             dataset.kind.value,
-            Jsonb(_schema_document(dataset)),
+            Jsonb(schema_document(dataset)),
             dataset.created_at,
             dataset.updated_at,
             dataset.session_id,
@@ -245,7 +243,7 @@ class PostgresCatalog(Catalog):
                     return False
             updated = await conn.execute(
                 sql.SQL("UPDATE {} SET definition = %s, updated_at = %s WHERE {}").format(self._t("datasets"), where),
-                (Jsonb(_schema_document(dataset)), dataset.updated_at, *key),
+                (Jsonb(schema_document(dataset)), dataset.updated_at, *key),
             )
             return updated.rowcount == 1
 
@@ -257,38 +255,11 @@ class PostgresCatalog(Catalog):
             await conn.execute(statement, (owner_id, session_id, dataset_id))
 
     async def facts_hold(self, key_hash: str, dataset: Dataset) -> bool:
-        statement = sql.SQL(
-            "SELECT EXISTS (SELECT 1 FROM {} k JOIN {} d ON d.owner_id = k.user_id "
-            "WHERE k.key_hash = %s AND k.revoked_at IS NULL AND d.id = %s AND d.session_id = %s AND d.owner_id = %s "
-            "AND d.name = %s AND d.kind = %s AND d.updated_at = %s AND d.definition = %s::jsonb)"
-        ).format(self._t("api_keys"), self._t("datasets"))
-        params = (
-            key_hash,
-            dataset.id,
-            dataset.session_id,
-            dataset.owner_id,
-            dataset.name,
-            dataset.kind.value,
-            dataset.updated_at,
-            self._definition(dataset),
-        )
+        statement = sql.SQL("SELECT ") + guard_exists(self._schema)
         async with self._conn() as conn:
-            cur = await conn.execute(statement, params)
+            cur = await conn.execute(statement, self._guard.params(key_hash, dataset))
             row = await cur.fetchone()
         return bool(row and row[0])
-
-    def _definition(self, dataset: Dataset) -> str:
-        """The dataset's schema document as JSON text, remembered per dataset version (and checked
-        to be that schema: the same object, as a cached dataset's is, or an equal one)."""
-        version = (dataset.id, dataset.updated_at)
-        known = self._definitions.get(version)
-        if known is not None and (known[0] is dataset.schema or known[0] == dataset.schema):
-            return known[1]
-        if len(self._definitions) >= DEFINITIONS_CACHED:
-            self._definitions.clear()
-        text = json.dumps(_schema_document(dataset))
-        self._definitions[version] = (dataset.schema, text)
-        return text
 
     async def ping(self) -> None:
         async with self._conn() as conn:
@@ -308,13 +279,6 @@ def _session(row: dict[str, Any]) -> Session:
         created_at=_utc(row["created_at"]),
         updated_at=_utc(row["updated_at"]),
     )
-
-
-def _schema_document(dataset: Dataset) -> dict[str, Any]:
-    if isinstance(dataset.schema, TabularSchema):
-        return tabular_schema_document(dataset.schema)
-    assert isinstance(dataset.schema, GraphSchema)
-    return graph_schema_document(dataset.schema)
 
 
 def _dataset(row: dict[str, Any]) -> Dataset:

@@ -22,14 +22,14 @@ row_to_json's own form (numbers as numeric_out writes them, NaN/Infinity as stri
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from typing import Any
 
-import msgspec
 from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from datainfra.adapters.postgres.catalog_guard import CatalogGuard, guard_exists
 from datainfra.adapters.postgres.migrations import DEFAULT_CATALOG_SCHEMA
 from datainfra.adapters.postgres.pool import connection
 from datainfra.adapters.postgres.row_exports import TIMESTAMP_TEXT
@@ -40,7 +40,6 @@ from datainfra.domain.filters import And, Condition, FilterNode, FilterSpec, Not
 from datainfra.domain.model import Dataset
 from datainfra.domain.ports.json_pages import JsonPage, JsonPages, PageGuard
 from datainfra.domain.query import RecordQuery
-from datainfra.domain.tabular_schema import tabular_schema_document
 from datainfra.domain.types import FieldType
 
 STATEMENT_CACHE_SIZE = 2048
@@ -55,8 +54,6 @@ _J = sql.Identifier("datainfra$j")
 
 _FLOAT_JSON = "CASE WHEN {v}::text ~ '^-?[0-9]+$' THEN ({v}::text || '.0')::json ELSE to_json({v}) END"
 """float8out writes 5.0 as `5` and -0.0 as `-0`: JSON integers. With `.0` they read back as floats."""
-
-_encoder = msgspec.json.Encoder()
 
 
 def _value_json(name: str, field_type: FieldType) -> sql.Composable:
@@ -93,11 +90,9 @@ def json_page_statement(
     catalog = sql.Identifier(catalog_schema)
     statement = (
         sql.SQL(
-            "SELECT EXISTS (SELECT 1 FROM {cat}.api_keys k JOIN {cat}.datasets d ON d.owner_id = k.user_id "
-            "WHERE k.key_hash = %s AND k.revoked_at IS NULL AND d.id = %s AND d.session_id = %s AND d.owner_id = %s "
-            "AND d.name = %s AND d.kind = %s AND d.updated_at = %s AND d.definition = %s::jsonb), count(*), "
+            "SELECT {guard}, count(*), "
             "'[' || coalesce(string_agg({p}.{j}, ',' ORDER BY {p}.{i}) FILTER (WHERE {p}.{i} <= %s), '') || ']'"
-        ).format(cat=catalog, p=_P, i=_I, j=_J)
+        ).format(guard=guard_exists(catalog), p=_P, i=_I, j=_J)
         + sql.Composed(lasts)
         + sql.SQL(" FROM (SELECT row_number() OVER () AS {i}, {row} AS {j}").format(i=_I, row=row_json, j=_J)
         + sql.Composed(sort_items)
@@ -198,7 +193,7 @@ class PostgresJsonPages(JsonPages):
         self._pool = pool
         self._catalog_schema = catalog_schema
         self._statements: dict[Hashable, bytes] = {}
-        self._definitions: dict[tuple[str, Any], str] = {}
+        self._guard = CatalogGuard()
 
     async def page(self, guard: PageGuard, query: RecordQuery) -> JsonPage | None:
         dataset = guard.dataset
@@ -216,7 +211,7 @@ class PostgresJsonPages(JsonPages):
                     self._statements[key] = text.as_bytes(conn)
             cur = conn.cursor()
             try:
-                await cur.execute(text, [*self._guard_params(guard), *params])
+                await cur.execute(text, [*self._guard.params(guard.key_hash, dataset), *params])
             except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName, pg_errors.UndefinedColumn):
                 return None  # the table went (or changed) since the dataset was cached
             except pg_errors.InvalidEscapeSequence:
@@ -231,24 +226,4 @@ class PostgresJsonPages(JsonPages):
             items=items,
             has_more=has_more,
             last=tuple(map(value_out, lasts)) if has_more and query.limit and query.sort else None,
-        )
-
-    def _guard_params(self, guard: PageGuard) -> Sequence[Any]:
-        dataset = guard.dataset
-        version = (dataset.id, dataset.updated_at)
-        definition = self._definitions.get(version)
-        if definition is None:
-            if len(self._definitions) >= STATEMENT_CACHE_SIZE:
-                self._definitions.clear()
-            document = tabular_schema_document(dataset.tabular_schema)
-            definition = self._definitions[version] = _encoder.encode(document).decode()
-        return (
-            guard.key_hash,
-            dataset.id,
-            dataset.session_id,
-            dataset.owner_id,
-            dataset.name,
-            dataset.kind.value,
-            dataset.updated_at,
-            definition,
         )
