@@ -11,32 +11,17 @@ from typing import Any
 
 import networkx as nx
 import pytest
-from litestar.testing import TestClient
 
-from tests.support.real_app import real_app_client
-from tests.unit.http.api import SOCIAL_SCHEMA, create_dataset, create_session, dataset_url, new_key
+from tests.integration.query.social_graph import Graph, cypher, social_graph
+from tests.unit.http.api import dataset_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
-
-Graph = tuple[TestClient[Any], dict[str, str], str, str]
 
 
 @pytest.fixture(scope="module")
 def graph(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[Graph]:
-    with real_app_client(postgres_runtime, neo4j_runtime) as client:
-        auth = new_key(client)
-        sid = create_session(client, auth)
-        dataset = create_dataset(client, auth, sid, "social", SOCIAL_SCHEMA, kind="graph")
-        yield client, auth, sid, dataset
-        client.delete(f"/sessions/{sid}", headers=auth)
-
-
-def cypher(graph: Graph, query: str, **extra: Any) -> Any:
-    client, auth, sid, _ = graph
-    body = {"language": "cypher", "dataset": "social", "query": query, **extra}
-    response = client.post(f"/sessions/{sid}/query", json=body, headers=auth)
-    assert response.status_code == 200, response.text
-    return response.json()
+    with social_graph(postgres_runtime, neo4j_runtime) as graph:
+        yield graph
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,11 @@ from typing import Any
 
 import networkx as nx
 import pytest
-from litestar.testing import TestClient
 
-from tests.support.real_app import real_app_client
-from tests.unit.http.api import SOCIAL_SCHEMA, create_dataset, create_session, dataset_url, new_key
+from tests.integration.query.social_graph import Graph, cypher, social_graph
+from tests.unit.http.api import dataset_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
-
-Graph = tuple[TestClient[Any], dict[str, str], str, str]
 
 STORED = {
     "lt": ("localtime('12:00')", "12:00:00"),
@@ -38,26 +35,13 @@ EXPECTED = {name: shown for name, (_, shown) in STORED.items()}
 
 @pytest.fixture(scope="module")
 def graph(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[Graph]:
-    with real_app_client(postgres_runtime, neo4j_runtime) as client:
-        auth = new_key(client)
-        sid = create_session(client, auth)
-        dataset = create_dataset(client, auth, sid, "social", SOCIAL_SCHEMA, kind="graph")
-        graph = (client, auth, sid, dataset)
+    with social_graph(postgres_runtime, neo4j_runtime) as graph:
         written = ", ".join(f"{name}: {expression}" for name, (expression, _) in STORED.items())
         cypher(graph, f"CREATE (:Person {{id: 'tm', name: 'tm', {written}}})", read_only=False)
         cypher(graph, "CREATE (:Person {id: 'other', name: 'other'})", read_only=False)
         cypher(graph, "MATCH (a {id: 'tm'}), (b {id: 'other'}) MERGE (a)-[r:KNOWS]->(b)", read_only=False)
         cypher(graph, f"MATCH ()-[r:KNOWS]->() SET r += {{{written}}}", read_only=False)
         yield graph
-        client.delete(f"/sessions/{sid}", headers=auth)
-
-
-def cypher(graph: Graph, query: str, **extra: Any) -> Any:
-    client, auth, sid, _ = graph
-    body = {"language": "cypher", "dataset": "social", "query": query, **extra}
-    response = client.post(f"/sessions/{sid}/query", json=body, headers=auth)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def key_of(graph: Graph, name: str) -> str:
