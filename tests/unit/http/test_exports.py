@@ -267,20 +267,46 @@ def test_node_link_json_reads_back_with_networkx(client: TestClient, auth: dict[
     response = client.get(f"{graph_url}/export", headers=auth)
     assert response.status_code == 200, response.text
     assert 'filename="social.json"' in response.headers["content-disposition"]
-    graph = nx.node_link_graph(json.loads(response.text, parse_float=Decimal), edges="edges")
+    graph = nx.node_link_graph(json.loads(response.text, parse_float=Decimal))  # networkx 3.6's defaults
     assert graph.is_directed() and graph.is_multigraph()
-    assert graph.graph["name"] == "social"
+    assert graph.graph == {"name": "social", ":format": "datainfra-graph-2"}
     assert sorted(graph.nodes) == ["a", "b", "c"]
-    assert graph.nodes["b"]["labels"] == ["Person", "Admin"]
-    props = graph.nodes["a"]["properties"]
-    assert props["seen"] == "2026-01-02T03:04:05.500000Z"
-    assert dt.datetime.fromisoformat(props["seen"]) == expected_node_properties()["a"]["seen"]
-    assert props["score"] == Decimal("1.50") and props["meta"] == {"k": [1, "v"]} and props["tags"] == ["x", "y"]
-    assert props["name"] == NODES[0]["properties"]["name"]
+    assert graph.nodes["b"] == {":labels": ":Person:Admin", "name": "Bob ✓", "property:id": 2}
+    assert graph.nodes["c"] == {"ratio": Decimal("0.25"), "property:id": "a"}  # no labels: no attribute
+    a = graph.nodes["a"]
+    assert a["seen"] == "2026-01-02T03:04:05.500000Z"
+    assert dt.datetime.fromisoformat(a["seen"]) == expected_node_properties()["a"]["seen"]
+    assert a["score"] == Decimal("1.50") and a["meta"] == {"k": [1, "v"]} and a["tags"] == ["x", "y"]
+    assert a["name"] == NODES[0]["properties"]["name"] and a["count"] == 3 and a["flag"] is True
     edges = {key: (u, v, data) for u, v, key, data in graph.edges(keys=True, data=True)}
     assert set(edges) == {"e1", "e2", "e3"}
-    assert edges["e1"] == ("a", "b", {"type": "KNOWS", "properties": {"weight": Decimal("1.5"), "source": "s"}})
-    assert edges["e3"][2]["properties"] == {"since": 2020}
+    assert edges["e1"] == ("a", "b", {"id": "e1", ":type": "KNOWS", "weight": Decimal("1.5"), "property:source": "s"})
+    assert edges["e2"][2] == {"id": "e2", ":type": "KNOWS", "property:id": "e1"}
+    assert edges["e3"][2] == {"id": "e3", ":type": "LIKES", "since": 2020}
+
+
+def test_node_link_and_graphml_give_networkx_the_same_graph(
+    client: TestClient, auth: dict[str, str], graph_url: str
+) -> None:
+    """One attribute convention for both formats: the graphs networkx reads differ only where
+    GraphML has no type for a value (dates, numerics, json: text there)."""
+    linked = nx.node_link_graph(client.get(f"{graph_url}/export", headers=auth).json())
+    markup = client.get(f"{graph_url}/export", params={"format": "graphml"}, headers=auth).content
+    graphml = nx.read_graphml(io.BytesIO(markup), force_multigraph=True)
+    assert sorted(linked.nodes) == sorted(graphml.nodes)
+    assert set(linked.nodes["b"]) == set(graphml.nodes["b"]) and linked.nodes["c"] == graphml.nodes["c"]
+    assert sorted(linked.edges(keys=True, data=True)) == sorted(graphml.edges(keys=True, data=True))
+    written = io.BytesIO()
+    nx.write_graphml(nx.node_link_graph(_without_lists(client.get(f"{graph_url}/export", headers=auth).json())), written)
+    assert b'attr.name=":labels"' in written.getvalue()
+
+
+def _without_lists(document: dict[str, Any]) -> dict[str, Any]:
+    """networkx.write_graphml cannot write list or dict values: the json and list properties go."""
+    for node in document["nodes"]:
+        for name in [k for k, v in node.items() if isinstance(v, list | dict)]:
+            del node[name]
+    return document
 
 
 def test_graphml_reads_back_with_networkx(client: TestClient, auth: dict[str, str], graph_url: str) -> None:
@@ -299,8 +325,9 @@ def test_graphml_reads_back_with_networkx(client: TestClient, auth: dict[str, st
     assert json.loads(a["tags"]) == ["x", "y"] and json.loads(a["meta"]) == {"k": [1, "v"]}
     assert graph.nodes["c"]["ratio"] == 0.25
     edges = {key: (u, v, data) for u, v, key, data in graph.edges(keys=True, data=True)}
-    assert edges["e1"] == ("a", "b", {":type": "KNOWS", "weight": 1.5, "source": "s"})
-    assert edges["e3"][2] == {":type": "LIKES", "since": 2020}
+    assert edges["e1"] == ("a", "b", {"id": "e1", ":type": "KNOWS", "weight": 1.5, "property:source": "s"})
+    assert edges["e3"][2] == {"id": "e3", ":type": "LIKES", "since": 2020}
+    assert graph.nodes["b"]["property:id"] == 2 and "id" not in graph.nodes["b"]  # igraph keeps node ids
 
 
 def test_graph_ndjson_has_one_element_per_line(client: TestClient, auth: dict[str, str], graph_url: str) -> None:

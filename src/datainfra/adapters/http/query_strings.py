@@ -242,6 +242,19 @@ class WriteQuery(QueryParameters, frozen=True, kw_only=True):
     on_conflict: OnConflict | None = None
 
 
+_DIRECTED_DOC = (
+    "Graph imports (node-link JSON, GraphML): false stores an undirected input graph, each edge once from source "
+    "to target as the input lists it (query it with direction=both). Without it an undirected input is a 400, and "
+    "false on a directed input is a 400 too."
+)
+
+
+class GraphWriteQuery(WriteQuery, frozen=True, kw_only=True):
+    """A graph write: on_conflict, and `directed` for an undirected input graph."""
+
+    directed: Annotated[bool, Meta(description=_DIRECTED_DOC, examples=[False])] | None = None
+
+
 class SearchQuery(QueryParameters, frozen=True, kw_only=True):
     """A search takes everything in its body."""
 

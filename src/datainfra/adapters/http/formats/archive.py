@@ -25,7 +25,7 @@ from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
 from datainfra.adapters.http.encoding import decode_json, encode_json
 from datainfra.adapters.http.formats.counting import CsvRecordCounter
 from datainfra.adapters.http.formats.graphml import GraphmlReader, graphml
-from datainfra.adapters.http.formats.graphs import node_link_json, read_node_link
+from datainfra.adapters.http.formats.graphs import node_link_json, read_graph_ndjson, read_node_link
 from datainfra.adapters.http.formats.tabular import tabular_text
 from datainfra.domain.errors import InvalidRequest, PayloadTooLarge
 from datainfra.domain.model import Dataset, DatasetKind, Session
@@ -209,12 +209,7 @@ class ZipArchive(ArchiveSource):
                 reader.feed(chunk)
             return reader.result()
         if fmt == "ndjson":
-            nodes: list[Any] = []
-            edges: list[Any] = []
-            async for line in ndjson_rows(self._chunks(file)):
-                kind = line.pop("kind", None)
-                (nodes if kind == "node" else edges).append(line)
-            return nodes, edges
+            return await read_graph_ndjson(ndjson_rows(self._chunks(file)))
         return read_node_link(decode_json(self._read_all(file)))
 
 

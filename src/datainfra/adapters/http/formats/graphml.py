@@ -5,9 +5,17 @@ Writing: keys are declared before the graph, so a first pass over the graph coll
 the graph. Each property kind gets its own typed key (`long`, `double`, `boolean`, `string`);
 kinds GraphML lacks are strings marked with `datainfra:type` (numeric, date, timestamp, uuid,
 json — lists and objects as JSON text), which networkx and Gephi ignore and our reader uses to
-restore the exact value. Node labels are the `:labels` key (":Person:City"), the relationship type
-is the `:type` key; names with a colon cannot clash with property names. Characters XML 1.0
-cannot carry (control characters other than tab, LF, CR) are written as U+FFFD.
+restore the exact value. Attribute names follow formats/graph_attributes.py, as node-link JSON
+does: labels are the `:labels` key (":Person:City"), the relationship type the `:type` key, the
+edge key is both the edge's XML id and its `id` key (igraph fills an edge's `id` with wrong values
+otherwise, and networkx reads it as the edge's id), and a property named `id` (`source`, `target`,
+`key` on an edge) is the key `property:id`: igraph drops every node's id when a node key is named
+`id`. No key declares a default, so a property a node lacks stays absent for networkx (igraph has
+no absent value: it reads NaN, "" or False there). Characters XML 1.0 cannot carry (control
+characters other than tab, LF, CR) are written as U+FFFD.
+
+An undirected input (edgedefault="undirected", or an edge with directed="false") is read only
+when the import chose directed=false (formats/graphs.require_direction).
 
 Reading: expat, fed chunk by chunk; a DOCTYPE (hence any entity declaration) is refused, and so are
 elements nested more than MAX_GRAPHML_DEPTH deep and more than MAX_GRAPHML_KEYS key declarations
@@ -26,7 +34,19 @@ from typing import Any
 from xml.parsers import expat
 
 from datainfra.adapters.http.encoding import encode_json
-from datainfra.adapters.http.formats.graphs import DEFAULT_EDGE_TYPE
+from datainfra.adapters.http.formats.graph_attributes import (
+    EDGE_ID,
+    EDGE_RESERVED,
+    FORMAT,
+    FORMAT_VERSION,
+    LABELS,
+    NODE_RESERVED,
+    TYPE,
+    attribute_of,
+    labels_text,
+    property_of,
+)
+from datainfra.adapters.http.formats.graphs import DEFAULT_EDGE_TYPE, require_direction
 from datainfra.adapters.http.formats.jsonlines import TARGET_CHUNK
 from datainfra.domain.errors import InvalidInput, InvalidRequest, PayloadTooLarge
 from datainfra.domain.graph import Edge, Node
@@ -37,8 +57,6 @@ from datainfra.services.exports import ExportCounts
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 DATAINFRA_NS = "urn:datainfra:graphml"
-LABELS = ":labels"
-TYPE = ":type"
 MAX_GRAPHML_DEPTH = 32
 """Nested XML elements (graphml > graph > node > data is 4; editors' extensions add a few)."""
 MAX_GRAPHML_KEYS = 10_000
@@ -96,15 +114,18 @@ class _Keys:
 
     def declare(self, found: set[tuple[str, str, str]]) -> bytes:
         lines = [
+            f'<key id="format" for="graph" attr.name={_attr(FORMAT)} attr.type="string"/>',
             f'<key id="labels" for="node" attr.name={_attr(LABELS)} attr.type="string"/>',
             f'<key id="type" for="edge" attr.name={_attr(TYPE)} attr.type="string"/>',
+            f'<key id="id" for="edge" attr.name={_attr(EDGE_ID)} attr.type="string"/>',
         ]
         for n, (domain, name, kind) in enumerate(sorted(found)):
             key_id = f"{domain[0]}{n}"
             self.ids[(domain, name, kind)] = key_id
             marker = "" if kind in _NATIVE else f" datainfra:type={_attr(kind)}"
+            reserved = NODE_RESERVED if domain == "node" else EDGE_RESERVED
             lines.append(
-                f"<key id={_attr(key_id)} for={_attr(domain)} attr.name={_attr(name)} "
+                f"<key id={_attr(key_id)} for={_attr(domain)} attr.name={_attr(attribute_of(name, reserved))} "
                 f"attr.type={_attr(_NATIVE.get(kind, 'string'))}{marker}/>"
             )
         return ("\n".join(lines) + "\n").encode()
@@ -141,13 +162,15 @@ async def graphml(
         ).encode()
         + keys.declare(found)
         + f'<graph id={_attr(name)} edgedefault="directed">\n'.encode()
+        + f'<data key="format">{FORMAT_VERSION}</data>\n'.encode()
     )
     buffer: list[str] = []
     size = 0
     async for node_page in nodes():
         counts.nodes += len(node_page)
         for node in node_page:
-            labels = f'<data key="labels">{_text(":" + ":".join(node.labels))}</data>' if node.labels else ""
+            text = labels_text(node.labels)
+            labels = "" if text is None else f'<data key="labels">{_text(text)}</data>'
             line = f"<node id={_attr(node.id)}>{labels}{keys.data('node', node.properties)}</node>\n"
             buffer.append(line)
             size += len(line)
@@ -159,7 +182,8 @@ async def graphml(
         for edge in edge_page:
             line = (
                 f"<edge id={_attr(edge.id)} source={_attr(edge.source)} target={_attr(edge.target)}>"
-                f'<data key="type">{_text(edge.type)}</data>{keys.data("edge", edge.properties)}</edge>\n'
+                f'<data key="type">{_text(edge.type)}</data><data key="id">{_text(edge.id)}</data>'
+                f"{keys.data('edge', edge.properties)}</edge>\n"
             )
             buffer.append(line)
             size += len(line)
@@ -185,7 +209,9 @@ class _Key:
 class GraphmlReader:
     """Feed bytes as they arrive; `result()` gives raw nodes and edges for the graph write."""
 
-    def __init__(self) -> None:
+    def __init__(self, directed: bool | None = None) -> None:
+        self._directed_chosen = directed
+        self._undirected = False
         self._parser = expat.ParserCreate(namespace_separator=" ")
         self._parser.StartElementHandler = self._start
         self._parser.EndElementHandler = self._end
@@ -213,6 +239,7 @@ class GraphmlReader:
 
     def result(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         self.feed(b"", final=True)
+        require_direction(not self._undirected, self._directed_chosen, "GraphML document")
         return self.nodes, self.edges
 
     @staticmethod
@@ -244,10 +271,16 @@ class GraphmlReader:
             self._depth_graph += 1
             if self._depth_graph > 1:
                 raise InvalidRequest("nested GraphML graphs are not supported")
+            if attrs.get("edgedefault") == "undirected":
+                self._undirected = True
+                require_direction(False, self._directed_chosen, "GraphML document")  # said before the body is read
         elif local == "node":
             self._element = {"id": attrs.get("id"), "labels": [], "properties": {}}
             self._domain = "node"
         elif local == "edge":
+            if attrs.get("directed") == "false":
+                self._undirected = True
+                require_direction(False, self._directed_chosen, "GraphML document")
             self._element = {
                 "id": attrs.get("id"),
                 "source": attrs.get("source"),
@@ -280,13 +313,29 @@ class GraphmlReader:
             element, self._element = self._element, None
             for key_id, key in self._defaulted.items():
                 applies = key.default is not None and key.domain in (local, "all")
-                if applies and key.name not in element["properties"] and key.name not in (LABELS, TYPE):
-                    element["properties"][key.name] = self._value(key, str(key.default), key_id)
+                name = property_of(key.name)
+                if applies and name not in element["properties"] and key.name not in (LABELS, TYPE, EDGE_ID):
+                    element["properties"][name] = self._value(key, str(key.default), key_id)
             if local == "node":
                 self.nodes.append(element)
             else:
                 element["type"] = element["type"] or DEFAULT_EDGE_TYPE
+                self._edge_key(element)
                 self.edges.append(element)
+
+    def _edge_key(self, element: dict[str, Any]) -> None:
+        """The edge's XML id, else its `id` data (networkx writes that for a graph without keys)."""
+        data_id = element.pop(_DATA_ID, None)
+        if data_id is None:
+            return
+        if element["id"] is None:
+            element["id"] = data_id
+        elif element["id"] != data_id:
+            raise InvalidInput(
+                f"the edge's id {element['id']!r} and its {EDGE_ID!r} data {data_id!r} differ",
+                index=len(self.edges),
+                field=f"edges[{len(self.edges)}].id",
+            )
 
     def _assign(self, key_id: str, text: str) -> None:
         assert self._element is not None
@@ -297,8 +346,10 @@ class GraphmlReader:
             self._element["labels"] = [label for label in text.split(":") if label]
         elif key.name == TYPE and self._domain == "edge":
             self._element["type"] = text
+        elif key.name == EDGE_ID and self._domain == "edge":
+            self._element[_DATA_ID] = text
         else:
-            self._element["properties"][key.name] = self._value(key, text, key_id)
+            self._element["properties"][property_of(key.name)] = self._value(key, text, key_id)
 
     def _value(self, key: _Key, text: str, key_id: str) -> Any:
         kind = key.kind or key.type
@@ -335,9 +386,15 @@ class GraphmlReader:
         return f"{self._domain}s[{self._index()}]"
 
 
-async def read_graphml(chunks: AsyncIterable[bytes], limit: Any = None) -> tuple[list[Any], list[Any]]:
-    """A GraphML body parsed as it arrives (at most `limit` bytes, when an int)."""
-    reader = GraphmlReader()
+_DATA_ID = ":data_id"
+
+
+async def read_graphml(
+    chunks: AsyncIterable[bytes], limit: Any = None, directed: bool | None = None
+) -> tuple[list[Any], list[Any]]:
+    """A GraphML body parsed as it arrives (at most `limit` bytes, when an int); `directed` is the
+    import's choice for an undirected graph."""
+    reader = GraphmlReader(directed)
     size = 0
     async for chunk in chunks:
         size += len(chunk)

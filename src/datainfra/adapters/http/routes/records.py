@@ -20,11 +20,11 @@ from datainfra.adapters.http.bodies import typed_ndjson_rows
 from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
 from datainfra.adapters.http.dependencies import Graphs, PathDataset, Records
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
-from datainfra.adapters.http.formats.graphml import read_graphml
-from datainfra.adapters.http.formats.graphs import is_node_link, read_node_link
+from datainfra.adapters.http.graph_bodies import GRAPH_MEDIA_TYPES, write_graph_body
 from datainfra.adapters.http.presenters import node_doc, page_doc
 from datainfra.adapters.http.problems import UnsupportedMediaType
 from datainfra.adapters.http.query_strings import (
+    GraphWriteQuery,
     NodeFilterQuery,
     NodePageQuery,
     RecordFilterQuery,
@@ -49,7 +49,6 @@ from datainfra.adapters.http.schemas import (
     CsvBody,
     DeletedOut,
     GraphmlBody,
-    GraphWrite,
     GraphWriteBody,
     NdjsonBody,
     NodeLinkBody,
@@ -87,7 +86,8 @@ WRITE_DOC = (
     'Graph: {"nodes": [{"id", "labels", "properties"}], "edges": [{"source", "target", "type", '
     '"properties", "id"?}], "on_conflict"?}; or a networkx node-link JSON document (as GET .../export?format=json '
     "writes it), or an application/graphml+xml body (as format=graphml writes it), on_conflict then from "
-    "the query string."
+    "the query string, and directed=false to store an undirected input graph (each edge once, as listed); or an "
+    "application/x-ndjson body of the lines format=ndjson writes (nodes, then edges), streamed."
 )
 WRITE_BODY = {
     JSON: (RecordsWriteBody, RecordListBody, GraphWriteBody, NodeLinkBody),
@@ -155,24 +155,20 @@ class RecordRoutes(Controller):
         status_code=201,
         response_headers=LOCATION_DOC,
         request_max_body_size=None,
-        opt={"body": WRITE_BODY, "body_description": WRITE_DOC, "errors": (415,), "query": WriteQuery},
+        opt={
+            "body": WRITE_BODY,
+            "body_description": WRITE_DOC,
+            "errors": (415,),
+            "query": (WriteQuery, GraphWriteQuery),
+        },
     )
     async def write(
         self, request: Request[Any, Any, Any], dataset: PathDataset, records: Records, graphs: Graphs
     ) -> Response[WriteResultOut]:
         media_type = _media_type(request)
         if dataset.kind is DatasetKind.GRAPH:
-            _require(media_type, (JSON, GRAPHML))
-            if media_type == GRAPHML:
-                nodes, edges = await read_graphml(request.stream(), request.app.request_max_body_size)
-                return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict_of(request)))
-            raw = await request.body()
-            body = _graph_write(raw)
-            if body is None:
-                nodes, edges = read_node_link(decode_json(raw))
-                return _write_result(dataset, await graphs.write(dataset, nodes, edges, on_conflict_of(request)))
-            result = await graphs.write(dataset, body.nodes, body.edges, parse_on_conflict(body.on_conflict))
-            return _write_result(dataset, result)
+            _require(media_type, GRAPH_MEDIA_TYPES)
+            return _write_result(dataset, await write_graph_body(request, dataset, graphs, media_type))
         _require(media_type, (JSON, CSV, NDJSON))
         if media_type == JSON:
             return _write_result(dataset, await self._write_json(dataset, await request.body(), records))
@@ -280,19 +276,6 @@ async def delete_nodes(request: Request[Any, Any, Any], dataset: Dataset, graphs
     query, filters = query_of(request, NodeFilterQuery)
     count = await graphs.delete_nodes_where(dataset, names(query.label, "label"), selection(query, filters))
     return json_response({"deleted": count})
-
-
-def _graph_write(raw: bytes) -> GraphWrite | None:
-    """A graph body as {"nodes", "edges", "on_conflict"?}, or None for a node-link document. The
-    common body is decoded once; any other (node-link, or one that fails) is decoded again the
-    way that tells the two apart, so a problem is reported exactly as before."""
-    try:
-        body: GraphWrite = decode_struct(raw, GraphWrite)  # node-link's keys are unknown fields here
-        return body
-    except InvalidRequest:
-        if is_node_link(decode_json(raw)):
-            return None
-        raise
 
 
 def _require(media_type: str, allowed: tuple[str, ...]) -> None:
