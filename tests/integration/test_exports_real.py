@@ -49,7 +49,7 @@ def test_session_round_trip_on_the_real_stores(real_client: TestClient) -> None:
     assert [from_json_values(r) for r in back] == [typed_row(r) for r in ROWS]
     header, *rows = csv.reader(io.StringIO(client.get(f"{things}/export", headers=auth).text, newline=""))
     assert header[0] == "id" and len(rows) == 3
-    graph = nx.node_link_graph(client.get(f"{social}/export", headers=auth).json(), edges="edges")
+    graph = nx.node_link_graph(client.get(f"{social}/export", headers=auth).json())
     assert sorted(graph.nodes) == ["a", "b", "c"] and graph.number_of_edges() == 3
     graphml = nx.read_graphml(
         io.BytesIO(client.get(f"{social}/export", params={"format": "graphml"}, headers=auth).content),

@@ -92,7 +92,7 @@ def test_a_stored_far_date_reads_back_on_every_path(graph: Graph) -> None:
     for fmt in ("json", "ndjson", "graphml"):
         export = client.get(f"{url}/export", params={"format": fmt}, headers=auth)
         assert export.status_code == 200 and "+20000-01-01" in export.text, (fmt, export.text[-300:])
-    linked = nx.node_link_graph(client.get(f"{url}/export", headers=auth).json(), edges="edges")
+    linked = nx.node_link_graph(client.get(f"{url}/export", headers=auth).json())
     assert far in linked
     archive = client.get(f"/sessions/{sid}/export", headers=auth)
     assert archive.status_code == 200

@@ -297,7 +297,8 @@ def test_node_link_and_graphml_give_networkx_the_same_graph(
     assert set(linked.nodes["b"]) == set(graphml.nodes["b"]) and linked.nodes["c"] == graphml.nodes["c"]
     assert sorted(linked.edges(keys=True, data=True)) == sorted(graphml.edges(keys=True, data=True))
     written = io.BytesIO()
-    nx.write_graphml(nx.node_link_graph(_without_lists(client.get(f"{graph_url}/export", headers=auth).json())), written)
+    document = _without_lists(client.get(f"{graph_url}/export", headers=auth).json())
+    nx.write_graphml(nx.node_link_graph(document), written)
     assert b'attr.name=":labels"' in written.getvalue()
 
 
