@@ -3,9 +3,11 @@
 Writing: keys are declared before the graph, so a first pass over the graph collects every
 (property, value kind) pair; a second pass writes the elements. Memory holds the key set, never
 the graph. Each property kind gets its own typed key (`long`, `double`, `boolean`, `string`);
-kinds GraphML lacks are strings marked with `datainfra:type` (numeric, date, timestamp, uuid,
-json — lists and objects as JSON text), which networkx and Gephi ignore and our reader uses to
-restore the exact value. Attribute names follow formats/graph_attributes.py, as node-link JSON
+kinds GraphML lacks are strings whose key's description says `datainfra:type=<kind>` (numeric,
+date, timestamp, uuid, json — lists and objects as JSON text): networkx, igraph and Gephi ignore a
+key's <desc>, our reader uses it to restore the exact value, and the document stays valid against
+the GraphML 1.0 schema, which allows no foreign attribute on a key (older exports put the kind in a
+`datainfra:type` attribute; the reader still takes it). Attribute names follow formats/graph_attributes.py, as node-link JSON
 does: labels are the `:labels` key (":Person:City"), the relationship type the `:type` key, the
 edge key is both the edge's XML id and its `id` key (igraph fills an edge's `id` with wrong values
 otherwise, and networkx reads it as the edge's id), and a property named `id` (`source`, `target`,
@@ -57,6 +59,8 @@ from datainfra.services.exports import ExportCounts
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 DATAINFRA_NS = "urn:datainfra:graphml"
+KIND_MARK = "datainfra:type="
+"""A key's <desc> text before the kind of a value GraphML has no type for."""
 MAX_GRAPHML_DEPTH = 32
 """Nested XML elements (graphml > graph > node > data is 4; editors' extensions add a few)."""
 MAX_GRAPHML_KEYS = 10_000
@@ -122,11 +126,11 @@ class _Keys:
         for n, (domain, name, kind) in enumerate(sorted(found)):
             key_id = f"{domain[0]}{n}"
             self.ids[(domain, name, kind)] = key_id
-            marker = "" if kind in _NATIVE else f" datainfra:type={_attr(kind)}"
+            marker = "/>" if kind in _NATIVE else f"><desc>{KIND_MARK}{kind}</desc></key>"
             reserved = NODE_RESERVED if domain == "node" else EDGE_RESERVED
             lines.append(
                 f"<key id={_attr(key_id)} for={_attr(domain)} attr.name={_attr(attribute_of(name, reserved))} "
-                f"attr.type={_attr(_NATIVE.get(kind, 'string'))}{marker}/>"
+                f"attr.type={_attr(_NATIVE.get(kind, 'string'))}{marker}"
             )
         return ("\n".join(lines) + "\n").encode()
 
@@ -157,7 +161,6 @@ async def graphml(
         (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<graphml xmlns="{GRAPHML_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-            f'xmlns:datainfra="{DATAINFRA_NS}" '
             f'xsi:schemaLocation="{GRAPHML_NS} http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
         ).encode()
         + keys.declare(found)
@@ -265,7 +268,7 @@ class GraphmlReader:
                 raise InvalidRequest(f"the GraphML body declares more than {MAX_GRAPHML_KEYS} keys")
             self._defaulted.pop(key_id, None)
             self._default_key, self._default_key_id = key, key_id
-        elif local == "default":
+        elif local in ("default", "desc"):
             self._chunks = []
         elif local == "graph":
             self._depth_graph += 1
@@ -304,6 +307,10 @@ class GraphmlReader:
         if local == "default" and self._default_key is not None:
             self._default_key.default = "".join(self._chunks)
             self._defaulted[self._default_key_id] = self._default_key
+        elif local == "desc" and self._default_key is not None:
+            text = "".join(self._chunks).strip()
+            if text.startswith(KIND_MARK):
+                self._default_key.kind = text.removeprefix(KIND_MARK)
         elif local == "key":
             self._default_key = None
         elif local == "data" and self._element is not None and self._data_key is not None:
