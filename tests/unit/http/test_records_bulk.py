@@ -323,10 +323,11 @@ def test_an_unsupported_content_type_is_415(
     assert count(client, auth, notes) == 0
 
 
-def test_a_graph_dataset_takes_json_only(client: TestClient, auth: dict[str, str]) -> None:
+def test_a_graph_dataset_takes_no_csv_and_only_graph_ndjson(client: TestClient, auth: dict[str, str]) -> None:
+    """Graph NDJSON (issue 14) is the lines the graph export writes: a tabular record line is no node."""
     url = graph(client, auth)
     problem(post(client, auth, url, b"id\na\n", CSV), 415)
-    problem(post(client, auth, url, b'{"id": "a"}\n', NDJSON), 415)
+    assert problem(post(client, auth, url, b'{"id": "a"}\n', NDJSON), 422)["field"] == "line 1.kind"
 
 
 def test_a_csv_export_loads_back_as_it_was_and_older_boolean_spellings_still_load(

@@ -446,13 +446,42 @@ GraphWriteBody = Annotated[
         ],
     ),
 ]
-NodeLinkBody = Annotated[
-    dict[str, Any],
-    Meta(description="A node-link JSON document (as GET .../export?format=json writes it, or networkx makes it)."),
-]
+_NODE_LINK_DOC = (
+    "networkx's node-link JSON (networkx 3.6 reads it with its defaults: nx.node_link_graph(doc)): a directed "
+    'multigraph; nodes {"id", ":labels"?: ":Person:Admin", <property>: value, ...}, edges {"source", "target", '
+    '"key" (the edge id, also as "id"), ":type", <property>: value, ...}; a property named id (edges: also source, '
+    'target, key) is written "property:<name>". graph carries {"name", ":format": "datainfra-graph-2"}. '
+    "Import: ours reads back exactly; any other node-link document (plain networkx, or the older nested "
+    '{"labels": [...], "properties": {...}} shape) has its attributes read as properties, "labels"/"type" as '
+    'labels and type (RELATED_TO when none); "directed": false needs directed=false.'
+)
+_NODE_LINK_EXAMPLE = {
+    "directed": True,
+    "multigraph": True,
+    "graph": {"name": "social", ":format": "datainfra-graph-2"},
+    "nodes": [
+        {"id": "a", ":labels": ":Person", "name": "Ada", "property:id": 7},
+        {"id": "b", ":labels": ":Person", "name": "Bob"},
+    ],
+    "edges": [{"source": "a", "target": "b", "key": "e1", "id": "e1", ":type": "KNOWS", "weight": 1.0}],
+}
+NodeLinkBody = Annotated[dict[str, Any], Meta(description=_NODE_LINK_DOC, examples=[_NODE_LINK_EXAMPLE])]
 CsvBody = Annotated[str, Meta(description="A header row, then one record per line (RFC 4180; unquoted empty = NULL).")]
-NdjsonBody = Annotated[str, Meta(description="One JSON record (graph: node or edge) per line.")]
-GraphmlBody = Annotated[str, Meta(description="A GraphML document (as GET .../export?format=graphml writes it).")]
+NdjsonBody = Annotated[
+    str,
+    Meta(
+        description="Tabular: one JSON record per line. Graph: the lines GET .../export?format=ndjson writes, every "
+        '{"kind": "node", "id", "labels", "properties"} line before the first {"kind": "edge", "id", "source", '
+        '"target", "type", "properties"} line; all-or-nothing, a problem names its line.'
+    ),
+]
+GraphmlBody = Annotated[
+    str,
+    Meta(
+        description="A GraphML document (as GET .../export?format=graphml writes it, or networkx, igraph, Gephi). "
+        'edgedefault="undirected" (or an edge directed="false") needs directed=false.'
+    ),
+]
 RecordsUpdateBody = Annotated[
     RecordsUpdate,
     Meta(
@@ -473,6 +502,9 @@ AllShortestPathsBody = Annotated[
     AllShortestPathsIn, Meta(examples=[{"source": "ada", "target": "alan", "direction": "both", "limit": 10}])
 ]
 
-NodeLinkOut = Annotated[dict[str, Any], Meta(description="Graph datasets: the node-link document (nodes, edges).")]
+NodeLinkOut = Annotated[
+    dict[str, Any],
+    Meta(description="Graph datasets: " + _NODE_LINK_DOC.split(" Import:")[0], examples=[_NODE_LINK_EXAMPLE]),
+]
 RecordArrayOut = Annotated[list[dict[str, Any]], Meta(description="Tabular datasets: every matching record.")]
 TextOut = str

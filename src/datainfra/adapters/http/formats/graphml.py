@@ -7,14 +7,18 @@ kinds GraphML lacks are strings whose key's description says `datainfra:type=<ki
 date, timestamp, uuid, json — lists and objects as JSON text): networkx, igraph and Gephi ignore a
 key's <desc>, our reader uses it to restore the exact value, and the document stays valid against
 the GraphML 1.0 schema, which allows no foreign attribute on a key (older exports put the kind in a
-`datainfra:type` attribute; the reader still takes it). Attribute names follow formats/graph_attributes.py, as node-link JSON
-does: labels are the `:labels` key (":Person:City"), the relationship type the `:type` key, the
-edge key is both the edge's XML id and its `id` key (igraph fills an edge's `id` with wrong values
-otherwise, and networkx reads it as the edge's id), and a property named `id` (`source`, `target`,
-`key` on an edge) is the key `property:id`: igraph drops every node's id when a node key is named
-`id`. No key declares a default, so a property a node lacks stays absent for networkx (igraph has
-no absent value: it reads NaN, "" or False there). Characters XML 1.0 cannot carry (control
-characters other than tab, LF, CR) are written as U+FFFD.
+`datainfra:type` attribute; the reader still takes it).
+
+Attribute names follow formats/graph_attributes.py, as node-link JSON does: labels are the
+`:labels` key (":Person:City"), the relationship type the `:type` key, the edge key is both the
+edge's XML id and its `id` key (igraph otherwise fills an edge's `id` with wrong values, and
+networkx reads that key as the edge's id), and a property named `id` (`source`, `target`, `key` on
+an edge) is the key `property:id`: igraph drops every node's id when a node key is named `id`. No
+key declares a default, so a property a node lacks stays absent for networkx (igraph has no absent
+value: it reads NaN, "" or False there). Node and edge ids are written as they are: the GraphML
+1.0 schema types them xs:NMTOKEN (letters, digits, . - _ :), so a document whose ids hold spaces or
+other punctuation is not schema-valid, though networkx, igraph and Gephi read it. Characters XML 1.0
+cannot carry (control characters other than tab, LF, CR) are written as U+FFFD.
 
 An undirected input (edgedefault="undirected", or an edge with directed="false") is read only
 when the import chose directed=false (formats/graphs.require_direction).
