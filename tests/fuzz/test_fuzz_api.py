@@ -224,7 +224,8 @@ def _realistic(
         if shape <= 4:
             return on_conflict, draw(r.node_link()), json_type
         if shape == 5:
-            return on_conflict, r.ndjson_body(draw(st.lists(r.graph_node(), max_size=3))), "application/x-ndjson"
+            nodes = [{"kind": "node", **n} for n in draw(st.lists(r.graph_node(), max_size=3))]  # graph NDJSON
+            return on_conflict, r.ndjson_body(nodes), "application/x-ndjson"
         return None, draw(r.graph_write()), json_type
     if label.startswith(f"POST {DS}/algorithms/"):
         query = _pairs_to_query([(n, v) for n, v in draw(paging) if n in ("limit", "offset")])

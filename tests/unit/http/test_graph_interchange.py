@@ -5,6 +5,7 @@ documents of the older nested shape are still read."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
@@ -144,3 +145,13 @@ def test_node_link_key_and_id_must_agree(client: TestClient, auth: dict[str, str
     url = new_graph(client, auth, GRAPH_SCHEMA)
     found = problem(client.post(f"{url}/records", json=document, headers=auth), 422)
     assert found["field"] == "edges[0].id"
+
+
+def test_graph_ndjson_past_the_body_limit_is_a_413(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_body_bytes=2048)
+    auth = {"X-API-Key": client.post("/users").json()["api_key"]}
+    url = new_graph(client, auth)
+    lines = b"".join(json.dumps({"kind": "node", "id": f"n{i}"}).encode() + b"\n" for i in range(200))
+    assert len(lines) > 2048
+    problem(client.post(f"{url}/records", content=lines, headers={**auth, **NDJSON}), 413)
+    assert elements(client, auth, url) == ([], [])
