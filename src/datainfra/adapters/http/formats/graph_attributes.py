@@ -9,8 +9,10 @@ networkx sees the same graph whichever of the two it reads, and igraph and Gephi
   `id` (what `networkx.read_graphml` and igraph's `Read_GraphML` call an edge's id).
 - A property whose name a reader reserves (a node's `id`; an edge's `id`, `source`, `target`,
   `key`) is written as `property:<name>` and read back under its own name.
-- The graph's attribute `:format` marks a document written by this convention; a node-link
-  document without it is read the lenient way older exports and plain networkx graphs need."""
+- The node-link graph attribute `:format` marks a document written by this convention; a node-link
+  document without it is read the lenient way older exports and plain networkx graphs need.
+  (GraphML carries no such mark: its keys are all `for="node"` or `for="edge"`, as Gephi expects,
+  and its reader needs none.)"""
 
 from __future__ import annotations
 

@@ -43,8 +43,6 @@ from datainfra.adapters.http.encoding import encode_json
 from datainfra.adapters.http.formats.graph_attributes import (
     EDGE_ID,
     EDGE_RESERVED,
-    FORMAT,
-    FORMAT_VERSION,
     LABELS,
     NODE_RESERVED,
     TYPE,
@@ -122,7 +120,6 @@ class _Keys:
 
     def declare(self, found: set[tuple[str, str, str]]) -> bytes:
         lines = [
-            f'<key id="format" for="graph" attr.name={_attr(FORMAT)} attr.type="string"/>',
             f'<key id="labels" for="node" attr.name={_attr(LABELS)} attr.type="string"/>',
             f'<key id="type" for="edge" attr.name={_attr(TYPE)} attr.type="string"/>',
             f'<key id="id" for="edge" attr.name={_attr(EDGE_ID)} attr.type="string"/>',
@@ -169,7 +166,6 @@ async def graphml(
         ).encode()
         + keys.declare(found)
         + f'<graph id={_attr(name)} edgedefault="directed">\n'.encode()
-        + f'<data key="format">{FORMAT_VERSION}</data>\n'.encode()
     )
     buffer: list[str] = []
     size = 0
