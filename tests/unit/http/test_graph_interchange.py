@@ -155,3 +155,30 @@ def test_graph_ndjson_past_the_body_limit_is_a_413(make_client: Callable[..., Te
     assert len(lines) > 2048
     problem(client.post(f"{url}/records", content=lines, headers={**auth, **NDJSON}), 413)
     assert elements(client, auth, url) == ([], [])
+
+
+def test_an_undirected_graph_stored_with_directed_false_answers_as_networkx_with_direction_both(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    """The documented rule gives the undirected answers: each edge stored once, read with direction=both."""
+    from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python  # scipy-free nx.pagerank
+
+    made = nx.Graph()
+    made.add_weighted_edges_from([("a", "b", 1.0), ("c", "b", 1.0), ("a", "c", 5.0), ("d", "e", 1.0)])
+    url = new_graph(client, auth)
+    response = client.post(f"{url}/records", params={"directed": "false"}, json=nx.node_link_data(made), headers=auth)
+    assert response.status_code == 201, response.text
+    path = client.post(
+        f"{url}/algorithms/shortest_path",
+        json={"source": "a", "target": "c", "weight": "weight", "direction": "both"},
+        headers=auth,
+    ).json()
+    assert [n["id"] for n in path["nodes"]] == nx.shortest_path(made, "a", "c", weight="weight") == ["a", "b", "c"]
+    ranked = client.post(f"{url}/algorithms/pagerank", json={"direction": "both"}, headers=auth).json()["items"]
+    theirs = _pagerank_python(made, weight=None, tol=1e-10)
+    assert all(abs(item["score"] - theirs[item["id"]]) < 1e-5 for item in ranked) and len(ranked) == 5
+    members = client.post(f"{url}/algorithms/connected_components", headers=auth).json()["items"]
+    groups: dict[str, set[str]] = {}
+    for item in members:
+        groups.setdefault(item["component"], set()).add(item["id"])
+    assert sorted(map(sorted, groups.values())) == sorted(map(sorted, nx.connected_components(made)))
