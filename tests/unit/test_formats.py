@@ -20,6 +20,7 @@ from datainfra.adapters.http.formats import tabular
 from datainfra.adapters.http.formats.archive import StreamingZip
 from datainfra.adapters.http.formats.counting import CsvRecordCounter
 from datainfra.adapters.http.formats.graphml import GraphmlReader, graphml
+from datainfra.adapters.http.formats.graphs import node_link_json, read_node_link
 from datainfra.adapters.http.formats.jsonlines import ndjson_to_array
 from datainfra.domain.graph import Edge, Node
 from datainfra.domain.types import FieldType
@@ -226,3 +227,55 @@ def test_closing_an_export_closes_the_row_stream() -> None:
 
     asyncio.run(run())
     assert closed == [True]
+
+
+READER_NAMES = st.one_of(NAMES, st.sampled_from(["id", "source", "target", "key", "labels", "properties", "type"]))
+"""Property names, with the ones node-link and GraphML readers reserve or older documents used."""
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(
+    st.lists(
+        st.tuples(NAMES, st.lists(NAMES, max_size=2, unique=True), st.dictionaries(READER_NAMES, SCALARS, max_size=4)),
+        max_size=4,
+        unique_by=lambda t: t[0],
+    ),
+    st.data(),
+)
+def test_node_link_and_graphml_read_back_every_property_name(raw_nodes: list[Any], data: st.DataObject) -> None:
+    """The clash rule (formats/graph_attributes.py): any property name, `id`, `source`, `target`,
+    `key` included, comes back under its own name from both formats, and networkx sees it as
+    `property:<name>` exactly where a reader reserves the name."""
+    nodes = [Node(node_id, tuple(labels), props) for node_id, labels, props in raw_nodes]
+    ids = [n.id for n in nodes]
+    edges = []
+    if ids:
+        for i in range(data.draw(st.integers(0, 3))):
+            props = data.draw(st.dictionaries(READER_NAMES, SCALARS, max_size=4))
+            edges.append(Edge(f"e{i}", data.draw(st.sampled_from(ids)), data.draw(st.sampled_from(ids)), "T", props))
+    expected_nodes = [(n.id, list(n.labels), n.properties) for n in nodes]
+    expected_edges = [(e.id, e.source, e.target, e.type, e.properties) for e in edges]
+
+    linked = collect(node_link_json("g", pages(nodes), pages(edges), ExportCounts()))
+    back_nodes, back_edges = read_node_link(json.loads(linked))
+    assert [(n["id"], n["labels"], n["properties"]) for n in back_nodes] == expected_nodes
+    assert [(e["id"], e["source"], e["target"], e["type"], e["properties"]) for e in back_edges] == expected_edges
+
+    markup = collect(graphml("g", lambda: pages(nodes), lambda: pages(edges), ExportCounts()))
+    reader = GraphmlReader()
+    reader.feed(markup)
+    ml_nodes, ml_edges = reader.result()
+    assert [(n["id"], n["labels"], n["properties"]) for n in ml_nodes] == expected_nodes
+    assert [(e["id"], e["source"], e["target"], e["type"], e["properties"]) for e in ml_edges] == expected_edges
+
+    graph = nx.node_link_graph(json.loads(linked))
+    for node in nodes:
+        attributes = graph.nodes[node.id]
+        for name, value in node.properties.items():
+            assert attributes["property:id" if name == "id" else name] == value
+    for u, v, key, attributes in graph.edges(keys=True, data=True):
+        edge = next(e for e in edges if e.id == key)
+        assert (u, v, attributes["id"], attributes[":type"]) == (edge.source, edge.target, edge.id, edge.type)
+        for name, value in edge.properties.items():
+            reserved = name in ("id", "source", "target", "key")
+            assert attributes[f"property:{name}" if reserved else name] == value
