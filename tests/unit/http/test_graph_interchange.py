@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import networkx as nx
 import pytest
 from litestar.testing import TestClient
 
+from datainfra.adapters.http.encoding import encode_json
 from tests.unit.http.api import create_dataset, create_session, dataset_url, problem, write
 from tests.unit.http.test_exports import EDGES, GRAPH_SCHEMA, NODES
 
@@ -182,3 +184,14 @@ def test_an_undirected_graph_stored_with_directed_false_answers_as_networkx_with
     for item in members:
         groups.setdefault(item["component"], set()).add(item["id"])
     assert sorted(map(sorted, groups.values())) == sorted(map(sorted, nx.connected_components(made)))
+
+
+def test_a_node_link_export_passed_through_networkx_posts_back_unchanged(
+    client: TestClient, auth: dict[str, str], graph_url: str
+) -> None:
+    exported = client.get(f"{graph_url}/export", headers=auth)
+    loaded = nx.node_link_graph(json.loads(exported.text, parse_float=Decimal))  # numerics kept exact
+    through = encode_json(nx.node_link_data(loaded))  # networkx 3.6 defaults both ways
+    copy = new_graph(client, auth, GRAPH_SCHEMA)
+    assert client.post(f"{copy}/records", content=through, headers=auth).status_code == 201
+    assert client.get(f"{copy}/export", headers=auth).content.replace(b"copy", b"social") == exported.content
