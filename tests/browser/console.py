@@ -114,7 +114,7 @@ class Console:
     accept_dialogs: bool = True
 
     def __post_init__(self) -> None:
-        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}\n{error.stack}"))
         self.page.on("console", self._console_message)
         self.page.on("dialog", self._dialog)
 

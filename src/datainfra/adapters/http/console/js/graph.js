@@ -29,10 +29,8 @@ export async function render(main, { sid, did }) {
   );
   const chosenTypes = () => typeBoxes.filter((b) => b.checked).map((b) => b.value);
 
-  const panel = graphPanel({
-    id: "graph",
-    onNodeActivate: (nodeId) => expand(nodeId, 1),
-  });
+  const drawing = el("div", { id: "graph-drawing" });
+  let panel = null;
 
   async function expand(nodeId, hops) {
     try {
@@ -107,9 +105,9 @@ export async function render(main, { sid, did }) {
     walk,
     pathForm,
     message,
-    panel.element,
+    drawing,
   );
-  panel.graph.resize();
+  panel = graphPanel({ id: "graph", into: drawing, onNodeActivate: (nodeId) => expand(nodeId, 1) });
   try {
     const first = await get(`${base}/nodes`, { limit: 1 });
     if (first.items.length) {

@@ -20,12 +20,31 @@ export function propertiesView(selection) {
   return list;
 }
 
-export function graphPanel({ id, onNodeActivate }) {
+/** Built inside `into` (already in the document: Cytoscape measures its container when it starts). */
+export function graphPanel({ id, into, onNodeActivate }) {
   const canvas = el("div", { id: `${id}-canvas`, class: "graph-canvas", role: "img", "aria-label": "Graph drawing" });
   const legend = el("ul", { class: "legend", "aria-label": "Colours by label" });
   const nodeList = el("ul", { class: "node-list", id: `${id}-nodes`, "aria-label": "Drawn nodes" });
   const props = el("div", { id: `${id}-properties`, class: "properties", "aria-live": "polite" }, propertiesView(null));
   let selected = null;
+
+  const element = el(
+    "div",
+    { class: "graph-panel" },
+    canvas,
+    el(
+      "aside",
+      { class: "graph-side" },
+      el("h2", { text: "Selection" }),
+      props,
+      el("h2", { text: "Labels" }),
+      legend,
+      el("h2", { text: "Nodes" }),
+      nodeList,
+    ),
+  );
+
+  replace(into, element);
 
   const graph = createGraph(canvas, {
     onSelect: (selection) => {
@@ -69,22 +88,6 @@ export function graphPanel({ id, onNodeActivate }) {
     );
     canvas.setAttribute("aria-label", `Graph drawing: ${nodes.length} nodes, ${graph.edges().length} relationships (the list beside it holds the same nodes)`);
   }
-
-  const element = el(
-    "div",
-    { class: "graph-panel" },
-    canvas,
-    el(
-      "aside",
-      { class: "graph-side" },
-      el("h2", { text: "Selection" }),
-      props,
-      el("h2", { text: "Labels" }),
-      legend,
-      el("h2", { text: "Nodes" }),
-      nodeList,
-    ),
-  );
 
   return {
     element,

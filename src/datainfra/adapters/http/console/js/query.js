@@ -114,9 +114,9 @@ export async function render(main, { sid }) {
     if (!shape.nodes.length && !shape.edges.length) return;
     const button = el("button", { type: "button", id: "show-as-graph", class: "secondary", text: `Show as graph (${shape.nodes.length} nodes, ${shape.edges.length} relationships)` });
     button.addEventListener("click", () => {
-      const panel = graphPanel({ id: "result-graph" });
-      replace(graphHolder, el("h2", { text: "Result as a graph" }), panel.element);
-      panel.graph.resize();
+      const drawing = el("div");
+      replace(graphHolder, el("h2", { text: "Result as a graph" }), drawing);
+      const panel = graphPanel({ id: "result-graph", into: drawing });
       panel.merge(shape.nodes, shape.edges);
     });
     graphHolder.append(button);
