@@ -39,8 +39,13 @@ export async function render(main, { sid, did }) {
         direction: direction.value,
         type: chosenTypes(),
       });
-      const added = panel.merge(answer.nodes, answer.edges);
-      replace(message, status(`Node ${nodeId}: ${answer.nodes.length} nodes and ${answer.edges.length} relationships within ${hops} hop(s); ${added} new on the drawing.`));
+      const known = panel.graph.node(nodeId);
+      const start = known && known.labels.length ? [] : [await get(`${base}/nodes/${encodeURIComponent(nodeId)}`)];
+      const added = panel.merge([...start, ...answer.nodes], answer.edges);
+      replace(
+        message,
+        status(`Node ${nodeId}: ${answer.nodes.length} neighbour(s) and ${answer.edges.length} relationship(s) within ${hops} hop(s); ${added} new on the drawing.`),
+      );
     } catch (error) {
       replace(message, problemView(error));
     }

@@ -61,9 +61,10 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
     for (const node of nodes) {
       const key = String(node.id);
       byId.nodes.set(key, node);
-      if (cy.getElementById(`n:${key}`).empty()) {
-        added.push({ group: "nodes", data: { id: `n:${key}`, key, caption: caption(node), colour: colourOf((node.labels || [])[0]) } });
-      }
+      const data = { caption: caption(node), colour: colourOf((node.labels || [])[0]) };
+      const drawn = cy.getElementById(`n:${key}`);
+      if (drawn.empty()) added.push({ group: "nodes", data: { id: `n:${key}`, key, ...data } });
+      else drawn.data(data); // a node first drawn as a bare relationship end, now known in full
     }
     for (const edge of edges) {
       const key = String(edge.id);
