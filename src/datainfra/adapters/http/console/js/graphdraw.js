@@ -40,11 +40,13 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
     container,
     elements: [],
     wheelSensitivity: 0.3,
+    maxZoom: 1.6,
     style: [
       { selector: "node", style: { "background-color": "data(colour)", label: "data(caption)", "font-size": 11, color: "#111", "text-valign": "bottom", "text-margin-y": 4, width: 24, height: 24 } },
       { selector: "edge", style: { width: 2, "line-color": "#999", "target-arrow-color": "#999", "target-arrow-shape": "triangle", "curve-style": "bezier", label: "data(type)", "font-size": 9, color: "#444" } },
       { selector: ":selected", style: { "border-width": 4, "border-color": "#000", "line-color": "#000", "target-arrow-color": "#000" } },
-      { selector: ".path", style: { "border-width": 4, "border-color": "#f0a000", "line-color": "#f0a000", "target-arrow-color": "#f0a000", width: 5 } },
+      { selector: "node.path", style: { "border-width": 5, "border-color": "#f0a000" } },
+      { selector: "edge.path", style: { "line-color": "#f0a000", "target-arrow-color": "#f0a000", width: 5 } },
       { selector: ".endpoint", style: { shape: "diamond", width: 32, height: 32 } },
     ],
   });
@@ -83,7 +85,7 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
     }
     if (added.length) {
       cy.add(added);
-      cy.layout({ name: "cose", animate: false, randomize: false, fit: true, padding: 30 }).run();
+      cy.layout({ name: "cose", animate: false, fit: true, padding: 40, idealEdgeLength: () => 90, nodeRepulsion: () => 40000 }).run();
     }
     return added.length;
   }
