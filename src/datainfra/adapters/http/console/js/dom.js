@@ -1,5 +1,5 @@
 // Building elements. User data only ever enters the page as text (textContent / attribute values),
-// never as markup: there is no innerHTML anywhere in the console.
+// never as markup: nothing in the console parses a string as HTML.
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
