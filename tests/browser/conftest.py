@@ -1,7 +1,7 @@
 """The console in a real browser: the system's headless Chromium (never a downloaded one) driven by
 Playwright, against the API running as a real process (uvicorn) on the real stores.
 
-One API process and one browser serve the whole module set; each test gets a fresh page (1280×800)
+One API process and one browser serve the whole module set; each test gets a fresh page (1280x800)
 with its own user (a fresh key) and data written through the public API. A page that logs a
 JavaScript error, or a Content-Security-Policy violation, fails the test that opened it."""
 
@@ -27,7 +27,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
 
 
 @pytest.fixture(scope="session")
-def console_base_url(postgres_runtime: Any, neo4j_runtime: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def console_base_url(
+    postgres_runtime: Any, neo4j_runtime: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if os.environ.get(BASE_URL_ENV):
         yield os.environ[BASE_URL_ENV].rstrip("/")
         return

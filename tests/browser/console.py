@@ -67,7 +67,8 @@ class ConsoleApi:
             },
         )
         records = [{"name": XSS, "age": 99, "city": XSS}] + [
-            {"name": f"person {i:03d}", "age": 20 + i % 50, "city": ["Oslo", "Lima", "Pune"][i % 3]} for i in range(1, rows)
+            {"name": f"person {i:03d}", "age": 20 + i % 50, "city": ["Oslo", "Lima", "Pune"][i % 3]}
+            for i in range(1, rows)
         ]
         self.records(sid, did, {"records": records})
         return did

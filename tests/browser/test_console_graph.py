@@ -65,7 +65,9 @@ def test_neighbourhoods_expand_properties_colours_and_shortest_path(console: Con
     page.get_by_role("button", name="Shortest path").click()
     message.filter(has_text="Shortest path a → d: 3 hop(s) via a → b → c → d.").wait_for()
     assert page.get_by_label("Path from").input_value() == "a"
-    highlighted = page.locator("#graph-canvas").evaluate("node => node._cyreg.cy.$('.path').map(e => e.data('key')).sort()")
+    highlighted = page.locator("#graph-canvas").evaluate(
+        "node => node._cyreg.cy.$('.path').map(e => e.data('key')).sort()"
+    )
     assert len(highlighted) == 7  # the path's 4 nodes and 3 relationships
     console.axe("graph")
     console.shot("graph")

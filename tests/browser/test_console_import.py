@@ -80,7 +80,9 @@ def test_graphml_onto_a_graph_and_a_zip_onto_a_session(console: Console, tmp_pat
     sid = console.api.session("source")
     gid = console.api.social(sid)
     graphml = tmp_path / "social.graphml"
-    graphml.write_bytes(console.api.http.get(f"/sessions/{sid}/datasets/{gid}/export", params={"format": "graphml"}).content)
+    graphml.write_bytes(
+        console.api.http.get(f"/sessions/{sid}/datasets/{gid}/export", params={"format": "graphml"}).content
+    )
     archive = tmp_path / "source.zip"
     archive.write_bytes(console.api.http.get(f"/sessions/{sid}/export").content)
 

@@ -86,7 +86,9 @@ def test_cypher_results_with_nodes_and_paths_are_drawn_as_a_graph(console: Conso
     page = console.open(f"#/s/{sid}/query")
     page.get_by_label("Language").select_option("cypher")
     page.get_by_label("Graph dataset").select_option("social")
-    _set_query(page, "MATCH p = (a:Person)-[:LIKES*1..2]->(b) WHERE datainfra.key(a) = $key RETURN p, b ORDER BY length(p)")
+    _set_query(
+        page, "MATCH p = (a:Person)-[:LIKES*1..2]->(b) WHERE datainfra.key(a) = $key RETURN p, b ORDER BY length(p)"
+    )
     page.get_by_label("Parameters").fill('{"key": "a"}')
     editor = page.locator(".CodeMirror")
     assert editor.locator(".cm-keyword").count() >= 3  # highlighted as Cypher

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,23 +25,23 @@ def test_pages_sort_filter_and_choose_columns(console: Console) -> None:
     did = console.api.people(sid, rows=60)
     page = console.open(f"#/s/{sid}/d/{did}/table")
     info = page.locator("#page-info")
-    info.filter(has_text="Rows 1–25 of 60").wait_for()
+    info.filter(has_text="Rows 1 to 25 of 60").wait_for()
     assert _column(page, "name")[0] == XSS  # the probe is text in its cell, never an element
     assert page.locator("#records img").count() == 0
     console.axe("table")
     console.shot("table")
 
     page.get_by_role("button", name="Next page").click()
-    info.filter(has_text="Rows 26–50 of 60").wait_for()
+    info.filter(has_text="Rows 26 to 50 of 60").wait_for()
     assert _column(page, "name")[0] == "person 025"
     page.get_by_role("button", name="Next page").click()
-    info.filter(has_text="Rows 51–60 of 60").wait_for()
+    info.filter(has_text="Rows 51 to 60 of 60").wait_for()
     assert page.get_by_role("button", name="Next page").is_disabled()
     page.get_by_role("button", name="Previous page").click()
-    info.filter(has_text="Rows 26–50").wait_for()
+    info.filter(has_text="Rows 26 to 50").wait_for()
 
     page.get_by_role("button", name="Sort by age").click()
-    info.filter(has_text="Rows 1–25 of 60 (page 1)").wait_for()
+    info.filter(has_text="Rows 1 to 25 of 60 (page 1)").wait_for()
     page.locator('th[aria-sort="ascending"]').wait_for()
     assert _column(page, "age")[0] == "20"
     page.get_by_role("button", name="Sort by age, now ascending").click()
@@ -119,13 +120,13 @@ def test_exports_download_the_filtered_view(console: Console) -> None:
 
     with page.expect_download() as csv_download:
         page.get_by_role("button", name="CSV").click()
-    rows = list(csv.DictReader(io.StringIO(open(csv_download.value.path(), encoding="utf-8").read())))
+    rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text(encoding="utf-8"))))
     assert len(rows) == 10 and {r["city"] for r in rows} == {"Pune"}
     assert csv_download.value.suggested_filename == "people.csv"
 
     with page.expect_download() as json_download:
         page.get_by_role("button", name="JSON").click()
-    text = open(json_download.value.path(), encoding="utf-8").read()
+    text = Path(json_download.value.path()).read_text(encoding="utf-8")
     records = json.loads(text)
     records = records["items"] if isinstance(records, dict) else records
     assert len(records) == 10
@@ -140,4 +141,4 @@ def test_exports_download_the_filtered_view(console: Console) -> None:
         assert parquet.status_code == 200
         with page.expect_download() as parquet_download:
             page.get_by_role("button", name="Parquet").click()
-        assert open(parquet_download.value.path(), "rb").read(4) == b"PAR1"
+        assert Path(parquet_download.value.path()).read_bytes()[:4] == b"PAR1"

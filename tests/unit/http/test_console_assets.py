@@ -29,7 +29,8 @@ def test_the_page_and_its_assets_are_served_under_a_strict_csp(client: TestClien
         asset = client.get(path)
         assert asset.status_code == 200, path
         assert asset.headers["content-security-policy"] == policy
-    assert client.get("/console/js/app.js").headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    script_type = client.get("/console/js/app.js").headers["content-type"]
+    assert script_type.startswith(("text/javascript", "application/javascript"))
 
 
 def test_no_inline_script_and_no_html_sinks_in_our_modules() -> None:
@@ -61,7 +62,8 @@ def test_the_console_is_not_part_of_the_api_document(client: TestClient) -> None
 
 
 def test_the_files_ship_in_the_package_with_the_vendored_licences() -> None:
-    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = pyproject["tool"]["setuptools"]["package-data"]
     assert "adapters/http/console/**/*" in package_data["datainfra"]
     vendored = CONSOLE_DIR / "vendor"
     readme = (vendored / "README.md").read_text(encoding="utf-8")

@@ -72,7 +72,7 @@ export async function render(main, { sid, did }) {
       drawGrid(page.items);
       const first = state.page * PAGE_SIZE + (page.items.length ? 1 : 0);
       const last = state.page * PAGE_SIZE + page.items.length;
-      info.textContent = `Rows ${first}–${last}${state.total !== undefined ? ` of ${state.total}` : ""} (page ${state.page + 1})`;
+      info.textContent = `Rows ${first} to ${last}${state.total !== undefined ? ` of ${state.total}` : ""} (page ${state.page + 1})`;
       prev.disabled = state.page === 0;
       next.disabled = !page.next;
       clear(message);
