@@ -85,7 +85,7 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
     }
     if (added.length) {
       cy.add(added);
-      cy.layout({ name: "cose", animate: false, fit: true, padding: 40, idealEdgeLength: () => 90, nodeRepulsion: () => 40000 }).run();
+      cy.layout({ name: "cose", animate: false, randomize: true, fit: true, padding: 40, idealEdgeLength: () => 80, nodeRepulsion: () => 200000, nodeOverlap: 40, gravity: 1, numIter: 1500 }).run();
     }
     return added.length;
   }
