@@ -89,3 +89,37 @@ def test_datasets_are_created_described_and_dropped(console: Console) -> None:
     assert console.dialogs[-1] == 'Delete the graph dataset "social" and its 6 nodes? This cannot be undone.'
     names = {d["name"] for d in console.api.ok("GET", f"/sessions/{sid}/datasets")["items"]}
     assert names == {"people", "events"}
+
+
+def _tab_to(page, name: str, limit: int = 40) -> None:  # type: ignore[no-untyped-def]
+    """Press Tab until the focused element's accessible name is `name` (what a keyboard user does)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement; return e.getAttribute('aria-label') || e.labels?.[0]?.innerText"
+            " || e.innerText || ''; }"
+        )
+        if focused.strip() == name:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with Tab")
+
+
+def test_sessions_and_datasets_work_from_the_keyboard_alone(console: Console) -> None:
+    console.api.people(console.api.session("by keyboard"), rows=2)
+    page = console.open()
+    page.reload()  # a fresh load: focus starts at the top of the page (the key stays in the tab)
+    page.get_by_role("link", name="by keyboard").wait_for()
+    page.keyboard.press("Tab")  # the skip link comes first and moves focus to the content
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
+    assert page.get_by_role("heading", name="Sessions").is_visible()
+    _tab_to(page, "New session name")
+    page.keyboard.type("typed")
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="typed").wait_for()
+    _tab_to(page, "by keyboard")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Session by keyboard").wait_for()
+    _tab_to(page, "Table")
+    page.keyboard.press("Enter")
+    page.locator("#page-info").filter(has_text="of 2").wait_for()

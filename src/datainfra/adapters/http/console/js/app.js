@@ -60,6 +60,11 @@ async function show() {
   }
 }
 
+// The skip link moves focus to the page's content; following its href would change the route.
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("main").focus();
+});
 window.addEventListener("hashchange", show);
 // A module runs once the document is parsed (after the deferred vendor scripts before it).
 show();
