@@ -22,6 +22,14 @@ def test_the_key_is_asked_once_per_tab_and_kept_out_of_urls_and_cookies(console:
     page.get_by_role("textbox", name="API key").wait_for()
     console.shot("key-form")
     console.axe("key form")
+    assert page.evaluate("() => sessionStorage.getItem('datainfra.apiKey')") is None
+
+    page.get_by_role("button", name="Register a new user").click()  # no key yet: POST /users
+    new_key = page.locator(".newkey").inner_text()
+    assert new_key and new_key != console.api.key
+    assert page.evaluate("() => sessionStorage.getItem('datainfra.apiKey')") == new_key
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("No sessions yet").wait_for()  # the new user's own (empty) list
 
 
 def test_sessions_are_listed_created_and_dropped_naming_what_is_lost(console: Console) -> None:
