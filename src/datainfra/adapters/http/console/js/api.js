@@ -114,7 +114,9 @@ export function upload(path, file, contentType, onProgress) {
         reject(new ApiError({ status: xhr.status, title: xhr.statusText, ...body }));
       }
     });
-    xhr.addEventListener("error", () => reject(new ApiError({ status: 0, title: "Network error", detail: "upload failed" })));
+    xhr.addEventListener("error", () =>
+      reject(new ApiError({ status: 0, title: "Network error", detail: "upload failed" })),
+    );
     xhr.send(file);
   });
 }

@@ -13,7 +13,14 @@ import * as query from "./query.js";
 import * as graph from "./graph.js";
 
 const VIEWS = { sessions, session, dataset, table, query, graph };
-const TITLES = { sessions: "Sessions", session: "Session", dataset: "Dataset", table: "Table", query: "Query", graph: "Graph" };
+const TITLES = {
+  sessions: "Sessions",
+  session: "Session",
+  dataset: "Dataset",
+  table: "Table",
+  query: "Query",
+  graph: "Graph",
+};
 let cleanup = null;
 
 function nav(route) {
@@ -30,7 +37,14 @@ function nav(route) {
   for (const link of links) {
     if (link.getAttribute("href") === (location.hash || "#/")) link.setAttribute("aria-current", "page");
   }
-  replace(document.getElementById("nav"), el("ul", {}, links.map((link) => el("li", {}, link))));
+  replace(
+    document.getElementById("nav"),
+    el(
+      "ul",
+      {},
+      links.map((link) => el("li", {}, link)),
+    ),
+  );
 }
 
 async function show() {

@@ -12,7 +12,15 @@ function columnsTable(caption, columns) {
     "table",
     { class: "grid compact" },
     el("caption", { text: caption }),
-    el("thead", {}, el("tr", {}, ["Name", "Type", "Nullable", "Default"].map((h) => el("th", { scope: "col", text: h })))),
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        ["Name", "Type", "Nullable", "Default"].map((h) => el("th", { scope: "col", text: h })),
+      ),
+    ),
     el(
       "tbody",
       {},
@@ -35,7 +43,11 @@ function indexList(indexes) {
   return el(
     "ul",
     { class: "indexes" },
-    indexes.map((i) => el("li", { text: `${(i.columns || i.properties || []).join(", ")}${i.unique ? " (unique)" : ""}${i.name ? ` — ${i.name}` : ""}` })),
+    indexes.map((i) =>
+      el("li", {
+        text: `${(i.columns || i.properties || []).join(", ")}${i.unique ? " (unique)" : ""}${i.name ? ` — ${i.name}` : ""}`,
+      }),
+    ),
   );
 }
 
@@ -82,7 +94,12 @@ export async function render(main, { sid, did }) {
 
   const drop = el("button", { type: "button", class: "danger", text: "Delete dataset" });
   drop.addEventListener("click", async () => {
-    if (!confirmLoss(`Delete the ${dataset.kind} dataset "${dataset.name}" and its ${countText(dataset)}? This cannot be undone.`)) return;
+    if (
+      !confirmLoss(
+        `Delete the ${dataset.kind} dataset "${dataset.name}" and its ${countText(dataset)}? This cannot be undone.`,
+      )
+    )
+      return;
     try {
       await del(base);
       location.hash = href.session(sid);
@@ -101,7 +118,8 @@ export async function render(main, { sid, did }) {
       if (/\.zip$/i.test(file.name)) return "A ZIP archive is a whole session: drop it onto the session's page.";
       return { path: `${base}/records`, contentType: contentTypeOf(file) };
     },
-    describe: (answer) => `inserted ${answer.inserted ?? 0}, updated ${answer.updated ?? 0}, ignored ${answer.ignored ?? 0}`,
+    describe: (answer) =>
+      `inserted ${answer.inserted ?? 0}, updated ${answer.updated ?? 0}, ignored ${answer.ignored ?? 0}`,
     onDone: () => refreshCounts().catch(() => {}),
   });
 

@@ -18,14 +18,24 @@ export async function render(main, { sid, did }) {
   const message = el("div", { id: "graph-message", "aria-live": "polite" });
 
   const start = el("input", { id: "start-node", required: true, autocomplete: "off" });
-  const depth = el("select", { id: "depth" }, [1, 2, 3].map((d) => el("option", { value: d, text: String(d) })));
-  const direction = el("select", { id: "direction" }, ["both", "out", "in"].map((d) => el("option", { value: d, text: d })));
+  const depth = el(
+    "select",
+    { id: "depth" },
+    [1, 2, 3].map((d) => el("option", { value: d, text: String(d) })),
+  );
+  const direction = el(
+    "select",
+    { id: "direction" },
+    ["both", "out", "in"].map((d) => el("option", { value: d, text: d })),
+  );
   const typeBoxes = types.map((t) => el("input", { type: "checkbox", value: t, class: "type-filter" }));
   const typeFilter = el(
     "fieldset",
     { class: "types" },
     el("legend", { text: "Relationship types (none checked: all)" }),
-    types.length ? typeBoxes.map((box) => el("label", { class: "check" }, box, el("span", { text: box.value }))) : el("span", { class: "muted", text: "(the schema declares none)" }),
+    types.length
+      ? typeBoxes.map((box) => el("label", { class: "check" }, box, el("span", { text: box.value })))
+      : el("span", { class: "muted", text: "(the schema declares none)" }),
   );
   const chosenTypes = () => typeBoxes.filter((b) => b.checked).map((b) => b.value);
 
@@ -44,7 +54,9 @@ export async function render(main, { sid, did }) {
       const added = panel.merge([...start, ...answer.nodes], answer.edges);
       replace(
         message,
-        status(`Node ${nodeId}: ${answer.nodes.length} neighbour(s) and ${answer.edges.length} relationship(s) within ${hops} hop(s); ${added} new on the drawing.`),
+        status(
+          `Node ${nodeId}: ${answer.nodes.length} neighbour(s) and ${answer.edges.length} relationship(s) within ${hops} hop(s); ${added} new on the drawing.`,
+        ),
       );
     } catch (error) {
       replace(message, problemView(error));
@@ -80,9 +92,21 @@ export async function render(main, { sid, did }) {
     "form",
     { class: "toolbar", "aria-label": "Shortest path" },
     field("Path from", from),
-    el("button", { type: "button", class: "secondary", id: "use-as-from", text: "Selected node as start", onclick: useSelected(from) }),
+    el("button", {
+      type: "button",
+      class: "secondary",
+      id: "use-as-from",
+      text: "Selected node as start",
+      onclick: useSelected(from),
+    }),
     field("Path to", to),
-    el("button", { type: "button", class: "secondary", id: "use-as-to", text: "Selected node as end", onclick: useSelected(to) }),
+    el("button", {
+      type: "button",
+      class: "secondary",
+      id: "use-as-to",
+      text: "Selected node as end",
+      onclick: useSelected(to),
+    }),
     el("button", { type: "submit", text: "Shortest path" }),
   );
   pathForm.addEventListener("submit", async (event) => {
@@ -96,9 +120,18 @@ export async function render(main, { sid, did }) {
         return;
       }
       panel.merge(path.nodes, path.edges);
-      panel.graph.highlight(path.nodes.map((n) => n.id), path.edges.map((e) => e.id));
+      panel.graph.highlight(
+        path.nodes.map((n) => n.id),
+        path.edges.map((e) => e.id),
+      );
       panel.graph.markEndpoints([request.source, request.target]);
-      replace(message, status(`Shortest path ${request.source} → ${request.target}: ${path.length} hop(s) via ${path.nodes.map((n) => n.id).join(" → ")}.`, "ok"));
+      replace(
+        message,
+        status(
+          `Shortest path ${request.source} → ${request.target}: ${path.length} hop(s) via ${path.nodes.map((n) => n.id).join(" → ")}.`,
+          "ok",
+        ),
+      );
     } catch (error) {
       replace(message, problemView(error));
     }
@@ -118,7 +151,8 @@ export async function render(main, { sid, did }) {
     if (first.items.length) {
       start.value = first.items[0].id;
       await expand(first.items[0].id, 1);
-    } else replace(message, status("This graph has no nodes yet: import a GraphML or JSON file on the dataset's page."));
+    } else
+      replace(message, status("This graph has no nodes yet: import a GraphML or JSON file on the dataset's page."));
   } catch (error) {
     replace(message, problemView(error));
   }

@@ -1,7 +1,18 @@
 // Drawing nodes and relationships with Cytoscape.js: merge what an answer brings, colour by label,
 // highlight a path. Labels and properties reach the canvas as text, never as markup.
 
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e"];
+const PALETTE = [
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+  "#ff7f0e",
+];
 
 export function colourOf(label) {
   let hash = 0;
@@ -12,7 +23,9 @@ export function colourOf(label) {
 function caption(node) {
   const props = node.properties || {};
   const name = props.name ?? props.title ?? props.label;
-  return name === undefined || name === null ? String(node.id) : `${typeof name === "string" ? name : JSON.stringify(name)}`;
+  return name === undefined || name === null
+    ? String(node.id)
+    : `${typeof name === "string" ? name : JSON.stringify(name)}`;
 }
 
 /** Nodes, relationships and paths found anywhere in a query answer's cells. */
@@ -21,14 +34,22 @@ export function graphOfResult(result) {
   const edges = new Map();
   const visit = (value, type) => {
     if (!value || typeof value !== "object") return;
-    if (Array.isArray(value)) return value.forEach((v) => visit(v, type && type.startsWith("list<") ? type.slice(5, -1) : type));
-    if (type === "path" || (Array.isArray(value.nodes) && (Array.isArray(value.relationships) || Array.isArray(value.edges)))) {
+    if (Array.isArray(value))
+      return value.forEach((v) => visit(v, type && type.startsWith("list<") ? type.slice(5, -1) : type));
+    if (
+      type === "path" ||
+      (Array.isArray(value.nodes) && (Array.isArray(value.relationships) || Array.isArray(value.edges)))
+    ) {
       (value.nodes || []).forEach((n) => visit(n, "node"));
       (value.relationships || value.edges || []).forEach((r) => visit(r, "relationship"));
       return;
     }
     if (type === "node" || (value.id !== undefined && Array.isArray(value.labels))) nodes.set(String(value.id), value);
-    else if (type === "relationship" || (value.id !== undefined && value.source !== undefined && value.target !== undefined && value.type !== undefined)) edges.set(String(value.id), value);
+    else if (
+      type === "relationship" ||
+      (value.id !== undefined && value.source !== undefined && value.target !== undefined && value.type !== undefined)
+    )
+      edges.set(String(value.id), value);
     else if (type === "map" || type === "any" || type === "list") Object.values(value).forEach((v) => visit(v, null));
   };
   for (const row of result.rows || []) row.forEach((cell, i) => visit(cell, (result.columns[i] || {}).type));
@@ -42,9 +63,36 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
     wheelSensitivity: 0.3,
     maxZoom: 1.6,
     style: [
-      { selector: "node", style: { "background-color": "data(colour)", label: "data(caption)", "font-size": 11, color: "#111", "text-valign": "bottom", "text-margin-y": 4, width: 24, height: 24 } },
-      { selector: "edge", style: { width: 2, "line-color": "#999", "target-arrow-color": "#999", "target-arrow-shape": "triangle", "curve-style": "bezier", label: "data(type)", "font-size": 9, color: "#444" } },
-      { selector: ":selected", style: { "border-width": 4, "border-color": "#000", "line-color": "#000", "target-arrow-color": "#000" } },
+      {
+        selector: "node",
+        style: {
+          "background-color": "data(colour)",
+          label: "data(caption)",
+          "font-size": 11,
+          color: "#111",
+          "text-valign": "bottom",
+          "text-margin-y": 4,
+          width: 24,
+          height: 24,
+        },
+      },
+      {
+        selector: "edge",
+        style: {
+          width: 2,
+          "line-color": "#999",
+          "target-arrow-color": "#999",
+          "target-arrow-shape": "triangle",
+          "curve-style": "bezier",
+          label: "data(type)",
+          "font-size": 9,
+          color: "#444",
+        },
+      },
+      {
+        selector: ":selected",
+        style: { "border-width": 4, "border-color": "#000", "line-color": "#000", "target-arrow-color": "#000" },
+      },
       { selector: "node.path", style: { "border-width": 5, "border-color": "#f0a000" } },
       { selector: "edge.path", style: { "line-color": "#f0a000", "target-arrow-color": "#f0a000", width: 5 } },
       { selector: ".endpoint", style: { shape: "diamond", width: 32, height: 32 } },
@@ -56,7 +104,11 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
     if (onSelect) onSelect({ kind: "node", item: byId.nodes.get(id) });
     if (onTapNode) onTapNode(id);
   });
-  cy.on("tap", "edge", (event) => onSelect && onSelect({ kind: "relationship", item: byId.edges.get(event.target.data("key")) }));
+  cy.on(
+    "tap",
+    "edge",
+    (event) => onSelect && onSelect({ kind: "relationship", item: byId.edges.get(event.target.data("key")) }),
+  );
 
   function merge(nodes, edges) {
     const added = [];
@@ -80,12 +132,26 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
         }
       }
       if (cy.getElementById(`e:${key}`).empty()) {
-        added.push({ group: "edges", data: { id: `e:${key}`, key, source: `n:${source}`, target: `n:${target}`, type: edge.type } });
+        added.push({
+          group: "edges",
+          data: { id: `e:${key}`, key, source: `n:${source}`, target: `n:${target}`, type: edge.type },
+        });
       }
     }
     if (added.length) {
       cy.add(added);
-      cy.layout({ name: "cose", animate: false, randomize: true, fit: true, padding: 40, idealEdgeLength: () => 80, nodeRepulsion: () => 200000, nodeOverlap: 40, gravity: 1, numIter: 1500 }).run();
+      cy.layout({
+        name: "cose",
+        animate: false,
+        randomize: true,
+        fit: true,
+        padding: 40,
+        idealEdgeLength: () => 80,
+        nodeRepulsion: () => 200000,
+        nodeOverlap: 40,
+        gravity: 1,
+        numIter: 1500,
+      }).run();
     }
     return added.length;
   }

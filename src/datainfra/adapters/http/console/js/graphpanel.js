@@ -6,7 +6,8 @@ import { cellText } from "./cells.js";
 import { createGraph, colourOf } from "./graphdraw.js";
 
 export function propertiesView(selection) {
-  if (!selection || !selection.item) return el("p", { class: "muted", text: "Select a node or a relationship to see its properties." });
+  if (!selection || !selection.item)
+    return el("p", { class: "muted", text: "Select a node or a relationship to see its properties." });
   const item = selection.item;
   const list = el("dl", { class: "props" });
   const add = (name, value) => list.append(el("dt", { text: name }), el("dd", { text: cellText(value) }));
@@ -60,7 +61,9 @@ export function graphPanel({ id, into, onNodeActivate }) {
     const labels = [...new Set(nodes.flatMap((n) => (n.labels || []).slice(0, 1)))].sort();
     replace(
       legend,
-      labels.map((label) => el("li", {}, el("span", { class: "swatch", "data-colour": colourOf(label) }), el("span", { text: label }))),
+      labels.map((label) =>
+        el("li", {}, el("span", { class: "swatch", "data-colour": colourOf(label) }), el("span", { text: label })),
+      ),
     );
     for (const swatch of legend.querySelectorAll(".swatch")) swatch.style.backgroundColor = swatch.dataset.colour;
     replace(
@@ -73,7 +76,8 @@ export function graphPanel({ id, into, onNodeActivate }) {
             type: "button",
             class: "node-button",
             "data-node": node.id,
-            "aria-pressed": selected && selected.kind === "node" && String(selected.item.id) === String(node.id) ? "true" : "false",
+            "aria-pressed":
+              selected && selected.kind === "node" && String(selected.item.id) === String(node.id) ? "true" : "false",
             text: `${cellText(node.id)}${node.labels && node.labels.length ? ` (${node.labels.join(", ")})` : ""}`,
             onclick: () => {
               selected = { kind: "node", item: node };
@@ -86,7 +90,10 @@ export function graphPanel({ id, into, onNodeActivate }) {
         ),
       ),
     );
-    canvas.setAttribute("aria-label", `Graph drawing: ${nodes.length} nodes, ${graph.edges().length} relationships (the list beside it holds the same nodes)`);
+    canvas.setAttribute(
+      "aria-label",
+      `Graph drawing: ${nodes.length} nodes, ${graph.edges().length} relationships (the list beside it holds the same nodes)`,
+    );
   }
 
   return {

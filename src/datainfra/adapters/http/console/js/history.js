@@ -12,7 +12,9 @@ export function readHistory(sid) {
 }
 
 export function remember(sid, entry) {
-  const entries = readHistory(sid).filter((e) => !(e.query === entry.query && e.language === entry.language && e.parameters === entry.parameters));
+  const entries = readHistory(sid).filter(
+    (e) => !(e.query === entry.query && e.language === entry.language && e.parameters === entry.parameters),
+  );
   entries.unshift({ ...entry, at: new Date().toISOString() });
   sessionStorage.setItem(storeKey(sid), JSON.stringify(entries.slice(0, LIMIT)));
 }

@@ -5,7 +5,13 @@ import { setKey, getKey, forgetKey } from "./key.js";
 import { problemView } from "./problem.js";
 
 export function keyForm(main, onReady) {
-  const input = el("input", { id: "api-key", type: "password", autocomplete: "off", required: true, spellcheck: "false" });
+  const input = el("input", {
+    id: "api-key",
+    type: "password",
+    autocomplete: "off",
+    required: true,
+    spellcheck: "false",
+  });
   const message = el("div", { "aria-live": "polite" });
   const form = el(
     "form",

@@ -3,7 +3,8 @@
 
 export function problemPosition(problem, text) {
   if (!problem) return null;
-  if (Number.isInteger(problem.line)) return { line: problem.line, column: Number.isInteger(problem.column) ? problem.column : 1 };
+  if (Number.isInteger(problem.line))
+    return { line: problem.line, column: Number.isInteger(problem.column) ? problem.column : 1 };
   for (const name of ["position", "offset", "index_in_query"]) {
     if (Number.isInteger(problem[name])) return lineColumn(text, problem[name]);
   }

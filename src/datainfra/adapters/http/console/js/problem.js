@@ -13,7 +13,10 @@ export function problemView(error, extraClass = "") {
   if (members.length) {
     const list = el("dl", { class: "members" });
     for (const [name, value] of members) {
-      list.append(el("dt", { text: name }), el("dd", { text: typeof value === "string" ? value : JSON.stringify(value) }));
+      list.append(
+        el("dt", { text: name }),
+        el("dd", { text: typeof value === "string" ? value : JSON.stringify(value) }),
+      );
     }
     box.append(list);
   }

@@ -25,12 +25,24 @@ function resultGrid(result) {
     el(
       "thead",
       {},
-      el("tr", {}, result.columns.map((c) => el("th", { scope: "col" }, el("span", { text: c.name }), el("span", { class: "type", text: c.type })))),
+      el(
+        "tr",
+        {},
+        result.columns.map((c) =>
+          el("th", { scope: "col" }, el("span", { text: c.name }), el("span", { class: "type", text: c.type })),
+        ),
+      ),
     ),
     el(
       "tbody",
       {},
-      result.rows.map((row) => el("tr", {}, row.map((cell) => el("td", { class: cell === null ? "null" : null, text: cellText(cell) })))),
+      result.rows.map((row) =>
+        el(
+          "tr",
+          {},
+          row.map((cell) => el("td", { class: cell === null ? "null" : null, text: cellText(cell) })),
+        ),
+      ),
     ),
   );
 }
@@ -40,8 +52,17 @@ export async function render(main, { sid }) {
   const datasets = (await get(paths.datasets(sid))).items;
   const graphs = datasets.filter((d) => d.kind === "graph");
 
-  const language = el("select", { id: "language" }, el("option", { value: "sql", text: "SQL" }), el("option", { value: "cypher", text: "Cypher" }));
-  const graphSelect = el("select", { id: "graph-dataset" }, graphs.map((g) => el("option", { value: g.name, text: g.name })));
+  const language = el(
+    "select",
+    { id: "language" },
+    el("option", { value: "sql", text: "SQL" }),
+    el("option", { value: "cypher", text: "Cypher" }),
+  );
+  const graphSelect = el(
+    "select",
+    { id: "graph-dataset" },
+    graphs.map((g) => el("option", { value: g.name, text: g.name })),
+  );
   const graphField = field("Graph dataset", graphSelect);
   const textarea = el("textarea", { id: "query-text", rows: 8, "aria-label": "Query text" });
   const parameters = el("textarea", { id: "query-parameters", rows: 3, spellcheck: "false" });
@@ -56,7 +77,14 @@ export async function render(main, { sid }) {
   const form = el(
     "form",
     { class: "query-form", "aria-label": "Query" },
-    el("div", { class: "row" }, field("Language", language), graphField, field("Max rows", maxRows), el("label", { class: "check" }, readOnly, el("span", { text: "Read-only" }))),
+    el(
+      "div",
+      { class: "row" },
+      field("Language", language),
+      graphField,
+      field("Max rows", maxRows),
+      el("label", { class: "check" }, readOnly, el("span", { text: "Read-only" })),
+    ),
     el("div", { class: "field wide" }, el("span", { id: "query-text-label", text: "Query" }), textarea),
     field("Parameters (JSON: a list $1, $2 … for SQL; an object for Cypher)", parameters, { class: "field wide" }),
     el("div", { class: "row" }, run),
@@ -64,7 +92,12 @@ export async function render(main, { sid }) {
   replace(
     main,
     el("h1", {}, el("span", { class: "muted", text: "Query " }), el("span", { text: session.name })),
-    el("div", { class: "query-layout" }, el("div", { class: "query-main" }, form, meta, output, graphHolder), el("aside", { class: "query-side" }, el("h2", { text: "History (this tab)" }), historyList)),
+    el(
+      "div",
+      { class: "query-layout" },
+      el("div", { class: "query-main" }, form, meta, output, graphHolder),
+      el("aside", { class: "query-side" }, el("h2", { text: "History (this tab)" }), historyList),
+    ),
   );
 
   const editor = createEditor(textarea, { onRun: () => form.requestSubmit() });
@@ -73,8 +106,10 @@ export async function render(main, { sid }) {
     graphField.hidden = language.value !== "cypher";
   };
   language.addEventListener("change", () => {
-    if (!editor.value.trim() || Object.values(EXAMPLES).some((e) => e.query === editor.value)) editor.value = EXAMPLES[language.value].query;
-    if (!parameters.value.trim() || Object.values(EXAMPLES).some((e) => e.parameters === parameters.value)) parameters.value = EXAMPLES[language.value].parameters;
+    if (!editor.value.trim() || Object.values(EXAMPLES).some((e) => e.query === editor.value))
+      editor.value = EXAMPLES[language.value].query;
+    if (!parameters.value.trim() || Object.values(EXAMPLES).some((e) => e.parameters === parameters.value))
+      parameters.value = EXAMPLES[language.value].parameters;
     syncLanguage();
   });
   editor.value = EXAMPLES.sql.query;
@@ -112,7 +147,12 @@ export async function render(main, { sid }) {
     clear(graphHolder);
     const shape = graphOfResult(result);
     if (!shape.nodes.length && !shape.edges.length) return;
-    const button = el("button", { type: "button", id: "show-as-graph", class: "secondary", text: `Show as graph (${shape.nodes.length} nodes, ${shape.edges.length} relationships)` });
+    const button = el("button", {
+      type: "button",
+      id: "show-as-graph",
+      class: "secondary",
+      text: `Show as graph (${shape.nodes.length} nodes, ${shape.edges.length} relationships)`,
+    });
     button.addEventListener("click", () => {
       const drawing = el("div");
       replace(graphHolder, el("h2", { text: "Result as a graph" }), drawing);
@@ -133,10 +173,21 @@ export async function render(main, { sid }) {
       replace(output, problemView({ problem: { title: "Parameters are not JSON", detail: String(error.message) } }));
       return;
     }
-    const body = { language: language.value, query: text, read_only: readOnly.checked, max_rows: Number(maxRows.value) || undefined };
+    const body = {
+      language: language.value,
+      query: text,
+      read_only: readOnly.checked,
+      max_rows: Number(maxRows.value) || undefined,
+    };
     if (params !== undefined) body.parameters = params;
     if (language.value === "cypher") body.dataset = graphSelect.value;
-    remember(sid, { language: language.value, dataset: body.dataset, query: text, parameters: parameters.value, read_only: readOnly.checked });
+    remember(sid, {
+      language: language.value,
+      dataset: body.dataset,
+      query: text,
+      parameters: parameters.value,
+      read_only: readOnly.checked,
+    });
     drawHistory();
     run.disabled = true;
     replace(meta, "Running…");
@@ -156,7 +207,13 @@ export async function render(main, { sid }) {
       const position = problemPosition(error.problem, text);
       editor.markPosition(position);
       replace(meta, status("The query failed.", "error"));
-      replace(output, problemView(error), position ? el("p", { id: "problem-position", text: `At line ${position.line}, column ${position.column}.` }) : null);
+      replace(
+        output,
+        problemView(error),
+        position
+          ? el("p", { id: "problem-position", text: `At line ${position.line}, column ${position.column}.` })
+          : null,
+      );
     } finally {
       run.disabled = false;
     }

@@ -24,7 +24,12 @@ const EXAMPLES = {
 
 function createForm(sid, onCreated) {
   const name = el("input", { id: "new-dataset-name", required: true });
-  const kind = el("select", { id: "new-dataset-kind" }, el("option", { value: "tabular", text: "tabular" }), el("option", { value: "graph", text: "graph" }));
+  const kind = el(
+    "select",
+    { id: "new-dataset-kind" },
+    el("option", { value: "tabular", text: "tabular" }),
+    el("option", { value: "graph", text: "graph" }),
+  );
   const schema = el("textarea", { id: "new-dataset-schema", rows: 8, spellcheck: "false" });
   schema.value = JSON.stringify(EXAMPLES.tabular, null, 2);
   kind.addEventListener("change", () => (schema.value = JSON.stringify(EXAMPLES[kind.value], null, 2)));
@@ -96,7 +101,13 @@ export async function render(main, { sid }) {
             ? el("a", { class: "button-link", href: href.graph(sid, d.id), text: "Graph" })
             : el("a", { class: "button-link", href: href.table(sid, d.id), text: "Table" }),
           " ",
-          el("button", { type: "button", class: "danger", "aria-label": `Delete dataset ${d.name}`, text: "Delete", onclick: () => drop(d) }),
+          el("button", {
+            type: "button",
+            class: "danger",
+            "aria-label": `Delete dataset ${d.name}`,
+            text: "Delete",
+            onclick: () => drop(d),
+          }),
         ),
       ),
     );
@@ -106,7 +117,15 @@ export async function render(main, { sid }) {
         "table",
         { class: "grid" },
         el("caption", { class: "sr-only", text: "Datasets of this session" }),
-        el("thead", {}, el("tr", {}, ["Name", "Kind", "Count", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            ["Name", "Kind", "Count", "Actions"].map((h) => el("th", { scope: "col", text: h })),
+          ),
+        ),
         el("tbody", {}, rows),
       ),
     );
@@ -138,7 +157,12 @@ export async function render(main, { sid }) {
     main,
     el("h1", {}, el("span", { class: "muted", text: "Session " }), el("span", { text: session.name })),
     session.description ? el("p", { text: session.description }) : null,
-    el("div", { class: "row" }, el("a", { class: "button-link", href: href.query(sid), text: "Open the query editor" }), exportButton),
+    el(
+      "div",
+      { class: "row" },
+      el("a", { class: "button-link", href: href.query(sid), text: "Open the query editor" }),
+      exportButton,
+    ),
     message,
     el("h2", { text: "Datasets" }),
     list,

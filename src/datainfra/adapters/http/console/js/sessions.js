@@ -67,7 +67,13 @@ export async function render(main) {
           {},
           el("a", { class: "button-link", href: href.query(s.id), text: "Query" }),
           " ",
-          el("button", { type: "button", class: "danger", "aria-label": `Delete session ${s.name}`, text: "Delete", onclick: () => drop(s) }),
+          el("button", {
+            type: "button",
+            class: "danger",
+            "aria-label": `Delete session ${s.name}`,
+            text: "Delete",
+            onclick: () => drop(s),
+          }),
         ),
       ),
     );
@@ -77,7 +83,15 @@ export async function render(main) {
         "table",
         { class: "grid" },
         el("caption", { class: "sr-only", text: "Your sessions" }),
-        el("thead", {}, el("tr", {}, ["Name", "Description", "Created", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            ["Name", "Description", "Created", "Actions"].map((h) => el("th", { scope: "col", text: h })),
+          ),
+        ),
         el("tbody", {}, rows),
       ),
     );

@@ -10,7 +10,19 @@ import { href } from "./router.js";
 import { parseInput } from "./values.js";
 
 const OPERATORS = ["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "like", "ilike", "is"];
-const RESERVED = new Set(["select", "sort", "limit", "offset", "cursor", "count", "all", "format", "where", "label", "type"]);
+const RESERVED = new Set([
+  "select",
+  "sort",
+  "limit",
+  "offset",
+  "cursor",
+  "count",
+  "all",
+  "format",
+  "where",
+  "label",
+  "type",
+]);
 const PAGE_SIZE = 25;
 const EXPORTS = [
   ["csv", "CSV"],
@@ -30,7 +42,8 @@ export async function render(main, { sid, did }) {
     return;
   }
   const schemaColumns = dataset.schema.columns || [];
-  const keyColumns = dataset.schema.primary_key && dataset.schema.primary_key.length ? dataset.schema.primary_key : ["id"];
+  const keyColumns =
+    dataset.schema.primary_key && dataset.schema.primary_key.length ? dataset.schema.primary_key : ["id"];
   const columns = [...schemaColumns];
   for (const key of keyColumns) {
     if (!columns.some((c) => c.name === key)) columns.unshift({ name: key, type: "integer", nullable: false });
@@ -66,7 +79,9 @@ export async function render(main, { sid, did }) {
     }
     const pageUrl = state.pages[state.page];
     try {
-      const page = pageUrl ? await get(pageUrl) : await get(`${base}/records`, { ...viewQuery(), limit: PAGE_SIZE, count: "exact" });
+      const page = pageUrl
+        ? await get(pageUrl)
+        : await get(`${base}/records`, { ...viewQuery(), limit: PAGE_SIZE, count: "exact" });
       if (page.total !== null && page.total !== undefined) state.total = page.total;
       state.pages[state.page + 1] = page.next || undefined;
       drawGrid(page.items);
@@ -90,7 +105,10 @@ export async function render(main, { sid, did }) {
       "aria-label": `Sort by ${column.name}${active ? (state.sort.direction === "asc" ? ", now ascending" : ", now descending") : ""}`,
       text: `${column.name}${arrow}`,
       onclick: () => {
-        state.sort = active && state.sort.direction === "asc" ? { column: column.name, direction: "desc" } : { column: column.name, direction: "asc" };
+        state.sort =
+          active && state.sort.direction === "asc"
+            ? { column: column.name, direction: "desc" }
+            : { column: column.name, direction: "asc" };
         load();
       },
     });
@@ -98,8 +116,18 @@ export async function render(main, { sid, did }) {
 
   function filterCell(column) {
     const current = state.filters[column.name] || { op: "eq", value: "" };
-    const op = el("select", { "aria-label": `Operator for ${column.name}`, class: "filter-op", "data-column": column.name }, OPERATORS.map((o) => el("option", { value: o, text: o, selected: o === current.op })));
-    const value = el("input", { "aria-label": `Filter value for ${column.name}`, class: "filter-value", "data-column": column.name, value: current.value, placeholder: "filter" });
+    const op = el(
+      "select",
+      { "aria-label": `Operator for ${column.name}`, class: "filter-op", "data-column": column.name },
+      OPERATORS.map((o) => el("option", { value: o, text: o, selected: o === current.op })),
+    );
+    const value = el("input", {
+      "aria-label": `Filter value for ${column.name}`,
+      class: "filter-value",
+      "data-column": column.name,
+      value: current.value,
+      placeholder: "filter",
+    });
     value.addEventListener("keydown", (event) => {
       if (event.key === "Enter") applyFilters();
     });
@@ -119,7 +147,11 @@ export async function render(main, { sid, did }) {
   function editCell(td, record, column) {
     if (td.querySelector("input")) return;
     const original = record[column.name];
-    const input = el("input", { "aria-label": `New value for ${column.name}`, class: "cell-input", value: original === null || original === undefined ? "" : cellText(original) });
+    const input = el("input", {
+      "aria-label": `New value for ${column.name}`,
+      class: "cell-input",
+      value: original === null || original === undefined ? "" : cellText(original),
+    });
     const hint = el("span", { class: "sr-only", text: "Enter saves, Escape cancels" });
     replace(td, input, hint);
     input.focus();
@@ -173,12 +205,27 @@ export async function render(main, { sid, did }) {
         "tr",
         {},
         shown.map((c) => {
-          const sorted = state.sort && state.sort.column === c.name ? (state.sort.direction === "asc" ? "ascending" : "descending") : null;
-          return el("th", { scope: "col", "aria-sort": sorted }, sortButton(c), el("span", { class: "type", text: c.type }));
+          const sorted =
+            state.sort && state.sort.column === c.name
+              ? state.sort.direction === "asc"
+                ? "ascending"
+                : "descending"
+              : null;
+          return el(
+            "th",
+            { scope: "col", "aria-sort": sorted },
+            sortButton(c),
+            el("span", { class: "type", text: c.type }),
+          );
         }),
         el("th", { scope: "col", text: "Row" }),
       ),
-      el("tr", { class: "filters" }, shown.map(filterCell), el("th", {}, el("button", { type: "button", id: "apply-filters", text: "Filter", onclick: applyFilters }))),
+      el(
+        "tr",
+        { class: "filters" },
+        shown.map(filterCell),
+        el("th", {}, el("button", { type: "button", id: "apply-filters", text: "Filter", onclick: applyFilters })),
+      ),
     );
     const body = el(
       "tbody",
@@ -188,7 +235,12 @@ export async function render(main, { sid, did }) {
         for (const column of shown) {
           const value = record[column.name];
           const editable = !keyColumns.includes(column.name);
-          const td = el("td", { class: value === null || value === undefined ? "null" : null, "data-column": column.name, tabindex: editable ? 0 : null, title: editable ? "Double-click or Enter to edit" : null });
+          const td = el("td", {
+            class: value === null || value === undefined ? "null" : null,
+            "data-column": column.name,
+            tabindex: editable ? 0 : null,
+            title: editable ? "Double-click or Enter to edit" : null,
+          });
           td.textContent = cellText(value);
           if (editable) {
             td.addEventListener("dblclick", () => editCell(td, record, column));
@@ -199,11 +251,32 @@ export async function render(main, { sid, did }) {
           tr.append(td);
         }
         const key = keyColumns.map((c) => cellText(record[c])).join(", ");
-        tr.append(el("td", { class: "actions" }, el("button", { type: "button", class: "danger small", "aria-label": `Delete row ${key}`, text: "Delete", onclick: () => deleteRow(tr, record) })));
+        tr.append(
+          el(
+            "td",
+            { class: "actions" },
+            el("button", {
+              type: "button",
+              class: "danger small",
+              "aria-label": `Delete row ${key}`,
+              text: "Delete",
+              onclick: () => deleteRow(tr, record),
+            }),
+          ),
+        );
         return tr;
       }),
     );
-    replace(gridHolder, el("table", { class: "grid data", id: "records" }, el("caption", { class: "sr-only", text: `Records of ${dataset.name}` }), head, body));
+    replace(
+      gridHolder,
+      el(
+        "table",
+        { class: "grid data", id: "records" },
+        el("caption", { class: "sr-only", text: `Records of ${dataset.name}` }),
+        head,
+        body,
+      ),
+    );
   }
 
   prev.addEventListener("click", () => {
@@ -228,7 +301,12 @@ export async function render(main, { sid, did }) {
       {},
       el("legend", { text: "Columns to show" }),
       columns.map((c) => {
-        const box = el("input", { type: "checkbox", checked: true, disabled: keyColumns.includes(c.name), "data-column": c.name });
+        const box = el("input", {
+          type: "checkbox",
+          checked: true,
+          disabled: keyColumns.includes(c.name),
+          "data-column": c.name,
+        });
         box.addEventListener("change", () => {
           if (box.checked) state.visible.add(c.name);
           else state.visible.delete(c.name);
