@@ -150,7 +150,7 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
         nodeRepulsion: () => 200000,
         nodeOverlap: 40,
         gravity: 1,
-        numIter: 1500,
+        numIter: 600,
       }).run();
     }
     return added.length;
