@@ -68,12 +68,12 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
         style: {
           "background-color": "data(colour)",
           label: "data(caption)",
-          "font-size": 11,
+          "font-size": 18,
           color: "#111",
           "text-valign": "bottom",
           "text-margin-y": 4,
-          width: 24,
-          height: 24,
+          width: 36,
+          height: 36,
         },
       },
       {
@@ -85,7 +85,7 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
           "target-arrow-shape": "triangle",
           "curve-style": "bezier",
           label: "data(type)",
-          "font-size": 9,
+          "font-size": 14,
           color: "#444",
         },
       },
@@ -95,7 +95,7 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
       },
       { selector: "node.path", style: { "border-width": 5, "border-color": "#f0a000" } },
       { selector: "edge.path", style: { "line-color": "#f0a000", "target-arrow-color": "#f0a000", width: 5 } },
-      { selector: ".endpoint", style: { shape: "diamond", width: 32, height: 32 } },
+      { selector: ".endpoint", style: { shape: "diamond", width: 46, height: 46 } },
     ],
   });
   const byId = { nodes: new Map(), edges: new Map() };
@@ -146,7 +146,7 @@ export function createGraph(container, { onSelect, onTapNode } = {}) {
         randomize: true,
         fit: true,
         padding: 40,
-        idealEdgeLength: () => 80,
+        idealEdgeLength: () => 110,
         nodeRepulsion: () => 200000,
         nodeOverlap: 40,
         gravity: 1,
