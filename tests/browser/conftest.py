@@ -23,6 +23,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "console-screensho
 BASE_URL_ENV = "DATAINFRA_TEST_CONSOLE_URL"
 """Development loop only: the URL of an API already running (then no process is started)."""
 
+
 @pytest.fixture(scope="session")
 def console_base_url(
     postgres_runtime: Any, neo4j_runtime: Any, tmp_path_factory: pytest.TempPathFactory
