@@ -20,6 +20,7 @@ from datainfra.adapters.http.idempotency import IdempotencyMiddleware
 from datainfra.adapters.http.observability import Metrics, ObservabilityMiddleware, counting_store_errors
 from datainfra.adapters.http.openapi import finish_document
 from datainfra.adapters.http.problems import EXCEPTION_HANDLERS
+from datainfra.adapters.http.routes.console import console_router
 from datainfra.adapters.http.routes.datasets import DatasetRoutes
 from datainfra.adapters.http.routes.exports import ExportRoutes
 from datainfra.adapters.http.routes.graph import GraphRoutes
@@ -80,6 +81,7 @@ def create_app(container: Container) -> Litestar:
             ready,
             metrics,
             assets_router(),
+            console_router(),
         ],
         dependencies=DEPENDENCIES,
         exception_handlers={
