@@ -118,7 +118,7 @@ def _ndjson_columns(path: Path) -> tuple[list[str], dict[str, str | None], set[s
 def _schema(names: list[str], types: dict[str, str | None], nulls: set[str]) -> dict[str, Any]:
     columns: list[dict[str, Any]] = [{"name": name, "type": types.get(name) or "text"} for name in names]
     schema: dict[str, Any] = {"columns": columns}
-    if "id" in types and types["id"] in ("integer", "text") and "id" not in nulls:
+    if "id" in types:  # the API reserves `id` for a key: a column of that name must be the key
         schema["primary_key"] = ["id"]
         columns[names.index("id")]["nullable"] = False
     return schema
@@ -150,7 +150,7 @@ def _parquet_schema(path: Path) -> dict[str, Any]:
             name = "json"
         columns.append({"name": field.name, "type": name, "nullable": field.nullable})
     schema: dict[str, Any] = {"columns": columns}
-    if "id" in arrow.names and columns[arrow.names.index("id")]["type"] in ("integer", "text"):
+    if "id" in arrow.names:
         schema["primary_key"] = ["id"]
         columns[arrow.names.index("id")]["nullable"] = False
     return schema

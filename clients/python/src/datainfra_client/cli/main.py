@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import click
 import msgspec
@@ -102,7 +102,23 @@ def format_option(default: str = "table") -> Callable[[F], F]:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class DatainfraGroup(click.Group):
+    """The top group: an exception from any command becomes one stderr line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            code = exit_code(exc)
+            if code is None:
+                raise
+            click.echo(error_line(exc), err=True)
+            ctx.exit(code)
+
+
+@click.group(cls=DatainfraGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--url", envvar="DATAINFRA_URL", help="API base URL [env DATAINFRA_URL; default http://127.0.0.1:8000].")
 @click.option("--api-key", envvar="DATAINFRA_API_KEY", help="API key [env DATAINFRA_API_KEY].")
 @click.option(
@@ -478,38 +494,37 @@ def _value(text: str) -> Any:
 # -- the entry point ----------------------------------------------------------------------------------
 
 
-def fail(code: int, message: str) -> NoReturn:
-    """The one error line on stderr, then exit with the documented code."""
-    sys.stderr.write(f"datainfra: error: {message}\n")
-    sys.stderr.flush()
-    raise SystemExit(code)
+def exit_code(exc: BaseException) -> int | None:
+    """The documented exit code of an exception the commands raise (None: not one of ours)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return INTERRUPTED
+    if isinstance(exc, NotFound):
+        return NOT_FOUND
+    if isinstance(exc, ServerError | TransportError):
+        return UNAVAILABLE
+    if isinstance(exc, ApiError):
+        return API_ERROR
+    if isinstance(exc, ConfigError | OSError | ValueError):
+        return USAGE
+    if isinstance(exc, DatainfraError):
+        return API_ERROR
+    return None
+
+
+def error_line(exc: BaseException) -> str:
+    """The one stderr line: `datainfra: error: ...`."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "datainfra: error: interrupted"
+    if isinstance(exc, ApiError):
+        return f"datainfra: error: {exc.message()}"
+    if isinstance(exc, TransportError):
+        return f"datainfra: error: cannot reach the service: {exc}"
+    return f"datainfra: error: {exc}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The console script: run the CLI, turning exceptions into the documented exit codes."""
-    try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="datainfra", standalone_mode=False)
-    except click.exceptions.Abort:
-        fail(INTERRUPTED, "interrupted")
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(USAGE) from None
-    except KeyboardInterrupt:
-        fail(INTERRUPTED, "interrupted")
-    except NotFound as exc:
-        fail(NOT_FOUND, exc.message())
-    except ServerError as exc:
-        fail(UNAVAILABLE, exc.message())
-    except ApiError as exc:
-        fail(API_ERROR, exc.message())
-    except TransportError as exc:
-        fail(UNAVAILABLE, f"cannot reach the service: {exc}")
-    except ConfigError as exc:
-        fail(USAGE, str(exc))
-    except (OSError, ValueError) as exc:
-        fail(USAGE, str(exc))
-    except DatainfraError as exc:
-        fail(API_ERROR, str(exc))
+    """The console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="datainfra")
 
 
 if __name__ == "__main__":
