@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from datainfra_client import Client
+
 from tests.fuzz.api_process import RunningApi, fresh_database, running_api
 
 CLIENT_SRC = Path(__file__).parents[2] / "clients" / "python" / "src"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-
 from datainfra_client.cli.main import cli
+
 from tests.fuzz.api_process import RunningApi
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
@@ -34,10 +34,27 @@ def test_register_saves_the_key_and_later_commands_read_it(api: RunningApi, tmp_
     assert [s["id"] for s in listed] == [made]
 
 
-def test_a_tabular_walk_through_import_records_query_export_and_clean_up(cli_env: dict[str, str], tmp_path: Path) -> None:
+def test_a_tabular_walk_through_import_records_query_export_and_clean_up(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
     session = f"cli-{uuid.uuid4().hex[:6]}"
     session_id = run(cli_env, "sessions", "create", session, "-d", "from the CLI").stdout.strip()
-    run(cli_env, "datasets", "create", "people", "-s", session, "-c", "id:integer!", "-c", "name:text", "-c", "age:integer", "-k", "id")
+    run(
+        cli_env,
+        "datasets",
+        "create",
+        "people",
+        "-s",
+        session,
+        "-c",
+        "id:integer!",
+        "-c",
+        "name:text",
+        "-c",
+        "age:integer",
+        "-k",
+        "id",
+    )
     schema = json.loads(run(cli_env, "datasets", "schema", "people", "-s", session).stdout)
     assert [c["name"] for c in schema["columns"]] == ["id", "name", "age"]
 
@@ -47,14 +64,27 @@ def test_a_tabular_walk_through_import_records_query_export_and_clean_up(cli_env
     assert "3 inserted" in imported.stdout
     assert "datainfra: import people.csv: done:" in imported.stderr and "\x1b[" not in imported.stderr
 
-    found = run(cli_env, "records", "-s", session, "-d", "people", "-w", "age=gte:30", "--sort", "age:desc", "-f", "csv")
+    found = run(
+        cli_env, "records", "-s", session, "-d", "people", "-w", "age=gte:30", "--sort", "age:desc", "-f", "csv"
+    )
     assert found.stdout.splitlines() == ["id,name,age", "3,Grace,45", "1,Ada,36"]
     limited = run(cli_env, "records", "-s", session, "-d", "people", "-n", "2", "-f", "ndjson")
     assert [json.loads(line)["id"] for line in limited.stdout.splitlines()] == [1, 2]
     table = run(cli_env, "records", "-s", session, "-d", "people", "-w", "name=Ada")
     assert "Ada" in table.stdout and "Linus" not in table.stdout
 
-    answer = run(cli_env, "query", "-s", session, "--sql", "SELECT name FROM people WHERE age < $1 ORDER BY name", "-p", "40", "-f", "json")
+    answer = run(
+        cli_env,
+        "query",
+        "-s",
+        session,
+        "--sql",
+        "SELECT name FROM people WHERE age < $1 ORDER BY name",
+        "-p",
+        "40",
+        "-f",
+        "json",
+    )
     assert json.loads(answer.stdout) == [{"name": "Ada"}, {"name": "Linus"}]
 
     out = tmp_path / "old.ndjson"
@@ -65,7 +95,10 @@ def test_a_tabular_walk_through_import_records_query_export_and_clean_up(cli_env
     assert {"manifest.json", "people.csv"} <= set(zipfile.ZipFile(archive).namelist())
 
     copy = run(cli_env, "sessions", "create", f"{session}-copy").stdout.strip()
-    assert "imported people2 (tabular)" in run(cli_env, "import", str(archive), "-s", copy, "--rename", "people:people2").stdout
+    assert (
+        "imported people2 (tabular)"
+        in run(cli_env, "import", str(archive), "-s", copy, "--rename", "people:people2").stdout
+    )
     assert "people2" in run(cli_env, "datasets", "ls", "-s", copy).stdout
 
     run(cli_env, "datasets", "rm", "people", "-s", session)
@@ -74,7 +107,9 @@ def test_a_tabular_walk_through_import_records_query_export_and_clean_up(cli_env
     run(cli_env, "sessions", "rm", copy)
 
 
-def test_import_create_makes_datasets_from_csv_parquet_and_node_link_files(cli_env: dict[str, str], tmp_path: Path) -> None:
+def test_import_create_makes_datasets_from_csv_parquet_and_node_link_files(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -108,7 +143,20 @@ def test_import_create_makes_datasets_from_csv_parquet_and_node_link_files(cli_e
         )
     )
     run(cli_env, "import", str(graph), "-s", session, "-d", "friends", "--create")
-    answer = run(cli_env, "query", "-s", session, "-d", "friends", "--cypher", "MATCH (a {name: $n})-[:KNOWS]->(b) RETURN datainfra.key(b) AS k", "-p", "n=Ada", "-f", "csv")
+    answer = run(
+        cli_env,
+        "query",
+        "-s",
+        session,
+        "-d",
+        "friends",
+        "--cypher",
+        "MATCH (a {name: $n})-[:KNOWS]->(b) RETURN datainfra.key(b) AS k",
+        "-p",
+        "n=Ada",
+        "-f",
+        "csv",
+    )
     assert answer.stdout.splitlines() == ["k", "b"]
 
 

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from datainfra_client import Client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]

@@ -15,7 +15,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from datainfra_client import (
     BadRequest,
     Client,
@@ -26,6 +25,7 @@ from datainfra_client import (
     Unauthorized,
     ValidationError,
 )
+
 from tests.fuzz.api_process import RunningApi
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
@@ -79,7 +79,7 @@ def test_records_are_written_from_lists_iterators_files_and_frames(
     assert client.insert(session_id, dataset, generated).inserted == 10
 
     csv_path = tmp_path / "more.csv"
-    csv_path.write_text("id,name,age,joined\n20,Grace,45,2024-01-02\n21,\"Doe, Jane\",,\n")
+    csv_path.write_text('id,name,age,joined\n20,Grace,45,2024-01-02\n21,"Doe, Jane",,\n')
     assert client.insert(session_id, dataset, csv_path).inserted == 2
     ndjson_path = tmp_path / "more.ndjson"
     ndjson_path.write_text('{"id": 30, "name": "Linus", "age": 28}\n{"id": 31, "name": "Edsger"}\n')
@@ -137,7 +137,10 @@ def test_graph_nodes_edges_neighbours_paths_and_algorithms(client: Client, sessi
     written = client.write_graph(
         session_id,
         graph,
-        nodes=[{"id": key, "labels": ["Person"], "properties": {"name": name}} for key, name in zip("abcd", "ABCD")],
+        nodes=[
+            {"id": key, "labels": ["Person"], "properties": {"name": name}}
+            for key, name in zip("abcd", "ABCD", strict=True)
+        ],
         edges=[
             {"source": "a", "target": "b", "type": "KNOWS", "properties": {"weight": 1.0}},
             {"source": "b", "target": "c", "type": "KNOWS", "properties": {"weight": 1.0}},

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from datainfra_client import AsyncClient, Client, RetryPolicy, ServiceUnavailable, TransportError
 
 from tests.fuzz.api_process import RunningApi
@@ -25,7 +24,9 @@ class Faults(httpx.BaseTransport):
     """The real transport with faults in front: for requests `hit` picks, the first `times` answers
     are replaced by `status` (after the real request ran, when `forward`: the answer was lost)."""
 
-    def __init__(self, hit: Callable[[httpx.Request], bool], status: int, retry_after: str | None, *, times: int, forward: bool) -> None:
+    def __init__(
+        self, hit: Callable[[httpx.Request], bool], status: int, retry_after: str | None, *, times: int, forward: bool
+    ) -> None:
         self._real = httpx.HTTPTransport()
         self._hit, self._status, self._retry_after = hit, status, retry_after
         self._left, self._forward = times, forward
@@ -89,9 +90,9 @@ def test_retry_after_is_honoured_and_retries_give_up_with_the_typed_error(api: R
     waits.clear()
     down = Faults(reads, 503, None, times=99, forward=False)
     policy = RetryPolicy(attempts=4, backoff=0.5, jitter=lambda: 0.0)
-    with Client(api.base_url, api_key, transport=down, sleep=waits.append, retry=policy) as client:
-        with pytest.raises(ServiceUnavailable) as failed:
-            client.list_sessions()
+    client = Client(api.base_url, api_key, transport=down, sleep=waits.append, retry=policy)
+    with client, pytest.raises(ServiceUnavailable) as failed:
+        client.list_sessions()
     assert failed.value.status == 503 and failed.value.detail == "fault"
     assert waits == [0.5, 1.0, 2.0] and len(down.seen) == 4  # doubled backoff without Retry-After
 
@@ -105,9 +106,9 @@ def test_retry_after_is_honoured_and_retries_give_up_with_the_typed_error(api: R
 def test_an_unreachable_service_is_a_transport_error_after_the_retries() -> None:
     waits: list[float] = []
     policy = RetryPolicy(attempts=3, backoff=0.1, jitter=lambda: 0.0)
-    with Client("http://127.0.0.1:9", "k" * 16, retry=policy, sleep=waits.append) as client:
-        with pytest.raises(TransportError):
-            client.list_sessions()
+    client = Client("http://127.0.0.1:9", "k" * 16, retry=policy, sleep=waits.append)
+    with client, pytest.raises(TransportError):
+        client.list_sessions()
     assert waits == [0.1, 0.2]
 
 
