@@ -269,3 +269,12 @@ def test_problem_documents_are_raised_as_typed_exceptions(
     monkeypatch.delenv("DATAINFRA_API_KEY", raising=False)
     with Client(api.base_url, config=Path("/nonexistent/config.toml")) as keyless, pytest.raises(ConfigError):
         keyless.list_sessions()
+
+
+def test_the_upload_types_are_read_from_the_served_openapi_document(client: Client) -> None:
+    from datainfra_client import calls
+    from datainfra_client.shared import accepts_parquet_uploads, record_upload_types
+
+    document = client.run(calls.openapi())
+    assert {"application/json", "text/csv", "application/x-ndjson"} <= record_upload_types(document)
+    assert client._takes_parquet() is accepts_parquet_uploads(document)

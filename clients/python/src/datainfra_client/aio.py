@@ -20,7 +20,7 @@ from datainfra_client.bodies import file_body, parquet_as_ndjson, upload_body
 from datainfra_client.calls import Direction, OnConflict
 from datainfra_client.config import Settings, resolve
 from datainfra_client.core import PARQUET, Call, FilterValue, Progress, RetryPolicy, follow, problem_of
-from datainfra_client.errors import ConfigError, TransportError, UnsupportedMediaType
+from datainfra_client.errors import ApiError, ConfigError, TransportError, UnsupportedMediaType
 from datainfra_client.models import (
     Dataset,
     ImportResult,
@@ -33,7 +33,13 @@ from datainfra_client.models import (
     Subgraph,
     WriteResult,
 )
-from datainfra_client.shared import DEFAULT_TIMEOUT, export_fallback, query_document, wants_ndjson_fallback
+from datainfra_client.shared import (
+    DEFAULT_TIMEOUT,
+    accepts_parquet_uploads,
+    export_fallback,
+    query_document,
+    wants_ndjson_fallback,
+)
 
 T = TypeVar("T")
 Destination = str | os.PathLike[str] | IO[bytes]
@@ -58,6 +64,7 @@ class AsyncClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._http = httpx.AsyncClient(base_url=self.settings.base_url, timeout=timeout, transport=transport)
+        self._parquet: bool | None = None
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -187,12 +194,23 @@ class AsyncClient:
     ) -> WriteResult:
         """As `Client.insert` (a file or generator is read on the event loop's thread)."""
         body = upload_body(data, format)
+        if body.content_type == PARQUET and not await self._takes_parquet():
+            body = parquet_as_ndjson(data)
         try:
             return await self.run(calls.write(session, dataset, body, on_conflict), progress)
         except UnsupportedMediaType:
             if body.content_type != PARQUET:
                 raise
         return await self.run(calls.write(session, dataset, parquet_as_ndjson(data), on_conflict), progress)
+
+    async def _takes_parquet(self) -> bool:
+        """Whether the service takes Parquet uploads (its OpenAPI document, read once)."""
+        if self._parquet is None:
+            try:
+                self._parquet = accepts_parquet_uploads(await self.run(calls.openapi()))
+            except ApiError:
+                self._parquet = False
+        return self._parquet
 
     async def upsert(self, session: str, dataset: str, data: Any, **options: Any) -> WriteResult:
         return await self.insert(session, dataset, data, on_conflict="update", **options)

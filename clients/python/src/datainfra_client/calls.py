@@ -68,6 +68,11 @@ def register() -> Call[IssuedKey]:
     return Call("POST", "/users", decode_as(IssuedKey))
 
 
+def openapi() -> Call[Any]:
+    """The service's OpenAPI document (what each route accepts)."""
+    return Call("GET", "/schema/openapi.json", decode_json)
+
+
 def list_sessions() -> Call[list[Session]]:
     return Call("GET", "/sessions", _items_of(Session))
 

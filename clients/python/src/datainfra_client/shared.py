@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from datainfra_client import frames
+from datainfra_client.core import PARQUET
 from datainfra_client.errors import BadRequest
 
 DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=10.0, pool=30.0)
@@ -23,6 +24,23 @@ def query_document(language: str, **members: Any) -> dict[str, Any]:
         if value is not None:
             document["from" if name == "from_" else name] = value
     return document
+
+
+def record_upload_types(document: Any) -> set[str]:
+    """The media types the OpenAPI document lists for the record write's body."""
+    if not isinstance(document, dict):
+        return set()
+    for path, operations in (document.get("paths") or {}).items():
+        if path.endswith("/records") and isinstance(operations, dict) and "post" in operations:
+            content = ((operations.get("post") or {}).get("requestBody") or {}).get("content") or {}
+            return set(content)
+    return set()
+
+
+def accepts_parquet_uploads(document: Any) -> bool:
+    """Whether the record write takes Parquet. Asked before a Parquet upload: a service without it
+    would refuse the body only once the client had begun sending it."""
+    return PARQUET in record_upload_types(document)
 
 
 def wants_ndjson_fallback(exc: BaseException) -> bool:

@@ -19,7 +19,7 @@ from datainfra_client.bodies import file_body, parquet_as_ndjson, upload_body
 from datainfra_client.calls import Direction, OnConflict
 from datainfra_client.config import Settings, resolve
 from datainfra_client.core import PARQUET, Call, FilterValue, Progress, RetryPolicy, follow, problem_of
-from datainfra_client.errors import ConfigError, TransportError, UnsupportedMediaType
+from datainfra_client.errors import ApiError, ConfigError, TransportError, UnsupportedMediaType
 from datainfra_client.models import (
     Dataset,
     ImportResult,
@@ -32,7 +32,13 @@ from datainfra_client.models import (
     Subgraph,
     WriteResult,
 )
-from datainfra_client.shared import DEFAULT_TIMEOUT, export_fallback, query_document, wants_ndjson_fallback
+from datainfra_client.shared import (
+    DEFAULT_TIMEOUT,
+    accepts_parquet_uploads,
+    export_fallback,
+    query_document,
+    wants_ndjson_fallback,
+)
 
 T = TypeVar("T")
 Destination = str | os.PathLike[str] | IO[bytes]
@@ -60,6 +66,7 @@ class Client:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._http = httpx.Client(base_url=self.settings.base_url, timeout=timeout, transport=transport)
+        self._parquet: bool | None = None
 
     def __enter__(self) -> Client:
         return self
@@ -197,12 +204,23 @@ class Client:
         NDJSON, Parquet; GraphML or node-link JSON for graphs; by suffix or `format`) or a pandas /
         polars DataFrame. `on_conflict="update"` upserts, `"ignore"` keeps existing records."""
         body = upload_body(data, format)
+        if body.content_type == PARQUET and not self._takes_parquet():
+            body = parquet_as_ndjson(data)
         try:
             return self.run(calls.write(session, dataset, body, on_conflict), progress)
         except UnsupportedMediaType:
             if body.content_type != PARQUET:
                 raise
         return self.run(calls.write(session, dataset, parquet_as_ndjson(data), on_conflict), progress)
+
+    def _takes_parquet(self) -> bool:
+        """Whether the service takes Parquet uploads (its OpenAPI document, read once)."""
+        if self._parquet is None:
+            try:
+                self._parquet = accepts_parquet_uploads(self.run(calls.openapi()))
+            except ApiError:
+                self._parquet = False
+        return self._parquet
 
     def upsert(self, session: str, dataset: str, data: Any, **options: Any) -> WriteResult:
         """`insert` with on_conflict="update": existing keys are updated."""

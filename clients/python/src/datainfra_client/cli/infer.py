@@ -20,7 +20,12 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _BOOLEAN = frozenset({"true", "false"})
 # the order a column widens in: a column with integers and floats is float, anything else is text
-_WIDER = {("integer", "float"): "float", ("float", "integer"): "float", ("date", "timestamp"): "timestamp"}
+_WIDER = {
+    ("integer", "float"): "float",
+    ("float", "integer"): "float",
+    ("date", "timestamp"): "timestamp",
+    ("timestamp", "date"): "timestamp",
+}
 
 
 def infer(path: Path, media_type: str) -> tuple[str, dict[str, Any]]:
