@@ -101,3 +101,18 @@ def test_the_same_import_piped_writes_plain_log_lines(
     assert lines[1].startswith("datainfra: import big.csv: started (")
     assert re.match(rf"datainfra: import big.csv: done: .* \(100%\), {ROWS:,} rows, .*/s in [\d.]+ s$", lines[-1])
     assert done.stdout.decode().strip() == f"imported into big: {ROWS} inserted, 0 updated, 0 ignored"
+
+
+def test_an_export_in_a_terminal_counts_rows_against_the_dataset_count(
+    client: Client, session_id: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    dataset = client.create_dataset(session_id, "rows", {"columns": [{"name": "n", "type": "integer"}]}).id
+    client.insert(session_id, dataset, ({"n": n} for n in range(20_000)))
+    env = {**cli_env, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "40"}
+    target = tmp_path / "rows.csv"
+    code, shown = in_terminal([*COMMAND, "export", "-s", session_id, "-d", "rows", "-o", str(target)], env)
+    frames = [ANSI.sub(b"", frame).decode("utf-8", "replace") for frame in re.split(rb"[\r\n]", shown)]
+    bars = [frame for frame in frames if "export" in frame and "%" in frame]
+    assert code == 0, shown.decode("utf-8", "replace")
+    assert any("100%" in frame and "20,000 rows" in frame for frame in bars), bars[-3:]
+    assert len(target.read_text().splitlines()) == 20_001

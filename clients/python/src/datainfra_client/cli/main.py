@@ -382,6 +382,11 @@ def export(
         suffix = Path(output).suffix.lower().lstrip(".")
         file_format = {"jsonl": "ndjson", "xml": "graphml"}.get(suffix, suffix) or None
     filters = _filters(wheres)
+    lines = target.kind == "tabular" and (file_format or "csv") in ("csv", "ndjson")
+    if lines and not filters and not context.quiet:  # rows are lines: the count gives the bar its end
+        expected = context.client.get_dataset(owner.id, target.id).record_count
+        header = 1 if (file_format or "csv") == "csv" else 0
+        progress = progress_for(label, stderr, expected_rows=expected, header_lines=header)
     dest: Any = sys.stdout.buffer if output == "-" else output
     written = context.client.export(
         owner.id, target.id, dest, file_format, filters, select=select, sort=sort, progress=progress
