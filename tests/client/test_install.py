@@ -4,6 +4,7 @@ the client's own code (not this checkout's sources, not the server package)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ CLIENT = Path(__file__).parents[2] / "clients" / "python"
 def test_pip_install_into_a_fresh_virtualenv_gives_a_working_datainfra_command(
     api: RunningApi, api_key: str, tmp_path: Path
 ) -> None:
+    source = tmp_path / "client"  # a copy: pip's in-tree build writes build/ and egg-info beside the sources
+    shutil.copytree(CLIENT, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     venv = tmp_path / "venv"
     base = getattr(sys, "_base_executable", sys.executable)
     # the base interpreter's packages are visible (httpx, msgspec, ... need no download when there);
@@ -28,7 +31,7 @@ def test_pip_install_into_a_fresh_virtualenv_gives_a_working_datainfra_command(
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     python = venv / "bin" / "python"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(CLIENT)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(source)],
         capture_output=True,
         text=True,
         timeout=180,

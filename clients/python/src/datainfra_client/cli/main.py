@@ -150,7 +150,7 @@ def register(context: Context, save: bool) -> None:
     click.echo(issued.api_key)
     if save:
         path = write_config(issued.api_key, context.client.settings.base_url, context.config)
-        stderr.print(f"datainfra: saved the key to {path}", highlight=False)
+        click.echo(f"datainfra: saved the key to {path}", err=True)
 
 
 # -- sessions ---------------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def import_(
             raise
         kind, schema = infer(file, media_type)
         target = context.client.create_dataset(owner.id, dataset, schema, kind=kind)
-        stderr.print(f"datainfra: created {kind} dataset {dataset} ({target.id})", highlight=False)
+        click.echo(f"datainfra: created {kind} dataset {dataset} ({target.id})", err=True)
     result = context.client.insert(
         owner.id,
         target.id,
@@ -392,7 +392,7 @@ def export(
         owner.id, target.id, dest, file_format, filters, select=select, sort=sort, progress=progress
     )
     if output != "-":
-        stderr.print(f"datainfra: wrote {written:,} bytes to {output}", highlight=False)
+        click.echo(f"datainfra: wrote {written:,} bytes to {output}", err=True)
 
 
 # -- query and records --------------------------------------------------------------------------------
@@ -433,7 +433,7 @@ def query(
         result = context.client.cypher(owner.id, dataset, cypher or "", named or None, **options)
     print_rows([c.name for c in result.columns], result.rows, format, stdout)
     if result.truncated:
-        stderr.print(f"datainfra: truncated at {result.row_count} rows (--max-rows)", highlight=False)
+        click.echo(f"datainfra: truncated at {result.row_count} rows (--max-rows)", err=True)
 
 
 @cli.command()
