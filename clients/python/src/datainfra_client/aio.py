@@ -192,7 +192,7 @@ class AsyncClient:
         format: str | None = None,
         progress: Progress | None = None,
     ) -> WriteResult:
-        """As `Client.insert` (a file or generator is read on the event loop's thread)."""
+        """As `Client.insert`; the body's chunks are read and encoded in a worker thread."""
         body = upload_body(data, format)
         if body.content_type == PARQUET and not await self._takes_parquet():
             body = parquet_as_ndjson(data)
@@ -473,7 +473,9 @@ class AsyncClient:
 
 
 async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
+    """A body's chunks, each made in a worker thread (file reads, NDJSON encoding and DataFrame
+    conversion would otherwise block the event loop between chunks)."""
+    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
         yield chunk
 
 
