@@ -1,7 +1,8 @@
 """The client's tests run against the API as its users meet it: `python -m datainfra` in its own
-process (tests/fuzz/api_process.py) on the test run's PostgreSQL and Neo4j, one for the whole
-directory. A real process (not an in-process test client) because the CLI tests run the command in
-a subprocess and in a pseudo-terminal, which must reach the API over a socket."""
+process (tests/fuzz/api_process.py) on the test run's PostgreSQL and Neo4j, one for this package
+(stopped once its tests are done, so it does not idle through the rest of `make test`). A real
+process, not an in-process test client, because the CLI tests run the command in a subprocess and
+in a pseudo-terminal, which must reach the API over a socket."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.fuzz.api_process import RunningApi, fresh_database, running_api
 CLIENT_SRC = Path(__file__).parents[2] / "clients" / "python" / "src"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(postgres_runtime: Any, neo4j_runtime: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]:
     workdir = tmp_path_factory.mktemp("client-api")
     with (
@@ -29,7 +30,7 @@ def api(postgres_runtime: Any, neo4j_runtime: Any, tmp_path_factory: pytest.Temp
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api_key(api: RunningApi) -> str:
     """One registered user for the directory (each test makes its own sessions)."""
     with Client(api.base_url) as anonymous:
