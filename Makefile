@@ -37,9 +37,10 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The runtime dependencies and the dev extras (a superset: it also satisfies the run stamp).
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# The runtime dependencies and the dev extras (a superset: it also satisfies the run stamp), and the
+# Python client (clients/python, editable) whose tests (tests/client) `make test` runs.
+$(DEV_STAMP): pyproject.toml clients/python/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./clients/python
 	touch $@ $(RUN_STAMP)
 
 install: $(RUN_STAMP)
@@ -49,15 +50,17 @@ install-dev: $(DEV_STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/python -m datainfra
 
+# The client (clients/python) has its own ruff and mypy settings (mypy --strict) in its pyproject.toml.
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests clients/python
+	$(BIN)/ruff format --check src tests clients/python
 	$(BIN)/mypy
+	cd clients/python && $(abspath $(BIN))/mypy
 	$(BIN)/lint-imports
 
 fmt: $(DEV_STAMP)
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests clients/python
+	$(BIN)/ruff check --fix src tests clients/python
 
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
 test: lint

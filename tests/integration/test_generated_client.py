@@ -26,7 +26,7 @@ from tests.fuzz.api_process import RunningApi, fresh_database, running_api
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
 
-PACKAGE = "datainfra_client"
+PACKAGE = "generated_datainfra_client"  # not datainfra_client: that is clients/python, installed beside
 GENERATOR_CONFIG = """\
 post_hooks: []
 content_type_overrides:

@@ -1,0 +1,1 @@
+"""The `datainfra` command-line tool (click, with rich for tables and progress)."""
