@@ -404,14 +404,7 @@ def test_connected_components_are_the_apis(exported: Exported) -> None:
 
 
 def networkx_pagerank(graph: nx.MultiDiGraph, **options: Any) -> dict[str, float]:
-    """networkx.pagerank, which needs scipy; without it (the dev environment does not carry scipy),
-    networkx's own pure-Python power iteration of the same algorithm, which networkx tests it against."""
-    try:
-        import scipy  # noqa: F401
-    except ImportError:
-        from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
-
-        return dict(_pagerank_python(graph, **options))
+    """networkx.pagerank exactly as a user calls it (it needs scipy, a dev dependency for that reason)."""
     return dict(nx.pagerank(graph, **options))
 
 
