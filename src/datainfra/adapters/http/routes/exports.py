@@ -20,6 +20,7 @@ from datainfra.adapters.http.dependencies import CurrentUser, Exports, Imports, 
 from datainfra.adapters.http.encoding import json_response
 from datainfra.adapters.http.formats.archive import opened_archive, session_archive
 from datainfra.adapters.http.formats.columnar import COLUMNAR_FORMATS, columnar_export
+from datainfra.adapters.http.formats.columnar_reads import ARROW_STREAM, PARQUET
 from datainfra.adapters.http.formats.graphml import graphml
 from datainfra.adapters.http.formats.graphs import graph_ndjson, node_link_json
 from datainfra.adapters.http.formats.jsonlines import ndjson_to_array
@@ -40,8 +41,6 @@ from datainfra.services.exports import ExportCounts, ExportService, export_forma
 from datainfra.services.imports import parse_renames
 
 ZIP = "application/zip"
-PARQUET = "application/vnd.apache.parquet"
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
 MEDIA_TYPES = {
     (DatasetKind.TABULAR, "csv"): "text/csv; charset=utf-8; header=present",
     (DatasetKind.TABULAR, "json"): "application/json",
