@@ -88,7 +88,7 @@ async def _export(exports: ExportService, dataset: Dataset, query: RecordQuery, 
     parser = _BlockParser(schema)
     try:
         yield writer.start()
-        async for block in csv_blocks(chunks):
+        async for block in csv_blocks(chunks, BLOCK_BYTES):
             yield await asyncio.to_thread(lambda b=block: writer.write(parser.parse(b)))
         yield writer.finish()
     finally:
@@ -97,7 +97,7 @@ async def _export(exports: ExportService, dataset: Dataset, query: RecordQuery, 
             await close()
 
 
-async def csv_blocks(chunks: AsyncIterable[bytes], block_bytes: int = BLOCK_BYTES) -> AsyncIterator[bytes]:
+async def csv_blocks(chunks: AsyncIterable[bytes], block_bytes: int) -> AsyncIterator[bytes]:
     """The CSV's records after its header row, in blocks of whole records of about `block_bytes`."""
     buffer = bytearray()
     header = True
