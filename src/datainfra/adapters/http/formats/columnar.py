@@ -89,12 +89,17 @@ async def _export(exports: ExportService, dataset: Dataset, query: RecordQuery, 
     try:
         yield writer.start()
         async for block in csv_blocks(chunks, BLOCK_BYTES):
-            yield await asyncio.to_thread(lambda b=block: writer.write(parser.parse(b)))
+            yield await asyncio.to_thread(_encode, writer, parser, block)
         yield writer.finish()
     finally:
         close = getattr(chunks, "aclose", None)
         if close is not None:
             await close()
+
+
+def _encode(writer: _ParquetWriter | _ArrowWriter, parser: _BlockParser, block: bytes) -> bytes:
+    """One block parsed and written (in a worker thread: pyarrow releases the GIL)."""
+    return writer.write(parser.parse(block))
 
 
 async def csv_blocks(chunks: AsyncIterable[bytes], block_bytes: int) -> AsyncIterator[bytes]:

@@ -37,12 +37,12 @@ _Convert = Callable[[pa.Array, int], Values]
 
 
 def _is_string(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
 
 
 def _is_uuid_binary(t: pa.DataType) -> bool:
     storage = t.storage_type if isinstance(t, pa.ExtensionType) else t
-    return pa.types.is_fixed_size_binary(storage) and storage.byte_width == 16
+    return bool(pa.types.is_fixed_size_binary(storage) and storage.byte_width == 16)
 
 
 _NESTED = (pa.types.is_list, pa.types.is_large_list, pa.types.is_struct, pa.types.is_map)
@@ -282,6 +282,6 @@ def _timestamps(column: Column, file_type: pa.DataType) -> _Convert:
             values = cast(array, first)
         except (ValueError, OverflowError):
             return _each(column, lambda v: v)(_locate_unreadable(array.cast(target), column, first), first)
-        return [None if v is None else v.astimezone(dt.UTC) for v in values]
+        return [v.astimezone(dt.UTC) if isinstance(v, dt.datetime) else v for v in values]
 
     return convert

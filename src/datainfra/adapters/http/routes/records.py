@@ -186,10 +186,10 @@ class RecordRoutes(Controller):
         on_conflict = on_conflict_of(request)
         if media_type in (PARQUET, ARROW_STREAM):
             limit = request.app.request_max_body_size
-            rows = columnar_rows(
+            columns = columnar_rows(
                 dataset.tabular_schema, request.stream(), media_type, limit if isinstance(limit, int) else None
             )
-            return _write_result(dataset, await records.insert_typed(dataset, rows, on_conflict))
+            return _write_result(dataset, await records.insert_typed(dataset, columns, on_conflict))
         if media_type == CSV:
             return _write_result(dataset, await records.insert_csv(dataset, request.stream(), on_conflict))
         rows = typed_ndjson_rows(dataset.tabular_schema, request.stream())
