@@ -138,7 +138,7 @@ class ExportRoutes(Controller):
             "Graph exports hold the whole graph. An unknown or unfitting format "
             "is a 400 listing the valid ones."
         ),
-        opt={"query": (ExportQuery, GraphExportQuery), "response": EXPORTS},
+        opt={"query": (ExportQuery, GraphExportQuery), "response": EXPORTS, "errors": (422,)},
     )
     async def export_dataset(self, request: Request[Any, Any, Any], dataset: PathDataset, exports: Exports) -> Stream:
         fmt, source = _dataset_source(request, dataset, exports)
