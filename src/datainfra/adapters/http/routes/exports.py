@@ -130,7 +130,7 @@ class ExportRoutes(Controller):
         description=(
             "Streams every matching record. Tabular datasets take the record filters, select and sort of "
             "the records route (default order: the key); CSV is PostgreSQL's COPY output (RFC 4180, header "
-            "row, unquoted empty = NULL). Parquet (application/vnd.apache.parquet, a row group per ~8 MiB of "
+            "row, unquoted empty = NULL). Parquet (application/vnd.apache.parquet, a row group per ~4 MiB of "
             "CSV) and Arrow IPC stream (application/vnd.apache.arrow.stream) are typed: integer int64, float "
             "float64, numeric decimal128(38, S) or decimal256(76, S) with S the most fraction digits exported, "
             "boolean, date date32, timestamp timestamp[us, UTC], text, json and uuid strings; a value no "
