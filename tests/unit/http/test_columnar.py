@@ -243,3 +243,10 @@ async def test_csv_blocks_cut_only_between_records() -> None:
     assert len(blocks) > 10
     assert b"".join(blocks) == text[len(b"h1,h2\n") :]
     assert all(block.endswith(b'"""\n') for block in blocks)
+
+
+def test_text_that_is_not_utf8_is_refused(client: TestClient, auth: dict[str, str], tabular_url: str) -> None:
+    url = new_dataset(client, auth, tabular_url, SMALL, "small")
+    table = pa.table({"k": [1], "note": pa.array([b"ok \xff\xfe"], pa.binary()).view(pa.string())})
+    body = problem(upload(client, auth, url, table), 422)
+    assert body["field"] == "note"

@@ -103,6 +103,10 @@ class RowPlan:
         for item in self.given:
             array = batch.column(item.at)
             column = item.column
+            try:
+                array.validate(full=True)  # e.g. text that is not UTF-8 (Parquet's reader does not check it)
+            except pa.ArrowException as exc:
+                raise InvalidInput(f"field {column.name!r} holds invalid data: {exc}", field=column.name) from None
             nulls = array.null_count
             if column.generated:
                 if nulls == count:
@@ -184,12 +188,30 @@ def _typed(column: Column, file_type: pa.DataType) -> _Convert:
     if kind in (FieldType.BOOLEAN, FieldType.DATE):
         return _pylist(column)
     if kind is FieldType.TEXT:
-        return _each(column, JSON_COERCERS[FieldType.TEXT])  # NUL and lone surrogates refused
+        return _text(column)
     if kind is FieldType.JSON:
         parse = TEXT_PARSERS[FieldType.JSON] if _is_string(file_type) else JSON_COERCERS[FieldType.JSON]
         return _each(column, lambda v: parse(_json_ready(v)))
     # uuid from 16 bytes
     return _each(column, lambda b: uuid.UUID(bytes=bytes(b)))
+
+
+def _text(column: Column) -> _Convert:
+    """Strings as they are (valid UTF-8, checked in `RowPlan.rows`) unless one holds a NUL, which
+    PostgreSQL's text cannot."""
+
+    def convert(array: pa.Array, first: int) -> Values:
+        with_nul = pc.match_substring(array, "\x00")
+        if pc.any(with_nul).as_py():
+            raise InvalidInput(
+                f"field {column.name!r}: text must not contain NUL characters",
+                index=first + int(pc.index(with_nul, True).as_py()),
+                field=column.name,
+            )
+        values: Values = array.to_pylist()
+        return values
+
+    return convert
 
 
 def _nan() -> FieldValue:
