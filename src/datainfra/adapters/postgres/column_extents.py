@@ -20,10 +20,10 @@ from datainfra.domain.ports import ColumnExtent
 from datainfra.domain.query import RecordQuery
 from datainfra.domain.types import FieldType
 
-_NUMERIC = (
-    "max(scale({c})), max(abs({c})) FILTER (WHERE {c} NOT IN ('NaN', 'Infinity', '-Infinity')),"
-    " min({c}::text) FILTER (WHERE {c} IN ('NaN', 'Infinity', '-Infinity'))"
-)
+_NUMERIC = "max(scale({c})), max({c}), min({c})"
+"""PostgreSQL orders NaN above Infinity above every number: max is NaN or Infinity when the column
+holds one, min is -Infinity when it holds that (cheaper than filtered aggregates: ~0.07 s of the
+backend per 200k rows where they cost ~0.1 s)."""
 _DATE = "min({c}::text) FILTER (WHERE NOT ({c} >= '0001-01-01' AND {c} <= '9999-12-31'))"
 _TIMESTAMP = "min({c}::text) FILTER (WHERE NOT ({c} >= '0001-01-01 00:00:00+00' AND {c} < '10000-01-01 00:00:00+00'))"
 _AGGREGATES = {FieldType.NUMERIC: _NUMERIC, FieldType.DATE: _DATE, FieldType.TIMESTAMP: _TIMESTAMP}
@@ -50,15 +50,23 @@ async def column_extents(
     extents = []
     for name, kind in wanted:
         if kind is FieldType.NUMERIC:
-            scale, largest, bad = values[:3]
+            scale, highest, lowest = values[:3]
             del values[:3]
-            extents.append(ColumnExtent(name, int(scale or 0), _integer_digits(largest), bad))
+            bad = next((str(v) for v in (highest, lowest) if _non_finite(v)), None)
+            digits = 0 if bad is not None else max(_integer_digits(highest), _integer_digits(lowest))
+            extents.append(ColumnExtent(name, int(scale or 0), digits, bad))
         else:
             extents.append(ColumnExtent(name, unrepresentable=values.pop(0)))
     return tuple(extents)
 
 
-def _integer_digits(largest: Decimal | None) -> int:
-    if largest is None or largest < 1:
+def _non_finite(value: Decimal | str | None) -> bool:
+    """NaN or an infinity, as the pool's loaders hand them over (their text, special_values.py) or
+    as a Decimal."""
+    return isinstance(value, str) or (isinstance(value, Decimal) and not value.is_finite())
+
+
+def _integer_digits(value: Decimal | str | None) -> int:
+    if not isinstance(value, Decimal) or abs(value) < 1:
         return 0
-    return len(str(int(largest)))
+    return len(str(abs(int(value))))
