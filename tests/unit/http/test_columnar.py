@@ -250,3 +250,11 @@ def test_text_that_is_not_utf8_is_refused(client: TestClient, auth: dict[str, st
     table = pa.table({"k": [1], "note": pa.array([b"ok \xff\xfe"], pa.binary()).view(pa.string())})
     body = problem(upload(client, auth, url, table), 422)
     assert body["field"] == "note"
+
+
+def test_head_of_a_columnar_export_has_its_headers_and_no_body(
+    client: TestClient, auth: dict[str, str], tabular_url: str
+) -> None:
+    response = client.head(f"{tabular_url}/export", params={"format": "arrow"}, headers=auth)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == ARROW and response.content == b""
