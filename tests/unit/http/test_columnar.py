@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
 from decimal import Decimal
 from typing import Any
 
@@ -258,3 +259,26 @@ def test_head_of_a_columnar_export_has_its_headers_and_no_body(
     response = client.head(f"{tabular_url}/export", params={"format": "arrow"}, headers=auth)
     assert response.status_code == 200
     assert response.headers["content-type"] == ARROW and response.content == b""
+
+
+def test_damaged_files_are_4xx_never_500(client: TestClient, auth: dict[str, str], tabular_url: str) -> None:
+    """Bytes overwritten anywhere in a valid file (pages, footer, message headers, buffers): the
+    answer is a success or a 4xx problem, never a server error."""
+    url = new_dataset(client, auth, tabular_url, SMALL, "small")
+    table = pa.table(
+        {
+            "k": pa.array(range(300), pa.int64()),
+            "when": pa.array([dt.datetime(2024, 1, 1)] * 300, pa.timestamp("us")),
+            "note": [f"note {i}" for i in range(300)],
+        }
+    )
+    rng = random.Random(14)
+    for media_type, good in ((PARQUET, parquet_bytes(table, row_group_size=100)), (ARROW, arrow_bytes(table))):
+        for _ in range(60):
+            damaged = bytearray(good)
+            at = rng.randrange(len(damaged))
+            damaged[at : at + 4] = rng.randbytes(4)
+            on_conflict = {"on_conflict": "ignore"}
+            headers = {**auth, "content-type": media_type}
+            response = client.post(f"{url}/records", content=bytes(damaged), params=on_conflict, headers=headers)
+            assert response.status_code < 500, (media_type, at, response.text)
