@@ -12,9 +12,10 @@ decimal128(38, S), or decimal256(76, S) when a value needs more than 38 digits, 
 fraction digits of any exported value (the store has no declared precision or scale: numeric is
 unconstrained, so the extents of the exported rows decide, `ColumnExtent`); boolean → bool; date →
 date32; timestamp → timestamp[us, tz=UTC]; text → string; json → string (the JSON text the CSV
-export writes); uuid → string (the canonical lowercase form; pandas, polars and DuckDB all read it
-as text, where Parquet's UUID type comes back as bytes from pandas and polars). Each field's
-metadata names the dataset type (`datainfra.type`), which the upload reads back.
+export writes); uuid → string (the canonical lowercase form: pandas, polars and DuckDB all read it
+as the same text; Parquet's UUID type, arrow.uuid, comes back as UUID objects from pandas 3 and
+DuckDB but as raw 16-byte binary from polars). Each field's metadata names the dataset type
+(`datainfra.type`). The upload takes either form back.
 """
 
 from __future__ import annotations
