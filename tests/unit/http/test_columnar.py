@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -282,3 +283,53 @@ def test_damaged_files_are_4xx_never_500(client: TestClient, auth: dict[str, str
             headers = {**auth, "content-type": media_type}
             response = client.post(f"{url}/records", content=bytes(damaged), params=on_conflict, headers=headers)
             assert response.status_code < 500, (media_type, at, response.text)
+
+
+@pytest.mark.parametrize("uuid_type", [pa.uuid(), pa.binary(16), pa.string()])
+def test_uuids_upload_as_text_or_sixteen_bytes(
+    client: TestClient, auth: dict[str, str], tabular_url: str, uuid_type: pa.DataType
+) -> None:
+    schema = {"columns": [{"name": "k", "type": "integer"}, {"name": "u", "type": "uuid"}]}
+    url = new_dataset(client, auth, tabular_url, schema, "ids")
+    value = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    given = str(value) if uuid_type == pa.string() else value.bytes
+    table = pa.table({"k": [1, 2], "u": pa.array([given, None], uuid_type)})
+    for fmt in ("parquet", "arrow"):
+        response = upload(client, auth, url, table, fmt)
+        assert response.status_code == 201, response.text
+        items = client.get(f"{url}/records", params={"k": "eq:1"}, headers=auth).json()["items"]
+        assert items[0]["u"] == str(value)
+        client.delete(f"{url}/records", params={"all": "true"}, headers=auth)
+
+
+def test_unusual_column_types_are_judged_never_a_500(
+    client: TestClient, auth: dict[str, str], tabular_url: str
+) -> None:
+    schema = {"columns": [{"name": "k", "type": "integer"}] + [{"name": n, "type": n} for n in TYPE_NAMES]}
+    url = new_dataset(client, auth, tabular_url, schema, "odd")
+    columns = {
+        "struct with bytes": pa.array([{"a": b"\x00\xff", "b": 1}]),
+        "list of timestamps": pa.array([[dt.datetime(2024, 1, 1)]]),
+        "map": pa.array([[("x", 1)]], pa.map_(pa.string(), pa.int64())),
+        "dictionary": pa.array(["a"]).dictionary_encode(),
+        "large string": pa.array(["1"], pa.large_string()),
+        "decimal256": pa.array([Decimal("1.5")], pa.decimal256(40, 2)),
+        "time": pa.array([1], pa.time32("s")),
+        "duration": pa.array([1], pa.duration("s")),
+        "binary": pa.array([b"\x00"]),
+        "float16": pa.array([1.0], pa.float32()),
+        "date64": pa.array([dt.date(2024, 1, 1)], pa.date64()),
+        "huge date": pa.array([2**31 - 1], pa.int32()).view(pa.date32()),
+        "huge timestamp": pa.array([2**62], pa.int64()).view(pa.timestamp("us")),
+        "null": pa.array([None], pa.null()),
+    }
+    for name, array in columns.items():
+        for target in TYPE_NAMES:
+            table = pa.table({"k": [1], target: array})
+            for fmt in ("parquet", "arrow"):
+                response = upload(client, auth, url, table, fmt)
+                assert response.status_code < 500, (name, target, fmt, response.text)
+            client.delete(f"{url}/records", params={"all": "true"}, headers=auth)
+
+
+TYPE_NAMES = ("text", "integer", "float", "numeric", "boolean", "date", "timestamp", "json", "uuid")

@@ -41,7 +41,7 @@ def _is_string(t: pa.DataType) -> bool:
 
 
 def _is_uuid_binary(t: pa.DataType) -> bool:
-    storage = t.storage_type if isinstance(t, pa.ExtensionType) else t
+    storage = getattr(t, "storage_type", t)  # an extension type (arrow.uuid) by its storage
     return bool(pa.types.is_fixed_size_binary(storage) and storage.byte_width == 16)
 
 
@@ -193,7 +193,7 @@ def _typed(column: Column, file_type: pa.DataType) -> _Convert:
         parse = TEXT_PARSERS[FieldType.JSON] if _is_string(file_type) else JSON_COERCERS[FieldType.JSON]
         return _each(column, lambda v: parse(_json_ready(v)))
     # uuid from 16 bytes
-    return _each(column, lambda b: uuid.UUID(bytes=bytes(b)))
+    return _each(column, lambda b: b if isinstance(b, uuid.UUID) else uuid.UUID(bytes=bytes(b)))
 
 
 def _text(column: Column) -> _Convert:
