@@ -1,7 +1,10 @@
 """Exporting a large table through the API (CSV and NDJSON, one streamed GET) against
 `COPY ... TO STDOUT` read through raw psycopg in the same run, and the API's memory while it exports
 (peak RSS growth over its RSS before the request, summed over the API's worker processes, sampled
-from /proc/<pid>/status). Size: BENCH_EXPORT_ROWS (default: BENCH_ROWS)."""
+from /proc/<pid>/status). Parquet is measured against the API's own CSV paths over the same rows:
+its export against the CSV export just measured, and the upload of that Parquet file into a new
+dataset against the upload of the CSV export's bytes into another. Size: BENCH_EXPORT_ROWS
+(default: BENCH_ROWS)."""
 
 from __future__ import annotations
 
@@ -129,19 +132,24 @@ def raw_copy(url: str, session_id: str, ndjson: bool) -> Measure:
         return Measure(time.perf_counter() - began, first, size)
 
 
-def api_export(api: Api, url: str, fmt: str) -> Measure:
+def api_export(
+    api: Api, url: str, fmt: str, keep: bytearray | None = None, filters: dict[str, str] | None = None
+) -> Measure:
     with httpx.Client(timeout=600.0) as client, peak_rss(api.worker_pids()) as rss:
         began = time.perf_counter()
         first = 0.0
         size = 0
         # The body as it is, the like of the bytes COPY hands over (httpx asks for gzip by default).
         headers = api.headers | {"Accept-Encoding": "identity"}
-        with client.stream("GET", url, params={"format": fmt}, headers=headers) as response:
+        params = {"format": fmt, **(filters or {})}
+        with client.stream("GET", url, params=params, headers=headers) as response:
             response.raise_for_status()
             for chunk in response.iter_raw(1 << 16):
                 if not size:
                     first = time.perf_counter() - began
                 size += len(chunk)
+                if keep is not None:
+                    keep += chunk
         seconds = time.perf_counter() - began
     return Measure(seconds, first, size, (rss[1] - rss[0]) / 1024, rss[1] / 1024)
 
@@ -183,6 +191,34 @@ def _run_export(config: BenchConfig, api: Api, pg_url: str, report: Report) -> N
             "api_first_byte_ms": round(got.first_byte * 1000, 1),
         }
         report.add(measured(name, rows / got.seconds, rows / raw.seconds, detail=detail))
+    say("export: parquet through the API, against the CSV export")
+    for _ in api.worker_pids():  # a worker's first pyarrow writer and thread pool are one-time costs
+        api_export(api, export_url, "parquet", None, {"id": "lt:0"})
+    csv_body = bytearray()
+    csv_export = api_export(api, export_url, "csv", csv_body)
+    parquet_body = bytearray()
+    parquet = api_export(api, export_url, "parquet", parquet_body)
+    growth = max(growth, parquet.rss_growth_mb)
+    peak_mb = max(peak_mb, parquet.rss_peak_mb)
+    detail = {
+        "rows": rows,
+        "api_seconds": round(parquet.seconds, 3),
+        "csv_export_seconds": round(csv_export.seconds, 3),
+        "parquet_bytes": parquet.size,
+        "csv_bytes": csv_export.size,
+    }
+    report.add(measured("export_parquet", rows / parquet.seconds, rows / csv_export.seconds, detail=detail))
+    say("export: parquet upload through the API, against the CSV upload of the same rows")
+    csv_seconds = _upload(api, session_id, "csv_copy", bytes(csv_body), "text/csv")
+    parquet_seconds = _upload(api, session_id, "parquet_copy", bytes(parquet_body), "application/vnd.apache.parquet")
+    detail = {
+        "rows": rows,
+        "api_seconds": round(parquet_seconds, 3),
+        "csv_upload_seconds": round(csv_seconds, 3),
+        "parquet_bytes": len(parquet_body),
+        "csv_bytes": len(csv_body),
+    }
+    report.add(measured("upload_parquet", rows / parquet_seconds, rows / csv_seconds, detail=detail))
     rss: dict[str, Any] = {
         "rows": rows,
         "workers": len(api.worker_pids()),
@@ -191,3 +227,18 @@ def _run_export(config: BenchConfig, api: Api, pg_url: str, report: Report) -> N
         "measured": "peak of the workers' summed RSS during each export over the sum just before it",
     }
     report.add(measured("export_rss_growth", growth, None, detail=rss))
+
+
+def _upload(api: Api, session_id: str, name: str, body: bytes, media_type: str) -> float:
+    """Seconds to POST `body` into a new dataset `name` of the export's schema (one request)."""
+    with httpx.Client(base_url=api.base_url, headers=api.headers, timeout=600.0) as client:
+        created = client.post(
+            f"/sessions/{session_id}/datasets", json={"name": name, "kind": "tabular", "schema": SCHEMA}
+        )
+        created.raise_for_status()
+        url = f"/sessions/{session_id}/datasets/{created.json()['id']}/records"
+        began = time.perf_counter()
+        response = client.post(url, content=body, headers={"content-type": media_type})
+        seconds = time.perf_counter() - began
+        response.raise_for_status()
+    return seconds

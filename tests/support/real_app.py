@@ -33,9 +33,10 @@ from datainfra.containers import build_memory_container
 
 @contextmanager
 def real_app_client(
-    postgres_runtime: Any, neo4j_runtime: Any, *, schema: str | None = None
+    postgres_runtime: Any, neo4j_runtime: Any | None, *, schema: str | None = None
 ) -> Iterator[TestClient[Any]]:
-    """`schema`: the catalog schema to use (a later client on the same one is a restarted worker)."""
+    """`schema`: the catalog schema to use (a later client on the same one is a restarted worker).
+    Without `neo4j_runtime` graphs stay in memory (tests of tables alone need no Neo4j)."""
     schema = schema or f"catalog_test_{uuid.uuid4().hex[:16]}"
     container = build_memory_container(Settings())
     with TestClient(create_app(container)) as client:
@@ -43,8 +44,7 @@ def real_app_client(
         assert portal is not None
         pool = portal.call(open_pool, postgres_runtime.settings())
         portal.call(migrate_catalog, pool, schema)
-        driver = open_driver(neo4j_runtime.settings())
-        graph = Neo4jGraphStore(driver)
+        driver = open_driver(neo4j_runtime.settings()) if neo4j_runtime is not None else None
         roles = PostgresUserRoles(pool, catalog_schema=schema)
         runner = PostgresSqlRunner(pool, roles)
         try:
@@ -54,12 +54,25 @@ def real_app_client(
                 container.idempotency.override(providers.Object(PostgresIdempotencyStore(pool, schema=schema))),
                 container.tabular_store.override(providers.Object(PostgresTabularStore(pool, roles))),
                 container.json_pages.override(providers.Object(PostgresJsonPages(pool, catalog_schema=schema))),
-                container.graph_store.override(providers.Object(graph)),
                 container.sql_runner.override(providers.Object(runner)),
-                container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver))),
+                _graphs(container, driver),
             ):
                 yield client
         finally:
             portal.call(runner.close)
-            portal.call(close_driver, driver)
+            if driver is not None:
+                portal.call(close_driver, driver)
             portal.call(close_pool, pool)
+
+
+@contextmanager
+def _graphs(container: Any, driver: Any | None) -> Iterator[None]:
+    """Graphs in Neo4j when a driver is given, else the container's in-memory store as it is."""
+    if driver is None:
+        yield
+        return
+    with (
+        container.graph_store.override(providers.Object(Neo4jGraphStore(driver))),
+        container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver))),
+    ):
+        yield

@@ -5,15 +5,25 @@ adapter's format writers' (CSV, NDJSON, graphs, ZIP)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from datainfra.domain.errors import InvalidRequest, NotFound
+from datainfra.domain.errors import InvalidInput, InvalidRequest, NotFound
 from datainfra.domain.graph import Edge, Node
 from datainfra.domain.graph_schema import NODE_KEY, graph_schema_document
 from datainfra.domain.model import Dataset, DatasetKind, Session, User
-from datainfra.domain.ports import Catalog, Clock, GraphStore, NativeTextExport, TabularStore
+from datainfra.domain.ports import (
+    Catalog,
+    Clock,
+    ColumnExtent,
+    GraphStore,
+    NativeColumnarText,
+    NativeTextExport,
+    TabularStore,
+)
 from datainfra.domain.query import PageRequest, RecordQuery, SortKey, with_tiebreak
 from datainfra.domain.tabular_schema import tabular_schema_document
 from datainfra.domain.types import FieldType, FieldValue
@@ -22,11 +32,15 @@ from datainfra.services.paging import parse_tabular_query
 from datainfra.services.records import require_tabular
 
 FORMAT_PARAM = "format"
-TABULAR_FORMATS = ("csv", "json", "ndjson")
+TABULAR_FORMATS = ("csv", "json", "ndjson", "parquet", "arrow")
+COLUMNAR_FORMATS = ("parquet", "arrow")
 GRAPH_FORMATS = ("json", "graphml", "ndjson")
 DEFAULT_FORMAT = {DatasetKind.TABULAR: "csv", DatasetKind.GRAPH: "json"}
 GRAPH_PAGE = 1000
 """Nodes or edges read per keyset page of a graph export: memory stays flat whatever the size."""
+COLUMNAR_DECIMAL_DIGITS = 76
+"""The most digits a numeric column of a columnar export can hold (Arrow's decimal256)."""
+_EXTENT_TYPES = (FieldType.NUMERIC, FieldType.DATE, FieldType.TIMESTAMP)
 ARCHIVE_FORMAT = "datainfra-session-export"
 ARCHIVE_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -121,6 +135,33 @@ class ExportService:
             return self._tabular.copy_out_csv(dataset, query)
         return self._tabular.copy_out_ndjson(dataset, query)
 
+    async def columnar_source(
+        self, dataset: Dataset, query: RecordQuery
+    ) -> tuple[tuple[ColumnExtent, ...], AsyncIterator[bytes] | None]:
+        """What a columnar export (parquet, arrow) is made from: the extents of its numeric, date
+        and timestamp columns, and the store's CSV of the same snapshot where it writes it
+        (`NativeColumnarText`; None: the caller writes the CSV from `rows`). A value no columnar
+        type holds, or a numeric wider than `COLUMNAR_DECIMAL_DIGITS`, is a 422 naming its column,
+        raised before any byte is sent."""
+        columns = self.columns(dataset, query)
+        chunks: AsyncIterator[bytes] | None = None
+        if isinstance(self._tabular, NativeColumnarText):
+            stream = self._tabular.columnar_csv(dataset, query)
+            first = await anext(stream)
+            if not isinstance(first, tuple):  # pragma: no cover - the capability's contract
+                raise TypeError("columnar_csv must yield the extents first")
+            extents = first
+            chunks = _chunks_after_extents(stream)
+        else:
+            extents = await _scanned_extents(columns, self.rows(dataset, query))
+        try:
+            _check_extents(extents)
+        except BaseException:
+            if chunks is not None:
+                await chunks.aclose()  # type: ignore[attr-defined]
+            raise
+        return extents, chunks
+
     async def nodes(self, dataset: Dataset) -> AsyncIterator[list[Node]]:
         """Every node, in id order, a keyset page at a time."""
         after: tuple[FieldValue, ...] | None = None
@@ -177,3 +218,66 @@ def _manifest_entry(entry: ArchiveEntry) -> dict[str, Any]:
         document["nodes"] = entry.counts.nodes
         document["edges"] = entry.counts.edges
     return document
+
+
+async def _chunks_after_extents(stream: AsyncIterator[tuple[ColumnExtent, ...] | bytes]) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in stream:
+            if isinstance(chunk, bytes):
+                yield chunk
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _check_extents(extents: Sequence[ColumnExtent]) -> None:
+    for extent in extents:
+        if extent.unrepresentable is not None:
+            raise InvalidInput(
+                f"column {extent.name!r} holds {extent.unrepresentable!r}, which Parquet and Arrow cannot hold "
+                "(numeric NaN or infinity; a date or timestamp that is infinite or outside years 1-9999); "
+                "filter it out or export as csv or ndjson",
+                field=extent.name,
+                extra={"value": extent.unrepresentable},
+            )
+        if extent.max_integer_digits + extent.max_scale > COLUMNAR_DECIMAL_DIGITS:
+            raise InvalidInput(
+                f"column {extent.name!r} holds numerics of {extent.max_integer_digits} integer and "
+                f"{extent.max_scale} fraction digits; a Parquet or Arrow decimal holds at most "
+                f"{COLUMNAR_DECIMAL_DIGITS} digits in all: export as csv or ndjson",
+                field=extent.name,
+            )
+
+
+async def _scanned_extents(
+    columns: Sequence[ExportColumn], rows: AsyncIterator[Sequence[Sequence[Any]]]
+) -> tuple[ColumnExtent, ...]:
+    """The extents read from the typed rows (stores without `NativeColumnarText`): a value the store
+    could only hand over as text (NaN, infinity, a far date) is unrepresentable."""
+    wanted = [(i, c) for i, c in enumerate(columns) if c.type in _EXTENT_TYPES]
+    scale = {c.name: 0 for _, c in wanted}
+    digits = {c.name: 0 for _, c in wanted}
+    bad: dict[str, str] = {}
+    try:
+        async for batch in rows:
+            for row in batch:
+                for i, column in wanted:
+                    value = row[i]
+                    if value is None or column.name in bad:
+                        continue
+                    if isinstance(value, str):
+                        bad[column.name] = value
+                    elif isinstance(value, Decimal):
+                        exponent = value.as_tuple().exponent
+                        assert isinstance(exponent, int)
+                        scale[column.name] = max(scale[column.name], -exponent)
+                        whole = len(str(abs(int(value)))) if abs(value) >= 1 else 0
+                        digits[column.name] = max(digits[column.name], whole)
+                    elif isinstance(value, dt.date) and value.year > 9999:  # pragma: no cover - Python's limit
+                        bad[column.name] = value.isoformat()
+    finally:
+        close = getattr(rows, "aclose", None)
+        if close is not None:
+            await close()
+    return tuple(ColumnExtent(c.name, max(scale[c.name], 0), digits[c.name], bad.get(c.name)) for _, c in wanted)

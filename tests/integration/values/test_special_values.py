@@ -8,9 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from litestar.testing import TestClient
 
@@ -278,3 +282,28 @@ def test_a_path_cost_past_the_float_range_reads_infinity(
     response = client.post(f"{url}/algorithms/{route}", json=body, headers=tenant["auth"])
     assert response.status_code == 200, response.text
     assert response.json()["cost"] == "Infinity"
+
+
+def test_columnar_exports_refuse_what_no_columnar_type_holds(client: TestClient[Any], tenant: dict[str, Any]) -> None:
+    """Parquet and Arrow: float NaN and infinities are kept; a numeric NaN or infinity, an infinite
+    date or timestamp, or one outside years 1-9999 is a 422 naming its column, before any byte."""
+    url = f"{dataset_url(tenant['sid'], tenant['did'])}/export"
+    for fmt in ("parquet", "arrow"):
+        whole = client.get(url, params={"format": fmt}, headers=tenant["auth"])
+        assert whole.status_code == 422, whole.text
+        assert whole.json()["field"] == "n" and whole.json()["value"] in ("Infinity", "-Infinity", "NaN")
+        far_date = client.get(url, params={"format": fmt, "k": "eq:4", "select": "k,d"}, headers=tenant["auth"])
+        assert far_date.status_code == 422 and far_date.json()["field"] == "d", far_date.text
+        assert far_date.json()["value"] == "12000-01-01"
+        bc = client.get(url, params={"format": fmt, "k": "eq:3", "select": "k,t"}, headers=tenant["auth"])
+        assert bc.status_code == 422 and bc.json()["field"] == "t", bc.text
+    floats = client.get(url, params={"format": "parquet", "select": "k,f", "sort": "k"}, headers=tenant["auth"])
+    assert floats.status_code == 200, floats.text
+    values = pq.read_table(io.BytesIO(floats.content)).column("f").to_pylist()
+    assert math.isnan(values[0]) and values[1:] == [math.inf, -math.inf, 1.5, 0.5]
+    fine = client.get(
+        url, params={"format": "parquet", "k": "gte:4", "select": "k,n", "sort": "k"}, headers=tenant["auth"]
+    )
+    table = pq.read_table(io.BytesIO(fine.content))
+    assert table.schema.field("n").type == pa.decimal128(38, 2)
+    assert table.column("n").to_pylist() == [Decimal("2.25"), Decimal("7")]

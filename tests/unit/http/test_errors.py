@@ -425,3 +425,27 @@ def test_a_json_body_with_a_charset_parameter_is_accepted(world: World) -> None:
     )
     assert response.status_code == 201
     world.client.delete(f"/sessions/{response.json()['id']}", headers=world.auth)
+
+
+@pytest.mark.parametrize("kind", ["tabular", "graph"])
+def test_a_json_records_body_beyond_the_size_limit_is_a_413(
+    make_client: Callable[..., TestClient], kind: str
+) -> None:
+    """The records route streams CSV/NDJSON/GraphML itself; a JSON body, read whole, is bounded too."""
+    client = make_client(max_body_bytes=2048)
+    auth = new_key(client)
+    session = client.post("/sessions", json={"name": "s"}, headers=auth).json()["id"]
+    schema = {"fields": [{"name": "note", "type": "text"}]} if kind == "tabular" else None
+    created = client.post(
+        f"/sessions/{session}/datasets",
+        json={"name": "d", "kind": kind, **({"schema": schema} if schema else {})},
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    url = f"/sessions/{session}/datasets/{created.json()['id']}/records"
+    if kind == "tabular":
+        body: object = [{"note": "x" * 100} for _ in range(60)]
+    else:
+        body = {"nodes": [{"id": f"n{i}", "labels": ["N"], "properties": {"x": "y" * 80}} for i in range(60)]}
+
+    problem(client.post(url, json=body, headers=auth), 413)

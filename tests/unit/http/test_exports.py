@@ -230,8 +230,8 @@ def test_bad_export_parameters_are_400(
     body = problem(client.get(f"{tabular_url}/export", params=params, headers=auth), 400)
     assert body["parameter"] == parameter
     if parameter == "format":
-        assert body["valid"] == ["csv", "json", "ndjson"]
-        assert "csv, json, ndjson" in body["detail"]
+        assert body["valid"] == ["csv", "json", "ndjson", "parquet", "arrow"]
+        assert "csv, json, ndjson, parquet, arrow" in body["detail"]
 
 
 def test_graph_formats_are_listed_for_graphs(client: TestClient, auth: dict[str, str], graph_url: str) -> None:

@@ -88,7 +88,16 @@ def test_each_operation_lists_the_error_statuses_it_can_answer(
 def test_exports_and_the_query_result_are_documented_in_their_media_types(document: dict[str, Any]) -> None:
     operations = _operations(document)
     exported = operations[f"GET {DS}/export"]["responses"]["200"]["content"]
-    assert set(exported) == {"text/csv", "application/json", "application/x-ndjson", "application/graphml+xml"}
+    assert set(exported) == {
+        "text/csv",
+        "application/json",
+        "application/x-ndjson",
+        "application/graphml+xml",
+        "application/vnd.apache.parquet",
+        "application/vnd.apache.arrow.stream",
+    }
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    assert exported["application/vnd.apache.parquet"] == exported["application/vnd.apache.arrow.stream"] == binary
     archive = operations["GET /sessions/{session_id}/export"]["responses"]["200"]["content"]
     assert archive == {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
     imported = operations["POST /sessions/{session_id}/import"]["requestBody"]["content"]
@@ -102,7 +111,15 @@ def test_exports_and_the_query_result_are_documented_in_their_media_types(docume
 
 def test_the_records_write_documents_every_format_it_reads(document: dict[str, Any]) -> None:
     body = _operations(document)[f"POST {DS}/records"]["requestBody"]["content"]
-    assert set(body) == {"application/json", "text/csv", "application/x-ndjson", "application/graphml+xml"}
+    assert set(body) == {
+        "application/json",
+        "text/csv",
+        "application/x-ndjson",
+        "application/graphml+xml",
+        "application/vnd.apache.parquet",
+        "application/vnd.apache.arrow.stream",
+    }
+    assert body["application/vnd.apache.parquet"]["schema"] == {"type": "string", "format": "binary"}
 
 
 # -- query parameters from a Struct ---------------------------------------------------------------

@@ -180,7 +180,8 @@ class AlgorithmQuery(QueryParameters, frozen=True, kw_only=True):
 
 
 _FORMAT_DOC = (
-    "Tabular: csv (default), json, ndjson. Graph: json (networkx node-link, default), graphml, ndjson. "
+    "Tabular: csv (default), json, ndjson, parquet, arrow (Arrow IPC stream). "
+    "Graph: json (networkx node-link, default), graphml, ndjson. "
     "A format that does not fit the dataset is a 400 listing the valid ones."
 )
 Format = Annotated[str, Meta(description=_FORMAT_DOC, examples=["csv"])]

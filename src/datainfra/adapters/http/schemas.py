@@ -494,6 +494,10 @@ SearchBody = Annotated[NodeSearch, Meta(examples=[{"where": {"age": {"gte": 30}}
 NodeSearchBody = Annotated[NodeSearch, Meta(examples=[{"where": {"age": {"gte": 30}}, "limit": 10}])]
 RecordBody = Annotated[dict[str, Any], Meta(description="column → value", examples=[{"name": "Ada", "age": 37}])]
 ZipBody = bytes
+ParquetBody = bytes
+"""A Parquet file (as GET .../export?format=parquet writes it, or pandas, polars, DuckDB or Spark)."""
+ArrowStreamBody = bytes
+"""An Arrow IPC stream (as GET .../export?format=arrow writes it, or pyarrow.ipc.new_stream)."""
 PageRankBody = Annotated[PageRankIn, Meta(examples=[{"damping": 0.85, "iterations": 100}])]
 ComponentsBody = Annotated[ComponentsIn, Meta(examples=[{}])]
 DegreeBody = Annotated[DegreeIn, Meta(examples=[{"direction": "both"}])]
@@ -508,3 +512,4 @@ NodeLinkOut = Annotated[
 ]
 RecordArrayOut = Annotated[list[dict[str, Any]], Meta(description="Tabular datasets: every matching record.")]
 TextOut = str
+BinaryOut = bytes

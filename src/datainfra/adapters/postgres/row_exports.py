@@ -37,11 +37,15 @@ EXPORT_BATCH = 2000
 """Rows fetched from an export's server-side cursor at a time."""
 
 
-async def begin_export(conn: psycopg.AsyncConnection[Any]) -> None:
+async def begin_export(conn: psycopg.AsyncConnection[Any], *, snapshot: bool = False) -> None:
     """Make the caller's fresh transaction read-only, lift its statement time limit and fix the
     DateStyle `EXPORT_TIMESTAMP_TEXT` reads (ISO, whatever the server's default), in one
-    simple-protocol round trip."""
-    await conn.execute("SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = 0; SET LOCAL DateStyle = 'ISO'")
+    simple-protocol round trip; with `snapshot`, every statement of the transaction also reads one
+    snapshot (REPEATABLE READ: an export made of two statements)."""
+    level = "ISOLATION LEVEL REPEATABLE READ " if snapshot else ""
+    await conn.execute(
+        f"SET TRANSACTION {level}READ ONLY; SET LOCAL statement_timeout = 0; SET LOCAL DateStyle = 'ISO'"
+    )
 
 
 async def stream_rows(

@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from datainfra.adapters.postgres import csv_copy, row_exports, row_writes, table_ddl
+from datainfra.adapters.postgres.column_extents import column_extents
 from datainfra.adapters.postgres.identifiers import (
     primary_key_name,
     session_schema_name,
@@ -34,7 +35,7 @@ from datainfra.domain.errors import Conflict, InvalidRequest, NotFound
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.model import Dataset, Session
 from datainfra.domain.ports import UserRoles
-from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
+from datainfra.domain.ports.tabular_store import ColumnExtent, NativeColumnarText, NativeTextExport, TabularStore
 from datainfra.domain.queries import QueryLimits, QueryResult
 from datainfra.domain.query import RecordPage, RecordQuery
 from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey
@@ -46,7 +47,7 @@ from datainfra.domain.types import FieldType
 _TABLE_PRIVILEGES = sql.SQL("SELECT, INSERT, UPDATE, DELETE")
 
 
-class PostgresTabularStore(TabularStore, NativeTextExport):
+class PostgresTabularStore(TabularStore, NativeTextExport, NativeColumnarText):
     """TabularStore over a psycopg pool. `batch_size` records go to the server per COPY; a count
     asked as `estimated` uses the planner's estimate once that reaches `exact_count_threshold`
     rows (below it an exact count is cheap, so it is given)."""
@@ -248,6 +249,22 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
 
     def copy_out_ndjson(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
         return self._copy_out(dataset, query, ndjson=True)
+
+    async def columnar_csv(
+        self, dataset: Dataset, query: RecordQuery
+    ) -> AsyncIterator[tuple[ColumnExtent, ...] | bytes]:
+        """The extents (column_extents), then copy_out_csv's bytes, in one read-only snapshot."""
+        async with self._conn() as conn, conn.transaction():
+            await row_exports.begin_export(conn, snapshot=True)
+            types = dataset.tabular_schema.field_types
+            compiled = compile_filter(
+                query.filter, types, unicode_ilike=self._unicode_ilike, field_sql=row_exports.row_column
+            )
+            yield await column_extents(conn, dataset, query, compiled)
+            statement, params = row_exports.export_statement(dataset, query, compiled, ndjson=False)
+            async with contextlib.aclosing(row_exports.copy_out(conn, statement, params)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
 
     async def _copy_out(self, dataset: Dataset, query: RecordQuery, *, ndjson: bool) -> AsyncIterator[bytes]:
         """COPY in one read-only transaction (row_exports.copy_out). Closing the generator early

@@ -12,7 +12,7 @@ from datainfra.domain.ports.idempotency import Claim, Claimed, Completed, Idempo
 from datainfra.domain.ports.json_pages import JsonPage, JsonPages, PageGuard
 from datainfra.domain.ports.key_policy import KeyDecision, KeyPolicy
 from datainfra.domain.ports.query_runners import CypherQueryRunner, SqlQueryRunner
-from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
+from datainfra.domain.ports.tabular_store import ColumnExtent, NativeColumnarText, NativeTextExport, TabularStore
 from datainfra.domain.ports.user_roles import UserRoles
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Claim",
     "Claimed",
     "Clock",
+    "ColumnExtent",
     "Completed",
     "CypherQueryRunner",
     "EdgePage",
@@ -32,6 +33,7 @@ __all__ = [
     "JsonPages",
     "KeyDecision",
     "KeyPolicy",
+    "NativeColumnarText",
     "NativeTextExport",
     "NodePage",
     "NodeUpdate",

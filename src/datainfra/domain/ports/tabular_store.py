@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from datainfra.domain.filters import FilterSpec
@@ -171,4 +172,29 @@ class NativeTextExport(Protocol):
 
     def copy_out_ndjson(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[bytes]:
         """The rows as NDJSON, one object per line, streamed in chunks."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnExtent:
+    """What a typed columnar export (Parquet, Arrow) must know of one exported column's values
+    before its first byte, since its schema leads the file: a numeric's widest scale and integer
+    part (the decimal type is chosen from them), and the text of a value no columnar type holds
+    (numeric NaN or infinity, an infinite date or timestamp, one before year 1 or after 9999)."""
+
+    name: str
+    max_scale: int = 0
+    max_integer_digits: int = 0
+    unrepresentable: str | None = None
+
+
+@runtime_checkable
+class NativeColumnarText(Protocol):
+    """What a TabularStore may offer besides the port for a columnar export: the extents of the
+    exported columns and the export's CSV text (exactly `NativeTextExport.copy_out_csv`'s bytes)
+    read in one snapshot, so the file's schema, chosen from the extents, fits every row."""
+
+    def columnar_csv(self, dataset: Dataset, query: RecordQuery) -> AsyncIterator[tuple[ColumnExtent, ...] | bytes]:
+        """First the extents (one per exported numeric, date or timestamp column), then the CSV
+        chunks. Closing the iterator early stops the work and frees what it holds."""
         ...

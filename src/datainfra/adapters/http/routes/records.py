@@ -20,6 +20,7 @@ from datainfra.adapters.http.bodies import typed_ndjson_rows
 from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
 from datainfra.adapters.http.dependencies import Graphs, PathDataset, Records
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
+from datainfra.adapters.http.formats.columnar_reads import ARROW_STREAM, PARQUET, columnar_rows
 from datainfra.adapters.http.graph_bodies import GRAPH_MEDIA_TYPES, write_graph_body
 from datainfra.adapters.http.presenters import node_doc, page_doc
 from datainfra.adapters.http.problems import UnsupportedMediaType
@@ -46,12 +47,14 @@ from datainfra.adapters.http.requests import (
     search_request,
 )
 from datainfra.adapters.http.schemas import (
+    ArrowStreamBody,
     CsvBody,
     DeletedOut,
     GraphmlBody,
     GraphWriteBody,
     NdjsonBody,
     NodeLinkBody,
+    ParquetBody,
     RecordListBody,
     RecordPageOut,
     RecordsUpdate,
@@ -81,8 +84,10 @@ GRAPHML = "application/graphml+xml"
 
 WRITE_DOC = (
     'Tabular: {"records": [{...}], "on_conflict": "error"|"update"|"ignore"} or a bare JSON array; or a '
-    "text/csv body (header row; unquoted empty cell = NULL) or an application/x-ndjson body, streamed; "
-    "on_conflict then comes from the query string. "
+    "text/csv body (header row; unquoted empty cell = NULL) or an application/x-ndjson body, streamed; or an "
+    "application/vnd.apache.parquet file or application/vnd.apache.arrow.stream body (columns matched to the "
+    "schema by name; an unknown column, a missing required one or a type that does not convert is a 422 "
+    "naming it); on_conflict then comes from the query string. "
     'Graph: {"nodes": [{"id", "labels", "properties"}], "edges": [{"source", "target", "type", '
     '"properties", "id"?}], "on_conflict"?}; or a networkx node-link JSON document (as GET .../export?format=json '
     "writes it), or an application/graphml+xml body (as format=graphml writes it), on_conflict then from "
@@ -94,6 +99,8 @@ WRITE_BODY = {
     CSV: CsvBody,
     NDJSON: NdjsonBody,
     GRAPHML: GraphmlBody,
+    PARQUET: ParquetBody,
+    ARROW_STREAM: ArrowStreamBody,
 }
 SEARCH_DOC = (
     "Optional. What GET takes as query parameters (select, sort, limit, offset, cursor, count; label for graph "
@@ -169,10 +176,16 @@ class RecordRoutes(Controller):
         if dataset.kind is DatasetKind.GRAPH:
             _require(media_type, GRAPH_MEDIA_TYPES)
             return _write_result(dataset, await write_graph_body(request, dataset, graphs, media_type))
-        _require(media_type, (JSON, CSV, NDJSON))
+        _require(media_type, (JSON, CSV, NDJSON, PARQUET, ARROW_STREAM))
         if media_type == JSON:
             return _write_result(dataset, await self._write_json(dataset, await request.body(), records))
         on_conflict = on_conflict_of(request)
+        if media_type in (PARQUET, ARROW_STREAM):
+            limit = request.app.request_max_body_size
+            columns = columnar_rows(
+                dataset.tabular_schema, request.stream(), media_type, limit if isinstance(limit, int) else None
+            )
+            return _write_result(dataset, await records.insert_typed(dataset, columns, on_conflict))
         if media_type == CSV:
             return _write_result(dataset, await records.insert_csv(dataset, request.stream(), on_conflict))
         rows = typed_ndjson_rows(dataset.tabular_schema, request.stream())
