@@ -428,14 +428,12 @@ def test_a_json_body_with_a_charset_parameter_is_accepted(world: World) -> None:
 
 
 @pytest.mark.parametrize("kind", ["tabular", "graph"])
-def test_a_json_records_body_beyond_the_size_limit_is_a_413(
-    make_client: Callable[..., TestClient], kind: str
-) -> None:
+def test_a_json_records_body_beyond_the_size_limit_is_a_413(make_client: Callable[..., TestClient], kind: str) -> None:
     """The records route streams CSV/NDJSON/GraphML itself; a JSON body, read whole, is bounded too."""
     client = make_client(max_body_bytes=2048)
     auth = new_key(client)
     session = client.post("/sessions", json={"name": "s"}, headers=auth).json()["id"]
-    schema = {"fields": [{"name": "note", "type": "text"}]} if kind == "tabular" else None
+    schema = {"columns": [{"name": "note", "type": "text"}]} if kind == "tabular" else None
     created = client.post(
         f"/sessions/{session}/datasets",
         json={"name": "d", "kind": kind, **({"schema": schema} if schema else {})},

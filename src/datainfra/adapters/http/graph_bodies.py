@@ -5,16 +5,16 @@ GET .../export?format=ndjson writes). Each is read as it arrives and bounded by 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 from datainfra.adapters.http.bodies import ndjson_rows
+from datainfra.adapters.http.body_limit import body_limit, bounded, read_body
 from datainfra.adapters.http.encoding import decode_json, decode_struct
 from datainfra.adapters.http.formats.graphml import read_graphml
 from datainfra.adapters.http.formats.graphs import DIRECTED_PARAM, is_node_link, read_graph_ndjson, read_node_link
 from datainfra.adapters.http.query_strings import GraphWriteQuery, query_of
 from datainfra.adapters.http.schemas import GraphWrite
-from datainfra.domain.errors import InvalidInput, InvalidRequest, PayloadTooLarge
+from datainfra.domain.errors import InvalidInput, InvalidRequest
 from datainfra.domain.model import Dataset
 from datainfra.domain.records import WriteResult
 from datainfra.services.graphs import GraphService
@@ -29,8 +29,7 @@ GRAPH_MEDIA_TYPES = (JSON, GRAPHML, NDJSON)
 async def write_graph_body(request: Any, dataset: Dataset, graphs: GraphService, media_type: str) -> WriteResult:
     query, _ = query_of(request, GraphWriteQuery)
     on_conflict = parse_on_conflict(query.on_conflict)
-    limit = request.app.request_max_body_size
-    limit = limit if isinstance(limit, int) else None
+    limit = body_limit(request)
     if media_type == GRAPHML:
         nodes, edges = await read_graphml(request.stream(), limit, query.directed)
         return await graphs.write(dataset, nodes, edges, on_conflict)
@@ -41,7 +40,7 @@ async def write_graph_body(request: Any, dataset: Dataset, graphs: GraphService,
             return await graphs.write(dataset, nodes, edges, on_conflict)
         except InvalidInput as exc:
             raise _on_line(exc, len(nodes)) from None
-    raw = await request.body()
+    raw = await read_body(request)
     body = graph_write(raw)
     if body is None:
         nodes, edges = read_node_link(decode_json(raw), query.directed)
@@ -61,16 +60,6 @@ def graph_write(raw: bytes) -> GraphWrite | None:
         if is_node_link(decode_json(raw)):
             return None
         raise
-
-
-async def bounded(chunks: AsyncIterable[bytes], limit: int | None) -> AsyncIterator[bytes]:
-    """The body's chunks, refused (413) past `limit` bytes."""
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if limit is not None and size > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        yield chunk
 
 
 def _refuse_directed(directed: bool | None, what: str) -> None:

@@ -15,6 +15,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath
 from litestar.response import Stream
 
+from datainfra.adapters.http.body_limit import body_limit
 from datainfra.adapters.http.conventions import HEAD_ONLY, LOCATION_DOC, created
 from datainfra.adapters.http.dependencies import CurrentUser, Exports, Imports, PathDataset
 from datainfra.adapters.http.encoding import json_response
@@ -197,8 +198,7 @@ class ExportRoutes(Controller):
         query, _ = query_of(request, ImportQuery)
         renames = parse_renames(query.rename or [])
         await imports.session(user, session_id)  # 404 before the body is read
-        limit = request.app.request_max_body_size
-        async with opened_archive(request.stream(), limit if isinstance(limit, int) else None) as archive:
+        async with opened_archive(request.stream(), body_limit(request)) as archive:
             imported = await imports.import_archive(user, session_id, archive.manifest(), renames, archive)
         body = {
             "session_id": session_id,

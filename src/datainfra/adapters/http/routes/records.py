@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from litestar import Controller, Request, Response, delete, get, post, put
 
 from datainfra.adapters.http.bodies import typed_ndjson_rows
+from datainfra.adapters.http.body_limit import body_limit, read_body
 from datainfra.adapters.http.conventions import LINK_DOC, LOCATION_DOC, created, page_response
 from datainfra.adapters.http.dependencies import Graphs, PathDataset, Records
 from datainfra.adapters.http.encoding import convert, decode_json, decode_struct, json_response
@@ -178,13 +179,10 @@ class RecordRoutes(Controller):
             return _write_result(dataset, await write_graph_body(request, dataset, graphs, media_type))
         _require(media_type, (JSON, CSV, NDJSON, PARQUET, ARROW_STREAM))
         if media_type == JSON:
-            return _write_result(dataset, await self._write_json(dataset, await request.body(), records))
+            return _write_result(dataset, await self._write_json(dataset, await read_body(request), records))
         on_conflict = on_conflict_of(request)
         if media_type in (PARQUET, ARROW_STREAM):
-            limit = request.app.request_max_body_size
-            columns = columnar_rows(
-                dataset.tabular_schema, request.stream(), media_type, limit if isinstance(limit, int) else None
-            )
+            columns = columnar_rows(dataset.tabular_schema, request.stream(), media_type, body_limit(request))
             return _write_result(dataset, await records.insert_typed(dataset, columns, on_conflict))
         if media_type == CSV:
             return _write_result(dataset, await records.insert_csv(dataset, request.stream(), on_conflict))
