@@ -96,11 +96,14 @@ async def graph_store(settings: Settings) -> AsyncIterator[GraphStore]:
             uri=endpoint[0],
             user=endpoint[1],
             password=endpoint[2],
+            database=settings.neo4j_database,
             transaction_timeout=settings.neo4j_transaction_timeout_s,
         )
     )
     try:
-        yield Neo4jGraphStore(driver, transaction_timeout=settings.neo4j_transaction_timeout_s)
+        yield Neo4jGraphStore(
+            driver, database=settings.neo4j_database, transaction_timeout=settings.neo4j_transaction_timeout_s
+        )
     finally:
         await close_driver(driver)
         if server is not None:
@@ -142,5 +145,7 @@ def cypher_runner(store: GraphStore, settings: Settings) -> CypherQueryRunner:
     from datainfra.adapters.unavailable import UnavailableCypherRunner, UnavailableGraphStore
 
     if isinstance(store, Neo4jGraphStore):
-        return Neo4jCypherRunner(store.driver, max_timeout=settings.neo4j_transaction_timeout_s)
+        return Neo4jCypherRunner(
+            store.driver, database=settings.neo4j_database, max_timeout=settings.neo4j_transaction_timeout_s
+        )
     return UnavailableCypherRunner(store.reason if isinstance(store, UnavailableGraphStore) else NO_GRAPH_STORE)

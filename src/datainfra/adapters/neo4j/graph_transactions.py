@@ -98,7 +98,7 @@ class TransactionRunner:
     @answered_within(_ping_timeout)
     async def ping(self) -> None:
         with translated_errors():
-            await self.driver.verify_connectivity()
+            await self.driver.verify_connectivity(database=self.database)
 
 
 async def _all_records(result: neo4j.AsyncResult) -> list[neo4j.Record]:
