@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from datainfra.config import Settings
-from datainfra.domain.ports import CypherQueryRunner, GraphStore, SqlQueryRunner, UserRoles
+from datainfra.domain.ports import CypherQueryRunner, GraphStore, SqlQueryRunner, UserRoles, WorkSlots
 
 if TYPE_CHECKING:  # the drivers load only when a real store is wired
     from psycopg_pool import AsyncConnectionPool
@@ -138,7 +138,7 @@ async def sql_runner(pool: AsyncConnectionPool, roles: UserRoles) -> AsyncIterat
         await runner.close()
 
 
-def cypher_runner(store: GraphStore, settings: Settings) -> CypherQueryRunner:
+def cypher_runner(store: GraphStore, slots: WorkSlots, settings: Settings) -> CypherQueryRunner:
     """Client Cypher on the graph store's driver, or the same 503 as the graph routes without one."""
     from datainfra.adapters.neo4j.client_cypher.runner import Neo4jCypherRunner
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
@@ -146,6 +146,9 @@ def cypher_runner(store: GraphStore, settings: Settings) -> CypherQueryRunner:
 
     if isinstance(store, Neo4jGraphStore):
         return Neo4jCypherRunner(
-            store.driver, database=settings.neo4j_database, max_timeout=settings.neo4j_transaction_timeout_s
+            store.driver,
+            database=settings.neo4j_database,
+            max_timeout=settings.neo4j_transaction_timeout_s,
+            slots=slots,
         )
     return UnavailableCypherRunner(store.reason if isinstance(store, UnavailableGraphStore) else NO_GRAPH_STORE)

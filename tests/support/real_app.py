@@ -27,6 +27,7 @@ from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.adapters.postgres.page_json import PostgresJsonPages
 from datainfra.adapters.postgres.pool import close_pool, open_pool
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
+from datainfra.adapters.postgres.work_slots import PostgresWorkSlots
 from datainfra.config import Settings
 from datainfra.containers import build_memory_container
 
@@ -56,7 +57,9 @@ def real_app_client(
                 container.json_pages.override(providers.Object(PostgresJsonPages(pool, catalog_schema=schema))),
                 container.graph_store.override(providers.Object(graph)),
                 container.sql_runner.override(providers.Object(runner)),
-                container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver))),
+                container.cypher_runner.override(
+                    providers.Object(Neo4jCypherRunner(driver, slots=PostgresWorkSlots(pool, schema=schema)))
+                ),
             ):
                 yield client
         finally:

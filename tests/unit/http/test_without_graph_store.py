@@ -67,11 +67,13 @@ def test_tabular_work_goes_on_and_ready_says_the_graph_store_is_not_configured(n
 
 
 async def test_without_a_graph_store_client_cypher_answers_the_same_explanation() -> None:
+    from datainfra.adapters.memory.work_slots import InProcessWorkSlots
     from datainfra.domain.errors import StoreUnavailable
     from datainfra.domain.queries import QueryLimits
     from tests.contract.conftest import graph_dataset, new_session
 
-    runner = resources.cypher_runner(UnavailableGraphStore(resources.NO_GRAPH_STORE), Settings())
+    store = UnavailableGraphStore(resources.NO_GRAPH_STORE)
+    runner = resources.cypher_runner(store, InProcessWorkSlots(), Settings())
     with pytest.raises(StoreUnavailable) as caught:
         await runner.run_cypher(graph_dataset(new_session()), "RETURN 1", {}, QueryLimits())
     assert caught.value.detail == resources.NO_GRAPH_STORE

@@ -14,6 +14,7 @@ from datainfra.domain.ports.key_policy import KeyDecision, KeyPolicy
 from datainfra.domain.ports.query_runners import CypherQueryRunner, SqlQueryRunner
 from datainfra.domain.ports.tabular_store import NativeTextExport, TabularStore
 from datainfra.domain.ports.user_roles import UserRoles
+from datainfra.domain.ports.work_slots import HeldSlot, WorkSlots
 
 __all__ = [
     "ArchiveSource",
@@ -25,6 +26,7 @@ __all__ = [
     "CypherQueryRunner",
     "EdgePage",
     "GraphStore",
+    "HeldSlot",
     "IdGenerator",
     "IdempotencyStore",
     "InFlight",
@@ -40,4 +42,5 @@ __all__ = [
     "StoredAnswer",
     "TabularStore",
     "UserRoles",
+    "WorkSlots",
 ]
