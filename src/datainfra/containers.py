@@ -15,6 +15,7 @@ from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
 from datainfra.adapters.memory.user_roles import InMemoryUserRoles
 from datainfra.adapters.memory.work_slots import InProcessWorkSlots
 from datainfra.adapters.postgres.catalog import PostgresCatalog
+from datainfra.adapters.postgres.graph_bookmarks import PostgresGraphBookmarks
 from datainfra.adapters.postgres.idempotency import PostgresIdempotencyStore
 from datainfra.adapters.postgres.page_json import PostgresJsonPages
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
@@ -25,6 +26,7 @@ from datainfra.config import Settings
 from datainfra.domain.ports import (
     Catalog,
     Clock,
+    GraphBookmarks,
     IdempotencyStore,
     IdGenerator,
     JsonPages,
@@ -65,7 +67,8 @@ class Container(containers.DeclarativeContainer):
         PostgresTabularStore, postgres_pool, user_roles
     )
     json_pages: providers.Singleton[JsonPages] = providers.Singleton(PostgresJsonPages, postgres_pool)
-    graph_store = providers.Resource(resources.graph_store, settings)
+    graph_bookmarks: providers.Singleton[GraphBookmarks] = providers.Singleton(PostgresGraphBookmarks, postgres_pool)
+    graph_store = providers.Resource(resources.graph_store, settings, graph_bookmarks)
     sql_runner = providers.Resource(resources.sql_runner, postgres_pool, user_roles)
     cypher_runner = providers.Singleton(resources.cypher_runner, graph_store, work_slots, settings)
 

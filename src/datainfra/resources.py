@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from datainfra.config import Settings
-from datainfra.domain.ports import CypherQueryRunner, GraphStore, SqlQueryRunner, UserRoles, WorkSlots
+from datainfra.domain.ports import CypherQueryRunner, GraphBookmarks, GraphStore, SqlQueryRunner, UserRoles, WorkSlots
 
 if TYPE_CHECKING:  # the drivers load only when a real store is wired
     from psycopg_pool import AsyncConnectionPool
@@ -69,8 +69,11 @@ async def postgres_pool(url: str, settings: Settings) -> AsyncIterator[AsyncConn
         await close_pool(pool)
 
 
-async def graph_store(settings: Settings) -> AsyncIterator[GraphStore]:
-    """A Neo4jGraphStore, or an UnavailableGraphStore explaining how to get one."""
+async def graph_store(settings: Settings, bookmarks: GraphBookmarks) -> AsyncIterator[GraphStore]:
+    """A Neo4jGraphStore, or an UnavailableGraphStore explaining how to get one. Through a routing
+    URI (a cluster) each dataset's bookmarks are kept in `bookmarks` (the catalog), so every API
+    process reads its writes; through `bolt://` (one server) none are needed."""
+    from datainfra.adapters.neo4j.bookmarks import routes
     from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
     from datainfra.adapters.unavailable import UnavailableGraphStore
@@ -102,7 +105,10 @@ async def graph_store(settings: Settings) -> AsyncIterator[GraphStore]:
     )
     try:
         yield Neo4jGraphStore(
-            driver, database=settings.neo4j_database, transaction_timeout=settings.neo4j_transaction_timeout_s
+            driver,
+            database=settings.neo4j_database,
+            transaction_timeout=settings.neo4j_transaction_timeout_s,
+            bookmarks=bookmarks if routes(endpoint[0]) else None,
         )
     finally:
         await close_driver(driver)
@@ -150,5 +156,6 @@ def cypher_runner(store: GraphStore, slots: WorkSlots, settings: Settings) -> Cy
             database=settings.neo4j_database,
             max_timeout=settings.neo4j_transaction_timeout_s,
             slots=slots,
+            bookmarks=store.bookmarks,
         )
     return UnavailableCypherRunner(store.reason if isinstance(store, UnavailableGraphStore) else NO_GRAPH_STORE)

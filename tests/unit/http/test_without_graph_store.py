@@ -18,9 +18,10 @@ async def test_without_java_the_graph_store_resource_is_an_explanation_not_a_cra
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import datainfra.local_stores.neo4j_runtime as neo4j_runtime
+    from datainfra.adapters.postgres.graph_bookmarks import PostgresGraphBookmarks
 
     monkeypatch.setattr(neo4j_runtime, "java_available", lambda: False)
-    stores = resources.graph_store(Settings())
+    stores = resources.graph_store(Settings(), PostgresGraphBookmarks(None))  # type: ignore[arg-type]
     store = await anext(stores)
     assert isinstance(store, UnavailableGraphStore)
     assert "Java 17" in store.reason and "DATAINFRA_NEO4J_URI" in store.reason

@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
+from neo4j.api import AsyncBookmarkManager
 
+from datainfra.adapters.neo4j.bookmarks import DatasetBookmarks
 from datainfra.adapters.neo4j.driver import (
     ANSWER_GRACE_S,
     answered_within,
@@ -23,6 +25,7 @@ from datainfra.adapters.neo4j.driver import (
     too_large,
     translated_errors,
 )
+from datainfra.domain.ports.graph_bookmarks import GraphBookmarks
 
 T = TypeVar("T")
 Tx = neo4j.AsyncManagedTransaction
@@ -41,19 +44,45 @@ def _ping_timeout(runner: TransactionRunner) -> float:
 
 class TransactionRunner:
     def __init__(
-        self, driver: neo4j.AsyncDriver, *, database: str, transaction_timeout: float | None, batch_size: int
+        self,
+        driver: neo4j.AsyncDriver,
+        *,
+        database: str,
+        transaction_timeout: float | None,
+        batch_size: int,
+        bookmarks: GraphBookmarks | None = None,
+        bookmark_manager: AsyncBookmarkManager | None = None,
     ) -> None:
         self.driver = driver
         self.database = database
+        self.bookmarks = bookmarks
+        """Where each dataset's bookmarks are kept (a routing URI), or None (one server)."""
+        self.bookmark_manager = bookmark_manager
+        """This runner's dataset's bookmarks (`for_dataset`), for every transaction it runs."""
         self.timeout = transaction_timeout
         self.answer_timeout = transaction_timeout + ANSWER_GRACE_S if transaction_timeout else None
         """Every transaction (and schema change) of one call ends within this, answered or not."""
         self.batch_size = batch_size
 
+    def for_dataset(self, dataset_id: str) -> TransactionRunner:
+        """This runner with the dataset's bookmarks (read-your-writes on a cluster), or itself."""
+        if self.bookmarks is None:
+            return self
+        return TransactionRunner(
+            self.driver,
+            database=self.database,
+            transaction_timeout=self.timeout,
+            batch_size=self.batch_size,
+            bookmarks=self.bookmarks,
+            bookmark_manager=DatasetBookmarks(self.bookmarks, dataset_id),
+        )
+
     @answered_within(answer_timeout)
     async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         with translated_errors():
-            async with self.driver.session(database=self.database) as session:
+            async with self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS, bookmark_manager=self.bookmark_manager
+            ) as session:
                 return await session.execute_read(
                     neo4j.unit_of_work(timeout=self.timeout)(not_retried_when_too_large(work))
                 )
@@ -70,7 +99,7 @@ class TransactionRunner:
                 parameters,
                 database_=self.database,
                 routing_=neo4j.RoutingControl.READ,
-                bookmark_manager_=None,
+                bookmark_manager_=self.bookmark_manager,
                 result_transformer_=_all_records,
             )
         return records
@@ -78,7 +107,9 @@ class TransactionRunner:
     @answered_within(answer_timeout)
     async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         with translated_errors():
-            async with self.driver.session(database=self.database) as session:
+            async with self.driver.session(
+                database=self.database, default_access_mode=neo4j.WRITE_ACCESS, bookmark_manager=self.bookmark_manager
+            ) as session:
                 return await session.execute_write(
                     neo4j.unit_of_work(timeout=self.timeout)(not_retried_when_too_large(work))
                 )
@@ -88,7 +119,7 @@ class TransactionRunner:
         """A session for schema changes (which run outside managed transactions), errors translated.
         Callers bound the whole call with `answered_within(answer_timeout)`."""
         with translated_errors():
-            async with self.driver.session(database=self.database) as session:
+            async with self.driver.session(database=self.database, bookmark_manager=self.bookmark_manager) as session:
                 yield session
 
     def batches(self, rows: Sequence[T]) -> Iterable[Sequence[T]]:

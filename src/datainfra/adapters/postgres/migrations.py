@@ -162,6 +162,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        7,
+        "graph bookmarks: each graph dataset's last Neo4j bookmarks, for read-your-writes on a cluster",
+        (
+            """CREATE TABLE {schema}.graph_bookmarks (
+                dataset_id text COLLATE "C" PRIMARY KEY,
+                bookmarks text[] NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

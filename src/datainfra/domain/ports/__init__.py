@@ -7,6 +7,7 @@ against every adapter, so the in-memory adapters and the real stores cannot drif
 from datainfra.domain.ports.archive_source import ArchiveSource
 from datainfra.domain.ports.catalog import Catalog
 from datainfra.domain.ports.clock import Clock, IdGenerator
+from datainfra.domain.ports.graph_bookmarks import GraphBookmarks
 from datainfra.domain.ports.graph_store import EdgePage, GraphStore, NodePage, NodeUpdate
 from datainfra.domain.ports.idempotency import Claim, Claimed, Completed, IdempotencyStore, InFlight, StoredAnswer
 from datainfra.domain.ports.json_pages import JsonPage, JsonPages, PageGuard
@@ -25,6 +26,7 @@ __all__ = [
     "Completed",
     "CypherQueryRunner",
     "EdgePage",
+    "GraphBookmarks",
     "GraphStore",
     "HeldSlot",
     "IdGenerator",

@@ -42,6 +42,7 @@ from neo4j.time import DateTime as NeoDateTime
 from neo4j.time import Duration as NeoDuration
 from neo4j.time import Time as NeoTime
 
+from datainfra.adapters.neo4j.bookmarks import DatasetBookmarks
 from datainfra.adapters.neo4j.client_cypher.budget import (
     GUARD_LIMIT_MARKER,
     RANGE_LIMIT_MARKER,
@@ -62,6 +63,7 @@ from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.json_depth import MAX_JSON_DEPTH, result_depth_refusal, value_depth_exceeds
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import name_problem
+from datainfra.domain.ports.graph_bookmarks import GraphBookmarks
 from datainfra.domain.ports.query_runners import CypherQueryRunner
 from datainfra.domain.ports.work_slots import WorkSlots
 from datainfra.domain.queries import QueryLimits, QueryResult, ResultColumn, check_query_text, cypher_parameters
@@ -107,7 +109,10 @@ class Neo4jCypherRunner(CypherQueryRunner):
         max_timeout: float = 60.0,
         max_concurrent_per_owner: int = MAX_CONCURRENT_PER_OWNER,
         slots: WorkSlots,
+        bookmarks: GraphBookmarks | None = None,
     ) -> None:
+        self._bookmarks = bookmarks
+        """Each dataset's bookmarks (a routing URI: read-your-writes on a cluster), or None."""
         self._driver = driver
         self._database = database
         self._max_timeout = max_timeout
@@ -130,6 +135,9 @@ class Neo4jCypherRunner(CypherQueryRunner):
                     return await self._run(dataset, ns, query, bound, limits, timeout)
             except TimeoutError:
                 raise StoreTimeout("the graph store gave up on a statement that ran too long") from None
+
+    def _bookmark_manager(self, dataset: Dataset) -> DatasetBookmarks | None:
+        return DatasetBookmarks(self._bookmarks, dataset.id) if self._bookmarks is not None else None
 
     @asynccontextmanager
     async def _slot(self, owner: str, timeout: float) -> AsyncIterator[None]:
@@ -182,10 +190,16 @@ class Neo4jCypherRunner(CypherQueryRunner):
         its plan cache, in the same transaction or not). None when the result needs its
         relationships' ends looked up: those must be read in the query's own transaction."""
         fetch_size = min(limits.max_rows + 1, 1000)
+        bookmarks = self._bookmark_manager(dataset)
         async with (
-            self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as checking,
             self._driver.session(
-                database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size
+                database=self._database, default_access_mode=neo4j.READ_ACCESS, bookmark_manager=bookmarks
+            ) as checking,
+            self._driver.session(
+                database=self._database,
+                default_access_mode=neo4j.READ_ACCESS,
+                fetch_size=fetch_size,
+                bookmark_manager=bookmarks,
             ) as reading,
         ):
             running = asyncio.create_task(_read_rows(reading, query, bound, limits, timeout))
@@ -218,7 +232,10 @@ class Neo4jCypherRunner(CypherQueryRunner):
         The BEGIN travels with the EXPLAIN (`pipelined_begin`)."""
         access = neo4j.READ_ACCESS if limits.read_only else neo4j.WRITE_ACCESS
         async with self._driver.session(
-            database=self._database, default_access_mode=access, fetch_size=min(limits.max_rows + 1, 1000)
+            database=self._database,
+            default_access_mode=access,
+            fetch_size=min(limits.max_rows + 1, 1000),
+            bookmark_manager=self._bookmark_manager(dataset),
         ) as session:
             with pipelined_begin(session):
                 tx = await session.begin_transaction(timeout=timeout)
