@@ -164,7 +164,7 @@ def test_a_graph_write_through_one_process_is_read_through_the_other_from_its_ca
 
 def test_the_cypher_concurrency_cap_counts_queries_of_every_process(pair: Pair) -> None:
     headers = _user(pair.one)
-    session, graph = _graph(pair, headers)
+    session, _graph_path = _graph(pair, headers)
     owner = httpx.get(pair.one + "/users/me", headers=headers, timeout=TIMEOUT).json()["id"]
     query = {"language": "cypher", "dataset": "g", "query": "MATCH (n) RETURN count(n) AS c"}
     path = f"/sessions/{session}/query"
