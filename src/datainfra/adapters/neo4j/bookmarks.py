@@ -23,13 +23,21 @@ def routes(uri: str) -> bool:
 
 
 class DatasetBookmarks(AsyncBookmarkManager):
+    """One call's view: the catalog is read once, when the call's first transaction starts (which
+    covers every write answered before the call), and the call's own commits are added as they come
+    (the driver asks for the bookmarks more than once per transaction)."""
+
     def __init__(self, store: GraphBookmarks, dataset_id: str) -> None:
         self._store = store
         self._dataset_id = dataset_id
+        self._known: frozenset[str] | None = None
 
     async def get_bookmarks(self) -> Collection[str]:
-        return await self._store.latest(self._dataset_id)
+        if self._known is None:
+            self._known = await self._store.latest(self._dataset_id)
+        return self._known
 
     async def update_bookmarks(self, previous_bookmarks: Collection[str], new_bookmarks: Collection[str]) -> None:
         if new_bookmarks:
             await self._store.replace(self._dataset_id, previous_bookmarks, new_bookmarks)
+            self._known = (self._known or frozenset()).difference(previous_bookmarks).union(new_bookmarks)

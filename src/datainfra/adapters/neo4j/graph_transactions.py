@@ -128,8 +128,12 @@ class TransactionRunner:
 
     @answered_within(_ping_timeout)
     async def ping(self) -> None:
+        """A statement on the configured database, routed as a read: the database exists and a
+        member that serves it answers (`verify_connectivity` checks only the default database)."""
         with translated_errors():
-            await self.driver.verify_connectivity(database=self.database)
+            await self.driver.execute_query(
+                "RETURN 1", database_=self.database, routing_=neo4j.RoutingControl.READ, bookmark_manager_=None
+            )
 
 
 async def _all_records(result: neo4j.AsyncResult) -> list[neo4j.Record]:
