@@ -38,7 +38,12 @@ class Pair:
 def pair(postgres_runtime: Any, neo4j_runtime: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     endpoint = neo4j_runtime.endpoint()
     routing = type(endpoint)(endpoint.uri.replace("bolt://", "neo4j://", 1), endpoint.user, endpoint.password)
-    env = {"DATAINFRA_WORKERS": "1", "DATAINFRA_NEO4J_DATABASE": "neo4j", "DATAINFRA_ACCESS_LOG": "false"}
+    env = {
+        "DATAINFRA_WORKERS": "1",
+        "DATAINFRA_NEO4J_DATABASE": "neo4j",
+        "DATAINFRA_ACCESS_LOG": "false",
+        "DATAINFRA_QUERY_CONNECTIONS_PER_USER": "1",
+    }
     with ExitStack() as stack:
         database_url = stack.enter_context(fresh_database(postgres_runtime.url()))
         apis = [
@@ -180,6 +185,19 @@ def test_the_cypher_concurrency_cap_counts_queries_of_every_process(pair: Pair) 
         assert refused.status_code == 429, refused.text
         conn.execute("DELETE FROM datainfra.work_slots WHERE owner_id = %s AND token = 'elsewhere'", (owner,))
     assert _status("POST", pair.other + path, headers, json=query) == 200
+
+
+def test_a_query_connection_the_other_process_keeps_idle_does_not_refuse_a_query(pair: Pair) -> None:
+    """The role's CONNECTION LIMIT (1 here) is shared by every process; a connection one process
+    keeps idle for the role's next query only delays a query through another, it never refuses it."""
+    headers = _user(pair.one)
+    session = _created(pair.one, "/sessions", {"name": "s"}, headers)
+    _created(pair.one, f"/sessions/{session}/datasets", {"name": "t", "kind": "tabular", "schema": TABLE}, headers)
+    query = {"language": "sql", "query": "SELECT count(*) AS n FROM t"}
+    for base in (pair.one, pair.other, pair.one):
+        answer = httpx.post(f"{base}/sessions/{session}/query", json=query, headers=headers, timeout=TIMEOUT)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["rows"] == [[0]]
 
 
 def _bookmarks(pair: Pair, dataset_id: str) -> list[str] | None:
