@@ -128,12 +128,12 @@ class TransactionRunner:
 
     @answered_within(_ping_timeout)
     async def ping(self) -> None:
-        """A statement on the configured database, routed as a read: the database exists and a
-        member that serves it answers (`verify_connectivity` checks only the default database)."""
+        """One auto-commit statement (not retried) on the configured database, routed as a read: the
+        database exists and a member serving it answers (`verify_connectivity` checks only the
+        default database)."""
         with translated_errors():
-            await self.driver.execute_query(
-                "RETURN 1", database_=self.database, routing_=neo4j.RoutingControl.READ, bookmark_manager_=None
-            )
+            async with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
+                await (await session.run("RETURN 1")).consume()
 
 
 async def _all_records(result: neo4j.AsyncResult) -> list[neo4j.Record]:
