@@ -1,6 +1,9 @@
 """How every part of the Neo4j graph store talks to the server: one read or write transaction per
 call of work, bounded in time (`driver.answered_within`), not retried when it runs out of memory,
-its driver errors translated into domain errors; and bulk rows cut into batches.
+its driver errors translated into domain errors; and bulk rows cut into batches. Reads run in READ
+sessions (a cluster routes them to followers; the server refuses them a write), writes in WRITE
+sessions, on the configured database; `for_dataset` adds the dataset's bookmarks (a routing URI) so
+a read follows every write to it answered before (adapters/neo4j/bookmarks.py).
 
 The graph store's parts (writes, reads, paths, projection, lifecycle) are functions over one
 `TransactionRunner`, so none of them opens a session or handles a driver error by itself.
