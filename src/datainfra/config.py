@@ -51,6 +51,8 @@ class Settings:
     """None: start a local Neo4j (needs Java 17) keeping its data under data_dir/neo4j."""
     neo4j_user: str = "neo4j"
     neo4j_password: str | None = None
+    neo4j_database: str = "neo4j"
+    """The Neo4j database every graph dataset lives in (a cluster routes by it: `neo4j://` URIs)."""
     neo4j_transaction_timeout_s: float = 60.0
     log_format: str = "console"
     log_level: str = "INFO"
@@ -90,6 +92,7 @@ class Settings:
             neo4j_uri=_url(env, "DATAINFRA_NEO4J_URI", ("bolt://", "neo4j://", "bolt+s://", "neo4j+s://")),
             neo4j_user=env.get("DATAINFRA_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("DATAINFRA_NEO4J_PASSWORD") or None,
+            neo4j_database=_database_name(env.get("DATAINFRA_NEO4J_DATABASE") or "neo4j"),
             neo4j_transaction_timeout_s=float(_int(env, "DATAINFRA_NEO4J_TX_TIMEOUT_S", 60, 1, 86_400)),
             log_format=_choice(env, "DATAINFRA_LOG_FORMAT", ("console", "json"), "console"),
             log_level=_choice(env, "DATAINFRA_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
@@ -136,6 +139,20 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
         raise SettingsError(f"{name}={raw!r} is not an integer") from None
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} must be between {low} and {high}")
+    return value
+
+
+_DATABASE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-]{2,62}")
+"""Neo4j's rule for a standard database name: 3 to 63 characters, letters, digits, dots, dashes."""
+
+
+def _database_name(value: str) -> str:
+    value = value.strip()
+    if not _DATABASE_NAME.fullmatch(value):
+        raise SettingsError(
+            f"DATAINFRA_NEO4J_DATABASE={value!r} is not a Neo4j database name (3 to 63 letters, digits, '.' or '-', "
+            "starting with a letter)"
+        )
     return value
 
 

@@ -13,14 +13,27 @@ from datainfra.adapters.memory.idempotency import InMemoryIdempotencyStore
 from datainfra.adapters.memory.page_json import InMemoryJsonPages
 from datainfra.adapters.memory.tabular_store import InMemoryTabularStore
 from datainfra.adapters.memory.user_roles import InMemoryUserRoles
+from datainfra.adapters.memory.work_slots import InProcessWorkSlots
 from datainfra.adapters.postgres.catalog import PostgresCatalog
+from datainfra.adapters.postgres.graph_bookmarks import PostgresGraphBookmarks
 from datainfra.adapters.postgres.idempotency import PostgresIdempotencyStore
 from datainfra.adapters.postgres.page_json import PostgresJsonPages
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
+from datainfra.adapters.postgres.work_slots import PostgresWorkSlots
 from datainfra.adapters.system_clock import SystemClock, UuidGenerator
 from datainfra.adapters.unavailable import UnavailableCypherRunner, UnavailableSqlRunner
 from datainfra.config import Settings
-from datainfra.domain.ports import Catalog, Clock, IdempotencyStore, IdGenerator, JsonPages, TabularStore, UserRoles
+from datainfra.domain.ports import (
+    Catalog,
+    Clock,
+    GraphBookmarks,
+    IdempotencyStore,
+    IdGenerator,
+    JsonPages,
+    TabularStore,
+    UserRoles,
+    WorkSlots,
+)
 from datainfra.services.accounts import AccountService
 from datainfra.services.datasets import DatasetService
 from datainfra.services.exports import ExportService
@@ -48,14 +61,16 @@ class Container(containers.DeclarativeContainer):
     postgres_pool = providers.Resource(resources.postgres_pool, postgres_url, settings)
     catalog: providers.Singleton[Catalog] = providers.Singleton(PostgresCatalog, postgres_pool)
     idempotency: providers.Singleton[IdempotencyStore] = providers.Singleton(PostgresIdempotencyStore, postgres_pool)
+    work_slots: providers.Singleton[WorkSlots] = providers.Singleton(PostgresWorkSlots, postgres_pool)
     user_roles: providers.Singleton[UserRoles] = providers.Singleton(resources.user_roles, postgres_pool, settings)
     tabular_store: providers.Singleton[TabularStore] = providers.Singleton(
         PostgresTabularStore, postgres_pool, user_roles
     )
     json_pages: providers.Singleton[JsonPages] = providers.Singleton(PostgresJsonPages, postgres_pool)
-    graph_store = providers.Resource(resources.graph_store, settings)
+    graph_bookmarks: providers.Singleton[GraphBookmarks] = providers.Singleton(PostgresGraphBookmarks, postgres_pool)
+    graph_store = providers.Resource(resources.graph_store, settings, graph_bookmarks)
     sql_runner = providers.Resource(resources.sql_runner, postgres_pool, user_roles)
-    cypher_runner = providers.Singleton(resources.cypher_runner, graph_store, settings)
+    cypher_runner = providers.Singleton(resources.cypher_runner, graph_store, work_slots, settings)
 
     accounts = providers.Factory(AccountService, catalog, key_policy, user_roles, clock, ids)
     sessions = providers.Factory(SessionService, catalog, tabular_store, graph_store, clock, ids)
@@ -84,6 +99,7 @@ def build_memory_container(settings: Settings) -> Container:
     container.postgres_pool.override(providers.Object(None))
     container.catalog.override(providers.Singleton(InMemoryCatalog))
     container.idempotency.override(providers.Singleton(InMemoryIdempotencyStore))
+    container.work_slots.override(providers.Singleton(InProcessWorkSlots))
     container.user_roles.override(providers.Singleton(InMemoryUserRoles))
     container.tabular_store.override(providers.Singleton(InMemoryTabularStore))
     container.json_pages.override(providers.Singleton(InMemoryJsonPages, container.catalog, container.tabular_store))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from datainfra.config import Settings
-from datainfra.domain.ports import CypherQueryRunner, GraphStore, SqlQueryRunner, UserRoles
+from datainfra.domain.ports import CypherQueryRunner, GraphBookmarks, GraphStore, SqlQueryRunner, UserRoles, WorkSlots
 
 if TYPE_CHECKING:  # the drivers load only when a real store is wired
     from psycopg_pool import AsyncConnectionPool
@@ -69,8 +69,11 @@ async def postgres_pool(url: str, settings: Settings) -> AsyncIterator[AsyncConn
         await close_pool(pool)
 
 
-async def graph_store(settings: Settings) -> AsyncIterator[GraphStore]:
-    """A Neo4jGraphStore, or an UnavailableGraphStore explaining how to get one."""
+async def graph_store(settings: Settings, bookmarks: GraphBookmarks) -> AsyncIterator[GraphStore]:
+    """A Neo4jGraphStore, or an UnavailableGraphStore explaining how to get one. Through a routing
+    URI (a cluster) each dataset's bookmarks are kept in `bookmarks` (the catalog), so every API
+    process reads its writes; through `bolt://` (one server) none are needed."""
+    from datainfra.adapters.neo4j.bookmarks import routes
     from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
     from datainfra.adapters.unavailable import UnavailableGraphStore
@@ -96,11 +99,17 @@ async def graph_store(settings: Settings) -> AsyncIterator[GraphStore]:
             uri=endpoint[0],
             user=endpoint[1],
             password=endpoint[2],
+            database=settings.neo4j_database,
             transaction_timeout=settings.neo4j_transaction_timeout_s,
         )
     )
     try:
-        yield Neo4jGraphStore(driver, transaction_timeout=settings.neo4j_transaction_timeout_s)
+        yield Neo4jGraphStore(
+            driver,
+            database=settings.neo4j_database,
+            transaction_timeout=settings.neo4j_transaction_timeout_s,
+            bookmarks=bookmarks if routes(endpoint[0]) else None,
+        )
     finally:
         await close_driver(driver)
         if server is not None:
@@ -135,12 +144,18 @@ async def sql_runner(pool: AsyncConnectionPool, roles: UserRoles) -> AsyncIterat
         await runner.close()
 
 
-def cypher_runner(store: GraphStore, settings: Settings) -> CypherQueryRunner:
+def cypher_runner(store: GraphStore, slots: WorkSlots, settings: Settings) -> CypherQueryRunner:
     """Client Cypher on the graph store's driver, or the same 503 as the graph routes without one."""
     from datainfra.adapters.neo4j.client_cypher.runner import Neo4jCypherRunner
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
     from datainfra.adapters.unavailable import UnavailableCypherRunner, UnavailableGraphStore
 
     if isinstance(store, Neo4jGraphStore):
-        return Neo4jCypherRunner(store.driver, max_timeout=settings.neo4j_transaction_timeout_s)
+        return Neo4jCypherRunner(
+            store.driver,
+            database=settings.neo4j_database,
+            max_timeout=settings.neo4j_transaction_timeout_s,
+            slots=slots,
+            bookmarks=store.bookmarks,
+        )
     return UnavailableCypherRunner(store.reason if isinstance(store, UnavailableGraphStore) else NO_GRAPH_STORE)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +60,11 @@ def fresh_database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def running_api(database_url: str, neo4j: Any, workdir: Path) -> Iterator[RunningApi]:
-    """Start the API process and wait until /ready answers 200; stop it (SIGTERM, then SIGKILL)."""
+def running_api(
+    database_url: str, neo4j: Any, workdir: Path, extra_env: Mapping[str, str] | None = None
+) -> Iterator[RunningApi]:
+    """Start the API process (`extra_env` added to its environment) and wait until /ready answers
+    200; stop it (SIGTERM, then SIGKILL)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -78,6 +81,7 @@ def running_api(database_url: str, neo4j: Any, workdir: Path) -> Iterator[Runnin
         "DATAINFRA_LOCAL_STORES": "false",
         "DATAINFRA_LOG_FORMAT": "json",
         "DATAINFRA_SHUTDOWN_TIMEOUT_S": "5",
+        **(extra_env or {}),
     }
     log_path = workdir / "api.log"
     with log_path.open("wb") as log:

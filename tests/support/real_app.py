@@ -27,6 +27,7 @@ from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.adapters.postgres.page_json import PostgresJsonPages
 from datainfra.adapters.postgres.pool import close_pool, open_pool
 from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
+from datainfra.adapters.postgres.work_slots import PostgresWorkSlots
 from datainfra.config import Settings
 from datainfra.containers import build_memory_container
 
@@ -55,7 +56,7 @@ def real_app_client(
                 container.tabular_store.override(providers.Object(PostgresTabularStore(pool, roles))),
                 container.json_pages.override(providers.Object(PostgresJsonPages(pool, catalog_schema=schema))),
                 container.sql_runner.override(providers.Object(runner)),
-                _graphs(container, driver),
+                _graphs(container, driver, PostgresWorkSlots(pool, schema=schema)),
             ):
                 yield client
         finally:
@@ -66,13 +67,14 @@ def real_app_client(
 
 
 @contextmanager
-def _graphs(container: Any, driver: Any | None) -> Iterator[None]:
-    """Graphs in Neo4j when a driver is given, else the container's in-memory store as it is."""
+def _graphs(container: Any, driver: Any | None, slots: PostgresWorkSlots) -> Iterator[None]:
+    """Graphs in Neo4j when a driver is given (Cypher's slots in the catalog), else the container's
+    in-memory store as it is."""
     if driver is None:
         yield
         return
     with (
         container.graph_store.override(providers.Object(Neo4jGraphStore(driver))),
-        container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver))),
+        container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver, slots=slots))),
     ):
         yield

@@ -55,6 +55,7 @@ def endpoint_client(endpoint: Any) -> Iterator[TestClient[Any]]:
     """The API in-process: graphs and client Cypher on the TCK's Neo4j (the catalog in memory: this
     test measures Cypher, and needs no PostgreSQL)."""
     from datainfra.adapters.http.app import create_app
+    from datainfra.adapters.memory.work_slots import InProcessWorkSlots
     from datainfra.adapters.neo4j.client_cypher.runner import Neo4jCypherRunner
     from datainfra.adapters.neo4j.driver import Neo4jSettings, close_driver, open_driver
     from datainfra.adapters.neo4j.graph_store import Neo4jGraphStore
@@ -70,7 +71,9 @@ def endpoint_client(endpoint: Any) -> Iterator[TestClient[Any]]:
         try:
             with (
                 container.graph_store.override(providers.Object(Neo4jGraphStore(driver))),
-                container.cypher_runner.override(providers.Object(Neo4jCypherRunner(driver))),
+                container.cypher_runner.override(
+                    providers.Object(Neo4jCypherRunner(driver, slots=InProcessWorkSlots()))
+                ),
             ):
                 yield client
         finally:

@@ -352,6 +352,8 @@ def test_server_options_follow_the_settings() -> None:
         ({"DATAINFRA_WORKERS": "two"}, "DATAINFRA_WORKERS"),
         ({"DATAINFRA_SHUTDOWN_TIMEOUT_S": "-1"}, "DATAINFRA_SHUTDOWN_TIMEOUT_S"),
         ({"DATAINFRA_ACCESS_LOG": "maybe"}, "DATAINFRA_ACCESS_LOG"),
+        ({"DATAINFRA_NEO4J_DATABASE": "graphs; DROP"}, "DATAINFRA_NEO4J_DATABASE"),
+        ({"DATAINFRA_NEO4J_DATABASE": "ab"}, "DATAINFRA_NEO4J_DATABASE"),
         ({"DATAINFRA_LOCAL_STORES": "false"}, "DATAINFRA_DATABASE_URL"),
         (
             {"DATAINFRA_LOCAL_STORES": "false", "DATAINFRA_DATABASE_URL": "postgresql://u:p@db/x"},
@@ -362,6 +364,11 @@ def test_server_options_follow_the_settings() -> None:
 def test_bad_delivery_settings_stop_the_process_naming_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_the_neo4j_database_is_the_default_one_unless_named() -> None:
+    assert Settings.from_env({}).neo4j_database == "neo4j"
+    assert Settings.from_env({"DATAINFRA_NEO4J_DATABASE": "tenant-graphs.eu"}).neo4j_database == "tenant-graphs.eu"
 
 
 def test_several_workers_share_the_locally_started_stores() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import neo4j
 import pytest
 
+from datainfra.adapters.memory.work_slots import InProcessWorkSlots
 from datainfra.adapters.neo4j.client_cypher.plan_check import check_plan
 from datainfra.adapters.neo4j.client_cypher.rewrite import rewrite
 from datainfra.adapters.neo4j.client_cypher.runner import IsolationBreach, Neo4jCypherRunner, _Converter
@@ -65,7 +66,7 @@ async def store(
 
 @pytest.fixture
 def runner(neo4j_driver: neo4j.AsyncDriver) -> Neo4jCypherRunner:
-    return Neo4jCypherRunner(neo4j_driver)
+    return Neo4jCypherRunner(neo4j_driver, slots=InProcessWorkSlots())
 
 
 async def make_world(store: Neo4jGraphStore) -> World:
@@ -280,7 +281,7 @@ async def test_a_query_out_of_memory_is_a_client_error(runner: Neo4jCypherRunner
 
 
 async def test_each_owner_runs_at_most_two_queries_at_once(neo4j_driver: neo4j.AsyncDriver, shared: World) -> None:
-    runner = Neo4jCypherRunner(neo4j_driver)
+    runner = Neo4jCypherRunner(neo4j_driver, slots=InProcessWorkSlots())
     slow = "UNWIND range(1, 1000000) AS x UNWIND range(1, 1000) AS y RETURN count(*)"
     limits = QueryLimits(timeout_ms=1500)
 

@@ -18,9 +18,10 @@ async def test_without_java_the_graph_store_resource_is_an_explanation_not_a_cra
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import datainfra.local_stores.neo4j_runtime as neo4j_runtime
+    from datainfra.adapters.postgres.graph_bookmarks import PostgresGraphBookmarks
 
     monkeypatch.setattr(neo4j_runtime, "java_available", lambda: False)
-    stores = resources.graph_store(Settings())
+    stores = resources.graph_store(Settings(), PostgresGraphBookmarks(None))  # type: ignore[arg-type]
     store = await anext(stores)
     assert isinstance(store, UnavailableGraphStore)
     assert "Java 17" in store.reason and "DATAINFRA_NEO4J_URI" in store.reason
@@ -67,11 +68,13 @@ def test_tabular_work_goes_on_and_ready_says_the_graph_store_is_not_configured(n
 
 
 async def test_without_a_graph_store_client_cypher_answers_the_same_explanation() -> None:
+    from datainfra.adapters.memory.work_slots import InProcessWorkSlots
     from datainfra.domain.errors import StoreUnavailable
     from datainfra.domain.queries import QueryLimits
     from tests.contract.conftest import graph_dataset, new_session
 
-    runner = resources.cypher_runner(UnavailableGraphStore(resources.NO_GRAPH_STORE), Settings())
+    store = UnavailableGraphStore(resources.NO_GRAPH_STORE)
+    runner = resources.cypher_runner(store, InProcessWorkSlots(), Settings())
     with pytest.raises(StoreUnavailable) as caught:
         await runner.run_cypher(graph_dataset(new_session()), "RETURN 1", {}, QueryLimits())
     assert caught.value.detail == resources.NO_GRAPH_STORE

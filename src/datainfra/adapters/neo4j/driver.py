@@ -195,7 +195,7 @@ def translated_errors() -> Iterator[None]:
             raise too_large() from exc
         if "too large to index" in message or code.startswith(_VALUE_REFUSALS):
             raise InvalidInput(f"the graph store refused a value: {client_terms(message)}") from exc
-        if "DatabaseUnavailable" in code:
+        if "DatabaseUnavailable" in code or "DatabaseNotFound" in code:
             raise StoreUnavailable("the graph store cannot be reached") from exc
         if code.startswith("Neo.TransientError.") or exc.is_retryable():
             raise Conflict(

@@ -22,6 +22,7 @@ from datainfra.domain.algorithms import Projection
 from datainfra.domain.filters import FilterSpec
 from datainfra.domain.graph import Direction, Edge, Node, Path, Subgraph
 from datainfra.domain.model import Dataset
+from datainfra.domain.ports.graph_bookmarks import GraphBookmarks
 from datainfra.domain.ports.graph_store import EdgePage, GraphStore, NodePage, NodeUpdate
 from datainfra.domain.query import RecordQuery
 from datainfra.domain.records import OnConflict, WriteResult
@@ -43,10 +44,16 @@ class Neo4jGraphStore(GraphStore):
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_weighted_edges: int = MAX_WEIGHTED_EDGES,
         projection_batch: int = PROJECTION_BATCH,
+        bookmarks: GraphBookmarks | None = None,
     ) -> None:
         self._runner = TransactionRunner(
-            driver, database=database, transaction_timeout=transaction_timeout, batch_size=batch_size
+            driver,
+            database=database,
+            transaction_timeout=transaction_timeout,
+            batch_size=batch_size,
+            bookmarks=bookmarks,
         )
+        self._bookmarks = bookmarks
         self._max_weighted_edges = max_weighted_edges
         self._projection_batch = projection_batch
 
@@ -55,54 +62,63 @@ class Neo4jGraphStore(GraphStore):
         """The driver, shared with the Cypher query runner (one pool of Bolt connections)."""
         return self._runner.driver
 
+    @property
+    def bookmarks(self) -> GraphBookmarks | None:
+        """Where each dataset's bookmarks are kept (shared with the Cypher query runner), or None."""
+        return self._bookmarks
+
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def ping(self) -> None:
         await self._runner.ping()
 
     async def create_graph(self, dataset: Dataset) -> None:
-        await graph_lifecycle.create_graph(self._runner, dataset)
+        await graph_lifecycle.create_graph(self._runner.for_dataset(dataset.id), dataset)
 
     async def migrate_graph(self, before: Dataset, after: Dataset) -> None:
-        await graph_lifecycle.migrate_graph(self._runner, before, after)
+        await graph_lifecycle.migrate_graph(self._runner.for_dataset(after.id), before, after)
 
     async def drop_graph(self, dataset: Dataset) -> None:
-        await graph_lifecycle.drop_graph(self._runner, dataset)
+        await graph_lifecycle.drop_graph(self._runner.for_dataset(dataset.id), dataset)
+        if self._bookmarks is not None:
+            await self._bookmarks.forget(dataset.id)
 
     # -- writes -----------------------------------------------------------------------------------
 
     async def write(
         self, dataset: Dataset, nodes: Sequence[Node], edges: Sequence[Edge], on_conflict: OnConflict
     ) -> WriteResult:
-        return await graph_writes.write(self._runner, dataset, nodes, edges, on_conflict)
+        return await graph_writes.write(self._runner.for_dataset(dataset.id), dataset, nodes, edges, on_conflict)
 
     async def update_nodes(self, dataset: Dataset, updates: Sequence[NodeUpdate]) -> int:
-        return await graph_writes.update_nodes(self._runner, dataset, updates)
+        return await graph_writes.update_nodes(self._runner.for_dataset(dataset.id), dataset, updates)
 
     async def update_nodes_where(
         self, dataset: Dataset, labels: tuple[str, ...], filter: FilterSpec, changes: dict[str, Any]
     ) -> int:
-        return await graph_writes.update_nodes_where(self._runner, dataset, labels, filter, changes)
+        return await graph_writes.update_nodes_where(
+            self._runner.for_dataset(dataset.id), dataset, labels, filter, changes
+        )
 
     async def delete_nodes_where(self, dataset: Dataset, labels: tuple[str, ...], filter: FilterSpec) -> int:
-        return await graph_writes.delete_nodes_where(self._runner, dataset, labels, filter)
+        return await graph_writes.delete_nodes_where(self._runner.for_dataset(dataset.id), dataset, labels, filter)
 
     async def delete_edges_where(self, dataset: Dataset, types: tuple[str, ...], filter: FilterSpec) -> int:
-        return await graph_writes.delete_edges_where(self._runner, dataset, types, filter)
+        return await graph_writes.delete_edges_where(self._runner.for_dataset(dataset.id), dataset, types, filter)
 
     # -- reads ------------------------------------------------------------------------------------
 
     async def find_nodes(self, dataset: Dataset, labels: tuple[str, ...], query: RecordQuery) -> NodePage:
-        return await graph_reads.find_nodes(self._runner, dataset, labels, query)
+        return await graph_reads.find_nodes(self._runner.for_dataset(dataset.id), dataset, labels, query)
 
     async def get_node(self, dataset: Dataset, node_id: str) -> Node | None:
-        return await graph_reads.get_node(self._runner, dataset, node_id)
+        return await graph_reads.get_node(self._runner.for_dataset(dataset.id), dataset, node_id)
 
     async def find_edges(self, dataset: Dataset, types: tuple[str, ...], query: RecordQuery) -> EdgePage:
-        return await graph_reads.find_edges(self._runner, dataset, types, query)
+        return await graph_reads.find_edges(self._runner.for_dataset(dataset.id), dataset, types, query)
 
     async def count_nodes(self, dataset: Dataset) -> int:
-        return await graph_reads.count_nodes(self._runner, dataset)
+        return await graph_reads.count_nodes(self._runner.for_dataset(dataset.id), dataset)
 
     async def neighbors(
         self,
@@ -115,7 +131,13 @@ class Neo4jGraphStore(GraphStore):
         limit: int,
     ) -> Subgraph:
         return await graph_reads.neighbors(
-            self._runner, dataset, node_id, direction=direction, types=types, depth=depth, limit=limit
+            self._runner.for_dataset(dataset.id),
+            dataset,
+            node_id,
+            direction=direction,
+            types=types,
+            depth=depth,
+            limit=limit,
         )
 
     # -- paths ------------------------------------------------------------------------------------
@@ -132,7 +154,7 @@ class Neo4jGraphStore(GraphStore):
         max_depth: int,
     ) -> Path | None:
         return await graph_paths.shortest_path(
-            self._runner,
+            self._runner.for_dataset(dataset.id),
             dataset,
             source,
             target,
@@ -156,7 +178,7 @@ class Neo4jGraphStore(GraphStore):
         limit: int,
     ) -> list[Path]:
         return await graph_paths.all_shortest_paths(
-            self._runner,
+            self._runner.for_dataset(dataset.id),
             dataset,
             source,
             target,
@@ -174,7 +196,7 @@ class Neo4jGraphStore(GraphStore):
         self, dataset: Dataset, *, types: tuple[str, ...], weight: str | None, max_nodes: int, max_edges: int
     ) -> Projection:
         return await graph_projection.project(
-            self._runner,
+            self._runner.for_dataset(dataset.id),
             dataset,
             types=types,
             weight=weight,

@@ -148,6 +148,30 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX idempotency_keys_by_age ON {schema}.idempotency_keys (coalesce(completed_at, claimed_at))",
         ),
     ),
+    Migration(
+        6,
+        "work slots: concurrent work per owner, counted over every API process",
+        (
+            """CREATE TABLE {schema}.work_slots (
+                owner_id text COLLATE "C" NOT NULL,
+                kind text COLLATE "C" NOT NULL,
+                slot integer NOT NULL,
+                token text COLLATE "C" NOT NULL,
+                leased_until timestamptz NOT NULL,
+                PRIMARY KEY (owner_id, kind, slot)
+            )""",
+        ),
+    ),
+    Migration(
+        7,
+        "graph bookmarks: each graph dataset's last Neo4j bookmarks, for read-your-writes on a cluster",
+        (
+            """CREATE TABLE {schema}.graph_bookmarks (
+                dataset_id text COLLATE "C" PRIMARY KEY,
+                bookmarks text[] NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

@@ -14,8 +14,9 @@ Neo4j only checks a transaction's time limit between rows, so work inside one ex
 `range()`, `reduce`, list comprehension...) is bounded before it runs: the rewriter caps `range()`
 and nested iterations (`budget.MAX_RANGE`, `MAX_NESTED_STEPS`), parameters are capped here
 (`MAX_PARAMETER_LIST`, `MAX_PARAMETER_VALUES`), and each dataset owner may run at most
-`MAX_CONCURRENT_PER_OWNER` Cypher queries at once in this process (more → 429), so one tenant holds at
-most that many Neo4j worker threads however long its expressions run.
+`MAX_CONCURRENT_PER_OWNER` Cypher queries at once over every API process (`WorkSlots`, in the catalog;
+more → 429), so one tenant holds at most that many Neo4j worker threads however long its expressions
+run and however many API processes serve it.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ import asyncio
 import functools
 import math
 import re
-from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +42,7 @@ from neo4j.time import DateTime as NeoDateTime
 from neo4j.time import Duration as NeoDuration
 from neo4j.time import Time as NeoTime
 
+from datainfra.adapters.neo4j.bookmarks import DatasetBookmarks
 from datainfra.adapters.neo4j.client_cypher.budget import (
     GUARD_LIMIT_MARKER,
     RANGE_LIMIT_MARKER,
@@ -62,7 +63,9 @@ from datainfra.domain.graph_schema import GraphSchema
 from datainfra.domain.json_depth import MAX_JSON_DEPTH, result_depth_refusal, value_depth_exceeds
 from datainfra.domain.model import Dataset
 from datainfra.domain.names import name_problem
+from datainfra.domain.ports.graph_bookmarks import GraphBookmarks
 from datainfra.domain.ports.query_runners import CypherQueryRunner
+from datainfra.domain.ports.work_slots import WorkSlots
 from datainfra.domain.queries import QueryLimits, QueryResult, ResultColumn, check_query_text, cypher_parameters
 
 CLIENT_GRACE = 5.0
@@ -73,7 +76,11 @@ MAX_PARAMETER_LIST = 10_000
 MAX_PARAMETER_VALUES = 100_000
 """Most values (scalars, lists and maps, at any depth) all parameters of one query may hold together."""
 MAX_CONCURRENT_PER_OWNER = 2
-"""Most Cypher queries one dataset owner may run at once in this process (more → 429)."""
+"""Most Cypher queries one dataset owner may run at once, over every API process (more → 429)."""
+SLOT_KIND = "cypher"
+SLOT_LEASE_MARGIN_S = 30.0
+"""A slot's lease outlasts the query's own time limit (and the client's grace) by this much; a
+process that died holding it frees it then."""
 
 
 REWRITES_CACHED = 512
@@ -101,12 +108,16 @@ class Neo4jCypherRunner(CypherQueryRunner):
         database: str = "neo4j",
         max_timeout: float = 60.0,
         max_concurrent_per_owner: int = MAX_CONCURRENT_PER_OWNER,
+        slots: WorkSlots,
+        bookmarks: GraphBookmarks | None = None,
     ) -> None:
+        self._bookmarks = bookmarks
+        """Each dataset's bookmarks (a routing URI: read-your-writes on a cluster), or None."""
         self._driver = driver
         self._database = database
         self._max_timeout = max_timeout
         self._max_concurrent = max_concurrent_per_owner
-        self._running: Counter[str] = Counter()
+        self._slots = slots
 
     async def run_cypher(
         self, dataset: Dataset, text: str, parameters: Mapping[str, Any], limits: QueryLimits
@@ -118,28 +129,30 @@ class Neo4jCypherRunner(CypherQueryRunner):
             raise InvalidRequest("this query writes: send it with read_only set to false", field="query")
         bound = _bind(query, parameters)
         timeout = max(0.001, min(limits.timeout_ms / 1000, self._max_timeout))
-        with self._slot(dataset.owner_id):
+        async with self._slot(dataset.owner_id, timeout):
             try:
                 async with asyncio.timeout(timeout + CLIENT_GRACE):
                     return await self._run(dataset, ns, query, bound, limits, timeout)
             except TimeoutError:
                 raise StoreTimeout("the graph store gave up on a statement that ran too long") from None
 
-    @contextmanager
-    def _slot(self, owner: str) -> Iterator[None]:
-        """One of the owner's concurrent query slots in this process, or TooManyRequests."""
-        if self._running[owner] >= self._max_concurrent:
+    def _bookmark_manager(self, dataset: Dataset) -> DatasetBookmarks | None:
+        return DatasetBookmarks(self._bookmarks, dataset.id) if self._bookmarks is not None else None
+
+    @asynccontextmanager
+    async def _slot(self, owner: str, timeout: float) -> AsyncIterator[None]:
+        """One of the owner's concurrent query slots (over every API process), or TooManyRequests."""
+        lease = timeout + CLIENT_GRACE + SLOT_LEASE_MARGIN_S
+        held = await self._slots.claim(owner, SLOT_KIND, self._max_concurrent, lease)
+        if held is None:
             raise TooManyRequests(
                 f"too many Cypher queries of this user are running at once (at most {self._max_concurrent}); "
                 "retry when one has finished"
             )
-        self._running[owner] += 1
         try:
             yield
         finally:
-            self._running[owner] -= 1
-            if self._running[owner] <= 0:
-                del self._running[owner]
+            await asyncio.shield(self._slots.release(held))
 
     async def _run(
         self,
@@ -177,10 +190,16 @@ class Neo4jCypherRunner(CypherQueryRunner):
         its plan cache, in the same transaction or not). None when the result needs its
         relationships' ends looked up: those must be read in the query's own transaction."""
         fetch_size = min(limits.max_rows + 1, 1000)
+        bookmarks = self._bookmark_manager(dataset)
         async with (
-            self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as checking,
             self._driver.session(
-                database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size
+                database=self._database, default_access_mode=neo4j.READ_ACCESS, bookmark_manager=bookmarks
+            ) as checking,
+            self._driver.session(
+                database=self._database,
+                default_access_mode=neo4j.READ_ACCESS,
+                fetch_size=fetch_size,
+                bookmark_manager=bookmarks,
             ) as reading,
         ):
             running = asyncio.create_task(_read_rows(reading, query, bound, limits, timeout))
@@ -213,7 +232,10 @@ class Neo4jCypherRunner(CypherQueryRunner):
         The BEGIN travels with the EXPLAIN (`pipelined_begin`)."""
         access = neo4j.READ_ACCESS if limits.read_only else neo4j.WRITE_ACCESS
         async with self._driver.session(
-            database=self._database, default_access_mode=access, fetch_size=min(limits.max_rows + 1, 1000)
+            database=self._database,
+            default_access_mode=access,
+            fetch_size=min(limits.max_rows + 1, 1000),
+            bookmark_manager=self._bookmark_manager(dataset),
         ) as session:
             with pipelined_begin(session):
                 tx = await session.begin_transaction(timeout=timeout)

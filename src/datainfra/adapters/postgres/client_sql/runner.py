@@ -23,7 +23,9 @@ text sent by any client. Once the row cap or the byte budget bites, the rest is 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Any, cast
 
@@ -51,6 +53,7 @@ from datainfra.adapters.postgres.identifiers import session_schema_name
 from datainfra.adapters.postgres.pool import (
     AnsweringConnection,
     answer_timeout_for,
+    connection,
     register_value_conversions,
     tcp_options,
     translate_errors,
@@ -74,6 +77,12 @@ MAX_RESULT_BYTES = 32 * 1024 * 1024
 STREAM_CHUNK_ROWS = 64
 """Rows libpq hands over at a time while a read streams (the byte budget is checked per row)."""
 
+APPLICATION_NAME = "datainfra-query"
+"""The query endpoint's logins say this, so its idle kept connections can be told apart."""
+IDLE_ELSEWHERE_WAIT_S = 6.0
+"""How long a login refused by the role's CONNECTION LIMIT waits while some of the role's connections
+are only kept idle (RoleConnections closes them after 5 s of idleness, in every API process)."""
+
 _REUSABLE = (TransactionStatus.IDLE, TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
@@ -90,6 +99,7 @@ class PostgresSqlRunner(SqlQueryRunner):
         connect_timeout: int = 5,
         connections: RoleConnections | None = None,
     ) -> None:
+        self._pool = pool
         self._roles = roles
         self._connect_timeout = connect_timeout
         self._connections = connections or RoleConnections()
@@ -154,7 +164,9 @@ class PostgresSqlRunner(SqlQueryRunner):
     async def _connect(self, session: Session) -> psycopg.AsyncConnection[Any]:
         """A new login as the owner's role. Its startup options are what DISCARD ALL returns to: the
         role's limits, UTC, read-only transactions by default and only pg_catalog on the path."""
-        for attempt in (1, 2):
+        attempt, waited_until = 0, time.monotonic() + IDLE_ELSEWHERE_WAIT_S
+        while True:
+            attempt += 1
             role, password = await self._roles.credentials(session.owner_id)
             settings = [
                 *(f"{name}={value}" for name, value in self._roles.limits.connection_settings()),
@@ -168,7 +180,7 @@ class PostgresSqlRunner(SqlQueryRunner):
                 user=role,
                 password=password,
                 options=" ".join(f"-c {item}" for item in settings),
-                application_name="datainfra-query",
+                application_name=APPLICATION_NAME,
                 connect_timeout=self._connect_timeout,
                 **tcp_options(answer_timeout_for(MAX_TIMEOUT_MS)),
             )
@@ -179,6 +191,9 @@ class PostgresSqlRunner(SqlQueryRunner):
             except psycopg.OperationalError as exc:
                 message = str(exc)
                 if "too many connections for role" in message:
+                    if time.monotonic() < waited_until and await self._kept_idle(role):
+                        await asyncio.sleep(0.1)  # kept idle by an API process, closed within its idle time
+                        continue
                     raise TooManyRequests(
                         "too many queries of this user are running at once; retry when one has finished"
                     ) from None
@@ -189,7 +204,21 @@ class PostgresSqlRunner(SqlQueryRunner):
             register_value_conversions(conn)
             load_as_text(conn)
             return conn
-        raise StoreUnavailable("PostgreSQL refused the user's role")  # pragma: no cover - loop returns or raises
+
+    async def _kept_idle(self, role: str) -> bool:
+        """Whether some of the role's query connections are only kept idle (by any API process):
+        they count against its CONNECTION LIMIT, but each process closes them within its idle time,
+        so a login they crowd out waits for them rather than answering 429. Needs the service role
+        to see other roles' activity (a superuser, or a member of pg_read_all_stats); without that
+        nothing is seen idle and the refusal is a 429 at once."""
+        async with connection(self._pool) as conn:
+            cur = await conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE usename = %s AND application_name = %s "
+                "AND state = 'idle')",
+                (role, APPLICATION_NAME),
+            )
+            row = await cur.fetchone()
+        return bool(row and row[0])
 
 
 async def _run_read(
