@@ -95,11 +95,15 @@ def test_installing_the_runtime_dependencies_pulls_in_no_dev_tool() -> None:
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Iterator[Path]:
-    """The Makefile and pyproject.toml beside an existing (fake) virtualenv, for `make -n`."""
+    """The Makefile and the two pyproject.toml files (the service's, the client's) beside an existing
+    (fake) virtualenv, for `make -n`."""
     if shutil.which("make") is None:
         pytest.skip("no make")
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "clients" / "python").mkdir(parents=True)
+    shutil.copy(ROOT / "clients" / "python" / "pyproject.toml", tmp_path / "clients" / "python" / "pyproject.toml")
+    _age(tmp_path / "clients" / "python" / "pyproject.toml", 100)
     python = tmp_path / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
     python.touch(mode=0o755)
@@ -115,15 +119,16 @@ def _age(path: Path, seconds: float) -> None:
 
 
 def _installs(project: Path, target: str) -> list[str]:
-    """The pip installs `make <target>` would run, as the extras asked for ("." or ".[dev]")."""
+    """The pip installs `make <target>` would run, as the extras asked for ("." or ".[dev]"; the dev
+    install also installs the client, "./clients/python")."""
     plan = subprocess.run(["make", "-n", "-C", str(project), target], capture_output=True, text=True, check=True).stdout
-    return re.findall(r"pip install --quiet -e '?(\.(?:\[dev\])?)'?", plan)
+    return re.findall(r"-e '?(\.(?:\[dev\]|/clients/python)?)'?", plan)
 
 
 def test_make_run_installs_the_runtime_and_the_testing_targets_the_dev_extras(project_copy: Path) -> None:
     assert _installs(project_copy, "run") == ["."]
     for target in ("test", "test-unit", "lint", "bench"):
-        assert _installs(project_copy, target) == [".[dev]"], target
+        assert _installs(project_copy, target) == [".[dev]", "./clients/python"], target
 
 
 def test_a_run_after_a_test_installs_nothing(project_copy: Path) -> None:
@@ -136,7 +141,7 @@ def test_a_run_after_a_test_installs_nothing(project_copy: Path) -> None:
 def test_a_test_after_a_run_adds_the_dev_extras(project_copy: Path) -> None:
     _age(project_copy / ".venv" / ".installed-run", 10)
     assert _installs(project_copy, "run") == []
-    assert _installs(project_copy, "lint") == [".[dev]"]
+    assert _installs(project_copy, "lint") == [".[dev]", "./clients/python"]
 
 
 def test_both_installs_are_redone_when_pyproject_changes(project_copy: Path) -> None:
@@ -144,7 +149,15 @@ def test_both_installs_are_redone_when_pyproject_changes(project_copy: Path) -> 
     _age(project_copy / ".venv" / ".installed-run", 10)
     (project_copy / "pyproject.toml").touch()
     assert _installs(project_copy, "run") == ["."]
-    assert _installs(project_copy, "test-unit") == [".[dev]"]
+    assert _installs(project_copy, "test-unit") == [".[dev]", "./clients/python"]
+
+
+def test_the_dev_install_is_redone_when_the_clients_pyproject_changes(project_copy: Path) -> None:
+    _age(project_copy / ".venv" / ".installed-dev", 10)
+    _age(project_copy / ".venv" / ".installed-run", 10)
+    (project_copy / "clients" / "python" / "pyproject.toml").touch()
+    assert _installs(project_copy, "run") == []
+    assert _installs(project_copy, "test-unit") == [".[dev]", "./clients/python"]
 
 
 # -- refusing to start, in one line ---------------------------------------------------------------
