@@ -80,15 +80,11 @@ def read_parquet(path: str | os.PathLike[str]) -> Any:
 
 
 def to_networkx(document: Mapping[str, Any]) -> Any:
-    """A networkx MultiDiGraph of a node-link export: a node's properties and `labels`, an edge's
-    properties and `type` as attributes (`labels` and `type` win over a property of that name);
-    an edge's id is its key in the multigraph."""
+    """A graph's node-link export read exactly as networkx reads it (`node_link_graph`): the export
+    follows networkx's flat convention, so properties are node/edge attributes, labels the `:labels`
+    attribute (":Person:Admin"), an edge's type `:type` and its key the multigraph key. One reading,
+    the same a user gets opening the exported file themselves."""
     import networkx as nx
 
-    graph = nx.MultiDiGraph(**dict(document.get("graph") or {}))
-    for node in document.get("nodes", []):
-        graph.add_node(node["id"], **{**node.get("properties", {}), "labels": node.get("labels", [])})
-    for edge in document.get("edges", document.get("links", [])):
-        attributes = {**edge.get("properties", {}), "type": edge.get("type")}
-        graph.add_edge(edge["source"], edge["target"], key=edge.get("key"), **attributes)
-    return graph
+    edges = "links" if "links" in document and "edges" not in document else "edges"
+    return nx.node_link_graph(dict(document), directed=True, multigraph=True, edges=edges)
