@@ -7,10 +7,14 @@ the app's limit from here, and a body read whole (JSON) is read through `read_bo
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import Any
+from typing import IO, Any
 
 from datainfra.domain.errors import PayloadTooLarge
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+"""A spooled body stays in memory up to this size, then moves to a temporary file."""
 
 
 def body_limit(request: Any) -> int | None:
@@ -32,3 +36,17 @@ async def bounded(chunks: AsyncIterable[bytes], limit: int | None) -> AsyncItera
 async def read_body(request: Any) -> bytes:
     """The whole body, refused (413) as soon as it passes the app's limit."""
     return b"".join([chunk async for chunk in bounded(request.stream(), body_limit(request))])
+
+
+async def spool(chunks: AsyncIterable[bytes], limit: int | None) -> IO[bytes]:
+    """The body in a temporary file (memory up to SPOOL_IN_MEMORY, then disk), refused (413) past
+    `limit` bytes: for formats read from their end (ZIP's directory, Parquet's footer)."""
+    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        async for chunk in bounded(chunks, limit):
+            spooled.write(chunk)
+    except BaseException:
+        spooled.close()
+        raise
+    spooled.seek(0)
+    return spooled

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import lzma
-import tempfile
 import time
 import zipfile
 import zlib
@@ -22,6 +21,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from typing import IO, Any, cast
 
 from datainfra.adapters.http.bodies import csv_rows, ndjson_rows
+from datainfra.adapters.http.body_limit import spool
 from datainfra.adapters.http.encoding import decode_json, encode_json
 from datainfra.adapters.http.formats.counting import CsvRecordCounter
 from datainfra.adapters.http.formats.graphml import GraphmlReader, graphml
@@ -41,7 +41,6 @@ from datainfra.services.exports import (
 )
 
 READ_CHUNK = 64 * 1024
-SPOOL_IN_MEMORY = 8 * 1024 * 1024
 MAX_MANIFEST = 64 * 1024 * 1024
 MAX_ARCHIVE_ENTRIES = 10_000
 """Files in an archive (an export holds one per dataset, plus the manifest)."""
@@ -128,23 +127,6 @@ async def session_archive(
 
 
 # -- reading --------------------------------------------------------------------------------------
-
-
-async def spool(chunks: AsyncIterable[bytes], limit: int | None) -> IO[bytes]:
-    """The body in a temporary file (memory up to a few MB, then disk)."""
-    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-    size = 0
-    try:
-        async for chunk in chunks:
-            size += len(chunk)
-            if limit is not None and size > limit:
-                raise PayloadTooLarge(f"the archive is larger than {limit} bytes")
-            spooled.write(chunk)
-    except BaseException:
-        spooled.close()
-        raise
-    spooled.seek(0)
-    return spooled
 
 
 class ZipArchive(ArchiveSource):

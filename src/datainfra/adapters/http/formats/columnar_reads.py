@@ -16,7 +16,6 @@ a size it declares beyond its own length or the limits here) is a 400 or 413, ne
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from typing import IO
 
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pq
 
+from datainfra.adapters.http.body_limit import spool
 from datainfra.adapters.http.formats.columnar_types import RowPlan
 from datainfra.domain.errors import InvalidRequest, PayloadTooLarge
 from datainfra.domain.records import RecordRows
@@ -31,7 +31,6 @@ from datainfra.domain.tabular_schema import TabularSchema
 
 PARQUET = "application/vnd.apache.parquet"
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
-SPOOL_IN_MEMORY = 8 * 1024 * 1024
 ROWS_PER_BATCH = 10_000
 MAX_DECODED_BYTES = 512 * 1024 * 1024
 """The most bytes one Parquet row group (uncompressed, as its footer says) or one Arrow message may
@@ -55,7 +54,7 @@ def columnar_rows(
 async def _parquet_rows(
     schema: TabularSchema, body: AsyncIterable[bytes], limit: int | None
 ) -> AsyncIterator[RecordRows]:
-    spooled = await _spool(body, limit)
+    spooled = await spool(body, limit)
     try:
         parquet = await asyncio.to_thread(_open_parquet, spooled)
         plan = RowPlan.of(schema, parquet.schema_arrow)
@@ -97,22 +96,6 @@ def _row_group(parquet: pq.ParquetFile, group: int) -> pa.Table:
         return parquet.read_row_group(group)
     except _BROKEN as exc:
         raise InvalidRequest(f"row group {group} of the Parquet file cannot be read: {_reason(exc)}") from None
-
-
-async def _spool(chunks: AsyncIterable[bytes], limit: int | None) -> IO[bytes]:
-    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-    size = 0
-    try:
-        async for chunk in chunks:
-            size += len(chunk)
-            if limit is not None and size > limit:
-                raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-            spooled.write(chunk)
-    except BaseException:
-        spooled.close()
-        raise
-    spooled.seek(0)
-    return spooled
 
 
 async def _arrow_rows(
