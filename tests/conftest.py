@@ -1,6 +1,11 @@
 """Session-wide fixtures: the real servers a test run starts for itself (or takes from
-DATAINFRA_TEST_DATABASE_URL / DATAINFRA_TEST_NEO4J_URI), started lazily on first use."""
+DATAINFRA_TEST_DATABASE_URL / DATAINFRA_TEST_NEO4J_URI / DATAINFRA_TEST_CITUS_URL), started lazily on
+first use."""
 
+import pytest
+
+from tests.support.citus_fixtures import *  # noqa: F403
+from tests.support.citus_fixtures import parametrize_tabular_engines
 from tests.support.hypothesis_budget import load_profile
 from tests.support.neo4j_fixtures import *  # noqa: F403
 from tests.support.postgres_fixtures import *  # noqa: F403
@@ -9,3 +14,7 @@ from tests.support.postgres_fixtures import *  # noqa: F403
 # `make test-unit` (DATAINFRA_TEST_NO_SERVERS=1) runs a fifth of them ("datainfra-fast") to stay
 # under a minute. HYPOTHESIS_PROFILE overrides the choice. See tests/support/hypothesis_budget.py.
 load_profile()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_tabular_engines(metafunc)

@@ -14,7 +14,7 @@ from tests.contract.conftest import CATALOG_ADAPTERS, GRAPH_ADAPTERS, TABULAR_AD
 from tests.support.hypothesis_budget import FAST, FULL, examples, load_profile
 from tests.support.neo4j_fixtures import _Neo4jRuntime
 from tests.support.no_servers import NO_SERVERS
-from tests.support.postgres_fixtures import _PostgresRuntime
+from tests.support.postgres_fixtures import PostgresRuntime
 
 STORE_MARKERS = {"postgres": "postgres", "neo4j": "neo4j"}
 
@@ -31,7 +31,7 @@ def test_every_real_store_parameter_carries_its_marker(adapters: list[Any]) -> N
 
 def test_under_no_servers_the_postgres_runtime_refuses_to_start_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(NO_SERVERS, "1")
-    runtime = _PostgresRuntime()
+    runtime = PostgresRuntime()
     with pytest.raises(pytest.fail.Exception, match=r"needs PostgreSQL.*pytest\.mark\.postgres"):
         runtime.url()
     runtime.close()

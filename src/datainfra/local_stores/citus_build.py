@@ -63,8 +63,8 @@ def cache_root() -> Path:
 
 
 def citus_bin_dir(tarball: Path | None = None) -> Path:
-    """The ``bin`` directory of a PostgreSQL install with Citus in it, built on first call (minutes)."""
-    source = tarball or citus_tarball()
+    """The ``bin`` directory of a PostgreSQL install with Citus in it, built on first call (a minute or
+    more); a complete cache is used without the source archive."""
     pg_bin = postgres_bin_dir()
     major = _pg_major(pg_bin)
     root = cache_root()
@@ -75,7 +75,7 @@ def citus_bin_dir(tarball: Path | None = None) -> Path:
         return install_bin
     with locked(root / f"citus-{CITUS_VERSION}-pg{major}.lock"):
         if not (target / _COMPLETE).is_file():  # another process may have built it while we waited
-            _build(source, pg_bin, target)
+            _build(tarball or citus_tarball(), pg_bin, target)
     return install_bin
 
 

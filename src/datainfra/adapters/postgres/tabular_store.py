@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from datainfra.adapters.postgres import csv_copy, row_exports, row_writes, table_ddl
+from datainfra.adapters.postgres.citus import DISTRIBUTE_NEW_SCHEMA, citus_in_use
 from datainfra.adapters.postgres.identifiers import (
     primary_key_name,
     session_schema_name,
@@ -65,6 +66,8 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
         self._batch_size = max(1, batch_size)
         self._exact_count_threshold = exact_count_threshold
         self._unicode_ilike = False
+        self._citus: bool | None = None
+        """Whether the database is a Citus coordinator (asked once, at the first session made)."""
         """Whether ILIKE can fold case over all of Unicode (the pg_c_utf8 collation, PostgreSQL 17+)."""
 
     # -- sessions and tables ---------------------------------------------------------------------
@@ -73,6 +76,8 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
         await self._roles.ensure_role(session.owner_id)  # the schema is granted to it
         schema = sql.Identifier(session_schema_name(session.id))
         async with self._conn() as conn, conn.transaction():
+            if await self._on_citus(conn):
+                await conn.execute(DISTRIBUTE_NEW_SCHEMA)  # placed whole on one worker
             await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
             await conn.execute(
                 sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
@@ -289,6 +294,11 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
         return QueryResult(columns=plan.result_columns, rows=out, truncated=truncated)
 
     # -- plumbing ---------------------------------------------------------------------------------
+
+    async def _on_citus(self, conn: psycopg.AsyncConnection[Any]) -> bool:
+        if self._citus is None:
+            self._citus = await citus_in_use(conn)
+        return self._citus
 
     def _compile(self, spec: FilterSpec, types: dict[str, FieldType]) -> Compiled:
         return compile_filter(spec, types, unicode_ilike=self._unicode_ilike)
