@@ -29,6 +29,26 @@ POSTGRES_ENGINES = [POSTGRES, CITUS]
 same adapters, on a coordinator); `runtime_of` gives a parameter's runtime."""
 
 
+CITUS_COPY_NO_LINE = (
+    "Citus relays a worker's refusal of a COPY row (NOT NULL, key clash) without the row's line: the "
+    "problem names the field and key but not the record's index (ARCHITECTURE.md, Scaling)"
+)
+
+
+def on_citus_xfail(reason: str) -> pytest.MarkDecorator:
+    """Pin what Citus cannot do under our model: the test's Citus parameter is a strict xfail (an
+    XPASS, the day Citus does it, fails the run and asks for the pin to go)."""
+    return pytest.mark.citus_xfail(reason=reason)
+
+
+@pytest.fixture(autouse=True)
+def _citus_pins(request: pytest.FixtureRequest) -> None:
+    mark = request.node.get_closest_marker("citus_xfail")
+    callspec = getattr(request.node, "callspec", None)
+    if mark is not None and callspec is not None and "citus" in callspec.params.values():
+        request.applymarker(pytest.mark.xfail(strict=True, reason=mark.kwargs["reason"]))
+
+
 def runtime_of(request: pytest.FixtureRequest, engine: str) -> Any:
     """The session's runtime (server and pool) of a PostgreSQL engine parameter."""
     return request.getfixturevalue("citus_runtime" if engine == "citus" else "postgres_runtime")

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from datainfra.adapters.postgres.errors import conflict_from, is_limit, limit_exceeded, scrub
+from datainfra.adapters.postgres.errors import column_of, conflict_from, is_limit, limit_exceeded, relayed, scrub
 from datainfra.adapters.postgres.identifiers import table_identifier
 from datainfra.adapters.postgres.pool import answer_within, dump_json
 from datainfra.adapters.postgres.row_writes import STAGING, create_staging, upsert_from_staging
@@ -329,9 +329,10 @@ async def _write(copy: Any, data: bytes) -> None:
 
 def _refusal(exc: psycopg.Error, schema: TabularSchema, table: str) -> Exception:
     """What COPY refused → the problem naming the record (line N is index N - 1) and the field."""
+    exc = relayed(exc)
     match = _COPY_CELL.search(exc.diag.context or "")
     index = int(match.group(1)) - 1 if match else None
-    field = exc.diag.column_name or (match.group(2) if match and match.group(2) else None)
+    field = column_of(exc) or (match.group(2) if match and match.group(2) else None)
     if isinstance(exc, pg_errors.UniqueViolation):
         return conflict_from(exc, schema, table, index=index)
     if isinstance(exc, pg_errors.NotNullViolation) and field is not None:

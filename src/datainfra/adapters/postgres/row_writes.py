@@ -20,7 +20,14 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from datainfra.adapters.postgres.errors import column_of, conflict_from, copy_line, is_limit, limit_exceeded
+from datainfra.adapters.postgres.errors import (
+    column_of,
+    conflict_from,
+    copy_line,
+    is_limit,
+    limit_exceeded,
+    relayed,
+)
 from datainfra.adapters.postgres.identifiers import sequence_name, session_schema_name, table_identifier
 from datainfra.adapters.postgres.row_reads import fetch_by_key, key_condition, key_values, row_out
 from datainfra.adapters.postgres.sql_filters import Compiled, column
@@ -286,6 +293,7 @@ class BulkWriter:
     def _copy_failure(self, exc: psycopg.Error, first: int) -> Exception:
         """The domain's error for a COPY's failure (its line counted from request index `first`), or
         `exc` itself when it is not the input's fault."""
+        exc = relayed(exc)
         line = copy_line(exc)
         at = first + line - 1 if line else None
         if isinstance(exc, pg_errors.UniqueViolation):
@@ -418,7 +426,10 @@ async def upsert_from_staging(
         "SELECT count(*) FILTER (WHERE inserted) FROM written"
     ).format(table_identifier(dataset), cols, source, action)
     try:
-        cur = await conn.execute(statement)
+        try:
+            cur = await conn.execute(statement)
+        except psycopg.Error as exc:
+            raise relayed(exc) from None  # Citus: the worker's error, relayed
     except pg_errors.UniqueViolation as exc:
         raise conflict_from(exc, schema, dataset.name) from None
     except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
