@@ -53,6 +53,7 @@ def runtime_of(request: pytest.FixtureRequest, engine: str) -> Any:
     """The session's runtime (server and pool) of a PostgreSQL engine parameter."""
     return request.getfixturevalue("citus_runtime" if engine == "citus" else "postgres_runtime")
 
+
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 

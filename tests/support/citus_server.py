@@ -14,7 +14,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 from datainfra.local_stores.citus_build import CitusUnavailable, citus_bin_dir
@@ -41,3 +43,22 @@ def citus_url_for_tests() -> Iterator[str]:
             yield cluster.url
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def node_url_of_schema(url: str, schema: str) -> str:
+    """The superuser URL of the server that holds `schema`'s tables: `url` itself on plain PostgreSQL,
+    the worker Citus placed the distributed schema on otherwise (the nodes share the password)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone() is None:
+            return url
+        row = conn.execute(
+            "SELECT n.nodename, n.nodeport FROM pg_dist_node n JOIN pg_dist_placement p ON p.groupid = n.groupid "
+            "JOIN pg_dist_shard s ON s.shardid = p.shardid "
+            "JOIN pg_class c ON c.oid = s.logicalrelid WHERE c.relnamespace = %s::regnamespace LIMIT 1",
+            (schema,),
+        ).fetchone()
+    if row is None:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[0] + f"@{row[0]}:{row[1]}"
+    return urlunsplit(parts._replace(netloc=netloc))

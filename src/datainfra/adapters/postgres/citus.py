@@ -36,6 +36,8 @@ _WORKER_HARDENING: Final = r"""DO $$
 DECLARE
     fn regprocedure;
 BEGIN
+    -- On a worker Citus refuses grants on objects it propagates from the coordinator, unless told not to.
+    PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
     EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
     FOR fn IN
         SELECT p.oid::regprocedure FROM pg_proc p

@@ -45,7 +45,7 @@ def relayed(exc: psycopg.Error) -> psycopg.Error:
     message = exc.diag.message_primary or ""
     for pattern, error_class in _RELAYED:
         if pattern.search(message):
-            return error_class(*exc.args, info=exc._info, encoding=exc._encoding)  # noqa: SLF001
+            return error_class(*exc.args, info=exc._info, encoding=exc._encoding)
     return exc
 
 
