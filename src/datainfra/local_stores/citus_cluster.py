@@ -6,7 +6,8 @@ What makes three servers one cluster, done by :meth:`LocalCitusCluster.start`: `
 the coordinator registered (``citus_set_coordinator_host``) and each worker added (``citus_add_node``).
 
 Connections between nodes: all nodes share one superuser password, which Citus takes from
-``pg_dist_authinfo`` (node 0: every node) for its own connections as the superuser. A user's SQL runs
+``pg_dist_authinfo`` (node 0: to every node; a row on each node, as workers connect to each other
+to move a shard) for its own connections as the superuser. A user's SQL runs
 on the coordinator as the user's own role, and Citus reaches the workers as that role too: the workers
 trust non-superuser roles from the loopback address (on a real cluster: the coordinator's private
 address, or certificates), as Citus's own images do for their network.
@@ -133,12 +134,14 @@ class LocalCitusCluster:
 
     def _join(self, password: str) -> None:
         assert self.coordinator is not None
+        for node in (self.coordinator, *self.workers):  # each node's own table: workers connect to each other
+            with psycopg.connect(node.url, autocommit=True) as conn:
+                conn.execute(
+                    "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) SELECT 0, %s, %s "
+                    "WHERE NOT EXISTS (SELECT 1 FROM pg_dist_authinfo WHERE nodeid = 0 AND rolename = %s)",
+                    (SUPERUSER, f"password={password}", SUPERUSER),
+                )
         with psycopg.connect(self.coordinator.url, autocommit=True) as conn:
-            conn.execute(
-                "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) SELECT 0, %s, %s "
-                "WHERE NOT EXISTS (SELECT 1 FROM pg_dist_authinfo WHERE nodeid = 0 AND rolename = %s)",
-                (SUPERUSER, f"password={password}", SUPERUSER),
-            )
             conn.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)", (_port(self.coordinator.url),))
             for worker in self.workers:
                 port = _port(worker.url)

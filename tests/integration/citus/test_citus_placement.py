@@ -1,0 +1,82 @@
+"""Sessions on a Citus cluster: each session schema is placed whole on one worker, the sessions of
+many tenants spread over both workers, and a session moved to another worker (by hand or by the
+rebalancer) is served as before, its reads and writes unchanged for the client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from datainfra.adapters.postgres.identifiers import session_schema_name
+from datainfra.domain.model import Dataset
+from tests.contract.test_tabular_store_contract import ITEMS, insert, make, rows_of
+
+pytestmark = [pytest.mark.postgres, pytest.mark.citus]
+
+SESSIONS = 6
+
+
+def placements(url: str, datasets: list[Dataset]) -> dict[str, int]:
+    """Each dataset's session schema → the port of the worker holding its table."""
+    schemas = [session_schema_name(d.session_id) for d in datasets]
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT split_part(table_name::text, '.', 1), nodeport FROM citus_shards "
+            "WHERE split_part(table_name::text, '.', 1) = ANY(%s)",
+            (schemas,),
+        ).fetchall()
+    return {schema: port for schema, port in rows}
+
+
+def worker_ports(url: str) -> list[int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [r[0] for r in conn.execute("SELECT nodeport FROM pg_dist_node WHERE groupid > 0 ORDER BY nodeport")]
+
+
+async def filled_sessions(factory: Any) -> tuple[Any, list[Dataset]]:
+    async with factory() as store:
+        datasets = []
+        for i in range(SESSIONS):
+            datasets.append(await make(store, ITEMS, [{"sku": f"s{i}-{n}", "qty": n, "email": None} for n in range(3)]))
+        return store, datasets
+
+
+async def test_sessions_are_distributed_schemas_spread_over_both_workers(
+    citus_runtime: Any, citus_tabular_store_factory: Any
+) -> None:
+    _, datasets = await filled_sessions(citus_tabular_store_factory)
+    url = citus_runtime.url()
+    placed = placements(url, datasets)
+    assert set(placed) == {session_schema_name(d.session_id) for d in datasets}  # every one is distributed
+    assert set(placed.values()) == set(worker_ports(url))  # over both workers, none on the coordinator
+    with psycopg.connect(url, autocommit=True) as conn:
+        distributed = {r[0] for r in conn.execute("SELECT schema_name::text FROM citus_schemas")}
+    assert set(placed) <= distributed
+
+
+async def test_a_session_moved_to_the_other_worker_and_a_rebalance_leave_every_session_served(
+    citus_runtime: Any, citus_tabular_store_factory: Any
+) -> None:
+    async with citus_tabular_store_factory() as store:
+        _, datasets = await filled_sessions(citus_tabular_store_factory)
+        url = citus_runtime.url()
+        before = placements(url, datasets)
+        moved = datasets[0]
+        schema = session_schema_name(moved.session_id)
+        target = next(p for p in worker_ports(url) if p != before[schema])
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT citus_schema_move(%s::regnamespace, '127.0.0.1', %s, shard_transfer_mode => 'block_writes')",
+                (schema, target),
+            )
+            assert placements(url, [moved])[schema] == target
+            conn.execute("SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes')")
+            conn.execute("SELECT citus_rebalance_wait()")
+            states = [r[0] for r in conn.execute("SELECT state FROM pg_dist_background_job ORDER BY job_id")]
+        assert not states or states[-1] == "finished", states
+        for i, dataset in enumerate(datasets):
+            await insert(store, dataset, [{"sku": f"s{i}-new", "qty": 9, "email": f"{i}@x"}])
+            got = await rows_of(store, dataset)
+            assert [(r["sku"], r["qty"]) for r in got] == [(f"s{i}-{n}", n) for n in range(3)] + [(f"s{i}-new", 9)]
