@@ -92,8 +92,10 @@ bench: $(DEV_STAMP)
 # Docker Compose deployment (compose.yaml): the API image beside PostgreSQL and Neo4j. Uses the
 # `docker compose` plugin, else the standalone `docker-compose`; both need a running Docker engine.
 ENV_FILE := deploy/.env
+# COMPOSE_FILE=compose.citus.yaml: the same targets with a Citus coordinator and two workers.
+COMPOSE_FILE ?= compose.yaml
 COMPOSE = $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
-	elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi) --env-file $(ENV_FILE) -f compose.yaml
+	elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi) --env-file $(ENV_FILE) -f $(COMPOSE_FILE)
 
 compose-check:
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || { \
