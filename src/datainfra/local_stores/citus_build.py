@@ -28,7 +28,14 @@ from typing import Final
 from datainfra.local_stores.postgres_runtime import EmbeddedPostgresError, postgres_bin_dir
 from datainfra.local_stores.process import locked
 
-__all__ = ["CITUS_VERSION", "TARBALL_ENV", "CitusUnavailable", "citus_bin_dir", "citus_tarball"]
+__all__ = [
+    "CITUS_VERSION",
+    "TARBALL_ENV",
+    "CitusUnavailable",
+    "citus_bin_dir",
+    "citus_tarball",
+    "citus_unavailable_reason",
+]
 
 CITUS_VERSION: Final = "14.0.1"
 TARBALL_ENV: Final = "DATAINFRA_CITUS_TARBALL"
@@ -55,6 +62,18 @@ def citus_tarball(repo_root: Path | None = None) -> Path:
     if not path.is_file():
         raise CitusUnavailable(f"no Citus source archive at {path} (set {TARBALL_ENV} to one)")
     return path
+
+
+def citus_unavailable_reason() -> str | None:
+    """Why Citus cannot be had here (no cached build and no source archive), or None."""
+    try:
+        pg_bin = postgres_bin_dir()
+        if (cache_root() / f"citus-{CITUS_VERSION}-pg{_pg_major(pg_bin)}" / _COMPLETE).is_file():
+            return None
+        citus_tarball()
+    except EmbeddedPostgresError as exc:
+        return str(exc)
+    return None
 
 
 def cache_root() -> Path:
