@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from datainfra.adapters.postgres.identifiers import session_schema_name
+from datainfra.adapters.postgres.identifiers import session_schema_name, user_role_name
 from datainfra.domain.model import Dataset
 from tests.contract.test_tabular_store_contract import ITEMS, insert, make, rows_of
 
@@ -80,3 +80,42 @@ async def test_a_session_moved_to_the_other_worker_and_a_rebalance_leave_every_s
             await insert(store, dataset, [{"sku": f"s{i}-new", "qty": 9, "email": f"{i}@x"}])
             got = await rows_of(store, dataset)
             assert [(r["sku"], r["qty"]) for r in got] == [(f"s{i}-{n}", n) for n in range(3)] + [(f"s{i}-new", 9)]
+
+
+def on_workers(url: str, query: str) -> list[str]:
+    """`query`'s one value on every worker (Citus's run_command_on_workers), as text."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT success, result FROM run_command_on_workers(%s)", (query,)).fetchall()
+    assert all(success for success, _ in rows), rows
+    return [result for _, result in rows]
+
+
+async def test_every_worker_is_hardened_as_the_coordinator_is(citus_runtime: Any, citus_catalog_factory: Any) -> None:
+    """Migrations 3 and 4 (PUBLIC loses TEMPORARY and the functions with effects beyond a statement)
+    reach every worker: Citus itself propagates neither database grants nor pg_catalog's functions'."""
+    async with citus_catalog_factory():
+        url = citus_runtime.url()
+        checks = (
+            "SELECT has_database_privilege('public', current_database(), 'TEMPORARY')",
+            "SELECT has_function_privilege('public', 'pg_advisory_lock(bigint)', 'EXECUTE')",
+            "SELECT has_function_privilege('public', 'lo_import(text)', 'EXECUTE')",
+            "SELECT has_function_privilege('public', 'pg_notify(text, text)', 'EXECUTE')",
+        )
+        for check in checks:
+            assert on_workers(url, check) == ["f", "f"], check
+
+
+async def test_a_users_role_and_its_grants_reach_every_worker(
+    citus_runtime: Any, citus_tabular_store_factory: Any
+) -> None:
+    async with citus_tabular_store_factory() as store:
+        dataset = await make(store, ITEMS)
+    url = citus_runtime.url()
+    role = user_role_name(dataset.owner_id)
+    schema = session_schema_name(dataset.session_id)
+    attributes = on_workers(
+        url, f"SELECT rolcanlogin::text || rolsuper::text || rolcreaterole::text FROM pg_roles WHERE rolname = '{role}'"
+    )
+    assert attributes == ["truefalsefalse", "truefalsefalse"]
+    # The schema exists on every node (its table on one worker only), granted to the role everywhere.
+    assert on_workers(url, f"SELECT has_schema_privilege('{role}', '{schema}', 'USAGE')") == ["t", "t"]
