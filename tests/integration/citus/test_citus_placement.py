@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from datainfra.adapters.postgres.identifiers import session_schema_name, user_role_name
 from datainfra.domain.model import Dataset
@@ -82,10 +83,11 @@ async def test_a_session_moved_to_the_other_worker_and_a_rebalance_leave_every_s
             assert [(r["sku"], r["qty"]) for r in got] == [(f"s{i}-{n}", n) for n in range(3)] + [(f"s{i}-new", 9)]
 
 
-def on_workers(url: str, query: str) -> list[str]:
+def on_workers(url: str, query: str | sql.Composable) -> list[str]:
     """`query`'s one value on every worker (Citus's run_command_on_workers), as text."""
     with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute("SELECT success, result FROM run_command_on_workers(%s)", (query,)).fetchall()
+        text = query if isinstance(query, str) else query.as_string(conn)
+        rows = conn.execute("SELECT success, result FROM run_command_on_workers(%s)", (text,)).fetchall()
     assert all(success for success, _ in rows), rows
     return [result for _, result in rows]
 
@@ -114,8 +116,12 @@ async def test_a_users_role_and_its_grants_reach_every_worker(
     role = user_role_name(dataset.owner_id)
     schema = session_schema_name(dataset.session_id)
     attributes = on_workers(
-        url, f"SELECT rolcanlogin::text || rolsuper::text || rolcreaterole::text FROM pg_roles WHERE rolname = '{role}'"
+        url,
+        sql.SQL(
+            "SELECT rolcanlogin::text || rolsuper::text || rolcreaterole::text FROM pg_roles WHERE rolname = {}"
+        ).format(sql.Literal(role)),
     )
     assert attributes == ["truefalsefalse", "truefalsefalse"]
     # The schema exists on every node (its table on one worker only), granted to the role everywhere.
-    assert on_workers(url, f"SELECT has_schema_privilege('{role}', '{schema}', 'USAGE')") == ["t", "t"]
+    usage = sql.SQL("SELECT has_schema_privilege({}, {}, 'USAGE')").format(sql.Literal(role), sql.Literal(schema))
+    assert on_workers(url, usage) == ["t", "t"]
