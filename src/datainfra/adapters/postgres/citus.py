@@ -84,8 +84,10 @@ async def prepare_citus(conn: AsyncConnection[Any]) -> bool:
 
 
 async def _preloaded(conn: AsyncConnection[Any]) -> bool:
+    # pg_settings, not current_setting(): a role without pg_read_all_settings sees no row (no error).
     cur = await conn.execute(
-        "SELECT 'citus' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))"
+        "SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'shared_preload_libraries'"
+        " AND 'citus' = ANY (string_to_array(replace(setting, ' ', ''), ',')))"
         " AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'citus')"
     )
     row = await cur.fetchone()
