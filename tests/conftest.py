@@ -4,6 +4,7 @@ first use."""
 
 import pytest
 
+from tests.support import citus_server
 from tests.support.citus_fixtures import *  # noqa: F403
 from tests.support.citus_fixtures import parametrize_tabular_engines
 from tests.support.hypothesis_budget import load_profile
@@ -18,3 +19,9 @@ load_profile()
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_tabular_engines(metafunc)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """A run that could not have Citus says so, whatever the report options."""
+    if citus_server.SKIPPED:
+        terminalreporter.write_line(f"Citus tests SKIPPED: {citus_server.SKIPPED[0]}", yellow=True, bold=True)

@@ -24,6 +24,8 @@ from datainfra.local_stores.citus_cluster import LocalCitusCluster
 
 TEST_CITUS_URL_ENV = "DATAINFRA_TEST_CITUS_URL"
 WORKERS = 2
+SKIPPED: list[str] = []
+"""Why this run's Citus tests were skipped (printed at the end of the run by tests/conftest.py)."""
 
 
 @contextmanager
@@ -36,6 +38,8 @@ def citus_url_for_tests() -> Iterator[str]:
     try:
         bin_dir = citus_bin_dir()
     except CitusUnavailable as exc:
+        if not SKIPPED:
+            SKIPPED.append(str(exc))
         pytest.skip(f"Citus: {exc}")
     tmp = Path(tempfile.mkdtemp(prefix="datainfra-citus-"))
     try:
