@@ -4,6 +4,7 @@ rebalancer) is served as before, its reads and writes unchanged for the client."
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import psycopg
@@ -11,6 +12,7 @@ import pytest
 from psycopg import sql
 
 from datainfra.adapters.postgres.identifiers import session_schema_name, user_role_name
+from datainfra.adapters.postgres.migrations import migrate_catalog
 from datainfra.domain.model import Dataset
 from tests.contract.test_tabular_store_contract import ITEMS, insert, make, rows_of
 
@@ -92,11 +94,22 @@ def on_workers(url: str, query: str | sql.Composable) -> list[str]:
     return [result for _, result in rows]
 
 
-async def test_every_worker_is_hardened_as_the_coordinator_is(citus_runtime: Any, citus_catalog_factory: Any) -> None:
+async def test_every_worker_is_hardened_as_the_coordinator_is(citus_runtime: Any) -> None:
     """Migrations 3 and 4 (PUBLIC loses TEMPORARY and the functions with effects beyond a statement)
-    reach every worker: Citus itself propagates neither database grants nor pg_catalog's functions'."""
-    async with citus_catalog_factory():
-        url = citus_runtime.url()
+    reach every worker: Citus itself propagates neither database grants nor pg_catalog's functions'.
+    The catalog's own tables stay local tables of the coordinator."""
+    schema = f"catalog_test_{uuid.uuid4().hex[:16]}"
+    await migrate_catalog(await citus_runtime.pool(), schema)
+    url = citus_runtime.url()
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            tables = conn.execute(
+                "SELECT count(*), count(p.logicalrelid) FROM pg_class c "
+                "LEFT JOIN pg_dist_partition p ON p.logicalrelid = c.oid "
+                "WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r'",
+                (schema,),
+            ).fetchone()
+        assert tables is not None and tables[0] >= 6 and tables[1] == 0, tables  # local, not Citus tables
         checks = (
             "SELECT has_database_privilege('public', current_database(), 'TEMPORARY')",
             "SELECT has_function_privilege('public', 'pg_advisory_lock(bigint)', 'EXECUTE')",
@@ -105,6 +118,9 @@ async def test_every_worker_is_hardened_as_the_coordinator_is(citus_runtime: Any
         )
         for check in checks:
             assert on_workers(url, check) == ["f", "f"], check
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 async def test_a_users_role_and_its_grants_reach_every_worker(
