@@ -29,12 +29,6 @@ POSTGRES_ENGINES = [POSTGRES, CITUS]
 same adapters, on a coordinator); `runtime_of` gives a parameter's runtime."""
 
 
-CITUS_COPY_NO_LINE = (
-    "Citus relays a worker's refusal of a COPY row (NOT NULL, key clash) without the row's line: the "
-    "problem names the field and key but not the record's index (ARCHITECTURE.md, Scaling)"
-)
-
-
 def on_citus_xfail(reason: str) -> pytest.MarkDecorator:
     """Pin what Citus cannot do under our model: the test's Citus parameter is a strict xfail (an
     XPASS, the day Citus does it, fails the run and asks for the pin to go)."""

@@ -16,7 +16,6 @@ from datainfra.domain.errors import Conflict, InvalidInput, InvalidRequest
 from datainfra.domain.model import Dataset
 from datainfra.domain.records import OnConflict, WriteResult
 from datainfra.domain.types import BadValue, FieldType, parse_text
-from tests.contract.conftest import CITUS_COPY_NO_LINE, on_citus_xfail
 from tests.contract.test_tabular_store_contract import make, rows_of
 
 LINEITEM: dict[str, Any] = {
@@ -232,7 +231,6 @@ async def test_the_first_wrong_record_is_named_whoever_finds_it(tabular_store: A
     assert await tabular_store.count(dataset) == 0
 
 
-@on_citus_xfail(CITUS_COPY_NO_LINE)
 async def test_a_null_in_a_required_column_names_index_and_field(tabular_store: Any) -> None:
     dataset = await make(tabular_store, LINEITEM)
 
@@ -243,7 +241,6 @@ async def test_a_null_in_a_required_column_names_index_and_field(tabular_store: 
     assert await tabular_store.count(dataset) == 0
 
 
-@on_citus_xfail(CITUS_COPY_NO_LINE)
 async def test_a_key_clash_is_a_conflict_naming_the_record(tabular_store: Any) -> None:
     dataset = await make(tabular_store, LINEITEM, [{"orderkey": 5, "linenumber": 1}])
 

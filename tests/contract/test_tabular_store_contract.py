@@ -21,7 +21,7 @@ from datainfra.domain.records import OnConflict, RecordRows, WriteResult
 from datainfra.domain.tabular_schema import parse_tabular_schema, plan_migration
 from datainfra.domain.types import INT64_MAX, INT64_MIN, parse_text
 from datainfra.services.exports import ExportColumn
-from tests.contract.conftest import CITUS_COPY_NO_LINE, new_session, on_citus_xfail, tabular_dataset
+from tests.contract.conftest import new_session, tabular_dataset
 
 ALL_TYPES = {
     "columns": [
@@ -349,7 +349,6 @@ async def test_rows_and_records_in_one_stream_are_stored_in_order(tabular_store:
     assert str(got[2]["n"]) == "1.50"
 
 
-@on_citus_xfail(CITUS_COPY_NO_LINE)
 async def test_a_clash_in_a_later_block_of_rows_names_its_index_and_keeps_nothing(tabular_store: Any) -> None:
     dataset = await make(tabular_store, ITEMS, [{"sku": "keep", "qty": 0, "email": None}])
     blocks = [

@@ -66,9 +66,9 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
         self._batch_size = max(1, batch_size)
         self._exact_count_threshold = exact_count_threshold
         self._unicode_ilike = False
-        self._citus: bool | None = None
-        """Whether the database is a Citus coordinator (asked once, at the first session made)."""
         """Whether ILIKE can fold case over all of Unicode (the pg_c_utf8 collation, PostgreSQL 17+)."""
+        self._citus: bool | None = None
+        """Whether the database is a Citus coordinator (asked once, at the first session made or write)."""
 
     # -- sessions and tables ---------------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
         self, dataset: Dataset, records: AsyncIterable[Record | RecordRows], on_conflict: OnConflict
     ) -> WriteResult:
         async with self._conn() as conn, conn.transaction():
-            writer = row_writes.BulkWriter(conn, dataset, on_conflict)
+            writer = row_writes.BulkWriter(conn, dataset, on_conflict, staged=await self._on_citus(conn))
             try:
                 await self._write_all(writer, records, on_conflict)
             except BaseException as exc:
@@ -171,7 +171,8 @@ class PostgresTabularStore(TabularStore, NativeTextExport):
             records = typed_csv_records(schema, csv_copy.replay(head + rest, chunks))
             return await self.insert_records(dataset, records, on_conflict)
         async with self._conn() as conn, conn.transaction():
-            return await csv_copy.copy_csv(conn, dataset, header, eol, rest, chunks, on_conflict)
+            staged = await self._on_citus(conn)
+            return await csv_copy.copy_csv(conn, dataset, header, eol, rest, chunks, on_conflict, staged=staged)
 
     async def update_by_key(self, dataset: Dataset, records: Sequence[Record]) -> int:
         async with self._conn() as conn, conn.transaction():
