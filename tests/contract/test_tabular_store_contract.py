@@ -203,7 +203,7 @@ async def test_error_on_existing_key_keeps_nothing_of_the_request(tabular_store:
     records = [{"sku": "b", "qty": 2, "email": "b@x"}, {"sku": "a", "qty": 9, "email": "z@x"}]
     with pytest.raises(Conflict) as caught:
         await insert(tabular_store, dataset, records, OnConflict.ERROR)
-    assert key_text(caught.value.key) == {"sku": "a"}
+    assert (key_text(caught.value.key), caught.value.index) == ({"sku": "a"}, 1)
     assert await rows_of(tabular_store, dataset) == [{"sku": "a", "qty": 1, "email": "a@x"}]
 
 
@@ -212,7 +212,7 @@ async def test_error_on_duplicate_within_one_request(tabular_store: Any) -> None
     records = [{"sku": "a", "qty": 1, "email": None}, {"sku": "a", "qty": 2, "email": None}]
     with pytest.raises(Conflict) as caught:
         await insert(tabular_store, dataset, records, OnConflict.ERROR)
-    assert key_text(caught.value.key) == {"sku": "a"}
+    assert (key_text(caught.value.key), caught.value.index) == ({"sku": "a"}, 1)
     assert await tabular_store.count(dataset) == 0
 
 
@@ -255,11 +255,29 @@ async def test_unique_index_clash(tabular_store: Any) -> None:
     clash = {"sku": "b", "qty": 2, "email": "a@x"}
     with pytest.raises(Conflict) as caught:
         await insert(tabular_store, dataset, [clash], OnConflict.ERROR)
-    assert key_text(caught.value.key) == {"email": "a@x"}
+    assert (key_text(caught.value.key), caught.value.index) == ({"email": "a@x"}, 0)
     with pytest.raises(Conflict):
         await insert(tabular_store, dataset, [clash], OnConflict.UPDATE)
     result = await insert(tabular_store, dataset, [clash], OnConflict.IGNORE)
     assert result == WriteResult(ignored=1)
+    assert await tabular_store.count(dataset) == 1
+
+
+async def test_a_unique_index_clash_after_records_naming_other_fields_names_its_record(tabular_store: Any) -> None:
+    """Records leaving a field out, then records giving it (one of them clashing with a stored row on a
+    unique index, after an earlier repeat of a key that is not the first wrong record): the record
+    named is the first refused, counted over the whole request."""
+    dataset = await make(tabular_store, ITEMS, [{"sku": "a", "qty": 1, "email": "a@x"}])
+    records = [
+        {"sku": "b", "qty": 2},
+        {"sku": "c", "qty": 3},
+        {"sku": "d", "qty": 4, "email": "d@x"},
+        {"sku": "e", "qty": 5, "email": "a@x"},
+        {"sku": "f", "qty": 6, "email": "d@x"},
+    ]
+    with pytest.raises(Conflict) as caught:
+        await tabular_store.insert_records(dataset, stream(records), OnConflict.ERROR)
+    assert (key_text(caught.value.key), caught.value.index) == ({"email": "a@x"}, 3)
     assert await tabular_store.count(dataset) == 1
 
 
@@ -383,6 +401,28 @@ async def test_a_null_in_rows_where_not_null_names_index_and_field(tabular_store
         await tabular_store.insert_records(
             dataset, items(rows_block(dataset, [{"k": 0, "v": "x"}]), block), OnConflict.ERROR
         )
+
+    assert (caught.value.index, caught.value.field) == (2, "v")
+    assert await tabular_store.count(dataset) == 0
+
+
+async def test_a_null_in_rows_of_every_column_is_refused_by_the_table_naming_index_and_field(
+    tabular_store: Any,
+) -> None:
+    """Rows naming every column are copied as they are (their producer checks them): the table's
+    NOT NULL is what refuses the NULL, and the problem still names the record and the field."""
+    schema = {
+        "columns": [{"name": "k", "type": "integer"}, {"name": "v", "type": "text", "nullable": False}],
+        "primary_key": ["k"],
+    }
+    dataset = await make(tabular_store, schema)
+    blocks = [
+        rows_block(dataset, [{"k": 0, "v": "x"}]),
+        rows_block(dataset, [{"k": 1, "v": "ok"}, {"k": 2, "v": None}]),
+    ]
+
+    with pytest.raises(InvalidInput) as caught:
+        await tabular_store.insert_records(dataset, items(*blocks), OnConflict.ERROR)
 
     assert (caught.value.index, caught.value.field) == (2, "v")
     assert await tabular_store.count(dataset) == 0

@@ -289,7 +289,7 @@ async def copy_csv(
     names = sql.SQL(", ").join(column(n) for n in plan.columns)
     upsert = on_conflict is not OnConflict.ERROR
     if upsert or staged:
-        await create_staging(conn, schema, numbered=True, not_null=plan.columns)
+        await create_staging(conn, schema, numbered=True, not_null=plan.columns, ordered=upsert)
     target = STAGING if upsert or staged else table_identifier(dataset)
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, names)
     # The client paces a streamed body: no statement time limit while it arrives (as for exports).

@@ -124,6 +124,8 @@ class BulkWriter:
         self.staged = staged and on_conflict is OnConflict.ERROR
         self.pending: tuple[tuple[str, ...], int] | None = None
         """Staged rows not yet in the table (`staged`): their columns and their first record's index."""
+        self.staged_before = False
+        """Rows were moved out of the staging table, which is to be emptied before it takes more."""
 
     async def write(self, batch: list[Record]) -> None:
         await self._end_copy()
@@ -368,9 +370,11 @@ class BulkWriter:
         if self.pending is not None and self.pending[0] != columns:
             await self._insert_staged()
         if not self.staging_ready:
-            await create_staging(self.conn, self.schema, numbered=True)
+            await create_staging(self.conn, self.schema, ordered=False)
             self.staging_ready = True
         if self.pending is None:
+            if self.staged_before:
+                await self.conn.execute(sql.SQL("TRUNCATE {}").format(STAGING))
             self.pending = (columns, first)
         return STAGING
 
@@ -378,6 +382,7 @@ class BulkWriter:
         pending, self.pending = self.pending, None
         if pending is not None:
             await insert_staged(self.conn, self.dataset, *pending)
+            self.staged_before = True
 
     async def _ensure_staging(self) -> None:
         if self.staging_ready:

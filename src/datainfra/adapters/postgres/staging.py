@@ -4,10 +4,12 @@ Citus) that bulk writes COPY into before one INSERT ... SELECT moves the rows in
 Upserts stage every row (the ON CONFLICT is one statement). On Citus plain inserts are staged too
 (`insert_staged`): a worker's refusal of a row reaches the coordinator without the row's line (Citus
 relays the worker's message and detail only, and finds the refusal when the COPY ends), so the row at
-fault is found afterwards in the staging table, where each row keeps its order (`ORDINAL`): under a
-savepoint, rolled back to, the first staged row that clashes with an earlier one or with a stored row
-(or holds the NULL refused). On a single PostgreSQL server plain inserts COPY straight into the table,
-whose errors carry the line.
+fault is found afterwards in the staging table: under a savepoint, rolled back to, the first staged
+row that clashes with an earlier one or with a stored row (or holds the NULL refused). There the rows
+carry no order column (counting them costs a sixth of the load): a temporary table that COPY only
+appends to holds them in their order, which a sequential scan (temporary tables are never scanned in
+parallel) and `ctid` give back. On a single PostgreSQL server plain inserts COPY straight into the
+table, whose errors carry the line.
 """
 
 from __future__ import annotations
@@ -47,10 +49,11 @@ async def create_staging(
     *,
     numbered: bool = False,
     not_null: Collection[str] = (),
+    ordered: bool = True,
 ) -> None:
     """The transaction's staging table: every column of `schema` (those of `not_null` that the schema
-    makes NOT NULL, so too: the columns a COPY gives, whose NULLs it then refuses at their line) and
-    the records' order, given by the writer or (`numbered`) counted by the server from 1."""
+    makes NOT NULL, so too: the columns a COPY gives, whose NULLs it then refuses at their line) and,
+    when `ordered`, the records' order, given by the writer or (`numbered`) counted by the server."""
     definitions = [
         column(c.name)
         + sql.SQL(" ")
@@ -58,8 +61,9 @@ async def create_staging(
         + (sql.SQL(" NOT NULL") if c.name in not_null and not c.nullable and not c.generated else sql.SQL(""))
         for c in schema.columns
     ]
-    order = "bigint GENERATED ALWAYS AS IDENTITY" if numbered else "bigint NOT NULL"
-    definitions.append(sql.SQL("{} " + order).format(sql.Identifier(ORDINAL)))
+    if ordered:
+        order = "bigint GENERATED ALWAYS AS IDENTITY" if numbered else "bigint NOT NULL"
+        definitions.append(sql.SQL("{} " + order).format(sql.Identifier(ORDINAL)))
     await conn.execute(
         sql.SQL("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP").format(
             sql.Identifier("datainfra$staging"), sql.SQL(", ").join(definitions)
@@ -70,22 +74,15 @@ async def create_staging(
 async def insert_staged(
     conn: psycopg.AsyncConnection[Any], dataset: Dataset, columns: Sequence[str], first: int
 ) -> None:
-    """Move the rows of a *numbered* staging table (`columns` given) into the dataset's table in their
-    order, then empty it (its count restarts). The row at position n is the request's record
-    `first + n - 1`: a refused row is named by that index, found in the staging table."""
+    """Move the rows of a staging table made without `ordered` (`columns` given) into the dataset's
+    table in their order (the caller empties it before staging more). The n-th staged row is the
+    request's record `first + n - 1`: a refused row is named by that index, found in the staging table."""
     cols = sql.SQL(", ").join(column(n) for n in columns)
-    statement = sql.SQL(
-        "SAVEPOINT {savepoint}; INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} ORDER BY {ordinal}; "
-        "TRUNCATE {staging} RESTART IDENTITY"
-    ).format(
-        savepoint=_SAVEPOINT,
-        table=table_identifier(dataset),
-        cols=cols,
-        staging=STAGING,
-        ordinal=sql.Identifier(ORDINAL),
+    statement = sql.SQL("SAVEPOINT {}; INSERT INTO {} ({}) SELECT {} FROM {}").format(
+        _SAVEPOINT, table_identifier(dataset), cols, cols, STAGING
     )
     try:
-        await conn.execute(statement)  # no parameters: one round trip for the three statements
+        await conn.execute(statement)  # no parameters: one round trip for both statements
     except psycopg.Error as exc:
         failure = await _refused(conn, dataset, columns, first, relayed(exc))
         if failure is None:
@@ -123,6 +120,10 @@ def _index(first: int, at: int | None) -> int | None:
     return None if at is None else first + at - 1
 
 
+_POSITION: Final = sql.SQL("row_number() OVER (ORDER BY ctid) AS p")
+"""A staged row's position (from 1): the order COPY appended the rows in."""
+
+
 async def _first_clash(
     conn: psycopg.AsyncConnection[Any], dataset: Dataset, columns: Sequence[str], key: Sequence[str]
 ) -> int | None:
@@ -130,18 +131,18 @@ async def _first_clash(
     as the INSERT met them; None if the staged rows do not give every column of `key`."""
     if not all(n in columns for n in key):
         return None
-    ordinal = sql.Identifier(ORDINAL)
     key_cols = sql.SQL(", ").join(column(n) for n in key)
     present = sql.SQL(" AND ").join(column(n) + sql.SQL(" IS NOT NULL") for n in key)
+    positioned = sql.SQL("SELECT {}, {} FROM {}").format(_POSITION, key_cols, STAGING)
     # Within the request: a key's second row (the staging table is local: no Citus planning).
     repeated = sql.SQL(
-        "SELECT min(o) FROM (SELECT {ordinal} AS o, row_number() OVER (PARTITION BY {key} ORDER BY {ordinal}) AS n "
-        "FROM {staging} WHERE {present}) AS s WHERE n > 1"
-    ).format(ordinal=ordinal, key=key_cols, staging=STAGING, present=present)
-    # Against stored rows: a join (Citus ships the staged rows to the table's worker for it).
+        "SELECT min(p) FROM (SELECT p, row_number() OVER (PARTITION BY {} ORDER BY p) AS n FROM ({}) AS s WHERE {}) "
+        "AS s WHERE n > 1"
+    ).format(key_cols, positioned, present)
+    # Against stored rows: a join (Citus ships the staged keys to the table's worker for it).
     matches = sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(column(n), column(n)) for n in key)
-    stored = sql.SQL("SELECT min(s.{}) FROM {} AS s JOIN {} AS t ON {}").format(
-        ordinal, STAGING, table_identifier(dataset), matches
+    stored = sql.SQL("SELECT min(s.p) FROM ({}) AS s JOIN {} AS t ON {}").format(
+        positioned, table_identifier(dataset), matches
     )
     found = [await _one(conn, repeated), await _one(conn, stored)]
     return min((f for f in found if f is not None), default=None)
@@ -151,8 +152,8 @@ async def _first_null(conn: psycopg.AsyncConnection[Any], columns: Sequence[str]
     """The first staged row (its position) with no value for `field`."""
     if field is None or field not in columns:
         return None
-    statement = sql.SQL("SELECT min({}) FROM {} WHERE {} IS NULL").format(
-        sql.Identifier(ORDINAL), STAGING, column(field)
+    statement = sql.SQL("SELECT min(p) FROM (SELECT {}, {} AS v FROM {}) AS s WHERE v IS NULL").format(
+        _POSITION, column(field), STAGING
     )
     return await _one(conn, statement)
 
