@@ -366,7 +366,7 @@ class BulkWriter:
 
     async def _stage(self, columns: tuple[str, ...], first: int) -> sql.Composable:
         """The staging table, ready for rows of `columns` from request index `first` on: staged rows of
-        other columns are moved into the table first (a COPY continues the staged rows' numbering)."""
+        other columns are moved into the table first (a COPY appends to the rows staged before it)."""
         if self.pending is not None and self.pending[0] != columns:
             await self._insert_staged()
         if not self.staging_ready:

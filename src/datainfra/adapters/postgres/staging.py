@@ -6,10 +6,10 @@ Upserts stage every row (the ON CONFLICT is one statement). On Citus plain inser
 relays the worker's message and detail only, and finds the refusal when the COPY ends), so the row at
 fault is found afterwards in the staging table: under a savepoint, rolled back to, the first staged
 row that clashes with an earlier one or with a stored row (or holds the NULL refused). There the rows
-carry no order column (counting them costs a sixth of the load): a temporary table that COPY only
-appends to holds them in their order, which a sequential scan (temporary tables are never scanned in
-parallel) and `ctid` give back. On a single PostgreSQL server plain inserts COPY straight into the
-table, whose errors carry the line.
+carry no order column (numbering and sorting them cost about a fifth of the staged load): a temporary
+table that COPY only appends to holds them in their order, which `ctid` gives back, as does a
+sequential scan (temporary tables are scanned neither in parallel nor synchronised with other scans).
+On a single PostgreSQL server plain inserts COPY straight into the table, whose errors carry the line.
 """
 
 from __future__ import annotations
