@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from decimal import Decimal
@@ -21,7 +22,7 @@ from datainfra.domain.records import OnConflict, RecordRows, WriteResult
 from datainfra.domain.tabular_schema import parse_tabular_schema, plan_migration
 from datainfra.domain.types import INT64_MAX, INT64_MIN, parse_text
 from datainfra.services.exports import ExportColumn
-from tests.contract.conftest import new_session, tabular_dataset
+from tests.contract.conftest import POSTGRES_ENGINES, new_session, tabular_dataset
 
 ALL_TYPES = {
     "columns": [
@@ -426,6 +427,24 @@ async def test_a_null_in_rows_of_every_column_is_refused_by_the_table_naming_ind
 
     assert (caught.value.index, caught.value.field) == (2, "v")
     assert await tabular_store.count(dataset) == 0
+
+
+@pytest.mark.parametrize("engine", POSTGRES_ENGINES)
+async def test_a_value_too_large_for_an_index_is_refused_naming_its_field(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL's limit on an index entry (the memory store has none): a 422 naming the field,
+    and on a single server the record too (Citus relays a worker's refusal without it)."""
+    async with request.getfixturevalue(f"{engine}_tabular_store_factory")() as store:
+        dataset = await make(store, {"columns": [{"name": "k", "type": "text"}], "primary_key": ["k"]})
+        big = os.urandom(1600).hex()  # 3200 characters that do not compress
+
+        with pytest.raises(InvalidInput) as caught:
+            await insert(store, dataset, [{"k": "ok"}, {"k": big}], OnConflict.ERROR)
+
+        assert "too large for an index" in str(caught.value)
+        assert (caught.value.field, caught.value.index) == ("k", 1 if engine == "postgres" else None)
+        assert await store.count(dataset) == 0
 
 
 # -- filters --------------------------------------------------------------------------------------

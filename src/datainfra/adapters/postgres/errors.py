@@ -30,6 +30,8 @@ _RELAYED: tuple[tuple[re.Pattern[str], type[psycopg.Error]], ...] = (
     (re.compile(r"^value too long for type "), pg_errors.StringDataRightTruncation),
     (re.compile(r"^invalid input syntax for type "), pg_errors.InvalidTextRepresentation),
     (re.compile(r" out of range"), pg_errors.NumericValueOutOfRange),
+    (re.compile(r"^index row size \d+ exceeds "), pg_errors.ProgramLimitExceeded),
+    (re.compile(r"^row is too big: "), pg_errors.ProgramLimitExceeded),
 )
 _CONSTRAINT = re.compile(r'constraint "([^"]+)"')
 _NULL_COLUMN = re.compile(r'^null value in column "([^"]+)"')
@@ -122,8 +124,9 @@ def scrub(text: str) -> str:
 
 
 def is_limit(exc: psycopg.Error) -> bool:
-    """SQLSTATE class 54, "program limit exceeded": the request was too big for PostgreSQL; not an outage."""
-    return (exc.sqlstate or "").startswith("54")
+    """SQLSTATE class 54, "program limit exceeded": the request was too big for PostgreSQL; not an outage.
+    (One relayed by Citus keeps XX000: `relayed` gave it the class.)"""
+    return isinstance(exc, pg_errors.ProgramLimitExceeded) or (exc.sqlstate or "").startswith("54")
 
 
 def is_concurrency_failure(exc: psycopg.Error) -> bool:
