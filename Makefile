@@ -88,15 +88,19 @@ clean:
 # every phase (uploads, get, lineitem, export, graph, sql) and writes bench/results/latest.json plus a dated
 # copy. Fails only when a phase failed (it is reported as such; the other phases still run and print).
 # Loads, filtered GETs and graph writes/reads through the API vs the raw drivers, then exports (CSV,
-# NDJSON) vs COPY TO STDOUT with the API's RSS growth. BENCH_SCALE=0.01 for a quick run.
+# NDJSON) vs COPY TO STDOUT with the API's RSS growth; then the scale-out phase: N tenants loading and
+# reading at once on Citus with 1 and 2 workers vs plain PostgreSQL (Citus built once, cached; without the
+# Citus source its figures are listed as not measured). BENCH_SCALE=0.01 for a quick run.
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 # Docker Compose deployment (compose.yaml): the API image beside PostgreSQL and Neo4j. Uses the
 # `docker compose` plugin, else the standalone `docker-compose`; both need a running Docker engine.
 ENV_FILE := deploy/.env
+# COMPOSE_FILE=compose.citus.yaml: the same targets with a Citus coordinator and two workers.
+COMPOSE_FILE ?= compose.yaml
 COMPOSE = $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
-	elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi) --env-file $(ENV_FILE) -f compose.yaml
+	elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi) --env-file $(ENV_FILE) -f $(COMPOSE_FILE)
 
 compose-check:
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || { \

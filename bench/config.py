@@ -3,7 +3,9 @@
 BENCH_SCALE multiplies the default sizes (1,000,000 rows; 600,000 lineitem rows; 200,000 nodes;
 1,000,000 edges), so `BENCH_SCALE=0.01 make bench` is a quick smoke run; BENCH_ROWS /
 BENCH_LINEITEM_ROWS / BENCH_EXPORT_ROWS / BENCH_NODES / BENCH_EDGES set a size outright.
-BENCH_PHASES picks phases (uploads, get, lineitem, export, graph, sql; `tabular` = uploads,get);
+BENCH_PHASES picks phases (uploads, get, lineitem, export, graph, sql, scaleout; `tabular` = uploads,get);
+the scale-out phase (N tenants on Citus with 1 and 2 workers vs plain PostgreSQL) is sized by
+BENCH_TENANTS, BENCH_TENANT_ROWS (50,000 x BENCH_SCALE) and BENCH_TENANT_READS;
 BENCH_WORKERS the API's workers (default: its own default, one per core); BENCH_RESULTS_DIR where
 the summary goes (default bench/results). BENCH_DATABASE_URL / BENCH_NEO4J_URI (+ _USER, _PASSWORD)
 reuse running servers instead of starting throwaway ones."""
@@ -69,6 +71,12 @@ class BenchConfig:
     results_dir: Path | None = None
     """BENCH_RESULTS_DIR; None: bench/results."""
     scale: float = 1.0
+    tenants: int = 8
+    """BENCH_TENANTS: concurrent tenants of the scale-out phase."""
+    tenant_rows: int = 50_000
+    """BENCH_TENANT_ROWS: rows each scale-out tenant loads."""
+    tenant_reads: int = 200
+    """BENCH_TENANT_READS: filtered page reads each scale-out tenant makes."""
 
     def as_json(self) -> dict[str, Any]:
         """What a later run needs to know to compare itself with this one (no credentials)."""
@@ -95,6 +103,9 @@ class BenchConfig:
             "seed": self.seed,
             "configured_stores": self.database_url is not None or self.neo4j_uri is not None,
             "durable": self.durable,
+            "tenants": self.tenants,
+            "tenant_rows": self.tenant_rows,
+            "tenant_reads": self.tenant_reads,
         }
 
     @classmethod
@@ -138,6 +149,9 @@ class BenchConfig:
             sql_runs=_int(env, "BENCH_SQL_RUNS", 3 if small else 5),
             workers=_int(env, "BENCH_WORKERS", 1) if (env.get("BENCH_WORKERS") or "").strip() else None,
             results_dir=Path(env["BENCH_RESULTS_DIR"]).absolute() if env.get("BENCH_RESULTS_DIR") else None,
+            tenants=_int(env, "BENCH_TENANTS", 8),
+            tenant_rows=sized("BENCH_TENANT_ROWS", 50_000, 100),
+            tenant_reads=_int(env, "BENCH_TENANT_READS", 20 if small else 200),
             scale=scale,
         )
 

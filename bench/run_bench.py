@@ -25,6 +25,7 @@ from bench.figures import PHASES
 from bench.graph import run_graph
 from bench.lineitem import run_uploads_lineitem
 from bench.report import RESULTS_DIR, PhaseResult, Report, say
+from bench.scaleout import run_scaleout
 from bench.servers import Servers, bench_servers
 from bench.sql_bench import run_sql
 from bench.tabular import filled_6col, run_filtered_get, run_uploads_6col
@@ -49,6 +50,7 @@ class Run:
             "lineitem": self.uploads_lineitem,
             "graph": self.graph,
             "sql": self.sql,
+            "scaleout": self.scaleout,
         }
 
     @property
@@ -70,6 +72,9 @@ class Run:
 
     async def graph(self, report: Report) -> None:
         await run_graph(self.config, self.api, self.client, self.servers, report)
+
+    async def scaleout(self, report: Report) -> None:
+        await run_scaleout(self.config, self.pg_url, report)
 
     async def sql(self, report: Report) -> None:
         await run_sql(self.config, self.api, self.client, self.pg_url, report, self.lineitem)

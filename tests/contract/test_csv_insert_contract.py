@@ -252,6 +252,24 @@ async def test_a_key_clash_is_a_conflict_naming_the_record(tabular_store: Any) -
     assert await tabular_store.count(dataset) == 1
 
 
+@pytest.mark.parametrize("policy", list(OnConflict))
+async def test_a_required_field_with_a_default_may_be_left_out_of_the_header(
+    tabular_store: Any, policy: OnConflict
+) -> None:
+    schema = {
+        "columns": [
+            {"name": "k", "type": "integer", "nullable": False},
+            {"name": "v", "type": "text", "nullable": False, "default": "x"},
+        ],
+        "primary_key": ["k"],
+    }
+    dataset = await make(tabular_store, schema)
+
+    assert await load(tabular_store, dataset, b"k\n1\n2\n", policy) == WriteResult(inserted=2)
+
+    assert await rows_of(tabular_store, dataset) == [{"k": 1, "v": "x"}, {"k": 2, "v": "x"}]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [

@@ -18,13 +18,13 @@ from datainfra.domain.ports.idempotency import (
     InFlight,
     StoredAnswer,
 )
-from tests.contract.conftest import NOW, POSTGRES
+from tests.contract.conftest import NOW, POSTGRES_ENGINES, runtime_of
 
 ANSWER = StoredAnswer("f" * 64, 201, (("content-type", "application/json"), ("location", "/x/1")), b'{"id": 1}')
 SECOND = dt.timedelta(seconds=1)
 
 
-@pytest.fixture(params=["memory", POSTGRES])
+@pytest.fixture(params=["memory", *POSTGRES_ENGINES])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[IdempotencyStore]:
     if request.param == "memory":
         from datainfra.adapters.memory.idempotency import InMemoryIdempotencyStore
@@ -36,7 +36,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[IdempotencyStor
     from datainfra.adapters.postgres.idempotency import PostgresIdempotencyStore
     from datainfra.adapters.postgres.migrations import migrate_catalog
 
-    runtime: Any = request.getfixturevalue("postgres_runtime")
+    runtime: Any = runtime_of(request, request.param)
     pool = await runtime.pool()
     schema = f"catalog_test_{uuid.uuid4().hex[:16]}"
     await migrate_catalog(pool, schema)

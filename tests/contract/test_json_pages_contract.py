@@ -23,7 +23,7 @@ from datainfra.domain.ports import JsonPages, PageGuard
 from datainfra.domain.query import RecordQuery, SortKey
 from datainfra.domain.records import OnConflict
 from datainfra.domain.tabular_schema import parse_tabular_schema
-from tests.contract.conftest import NOW, POSTGRES, new_session, tabular_dataset
+from tests.contract.conftest import NOW, POSTGRES_ENGINES, new_session, runtime_of, tabular_dataset
 
 SCHEMA = {
     "columns": [
@@ -78,7 +78,7 @@ class World:
     drop_table: Any
 
 
-@pytest.fixture(params=["memory", POSTGRES])
+@pytest.fixture(params=["memory", *POSTGRES_ENGINES])
 async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
     if request.param == "memory":
         from datainfra.adapters.memory.catalog import InMemoryCatalog
@@ -94,8 +94,8 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
     from datainfra.adapters.postgres.migrations import migrate_catalog
     from datainfra.adapters.postgres.page_json import PostgresJsonPages
 
-    runtime = request.getfixturevalue("postgres_runtime")
-    factory = request.getfixturevalue("postgres_tabular_store_factory")
+    runtime = runtime_of(request, request.param)
+    factory = request.getfixturevalue(f"{request.param}_tabular_store_factory")
     pool = await runtime.pool()
     schema = f"catalog_test_{uuid.uuid4().hex[:16]}"
     await migrate_catalog(pool, schema)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from decimal import Decimal
@@ -21,7 +22,7 @@ from datainfra.domain.records import OnConflict, RecordRows, WriteResult
 from datainfra.domain.tabular_schema import parse_tabular_schema, plan_migration
 from datainfra.domain.types import INT64_MAX, INT64_MIN, parse_text
 from datainfra.services.exports import ExportColumn
-from tests.contract.conftest import new_session, tabular_dataset
+from tests.contract.conftest import POSTGRES_ENGINES, new_session, tabular_dataset
 
 ALL_TYPES = {
     "columns": [
@@ -203,7 +204,7 @@ async def test_error_on_existing_key_keeps_nothing_of_the_request(tabular_store:
     records = [{"sku": "b", "qty": 2, "email": "b@x"}, {"sku": "a", "qty": 9, "email": "z@x"}]
     with pytest.raises(Conflict) as caught:
         await insert(tabular_store, dataset, records, OnConflict.ERROR)
-    assert key_text(caught.value.key) == {"sku": "a"}
+    assert (key_text(caught.value.key), caught.value.index) == ({"sku": "a"}, 1)
     assert await rows_of(tabular_store, dataset) == [{"sku": "a", "qty": 1, "email": "a@x"}]
 
 
@@ -212,7 +213,7 @@ async def test_error_on_duplicate_within_one_request(tabular_store: Any) -> None
     records = [{"sku": "a", "qty": 1, "email": None}, {"sku": "a", "qty": 2, "email": None}]
     with pytest.raises(Conflict) as caught:
         await insert(tabular_store, dataset, records, OnConflict.ERROR)
-    assert key_text(caught.value.key) == {"sku": "a"}
+    assert (key_text(caught.value.key), caught.value.index) == ({"sku": "a"}, 1)
     assert await tabular_store.count(dataset) == 0
 
 
@@ -255,11 +256,29 @@ async def test_unique_index_clash(tabular_store: Any) -> None:
     clash = {"sku": "b", "qty": 2, "email": "a@x"}
     with pytest.raises(Conflict) as caught:
         await insert(tabular_store, dataset, [clash], OnConflict.ERROR)
-    assert key_text(caught.value.key) == {"email": "a@x"}
+    assert (key_text(caught.value.key), caught.value.index) == ({"email": "a@x"}, 0)
     with pytest.raises(Conflict):
         await insert(tabular_store, dataset, [clash], OnConflict.UPDATE)
     result = await insert(tabular_store, dataset, [clash], OnConflict.IGNORE)
     assert result == WriteResult(ignored=1)
+    assert await tabular_store.count(dataset) == 1
+
+
+async def test_a_unique_index_clash_after_records_naming_other_fields_names_its_record(tabular_store: Any) -> None:
+    """Records leaving a field out, then records giving it (one of them clashing with a stored row on a
+    unique index, after an earlier repeat of a key that is not the first wrong record): the record
+    named is the first refused, counted over the whole request."""
+    dataset = await make(tabular_store, ITEMS, [{"sku": "a", "qty": 1, "email": "a@x"}])
+    records = [
+        {"sku": "b", "qty": 2},
+        {"sku": "c", "qty": 3},
+        {"sku": "d", "qty": 4, "email": "d@x"},
+        {"sku": "e", "qty": 5, "email": "a@x"},
+        {"sku": "f", "qty": 6, "email": "d@x"},
+    ]
+    with pytest.raises(Conflict) as caught:
+        await tabular_store.insert_records(dataset, stream(records), OnConflict.ERROR)
+    assert (key_text(caught.value.key), caught.value.index) == ({"email": "a@x"}, 3)
     assert await tabular_store.count(dataset) == 1
 
 
@@ -386,6 +405,46 @@ async def test_a_null_in_rows_where_not_null_names_index_and_field(tabular_store
 
     assert (caught.value.index, caught.value.field) == (2, "v")
     assert await tabular_store.count(dataset) == 0
+
+
+async def test_a_null_in_rows_of_every_column_is_refused_by_the_table_naming_index_and_field(
+    tabular_store: Any,
+) -> None:
+    """Rows naming every column are copied as they are (their producer checks them): the table's
+    NOT NULL is what refuses the NULL, and the problem still names the record and the field."""
+    schema = {
+        "columns": [{"name": "k", "type": "integer"}, {"name": "v", "type": "text", "nullable": False}],
+        "primary_key": ["k"],
+    }
+    dataset = await make(tabular_store, schema)
+    blocks = [
+        rows_block(dataset, [{"k": 0, "v": "x"}]),
+        rows_block(dataset, [{"k": 1, "v": "ok"}, {"k": 2, "v": None}]),
+    ]
+
+    with pytest.raises(InvalidInput) as caught:
+        await tabular_store.insert_records(dataset, items(*blocks), OnConflict.ERROR)
+
+    assert (caught.value.index, caught.value.field) == (2, "v")
+    assert await tabular_store.count(dataset) == 0
+
+
+@pytest.mark.parametrize("engine", POSTGRES_ENGINES)
+async def test_a_value_too_large_for_an_index_is_refused_naming_its_field(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL's limit on an index entry (the memory store has none): a 422 naming the field,
+    and on a single server the record too (Citus relays a worker's refusal without it)."""
+    async with request.getfixturevalue(f"{engine}_tabular_store_factory")() as store:
+        dataset = await make(store, {"columns": [{"name": "k", "type": "text"}], "primary_key": ["k"]})
+        big = os.urandom(1600).hex()  # 3200 characters that do not compress
+
+        with pytest.raises(InvalidInput) as caught:
+            await insert(store, dataset, [{"k": "ok"}, {"k": big}], OnConflict.ERROR)
+
+        assert "too large for an index" in str(caught.value)
+        assert (caught.value.field, caught.value.index) == ("k", 1 if engine == "postgres" else None)
+        assert await store.count(dataset) == 0
 
 
 # -- filters --------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.figures import TARGETS
+from bench.figures import PHASES, TARGETS
+
+from datainfra.local_stores.citus_build import citus_unavailable_reason
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
 
@@ -42,7 +44,14 @@ def test_bench_runs_end_to_end_at_a_tiny_size(postgres_url: str, neo4j_endpoint:
         "BENCH_WORKERS": "1",
         "BENCH_PHASE_TIMEOUT": "120",
         "BENCH_RESULTS_DIR": str(results),
+        "BENCH_TENANTS": "2",
+        "BENCH_TENANT_ROWS": "200",
+        "BENCH_TENANT_READS": "5",
     }
+    without_citus = citus_unavailable_reason()  # the scale-out phase needs Citus: left out, with the reason
+    if without_citus is not None:
+        print(f"bench smoke without the scale-out phase: {without_citus}")
+        env["BENCH_PHASES"] = ",".join(p for p in PHASES if p != "scaleout")
     result = subprocess.run(
         [sys.executable, "-m", "bench"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=280, check=False
     )
@@ -51,13 +60,15 @@ def test_bench_runs_end_to_end_at_a_tiny_size(postgres_url: str, neo4j_endpoint:
     names = [t.name for t in TARGETS]
     assert [f["name"] for f in doc["figures"]] == names
     for figure in doc["figures"]:
+        if without_citus is not None and figure["phase"] == "scaleout":
+            continue
         assert "error" not in figure, figure
         assert isinstance(figure["api"], float) and figure["api"] >= 0, figure
         assert figure["unit"] and figure["target"] and isinstance(figure["met"], bool), figure
         if figure["name"] != "export_rss_growth":
             assert isinstance(figure["raw"], float) and figure["raw"] > 0, figure
             assert figure["ratio"] == pytest.approx(figure["api"] / figure["raw"], rel=0.01, abs=1e-3), figure
-    assert [p["status"] for p in doc["phases"]] == ["ok"] * len(doc["phases"])
+    assert {p["status"] for p in doc["phases"] if p["name"] != "scaleout" or without_citus is None} == {"ok"}
     assert len(list(results.glob("bench-*.json"))) == 1
     for name in names:  # the human table too
         assert name in result.stdout, f"{name!r} missing from the table:\n{result.stdout}"

@@ -13,8 +13,8 @@ from tests.security.support import Guarded, World, two_tenant_world
 
 
 @pytest.fixture(scope="module")
-def world(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[World]:
-    with two_tenant_world(postgres_runtime, neo4j_runtime) as world:
+def world(tabular_runtime: Any, neo4j_runtime: Any) -> Iterator[World]:
+    with two_tenant_world(tabular_runtime, neo4j_runtime) as world:
         yield world
 
 

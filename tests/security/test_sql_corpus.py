@@ -27,8 +27,11 @@ from tests.security.support import (
     assert_no_leak,
     send,
 )
+from tests.support.citus_fixtures import ALL_TABULAR_ENGINES
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
+TABULAR_ENGINES = ALL_TABULAR_ENGINES
+"""The module runs on the single PostgreSQL and on the Citus cluster (tests/support/citus_fixtures.py)."""
 
 GUARD_SCOPE = "sql"
 TIMEOUT_MS = 500

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any
 
 import pytest
@@ -26,20 +26,25 @@ __all__ = [
 ]
 
 
-class _PostgresRuntime:
+class PostgresRuntime:
     """The server and pool of this run, started on first use (so runs without PostgreSQL tests
     start nothing). Lazy because the contract fixtures reach the factories through
-    `getfixturevalue` inside async fixtures, where async session fixtures cannot be set up."""
+    `getfixturevalue` inside async fixtures, where async session fixtures cannot be set up.
+    `server`: what yields the superuser URL (the single server, or a Citus cluster's coordinator)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, server: Callable[[], AbstractContextManager[str]] = postgres_url_for_tests, *, name: str = "PostgreSQL"
+    ) -> None:
+        self._server = server
+        self.name = name
         self._stack = contextlib.ExitStack()
         self._url: str | None = None
         self._pool: Any = None
 
     def url(self) -> str:
         if self._url is None:
-            refuse_if_no_servers("PostgreSQL", "postgres")
-            self._url = self._stack.enter_context(postgres_url_for_tests())
+            refuse_if_no_servers(self.name, "postgres")
+            self._url = self._stack.enter_context(self._server())
         return self._url
 
     def settings(self) -> Any:
@@ -66,8 +71,8 @@ class _PostgresRuntime:
 
 
 @pytest.fixture(scope="session")
-def postgres_runtime() -> Iterator[_PostgresRuntime]:
-    runtime = _PostgresRuntime()
+def postgres_runtime() -> Iterator[PostgresRuntime]:
+    runtime = PostgresRuntime()
     try:
         yield runtime
     finally:
@@ -75,43 +80,53 @@ def postgres_runtime() -> Iterator[_PostgresRuntime]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-async def _postgres_pool_closer(postgres_runtime: _PostgresRuntime) -> AsyncIterator[None]:
+async def _postgres_pool_closer(postgres_runtime: PostgresRuntime) -> AsyncIterator[None]:
     yield
     await postgres_runtime.close_pool()
 
 
 @pytest.fixture(scope="session")
-def postgres_url(postgres_runtime: _PostgresRuntime) -> str:
+def postgres_url(postgres_runtime: PostgresRuntime) -> str:
     return postgres_runtime.url()
 
 
 @pytest.fixture(scope="session")
-def postgres_settings(postgres_runtime: _PostgresRuntime) -> Any:
+def postgres_settings(postgres_runtime: PostgresRuntime) -> Any:
     return postgres_runtime.settings()
 
 
 @pytest.fixture(scope="session")
-async def postgres_pool(postgres_runtime: _PostgresRuntime) -> Any:
+async def postgres_pool(postgres_runtime: PostgresRuntime) -> Any:
     return await postgres_runtime.pool()
 
 
 @pytest.fixture
 def postgres_tabular_store_factory(
-    postgres_runtime: _PostgresRuntime,
+    postgres_runtime: PostgresRuntime,
 ) -> Callable[..., AbstractAsyncContextManager[Any]]:
+    return tabular_store_factory(postgres_runtime)
+
+
+@pytest.fixture
+def postgres_catalog_factory(postgres_runtime: PostgresRuntime) -> Callable[..., AbstractAsyncContextManager[Any]]:
+    return catalog_factory(postgres_runtime)
+
+
+def tabular_store_factory(runtime: PostgresRuntime) -> Callable[..., AbstractAsyncContextManager[Any]]:
+    """Fresh tabular stores on `runtime`'s pool."""
     from datainfra.adapters.postgres.client_sql.roles import PostgresUserRoles
     from datainfra.adapters.postgres.tabular_store import PostgresTabularStore
 
     @contextlib.asynccontextmanager
     async def factory(**options: Any) -> AsyncIterator[PostgresTabularStore]:
-        pool = await postgres_runtime.pool()
+        pool = await runtime.pool()
         yield PostgresTabularStore(pool, PostgresUserRoles(pool), **options)
 
     return factory
 
 
-@pytest.fixture
-def postgres_catalog_factory(postgres_runtime: _PostgresRuntime) -> Callable[..., AbstractAsyncContextManager[Any]]:
+def catalog_factory(runtime: PostgresRuntime) -> Callable[..., AbstractAsyncContextManager[Any]]:
+    """Catalogs on `runtime`, each in a freshly migrated schema of its own, dropped afterwards."""
     from psycopg import sql
 
     from datainfra.adapters.postgres.catalog import PostgresCatalog
@@ -120,7 +135,7 @@ def postgres_catalog_factory(postgres_runtime: _PostgresRuntime) -> Callable[...
     @contextlib.asynccontextmanager
     async def factory() -> AsyncIterator[PostgresCatalog]:
         schema = f"catalog_test_{uuid.uuid4().hex[:16]}"
-        postgres_pool = await postgres_runtime.pool()
+        postgres_pool = await runtime.pool()
         await migrate_catalog(postgres_pool, schema)
         try:
             yield PostgresCatalog(postgres_pool, schema=schema)

@@ -33,6 +33,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, Final
 from urllib.parse import quote
@@ -96,8 +97,17 @@ class EmbeddedPostgres(LocalStore[str]):
         durable: bool = True,
         start_timeout: float = 60.0,
         stop_timeout: float = 30.0,
+        bin_dir: Path | None = None,
+        settings: Mapping[str, str | int] | None = None,
+        hba_lines: Sequence[str] = (),
     ) -> None:
+        """`bin_dir`: another install's programs (e.g. one with Citus built in; default the wheel's);
+        `settings`: more postgresql.conf settings; `hba_lines`: pg_hba.conf lines put before the default
+        TCP ones (first match wins)."""
         super().__init__(data_dir, port=port, stop_timeout=stop_timeout)
+        self._install_bin = bin_dir
+        self._extra_settings = dict(settings or {})
+        self._hba_lines = tuple(hba_lines)
         self.pgdata: Final = self.data_dir / _PGDATA
         self.log_path: Final = self.data_dir / _LOG
         self.durable: Final = durable
@@ -123,7 +133,7 @@ class EmbeddedPostgres(LocalStore[str]):
     # -- the lifecycle's steps ------------------------------------------------------------------------
 
     def _prepare(self) -> None:
-        self._bin_dir = postgres_bin_dir()
+        self._bin_dir = self._install_bin or postgres_bin_dir()
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._run_as = prepare_run_as(self.data_dir, self._bin_dir)
         self._check_binaries()
@@ -313,6 +323,7 @@ class EmbeddedPostgres(LocalStore[str]):
         }
         if not self.durable:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+        settings |= self._extra_settings
         lines = [f"# Written by {__name__} on every start; edits are overwritten.\n"]
         for key, value in settings.items():
             rendered = str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
@@ -325,7 +336,8 @@ class EmbeddedPostgres(LocalStore[str]):
             "# Written by datainfra on every start; edits are overwritten.\n"
             "# TYPE  DATABASE  USER  ADDRESS       METHOD\n"
             "local   all       all                 trust\n"
-            "host    all       all   127.0.0.1/32  scram-sha-256\n"
+            + "".join(line + "\n" for line in self._hba_lines)
+            + "host    all       all   127.0.0.1/32  scram-sha-256\n"
             "host    all       all   ::1/128       scram-sha-256\n",
             encoding="utf-8",
         )
@@ -336,7 +348,7 @@ class EmbeddedPostgres(LocalStore[str]):
                 f.write("\n" + _INCLUDE_LINE)
 
     def _program(self, name: str) -> str:
-        bin_dir = self._bin_dir if self._bin_dir is not None else postgres_bin_dir()
+        bin_dir = self._bin_dir or self._install_bin or postgres_bin_dir()
         return str(bin_dir / name)
 
     def _run(self, args: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:

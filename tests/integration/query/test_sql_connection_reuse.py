@@ -24,10 +24,14 @@ from psycopg import sql
 from datainfra.adapters.postgres.client_sql import runner
 from datainfra.adapters.postgres.client_sql.guard import GuardedStatement
 from datainfra.adapters.postgres.identifiers import session_schema_name, user_role_name
+from tests.support.citus_fixtures import ALL_TABULAR_ENGINES
+from tests.support.citus_server import node_url_of_schema
 from tests.support.real_app import real_app_client
 from tests.unit.http.api import create_dataset, create_session, new_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
+TABULAR_ENGINES = ALL_TABULAR_ENGINES
+"""The module runs on the single PostgreSQL and on the Citus cluster (tests/support/citus_fixtures.py)."""
 
 BIG_ROWS = 1_500_000
 
@@ -47,14 +51,14 @@ def no_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def client(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[TestClient[Any]]:
-    with real_app_client(postgres_runtime, neo4j_runtime) as client:
+def client(tabular_runtime: Any, neo4j_runtime: Any) -> Iterator[TestClient[Any]]:
+    with real_app_client(tabular_runtime, neo4j_runtime) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def admin(postgres_runtime: Any) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(postgres_runtime.url(), autocommit=True) as conn:
+def admin(tabular_runtime: Any) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(tabular_runtime.url(), autocommit=True) as conn:
         yield conn
 
 
@@ -142,7 +146,7 @@ def test_a_setting_is_gone_within_the_same_connection_even_for_the_same_session(
 
 @pytest.mark.usefixtures("no_guard")
 def test_temporary_tables_do_not_survive(
-    client: TestClient[Any], alice: dict[str, Any], admin: psycopg.Connection[Any], postgres_runtime: Any
+    client: TestClient[Any], alice: dict[str, Any], admin: psycopg.Connection[Any], tabular_runtime: Any
 ) -> None:
     """The role has no TEMPORARY on the database; granted here, so the reset is what drops the table."""
     database = admin.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
@@ -206,7 +210,7 @@ def test_without_the_stand_in_the_guard_still_refuses(client: TestClient[Any], a
 
 
 def test_a_read_gets_a_parallel_plan_where_postgresql_chooses_one(
-    client: TestClient[Any], alice: dict[str, Any], admin: psycopg.Connection[Any], postgres_runtime: Any
+    client: TestClient[Any], alice: dict[str, Any], admin: psycopg.Connection[Any], tabular_runtime: Any
 ) -> None:
     """Seen from outside: parallel workers led by the request's backend while the aggregate runs (a
     server-side cursor never gets them). First the same text, planned for a raw client, must be parallel."""
@@ -227,9 +231,10 @@ def test_a_read_gets_a_parallel_plan_where_postgresql_chooses_one(
 
     seen: list[int] = []
     running = threading.Event()
+    node = node_url_of_schema(tabular_runtime.url(), schema)  # on Citus, the worker holding the session
 
     def watch() -> None:
-        with psycopg.connect(postgres_runtime.url(), autocommit=True) as conn:
+        with psycopg.connect(node, autocommit=True) as conn:
             while running.is_set():
                 cur = conn.execute(
                     "SELECT w.pid FROM pg_stat_activity w JOIN pg_stat_activity l ON l.pid = w.leader_pid "

@@ -13,10 +13,13 @@ import pytest
 from litestar.testing import TestClient
 
 from datainfra.adapters.postgres.identifiers import user_role_name
+from tests.support.citus_fixtures import ALL_TABULAR_ENGINES
 from tests.support.real_app import real_app_client
 from tests.unit.http.api import create_dataset, create_session, dataset_url, new_key, problem
 
 pytestmark = [pytest.mark.postgres, pytest.mark.neo4j]
+TABULAR_ENGINES = ALL_TABULAR_ENGINES
+"""The module runs on the single PostgreSQL and on the Citus cluster (tests/support/citus_fixtures.py)."""
 
 PEOPLE = {
     "columns": [
@@ -38,8 +41,8 @@ ORDERS = {
 
 
 @pytest.fixture(scope="module")
-def client(postgres_runtime: Any, neo4j_runtime: Any) -> Iterator[TestClient[Any]]:
-    with real_app_client(postgres_runtime, neo4j_runtime) as client:
+def client(tabular_runtime: Any, neo4j_runtime: Any) -> Iterator[TestClient[Any]]:
+    with real_app_client(tabular_runtime, neo4j_runtime) as client:
         yield client
 
 
@@ -290,7 +293,7 @@ def test_unknown_session_is_404_and_no_key_is_401(client: TestClient[Any], tenan
     problem(client.post(f"/sessions/{tenant['sid']}/query", json=body, headers=other), 404)
 
 
-def test_sql_runs_as_the_users_own_role_with_its_limits(client: TestClient[Any], postgres_runtime: Any) -> None:
+def test_sql_runs_as_the_users_own_role_with_its_limits(client: TestClient[Any], tabular_runtime: Any) -> None:
     created = client.post("/users").json()
     auth = {"X-API-Key": created["api_key"]}
     sid = create_session(client, auth)
@@ -299,7 +302,7 @@ def test_sql_runs_as_the_users_own_role_with_its_limits(client: TestClient[Any],
     )
     role = user_role_name(created["user_id"])
     assert body["rows"] == [[role]]
-    with psycopg.connect(postgres_runtime.settings().url) as conn:
+    with psycopg.connect(tabular_runtime.settings().url) as conn:
         row = conn.execute(
             "SELECT rolconnlimit, rolconfig, rolsuper, rolcreaterole, rolcreatedb, rolinherit FROM pg_roles "
             "WHERE rolname = %s",

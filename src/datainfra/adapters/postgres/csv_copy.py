@@ -27,11 +27,12 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from datainfra.adapters.postgres.errors import conflict_from, is_limit, limit_exceeded, scrub
+from datainfra.adapters.postgres.errors import column_of, conflict_from, is_limit, limit_exceeded, relayed, scrub
 from datainfra.adapters.postgres.identifiers import table_identifier
 from datainfra.adapters.postgres.pool import answer_within, dump_json
-from datainfra.adapters.postgres.row_writes import STAGING, create_staging, upsert_from_staging
+from datainfra.adapters.postgres.row_writes import upsert_from_staging
 from datainfra.adapters.postgres.sql_filters import column
+from datainfra.adapters.postgres.staging import STAGING, create_staging, insert_staged
 from datainfra.domain.csv_records import check_header, parse_csv_record, still_quoted
 from datainfra.domain.errors import DomainError, InvalidInput, InvalidRequest
 from datainfra.domain.model import Dataset
@@ -276,17 +277,20 @@ async def copy_csv(
     rest: bytes,
     chunks: AsyncIterable[bytes],
     on_conflict: OnConflict,
+    *,
+    staged: bool = False,
 ) -> WriteResult:
     """The body's records into the dataset's table (ERROR) or through the staging table and one
-    INSERT ... ON CONFLICT (UPDATE, IGNORE), inside the caller's transaction."""
+    INSERT ... ON CONFLICT (UPDATE, IGNORE), inside the caller's transaction. `staged` (Citus): plain
+    inserts go through the staging table too (`staging.insert_staged` names a row the table refuses)."""
     schema = dataset.tabular_schema
     plan = plan_for(schema, tuple(header), eol)
     copier = CsvCopier(schema, plan)
     names = sql.SQL(", ").join(column(n) for n in plan.columns)
     upsert = on_conflict is not OnConflict.ERROR
-    if upsert:
-        await create_staging(conn, schema, numbered=True, not_null=True)
-    target = STAGING if upsert else table_identifier(dataset)
+    if upsert or staged:
+        await create_staging(conn, schema, numbered=True, not_null=plan.columns, ordered=upsert)
+    target = STAGING if upsert or staged else table_identifier(dataset)
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, names)
     # The client paces a streamed body: no statement time limit while it arrives (as for exports).
     cur = await conn.execute("SELECT current_setting('statement_timeout'), set_config('statement_timeout', '0', true)")
@@ -308,6 +312,8 @@ async def copy_csv(
     await conn.execute("SELECT set_config('statement_timeout', %s, true)", [limit])
     count = copier.index
     if not upsert:
+        if staged:
+            await insert_staged(conn, dataset, plan.columns, 0)
         return WriteResult(inserted=count)
     inserted = await upsert_from_staging(conn, dataset, plan.columns, on_conflict)
     if on_conflict is OnConflict.IGNORE:
@@ -329,9 +335,10 @@ async def _write(copy: Any, data: bytes) -> None:
 
 def _refusal(exc: psycopg.Error, schema: TabularSchema, table: str) -> Exception:
     """What COPY refused → the problem naming the record (line N is index N - 1) and the field."""
+    exc = relayed(exc)
     match = _COPY_CELL.search(exc.diag.context or "")
     index = int(match.group(1)) - 1 if match else None
-    field = exc.diag.column_name or (match.group(2) if match and match.group(2) else None)
+    field = column_of(exc) or (match.group(2) if match and match.group(2) else None)
     if isinstance(exc, pg_errors.UniqueViolation):
         return conflict_from(exc, schema, table, index=index)
     if isinstance(exc, pg_errors.NotNullViolation) and field is not None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
+from psycopg import errors as pg_errors
 
 from datainfra.adapters.postgres.identifiers import index_name, primary_key_name
 from datainfra.domain.errors import Conflict, InvalidInput
@@ -15,9 +16,48 @@ from datainfra.domain.types import BadValue, FieldType, parse_text
 
 _KEY_DETAIL = re.compile(r"^Key \((?P<cols>.*)\)=\((?P<vals>.*)\) already exists\.?$", re.S)
 _COPY_LINE = re.compile(r"COPY [^\n]*?, line (\d+)")
-_INTERNAL_NAMES = re.compile(r"\b[su]_[0-9a-f]{32}\b|\b(?:ix|ux|pk|sq)\$[0-9a-f]{24}\b|\bdatainfra\$\w+")
+_INTERNAL_NAMES = re.compile(r"\b[su]_[0-9a-f]{32}\b|\b(?:ix|ux|pk|sq)\$[0-9a-f]{24}(?:_\d+)?\b|\bdatainfra\$\w+")
 _INDEX_ROW = re.compile(r'index row size (\d+) exceeds .*? maximum (\d+) for index "([^"]+)"')
 _ROW_TOO_BIG = re.compile(r"row is too big: size (\d+), maximum size (\d+)")
+
+
+# Citus relays a worker's error from a COPY (and from an INSERT ... SELECT through the coordinator) as
+# XX000 with the worker's message and detail only; these messages say which error it was.
+_RELAYED: tuple[tuple[re.Pattern[str], type[psycopg.Error]], ...] = (
+    (re.compile(r"^duplicate key value violates unique constraint "), pg_errors.UniqueViolation),
+    (re.compile(r"^null value in column .* violates not-null constraint"), pg_errors.NotNullViolation),
+    (re.compile(r" violates check constraint "), pg_errors.CheckViolation),
+    (re.compile(r"^value too long for type "), pg_errors.StringDataRightTruncation),
+    (re.compile(r"^invalid input syntax for type "), pg_errors.InvalidTextRepresentation),
+    (re.compile(r" out of range"), pg_errors.NumericValueOutOfRange),
+    (re.compile(r"^index row size \d+ exceeds "), pg_errors.ProgramLimitExceeded),
+    (re.compile(r"^row is too big: "), pg_errors.ProgramLimitExceeded),
+)
+_CONSTRAINT = re.compile(r'constraint "([^"]+)"')
+_NULL_COLUMN = re.compile(r'^null value in column "([^"]+)"')
+_SHARD_SUFFIX = re.compile(r"_\d+$")
+"""Citus names a shard's table, index and constraints after the table's, with `_<shard id>` added."""
+
+
+def relayed(exc: psycopg.Error) -> psycopg.Error:
+    """The error PostgreSQL raised on a Citus worker, as far as a relayed message tells (its class;
+    the message, detail and context stay those relayed); any other error as it is."""
+    if exc.sqlstate != "XX000":
+        return exc
+    message = exc.diag.message_primary or ""
+    for pattern, error_class in _RELAYED:
+        if pattern.search(message):
+            return error_class(*exc.args, info=exc._info, encoding=exc._encoding)
+    return exc
+
+
+def constraint_of(exc: psycopg.Error) -> str | None:
+    """The constraint the server named: its diagnostic field, else (from a Citus worker, which leaves
+    the field empty and names its shard's copy) the name in the message, without the shard's suffix."""
+    if exc.diag.constraint_name:
+        return exc.diag.constraint_name
+    match = _CONSTRAINT.search(exc.diag.message_primary or "")
+    return _SHARD_SUFFIX.sub("", match.group(1)) if match else None
 
 
 def copy_line(exc: psycopg.Error) -> int | None:
@@ -54,7 +94,7 @@ def _typed(text: str, field_type: FieldType) -> Any:
 
 def conflict_from(exc: psycopg.Error, schema: TabularSchema, table: str, *, index: int | None = None) -> Conflict:
     """A unique violation → Conflict whose key maps each clashing column to its value."""
-    columns = constraint_columns(schema, table, exc.diag.constraint_name)
+    columns = constraint_columns(schema, table, constraint_of(exc))
     types: Mapping[str, FieldType] = schema.field_types
     key: dict[str, Any] = {}
     match = _KEY_DETAIL.match(exc.diag.message_detail or "")
@@ -72,6 +112,9 @@ def column_of(exc: psycopg.Error, candidates: Sequence[str] = ()) -> str | None:
     column = exc.diag.column_name
     if column:
         return column
+    match = _NULL_COLUMN.search(exc.diag.message_primary or "")  # relayed by Citus without the field
+    if match:
+        return match.group(1)
     return candidates[0] if len(candidates) == 1 else None
 
 
@@ -81,8 +124,9 @@ def scrub(text: str) -> str:
 
 
 def is_limit(exc: psycopg.Error) -> bool:
-    """SQLSTATE class 54, "program limit exceeded": the request was too big for PostgreSQL; not an outage."""
-    return (exc.sqlstate or "").startswith("54")
+    """SQLSTATE class 54, "program limit exceeded": the request was too big for PostgreSQL; not an outage.
+    (One relayed by Citus keeps XX000: `relayed` gave it the class.)"""
+    return isinstance(exc, pg_errors.ProgramLimitExceeded) or (exc.sqlstate or "").startswith("54")
 
 
 def is_concurrency_failure(exc: psycopg.Error) -> bool:
@@ -129,6 +173,7 @@ def limit_exceeded(
 
 
 def _index_columns(schema: TabularSchema | None, table: str | None, name: str) -> tuple[str, ...]:
+    name = _SHARD_SUFFIX.sub("", name)
     if schema is None or table is None:
         return ()
     if name == primary_key_name(table):

@@ -14,6 +14,7 @@ import structlog
 from psycopg import AsyncConnection, errors, sql
 from psycopg_pool import AsyncConnectionPool
 
+from datainfra.adapters.postgres.citus import prepare_citus
 from datainfra.adapters.postgres.pool import connection
 
 DEFAULT_CATALOG_SCHEMA = "datainfra"
@@ -200,6 +201,7 @@ async def migrate_catalog_on(conn: AsyncConnection[Any], schema: str = DEFAULT_C
     conn.add_notice_handler(notice)
     try:
         await _migrate(conn, schema, applied)
+        await prepare_citus(conn)
     finally:
         conn.remove_notice_handler(notice)
     return applied

@@ -18,7 +18,7 @@ from psycopg.abc import PQGen
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
-from datainfra.adapters.postgres.errors import is_concurrency_failure, is_limit, limit_exceeded
+from datainfra.adapters.postgres.errors import is_concurrency_failure, is_limit, limit_exceeded, relayed
 from datainfra.adapters.postgres.special_values import load_special_values
 from datainfra.domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
 from datainfra.domain.json_depth import MAX_JSON_DEPTH, json_depth_exceeds, result_depth_refusal
@@ -253,7 +253,10 @@ def translate_errors() -> Iterator[None]:
     (unique violations naming a key, NOT NULL with a record index) are handled by the callers
     first; what reaches here gets a generic but correct class."""
     try:
-        yield
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise relayed(exc) from None  # Citus: a worker's error, relayed as XX000
     except (PoolTimeout, PoolClosed) as exc:
         raise StoreUnavailable(f"PostgreSQL is not available: {exc}") from exc
     except pg_errors.QueryCanceled as exc:

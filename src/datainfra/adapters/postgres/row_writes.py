@@ -20,11 +20,19 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from datainfra.adapters.postgres.errors import column_of, conflict_from, copy_line, is_limit, limit_exceeded
+from datainfra.adapters.postgres.errors import (
+    column_of,
+    conflict_from,
+    copy_line,
+    is_limit,
+    limit_exceeded,
+    relayed,
+)
 from datainfra.adapters.postgres.identifiers import sequence_name, session_schema_name, table_identifier
 from datainfra.adapters.postgres.row_reads import fetch_by_key, key_condition, key_values, row_out
 from datainfra.adapters.postgres.sql_filters import Compiled, column
-from datainfra.adapters.postgres.sql_types import COPY_TYPE, column_type, param
+from datainfra.adapters.postgres.sql_types import COPY_TYPE, param
+from datainfra.adapters.postgres.staging import ORDINAL, STAGING, create_staging, insert_staged
 from datainfra.domain.errors import InvalidInput
 from datainfra.domain.model import Dataset
 from datainfra.domain.record_versions import IfMatch, RecordChange, RecordKey, check_current
@@ -32,9 +40,6 @@ from datainfra.domain.records import OnConflict, Record, RecordRows, WriteResult
 from datainfra.domain.tabular_schema import Column, TabularSchema
 from datainfra.domain.types import FieldType
 
-STAGING = sql.Identifier("pg_temp", "datainfra$staging")
-_ORDINAL = "$i"
-"""Staging column holding each record's index in the request (user names cannot contain `$`)."""
 _UPSERT_LOCK = 0x64_61_74_61  # "data": the advisory-lock class of upserts, the dataset's id hashed beside it
 
 
@@ -94,9 +99,15 @@ class BulkWriter:
     batches, so it holds the dataset's lock *exclusively* from before its first row lock to commit:
     it waits for single-batch upserts in flight and they for it, but no two ever hold rows the other
     wants. The first batch's runs are therefore held back until the second arrives (or the end).
-    Plain inserts (ERROR) take no lock: a clash there is the client's 409."""
+    Plain inserts (ERROR) take no lock: a clash there is the client's 409.
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any], dataset: Dataset, on_conflict: OnConflict) -> None:
+    `staged` (Citus): plain inserts COPY into the staging table instead, and consecutive runs naming
+    the same columns go into the table in one INSERT ... SELECT when the columns change or the write
+    ends (`staging.insert_staged`, which names a refused row by its index)."""
+
+    def __init__(
+        self, conn: psycopg.AsyncConnection[Any], dataset: Dataset, on_conflict: OnConflict, *, staged: bool = False
+    ) -> None:
         self.conn = conn
         self.dataset = dataset
         self.schema: TabularSchema = dataset.tabular_schema
@@ -110,6 +121,11 @@ class BulkWriter:
         self.held_back: list[tuple[tuple[str, ...], int, list[Record]]] | None = None
         self.locked = False
         self.copying: _OpenCopy | None = None
+        self.staged = staged and on_conflict is OnConflict.ERROR
+        self.pending: tuple[tuple[str, ...], int] | None = None
+        """Staged rows not yet in the table (`staged`): their columns and their first record's index."""
+        self.staged_before = False
+        """Rows were moved out of the staging table, which is to be emptied before it takes more."""
 
     async def write(self, batch: list[Record]) -> None:
         await self._end_copy()
@@ -167,7 +183,8 @@ class BulkWriter:
         if self.copying is not None and self.copying.columns != columns:
             await self._end_copy()
         if self.copying is None:
-            statement, copy_types = self._copy_statement(self.table, columns, ordinal=False)
+            target = await self._stage(columns, start) if self.staged else self.table
+            statement, copy_types = self._copy_statement(target, columns, ordinal=False)
             manager = self.conn.cursor().copy(statement)
             copy = await manager.__aenter__()
             copy.set_types(copy_types)
@@ -243,7 +260,7 @@ class BulkWriter:
         numeric from a Decimal costs the client about half as much again as the whole text row, and
         PostgreSQL reads either at about the same cost (bench figures in the docs); binary otherwise."""
         types = self.schema.field_types
-        names = [column(n) for n in columns] + ([sql.Identifier(_ORDINAL)] if ordinal else [])
+        names = [column(n) for n in columns] + ([sql.Identifier(ORDINAL)] if ordinal else [])
         copy_types = [COPY_TYPE[types[n]] for n in columns] + (["int8"] if ordinal else [])
         text = any(types[n] is FieldType.NUMERIC for n in columns)
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(
@@ -286,6 +303,7 @@ class BulkWriter:
     def _copy_failure(self, exc: psycopg.Error, first: int) -> Exception:
         """The domain's error for a COPY's failure (its line counted from request index `first`), or
         `exc` itself when it is not the input's fault."""
+        exc = relayed(exc)
         line = copy_line(exc)
         at = first + line - 1 if line else None
         if isinstance(exc, pg_errors.UniqueViolation):
@@ -342,8 +360,29 @@ class BulkWriter:
                 await copying.manager.__aexit__(type(exc), exc, exc.__traceback__)
 
     async def _copy_into_table(self, columns: tuple[str, ...], first: int, records: list[Record]) -> None:
-        await self._copy_rows(self.table, columns, first, _values(records, columns), ordinal=False)
+        target = await self._stage(columns, first) if self.staged else self.table
+        await self._copy_rows(target, columns, first, _values(records, columns), ordinal=False)
         self.result += WriteResult(inserted=len(records))
+
+    async def _stage(self, columns: tuple[str, ...], first: int) -> sql.Composable:
+        """The staging table, ready for rows of `columns` from request index `first` on: staged rows of
+        other columns are moved into the table first (a COPY appends to the rows staged before it)."""
+        if self.pending is not None and self.pending[0] != columns:
+            await self._insert_staged()
+        if not self.staging_ready:
+            await create_staging(self.conn, self.schema, ordered=False)
+            self.staging_ready = True
+        if self.pending is None:
+            if self.staged_before:
+                await self.conn.execute(sql.SQL("TRUNCATE {}").format(STAGING))
+            self.pending = (columns, first)
+        return STAGING
+
+    async def _insert_staged(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await insert_staged(self.conn, self.dataset, *pending)
+            self.staged_before = True
 
     async def _ensure_staging(self) -> None:
         if self.staging_ready:
@@ -365,6 +404,7 @@ class BulkWriter:
         """End an open COPY; write a held-back single batch; move the generated key's sequence past
         explicit ids written."""
         await self._end_copy()
+        await self._insert_staged()
         if self.held_back is not None:
             await self._lock_upserts(exclusive=False)
             for columns, first, records in self.held_back:
@@ -386,12 +426,12 @@ async def upsert_from_staging(
     conn: psycopg.AsyncConnection[Any], dataset: Dataset, columns: tuple[str, ...], on_conflict: OnConflict
 ) -> int:
     """One INSERT ... SELECT ... ON CONFLICT of the staging table's rows (`STAGING`, with their
-    order in `_ORDINAL`) into the dataset's table; the number of rows inserted (the rest were
+    order in `ORDINAL`) into the dataset's table; the number of rows inserted (the rest were
     updated, or ignored)."""
     schema = dataset.tabular_schema
     key = schema.primary_key
     cols = sql.SQL(", ").join(column(n) for n in columns)
-    ordinal = sql.Identifier(_ORDINAL)
+    ordinal = sql.Identifier(ORDINAL)
     has_key = all(n in columns for n in key)
     key_cols = sql.SQL(", ").join(column(n) for n in key)
     # Rows go in key order wherever the key is given, so concurrent upserts of overlapping keys take
@@ -418,7 +458,10 @@ async def upsert_from_staging(
         "SELECT count(*) FILTER (WHERE inserted) FROM written"
     ).format(table_identifier(dataset), cols, source, action)
     try:
-        cur = await conn.execute(statement)
+        try:
+            cur = await conn.execute(statement)
+        except psycopg.Error as exc:
+            raise relayed(exc) from None  # Citus: the worker's error, relayed
     except pg_errors.UniqueViolation as exc:
         raise conflict_from(exc, schema, dataset.name) from None
     except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
@@ -429,27 +472,6 @@ async def upsert_from_staging(
         raise
     row = await cur.fetchone()
     return int(row[0]) if row else 0
-
-
-async def create_staging(
-    conn: psycopg.AsyncConnection[Any], schema: TabularSchema, *, numbered: bool = False, not_null: bool = False
-) -> None:
-    """The transaction's staging table: every column of `schema` (NOT NULL ones so when `not_null`)
-    and the records' order, given by the writer or (`numbered`) counted by the server itself."""
-    definitions = [
-        column(c.name)
-        + sql.SQL(" ")
-        + column_type(c.type)
-        + (sql.SQL(" NOT NULL") if not_null and not c.nullable and not c.generated else sql.SQL(""))
-        for c in schema.columns
-    ]
-    order = "bigint GENERATED ALWAYS AS IDENTITY" if numbered else "bigint NOT NULL"
-    definitions.append(sql.SQL("{} " + order).format(sql.Identifier(_ORDINAL)))
-    await conn.execute(
-        sql.SQL("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP").format(
-            sql.Identifier("datainfra$staging"), sql.SQL(", ").join(definitions)
-        )
-    )
 
 
 async def update_by_key(conn: psycopg.AsyncConnection[Any], dataset: Dataset, records: Sequence[Record]) -> int:

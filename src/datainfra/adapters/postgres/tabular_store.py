@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from datainfra.adapters.postgres import csv_copy, row_exports, row_writes, table_ddl
+from datainfra.adapters.postgres.citus import DISTRIBUTE_NEW_SCHEMA, citus_in_use
 from datainfra.adapters.postgres.column_extents import column_extents
 from datainfra.adapters.postgres.identifiers import (
     primary_key_name,
@@ -67,6 +68,8 @@ class PostgresTabularStore(TabularStore, NativeTextExport, NativeColumnarText):
         self._exact_count_threshold = exact_count_threshold
         self._unicode_ilike = False
         """Whether ILIKE can fold case over all of Unicode (the pg_c_utf8 collation, PostgreSQL 17+)."""
+        self._citus: bool | None = None
+        """Whether the database is a Citus coordinator (asked once, at the first session made or write)."""
 
     # -- sessions and tables ---------------------------------------------------------------------
 
@@ -74,6 +77,8 @@ class PostgresTabularStore(TabularStore, NativeTextExport, NativeColumnarText):
         await self._roles.ensure_role(session.owner_id)  # the schema is granted to it
         schema = sql.Identifier(session_schema_name(session.id))
         async with self._conn() as conn, conn.transaction():
+            if await self._on_citus(conn):
+                await conn.execute(DISTRIBUTE_NEW_SCHEMA)  # placed whole on one worker
             await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
             await conn.execute(
                 sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
@@ -127,7 +132,7 @@ class PostgresTabularStore(TabularStore, NativeTextExport, NativeColumnarText):
         self, dataset: Dataset, records: AsyncIterable[Record | RecordRows], on_conflict: OnConflict
     ) -> WriteResult:
         async with self._conn() as conn, conn.transaction():
-            writer = row_writes.BulkWriter(conn, dataset, on_conflict)
+            writer = row_writes.BulkWriter(conn, dataset, on_conflict, staged=await self._on_citus(conn))
             try:
                 await self._write_all(writer, records, on_conflict)
             except BaseException as exc:
@@ -167,7 +172,8 @@ class PostgresTabularStore(TabularStore, NativeTextExport, NativeColumnarText):
             records = typed_csv_records(schema, csv_copy.replay(head + rest, chunks))
             return await self.insert_records(dataset, records, on_conflict)
         async with self._conn() as conn, conn.transaction():
-            return await csv_copy.copy_csv(conn, dataset, header, eol, rest, chunks, on_conflict)
+            staged = await self._on_citus(conn)
+            return await csv_copy.copy_csv(conn, dataset, header, eol, rest, chunks, on_conflict, staged=staged)
 
     async def update_by_key(self, dataset: Dataset, records: Sequence[Record]) -> int:
         async with self._conn() as conn, conn.transaction():
@@ -306,6 +312,11 @@ class PostgresTabularStore(TabularStore, NativeTextExport, NativeColumnarText):
         return QueryResult(columns=plan.result_columns, rows=out, truncated=truncated)
 
     # -- plumbing ---------------------------------------------------------------------------------
+
+    async def _on_citus(self, conn: psycopg.AsyncConnection[Any]) -> bool:
+        if self._citus is None:
+            self._citus = await citus_in_use(conn)
+        return self._citus
 
     def _compile(self, spec: FilterSpec, types: dict[str, FieldType]) -> Compiled:
         return compile_filter(spec, types, unicode_ilike=self._unicode_ilike)
