@@ -24,7 +24,7 @@ BASE_URL_ENV = "DATAINFRA_TEST_CONSOLE_URL"
 """Development loop only: the URL of an API already running (then no process is started)."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_base_url(
     postgres_runtime: Any, neo4j_runtime: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
@@ -38,8 +38,11 @@ def console_base_url(
         yield api.base_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
+    """Package-scoped, so Playwright stops when tests/browser is done: its sync API keeps an event
+    loop running in this thread while it lives, and every async test after it would then fail
+    ("Runner.run() cannot be called from a running event loop")."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.fail(
             f"the console's browser tests need Chromium at {CHROMIUM}: install it with "
