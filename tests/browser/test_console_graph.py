@@ -56,8 +56,15 @@ def test_neighbourhoods_expand_properties_colours_and_shortest_path(console: Con
     assert page.locator("main img").count() == 0
     legend = page.locator(".legend li")
     assert legend.all_inner_texts() == ["City", "Person"]
+    # the legend is redrawn as the drawing settles: wait until its swatches are the settled ones, each
+    # coloured (a swatch read while being replaced is detached and has no computed colour)
+    page.wait_for_function(
+        "() => { const c = [...document.querySelectorAll('.legend li .swatch')]"
+        ".map(s => s.isConnected ? getComputedStyle(s).backgroundColor : '');"
+        " return c.length === 2 && c.every(Boolean); }"
+    )
     colours = legend.locator(".swatch").evaluate_all("spans => spans.map(s => getComputedStyle(s).backgroundColor)")
-    assert len(set(colours)) == 2
+    assert len(set(colours)) == 2 and "" not in colours
 
     page.locator("#graph-nodes").get_by_role("button", name="a (Person)").click()
     page.get_by_role("button", name="Selected node as start").click()
